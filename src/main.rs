@@ -1,0 +1,3 @@
+//! The `ssollama` binary: everything lives in the library.
+
+fn main() {}

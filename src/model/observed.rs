@@ -1,0 +1,304 @@
+//! [`Observed`]: everything `observe` learned about the Mac, as one serializable value.
+//!
+//! `ssollama observe --json` prints it (the bug-report artifact) and `plan --state FILE` plans
+//! against it on any OS. Facts that could not be learned are [`Knowable::Unknown`], never guessed.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::Knowable;
+
+/// The format version of a saved observation (`observe --json`); bumped on incompatible change.
+pub const OBSERVATION_FORMAT: u32 = 1;
+
+/// One observation of the Mac, taken for one `server.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// [`OBSERVATION_FORMAT`].
+    pub format: u32,
+    /// Who and where ssollama runs.
+    pub host: HostFacts,
+    /// The plist file at the path `server.toml` implies.
+    pub plist: PlistFile,
+    /// The job as launchd has it loaded (`launchctl print <domain>/<label>`).
+    pub job: Knowable<JobStatus>,
+    /// `None` when `server.toml` has no `[network]` (nothing was asked).
+    pub network: Option<Knowable<NetworkState>>,
+    /// Ollama's HTTP API at `listen.host:listen.port`.
+    pub ollama: OllamaState,
+    /// The `ollama` executable.
+    pub program: ProgramState,
+    /// `logs.stdout` and `logs.stderr`, in that order.
+    pub logs: Vec<LogFile>,
+    /// Things that break a server in practice (Ollama.app, `homebrew.mxcl.ollama`, port taken).
+    pub conflicts: Knowable<Vec<Conflict>>,
+}
+
+/// Facts about the user and the OS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// The real uid ssollama runs as (decides `gui/<uid>`).
+    pub uid: u32,
+    /// `HOME` (decides `~/Library/LaunchAgents`).
+    pub home: PathBuf,
+    /// `sw_vers -productVersion`.
+    pub os_version: Knowable<String>,
+}
+
+/// The plist file on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PlistFile {
+    /// No file at `path`.
+    Absent {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The file exists and was read; `text` may or may not parse as a plist (the planner decides).
+    Present {
+        /// The file.
+        path: PathBuf,
+        /// Its content (XML plists are text; a binary plist is `Unreadable`).
+        text: String,
+        /// Owner uid.
+        owner: u32,
+        /// Permission bits (`0o644`).
+        mode: u32,
+    },
+    /// It exists but could not be read.
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What `launchctl print <domain>/<label>` says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "job", rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Exit 113: launchd has no such service in that domain.
+    NotLoaded,
+    /// Loaded; the definition launchd imported (not necessarily the file on disk now).
+    Loaded(LoadedJob),
+}
+
+/// The loaded definition and run state, key by key from `launchctl print` (depth 1 only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadedJob {
+    /// `state` (`running`, `not running`, `spawn scheduled`, …), as printed.
+    pub state: Option<String>,
+    /// `pid`: present only while running.
+    pub pid: Option<u32>,
+    /// `last exit code` / `last terminating signal`.
+    pub last_exit: Option<LastExit>,
+    /// `runs`.
+    pub runs: Option<u64>,
+    /// `program`.
+    pub program: Option<String>,
+    /// `arguments`.
+    pub arguments: Vec<String>,
+    /// `environment` (the job's own `EnvironmentVariables` plus launchd's additions such as
+    /// `XPC_SERVICE_NAME`; not `inherited`/`default environment`).
+    pub environment: BTreeMap<String, String>,
+    /// `stdout path`.
+    pub stdout_path: Option<String>,
+    /// `stderr path`.
+    pub stderr_path: Option<String>,
+    /// `path`: the plist launchd imported.
+    pub path: Option<String>,
+    /// `username` (daemons with `UserName`).
+    pub username: Option<String>,
+    /// `properties` flags (`keepalive`, `runatload`, …).
+    pub properties: Vec<String>,
+}
+
+/// How the previous instance of a job ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LastExit {
+    /// `last exit code = (never exited)`.
+    NeverExited,
+    /// `last exit code = 78: EX_CONFIG` → code 78, name `EX_CONFIG`.
+    Code {
+        /// Exit status.
+        code: i32,
+        /// The symbolic name launchd adds, if any.
+        name: Option<String>,
+    },
+    /// `last terminating signal = Terminated: 15`.
+    Signal {
+        /// Signal number.
+        signal: i32,
+        /// Its description.
+        name: String,
+    },
+}
+
+/// The managed network service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkState {
+    /// `networksetup -listallnetworkservices`.
+    pub services: Vec<NetworkService>,
+    /// `-getinfo <service>`; `None` when the service does not exist.
+    pub info: Option<Knowable<IpConfig>>,
+    /// `-getdnsservers <service>`; `None` when the service does not exist.
+    pub dns: Option<Knowable<Vec<Ipv4Addr>>>,
+}
+
+/// One line of `-listallnetworkservices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkService {
+    /// The service name (without the `*`).
+    pub name: String,
+    /// `false` when listed with a leading `*`.
+    pub enabled: bool,
+}
+
+/// `networksetup -getinfo`, IPv4 part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpConfig {
+    /// First line.
+    pub method: IpMethod,
+    /// `IP address:` (`None` when absent, `none` or `(null)`).
+    pub address: Option<Ipv4Addr>,
+    /// `Subnet mask:`.
+    pub subnet_mask: Option<Ipv4Addr>,
+    /// `Router:`.
+    pub router: Option<Ipv4Addr>,
+}
+
+/// The configuration method line of `-getinfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpMethod {
+    /// `DHCP Configuration`.
+    Dhcp,
+    /// `Manual Configuration`.
+    Manual,
+    /// `BOOTP Configuration`.
+    Bootp,
+    /// Anything else, verbatim (`Off Configuration`, …).
+    Other(String),
+}
+
+/// Ollama's HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OllamaState {
+    /// The base URL probed, e.g. `http://127.0.0.1:11434`.
+    pub url: String,
+    /// Whether it answered.
+    pub server: ServerStatus,
+}
+
+/// Whether Ollama answered, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ServerStatus {
+    /// Nothing answered (connection refused, timeout, not Ollama).
+    Down {
+        /// Why.
+        reason: String,
+    },
+    /// `/api/version` answered.
+    Up {
+        /// `/api/version`.
+        version: String,
+        /// `/api/tags`.
+        models: Knowable<Vec<InstalledModel>>,
+        /// `/api/ps`.
+        loaded: Knowable<Vec<LoadedModel>>,
+    },
+}
+
+/// One `/api/tags` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledModel {
+    /// `name` (Ollama's display form, e.g. `llama3:latest`).
+    pub name: String,
+    /// `digest`: bare lower-case hex SHA-256 of the manifest.
+    pub digest: String,
+    /// `size` in bytes.
+    pub size: u64,
+    /// `modified_at`, as sent.
+    pub modified_at: String,
+    /// `capabilities` (v0.30+; empty when absent). `embedding` decides how to warm.
+    pub capabilities: Vec<String>,
+    /// `details.family`.
+    pub family: Option<String>,
+}
+
+/// One `/api/ps` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadedModel {
+    /// `name`.
+    pub name: String,
+    /// `digest`.
+    pub digest: String,
+    /// `expires_at`, as sent.
+    pub expires_at: String,
+    /// `size`.
+    pub size: u64,
+    /// `size_vram`.
+    pub size_vram: u64,
+}
+
+/// The `ollama` executable the job runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramState {
+    /// The path in use: `service.program`, or the first candidate found; `None` = none found.
+    pub path: Option<PathBuf>,
+    /// Every path looked at, in order.
+    pub candidates: Vec<PathBuf>,
+    /// `ollama --version` output (first line), when it ran.
+    pub version: Knowable<String>,
+    /// Where `brew` is, if anywhere (used to install Ollama on a bare Mac).
+    pub brew: Option<PathBuf>,
+}
+
+/// A log file named in `[logs]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFile {
+    /// The path.
+    pub path: PathBuf,
+    /// Owner and mode, when it exists.
+    pub meta: Option<FileMeta>,
+}
+
+/// Owner and permissions of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMeta {
+    /// Owner uid.
+    pub owner: u32,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+/// Something on the Mac that fights the managed server.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Conflict {
+    /// Ollama.app is running: when its own server fails it SIGTERMs every other `ollama serve`.
+    OllamaAppRunning {
+        /// The app's pid.
+        pid: u32,
+    },
+    /// Homebrew's `homebrew.mxcl.ollama` job is loaded and competes for the port.
+    HomebrewServiceLoaded {
+        /// e.g. `gui/501/homebrew.mxcl.ollama`.
+        target: String,
+    },
+    /// Another process (not our job) listens on the port.
+    PortTaken {
+        /// Its pid.
+        pid: u32,
+        /// `COMMAND` as `lsof` prints it.
+        command: String,
+        /// `NAME`, e.g. `127.0.0.1:11434`.
+        address: String,
+    },
+}

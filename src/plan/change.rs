@@ -1,0 +1,200 @@
+//! [`Plan`] and [`Change`]: what `plan()` returns and `apply` executes.
+//!
+//! Pure data. A change names a resource (its address), an [`Action`] for people and JSON, a
+//! reason, before/after for display, and an [`Operation`] that `apply` knows how to carry out.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ollama::name::ModelName;
+
+/// The changes that take the observed Mac to `server.toml`, in execution order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// In execution order.
+    pub changes: Vec<Change>,
+    /// Problems that stop `apply` before it touches anything (conflicts); empty = none.
+    pub blockers: Vec<Blocker>,
+    /// Facts the planner could not learn and worked around (shown under the plan).
+    pub unknowns: Vec<String>,
+}
+
+impl Plan {
+    /// No change and no blocker: the Mac matches `server.toml`.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.blockers.is_empty()
+    }
+}
+
+/// One change to one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Resource address, e.g. `ollama.program`, `network.service["Ethernet"]`, `launchd.plist`,
+    /// `launchd.job`, `ollama.model["llama3:latest"]`.
+    pub resource: String,
+    /// What happens to it.
+    pub action: Action,
+    /// Why, in one lower-case line (`file is absent`, `OLLAMA_HOST differs`, …).
+    pub reason: String,
+    /// The resource before, for display (`null` when it does not exist or is unknown).
+    pub before: serde_json::Value,
+    /// The resource after.
+    pub after: serde_json::Value,
+    /// What `apply` does.
+    pub operation: Operation,
+}
+
+/// The vocabulary of `plan --json` (`action`) and the text markers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// `+` a resource that does not exist yet.
+    Create,
+    /// `~` an existing resource changes in place.
+    Update,
+    /// `-` a resource goes away.
+    Delete,
+    /// `-/+` destroyed and created again.
+    Replace,
+    /// `~` the launchd job is (re)loaded from the plist (bootout, bootstrap).
+    Reload,
+    /// `~` the running job is restarted with the same definition (kickstart -k).
+    Restart,
+    /// `+` install the `ollama` program (Homebrew).
+    Install,
+    /// `~` a network service gets the declared static IPv4 configuration.
+    SetNetwork,
+    /// `~` a network service gets the declared DNS servers.
+    SetDns,
+    /// `+` a model is pulled.
+    Pull,
+    /// `-` a model is removed (only with `model_policy.prune = true`).
+    Remove,
+    /// `~` a model is loaded into memory and kept there.
+    Warm,
+}
+
+impl Action {
+    /// The marker shown in text plans.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Self::Create | Self::Install | Self::Pull => "+",
+            Self::Delete | Self::Remove => "-",
+            Self::Replace => "-/+",
+            Self::Update
+            | Self::Reload
+            | Self::Restart
+            | Self::SetNetwork
+            | Self::SetDns
+            | Self::Warm => "~",
+        }
+    }
+
+    /// Which count of `Plan: N to add, M to change, K to destroy.` the action adds to.
+    pub fn tally(self) -> Tally {
+        match self.marker() {
+            "+" => Tally::Add,
+            "-" => Tally::Destroy,
+            "-/+" => Tally::Replace,
+            _ => Tally::Change,
+        }
+    }
+}
+
+/// Which summary count a change belongs to (a replace counts as one add and one destroy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// to add
+    Add,
+    /// to change
+    Change,
+    /// to destroy
+    Destroy,
+    /// to add and to destroy
+    Replace,
+}
+
+/// What `apply` carries out for a change. Each is idempotent on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Operation {
+    /// `brew install ollama` as the user, then re-detect the program.
+    InstallOllama,
+    /// `networksetup -setmanual <service> <address> <mask> <router>`.
+    SetManual {
+        /// Network service name.
+        service: String,
+        /// Address.
+        address: Ipv4Addr,
+        /// Mask.
+        subnet_mask: Ipv4Addr,
+        /// Router.
+        router: Ipv4Addr,
+    },
+    /// `networksetup -setdnsservers <service> <dns…>|empty`.
+    SetDnsServers {
+        /// Network service name.
+        service: String,
+        /// Servers; empty = `empty`.
+        servers: Vec<Ipv4Addr>,
+    },
+    /// Create the log files' parent directories (launchd creates the files, not the dirs).
+    CreateLogDirs {
+        /// Directories to create.
+        dirs: Vec<PathBuf>,
+    },
+    /// Write the plist atomically (temp + fsync + rename), keeping a backup of the old file.
+    WritePlist {
+        /// Destination.
+        path: PathBuf,
+        /// Canonical XML.
+        contents: String,
+    },
+    /// Bootout when loaded, wait until gone, enable, bootstrap (retry EIO 5), wait until ready.
+    LoadJob {
+        /// `gui/501` or `system`.
+        domain: String,
+        /// The label.
+        label: String,
+        /// The plist path to bootstrap.
+        plist: PathBuf,
+        /// Whether the job is loaded now (so a bootout comes first).
+        loaded: bool,
+    },
+    /// `launchctl kickstart -k <domain>/<label>`, then wait until ready.
+    KickstartJob {
+        /// `gui/501/com.ollama` or `system/com.ollama`.
+        target: String,
+    },
+    /// `POST /api/pull`, streaming progress.
+    PullModel {
+        /// The model.
+        name: ModelName,
+    },
+    /// `DELETE /api/delete`.
+    RemoveModel {
+        /// The model as Ollama lists it.
+        name: String,
+    },
+    /// `POST /api/generate` with an empty prompt (or `/api/embed` for embedding models), then
+    /// check `/api/ps`.
+    WarmModel {
+        /// The model.
+        name: ModelName,
+        /// Load through `/api/embed` (embedding-only models refuse `/api/generate`).
+        embedding: bool,
+    },
+}
+
+/// Something that stops `apply` before it changes anything, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocker {
+    /// Resource address, e.g. `conflict.ollama_app`.
+    pub resource: String,
+    /// What is wrong.
+    pub problem: String,
+    /// What to do (including `--take-over` where it applies).
+    pub fix: String,
+}

@@ -1,0 +1,188 @@
+//! The one process gateway: [`Cmd`] is plain data; [`run`] executes it and captures its output.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::tools::Tool;
+
+/// A command line to run: a tool and its arguments. Built by domain modules, run by [`run`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cmd {
+    /// The program.
+    pub tool: Tool,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl Cmd {
+    /// A command with arguments.
+    pub fn new<I, S>(tool: Tool, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            tool,
+            args: args.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// This command run through `sudo` (`-n`: never prompt, fail instead).
+    #[must_use]
+    pub fn via_sudo(self, non_interactive: bool) -> Self {
+        let mut args = Vec::with_capacity(self.args.len() + 2);
+        if non_interactive {
+            args.push("-n".to_owned());
+        }
+        args.push(self.tool.system_path().display().to_string());
+        args.extend(self.args);
+        Self {
+            tool: Tool::Sudo,
+            args,
+        }
+    }
+}
+
+/// Shell-quotes one word for display (`'` quoting when needed).
+fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&quote(&self.tool.system_path().display().to_string()))?;
+        for arg in &self.args {
+            write!(f, " {}", quote(arg))?;
+        }
+        Ok(())
+    }
+}
+
+/// What a finished command printed and how it exited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Exit status; `None` when killed by a signal.
+    pub status: Option<i32>,
+    /// Standard output, lossily decoded as UTF-8.
+    pub stdout: String,
+    /// Standard error, lossily decoded as UTF-8.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Exit status 0.
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+}
+
+/// A command could not be run, or ran and failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ExecError {
+    /// The program could not be started (missing, not executable).
+    #[error("could not run `{cmd}`")]
+    #[diagnostic(code(ssollama::exec::spawn))]
+    Spawn {
+        /// The command.
+        cmd: String,
+        /// The path that was tried.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The program did not finish in time and was killed.
+    #[error("`{cmd}` did not finish within {seconds} s")]
+    #[diagnostic(code(ssollama::exec::timeout))]
+    Timeout {
+        /// The command.
+        cmd: String,
+        /// The limit.
+        seconds: u64,
+    },
+    /// The program exited non-zero where success was required.
+    #[error("`{cmd}` exited with {status}: {stderr}")]
+    #[diagnostic(code(ssollama::exec::failed))]
+    Failed {
+        /// The command.
+        cmd: String,
+        /// Exit status (or `signal`).
+        status: String,
+        /// What it printed on stdout.
+        stdout: String,
+        /// What it printed on stderr (trimmed).
+        stderr: String,
+    },
+}
+
+impl ExecError {
+    /// A failure from a finished command's output.
+    pub fn failed(cmd: &Cmd, output: &Output) -> Self {
+        Self::Failed {
+            cmd: cmd.to_string(),
+            status: output
+                .status
+                .map_or_else(|| "a signal".to_owned(), |s| s.to_string()),
+            stdout: output.stdout.clone(),
+            stderr: output.stderr.trim().to_owned(),
+        }
+    }
+}
+
+/// Runs `cmd` (resolved against `tool_dir`), capturing stdout and stderr, with a time limit.
+/// A non-zero exit is returned as `Ok`: callers match on the status they expect.
+///
+/// # Errors
+/// [`ExecError::Spawn`] when the program cannot start, [`ExecError::Timeout`] past `timeout`.
+#[expect(
+    clippy::disallowed_types,
+    reason = "the process gateway: the one place that spawns"
+)]
+pub async fn run(
+    cmd: &Cmd,
+    tool_dir: Option<&Path>,
+    timeout: Duration,
+) -> Result<Output, ExecError> {
+    let path = cmd.tool.resolve(tool_dir);
+    tracing::debug!(command = %cmd, path = %path.display(), "run");
+    let child = tokio::process::Command::new(&path)
+        .args(&cmd.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| ExecError::Spawn {
+            cmd: cmd.to_string(),
+            path: path.clone(),
+            source,
+        })?;
+    let output = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .map_err(|_| ExecError::Timeout {
+            cmd: cmd.to_string(),
+            seconds: timeout.as_secs(),
+        })?
+        .map_err(|source| ExecError::Spawn {
+            cmd: cmd.to_string(),
+            path,
+            source,
+        })?;
+    Ok(Output {
+        status: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}

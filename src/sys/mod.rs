@@ -1,0 +1,8 @@
+//! The effect gateways: the only code that names `std::process`, `std::env` or `std::fs`.
+//!
+//! [`env::Env`] reads the environment once; [`tools`] maps each external program to its absolute
+//! macOS path (or `SSOLLAMA_TOOL_DIR`); [`exec`] runs [`exec::Cmd`] values; [`fs`] reads and
+//! writes files (atomically). Domain modules build `Cmd`s as data and never run them.
+
+pub mod exec;
+pub mod tools;

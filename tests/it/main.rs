@@ -1,0 +1,1 @@
+//! ssollama integration tests: one binary (see design guide 1.9).

@@ -1,0 +1,2 @@
+fn main() {}
+//! The simulated Mac (being built).
