@@ -1,2 +1,3 @@
+//! The simulated Mac (being built by the helper that owns tests/simmac).
+
 fn main() {}
-//! The simulated Mac (being built).
