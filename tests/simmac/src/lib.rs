@@ -1,0 +1,10 @@
+//! simmac: a simulated Mac for ssollama's end-to-end tests.
+//!
+//! One multi-call binary (`simmac --state <mac-dir> <tool> [args…]`) plays launchctl (with a real
+//! job supervisor, like launchd), networksetup, sudo, sw_vers, lsof, ps, ping, osascript, brew and
+//! `ollama` (a stateful fake Ollama HTTP server). Tool-dir wrapper scripts bake in the state dir.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test support: the simulated Mac is nothing but effects"
+)]
