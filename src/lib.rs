@@ -5,6 +5,7 @@
 
 pub mod launchd;
 pub mod model;
+pub mod network;
 pub mod ollama;
 pub mod plan;
 pub mod sys;
