@@ -8,4 +8,5 @@ pub mod model;
 pub mod network;
 pub mod ollama;
 pub mod plan;
+pub mod process;
 pub mod sys;
