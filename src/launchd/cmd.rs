@@ -2,7 +2,7 @@
 //!
 //! Pure: builds commands as data and classifies a finished command's `(status, stdout,
 //! stderr)`; it never runs anything (the `sys::exec` gateway does). Exit codes and texts are
-//! from real captures (macos.md §1.3, §3.2). Entry points: [`print`] + [`parse_print`],
+//! from real captures (macos.md §1.3, §3.2). Entry points: [`print()`] + [`parse_print`],
 //! [`bootstrap`] + [`classify_bootstrap`], [`bootout`] + [`classify_bootout`].
 
 use std::collections::BTreeMap;
@@ -70,7 +70,7 @@ pub fn bootstrap(domain: &Domain, plist: &Path) -> Cmd {
     ])
 }
 
-/// `launchctl bootout <domain>/<label>`: stop and unload. Asynchronous: poll [`print`] until
+/// `launchctl bootout <domain>/<label>`: stop and unload. Asynchronous: poll [`print()`] until
 /// it says not loaded (macos.md §3.3).
 pub fn bootout(target: &ServiceTarget) -> Cmd {
     launchctl(vec!["bootout".to_owned(), target.to_string()])

@@ -1,5 +1,5 @@
 //! Speaking launchd: domains and targets ([`domain`]), `launchctl` command lines and exit
-//! statuses ([`cmd`]), and the `launchctl print` reader ([`print`]).
+//! statuses ([`cmd`]), and the `launchctl print` reader ([`print`](mod@print)).
 //!
 //! Pure: builds [`crate::sys::exec::Cmd`] values and parses outputs into
 //! [`crate::model::observed`] types. Must not run processes, read files or touch the
