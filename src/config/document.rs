@@ -158,7 +158,11 @@ fn deserialize<T: DeserializeOwned>(
         Ok(parsed) => Some(parsed),
         Err(err) => {
             let span = err.span().unwrap_or(table_span);
-            let message = err.message().trim_end().to_owned();
+            // Numbers are read as i64 so that range errors get their own message.
+            let message = err
+                .message()
+                .trim_end()
+                .replace("expected i64", "expected an integer");
             let error = if let Some(key) = backticked(&message, "missing field `") {
                 ConfigError::MissingKey {
                     key,

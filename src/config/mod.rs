@@ -57,8 +57,11 @@ pub fn parse(path: &str, text: &str) -> Result<Loaded, ConfigErrors> {
 
 /// The JSON Schema of `server.toml` (pretty JSON, trailing newline), as committed in
 /// `schema/server.schema.json`.
+///
+/// TOML has no null, so the `null` that schemars allows for every `Option` is removed.
 pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(raw::RawConfig);
+    let mut schema = schemars::schema_for!(raw::RawConfig).to_value();
+    drop_null(&mut schema);
     #[expect(
         clippy::expect_used,
         reason = "a schema is a JSON value with string keys; serializing it cannot fail"
@@ -66,6 +69,38 @@ pub fn schema_json() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a JSON Schema serializes");
     text.push('\n');
     text
+}
+
+/// Removes `null` from `type` lists, `enum` lists and `anyOf` alternatives, recursively.
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [single] = types.as_slice() {
+                    let single = single.clone();
+                    map.insert("type".to_owned(), single);
+                }
+            }
+            if let Some(Value::Array(values)) = map.get_mut("enum") {
+                values.retain(|v| !v.is_null());
+            }
+            if let Some(Value::Array(alternatives)) = map.get_mut("anyOf") {
+                alternatives.retain(|a| a.get("type").is_none_or(|t| t != "null"));
+                if let [Value::Object(single)] = alternatives.as_slice() {
+                    let single = single.clone();
+                    map.remove("anyOf");
+                    for (key, inner) in single {
+                        map.entry(key).or_insert(inner);
+                    }
+                }
+            }
+            map.values_mut().for_each(drop_null);
+        }
+        _ => {}
+    }
 }
 
 /// Collects the diagnostics of one file.

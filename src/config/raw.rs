@@ -46,8 +46,8 @@ pub struct RawService {
     #[schemars(with = "Option<String>", extend("default" = "com.ollama"))]
     #[schemars(regex(pattern = r"^[A-Za-z0-9._-]+$"))]
     pub label: Option<Spanned<String>>,
-    /// `"agent"` (default): a LaunchAgent in `~/Library/LaunchAgents`, bootstrapped into
-    /// `gui/<uid>`, running while the user is logged in. `"daemon"`: a LaunchDaemon in
+    /// `"agent"` (default): a `LaunchAgent` in `~/Library/LaunchAgents`, bootstrapped into
+    /// `gui/<uid>`, running while the user is logged in. `"daemon"`: a `LaunchDaemon` in
     /// `/Library/LaunchDaemons`, bootstrapped into `system`, running from boot as `user`.
     #[schemars(with = "Option<RawMode>", extend("default" = "agent"))]
     pub mode: Option<Spanned<String>>,
@@ -66,9 +66,9 @@ pub struct RawService {
 #[derive(Debug, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawMode {
-    /// A per-user LaunchAgent (`gui/<uid>`).
+    /// A per-user `LaunchAgent` (`gui/<uid>`).
     Agent,
-    /// A system LaunchDaemon (`system`) that runs as `service.user`.
+    /// A system `LaunchDaemon` (`system`) that runs as `service.user`.
     Daemon,
 }
 

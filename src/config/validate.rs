@@ -187,20 +187,17 @@ pub fn user_name_problem(name: &str) -> Option<&'static str> {
 }
 
 fn listen(raw: &RawListen, sink: &mut Sink) -> Option<Listen> {
-    let host = match raw.host.get_ref().parse::<IpAddr>() {
-        Ok(host) => Some(host),
-        Err(_) => {
-            sink.push(ConfigError::InvalidIp {
-                key: "listen.host".to_owned(),
-                family: "IP",
-                v6: ", \"0.0.0.0\" for every interface, or an IPv6 address such as \"::1\"",
-                value: raw.host.get_ref().clone(),
-                src: sink.src(),
-                span: span(&raw.host),
-            });
-            None
-        }
-    };
+    let host = raw.host.get_ref().parse::<IpAddr>().ok();
+    if host.is_none() {
+        sink.push(ConfigError::InvalidIp {
+            key: "listen.host".to_owned(),
+            family: "IP",
+            v6: ", \"0.0.0.0\" for every interface, or an IPv6 address such as \"::1\"",
+            value: raw.host.get_ref().clone(),
+            src: sink.src(),
+            span: span(&raw.host),
+        });
+    }
     if let Some(host) = host.filter(IpAddr::is_unspecified) {
         sink.warn(ConfigWarning::new(
             WarningKind::AllInterfaces,
@@ -464,6 +461,10 @@ fn number(key: &str, raw: &Spanned<i64>, min: i64, sink: &mut Sink) -> Option<u3
 }
 
 /// `Some(None)` when absent, `Some(Some(v))` when valid, `None` after an error.
+#[expect(
+    clippy::option_option,
+    reason = "absent, valid and invalid are the three states of an optional key"
+)]
 fn opt<T, U>(value: Option<&T>, check: impl FnOnce(&T) -> Option<U>) -> Option<Option<U>> {
     match value {
         None => Some(None),
