@@ -159,10 +159,14 @@ fn deserialize<T: DeserializeOwned>(
         Err(err) => {
             let span = err.span().unwrap_or(table_span);
             // Numbers are read as i64 so that range errors get their own message.
-            let message = err
+            let mut message = err
                 .message()
                 .trim_end()
                 .replace("expected i64", "expected an integer");
+            // serde names the Rust type (`expected struct RawListen`); the user wrote a table.
+            if let Some(at) = message.find("expected struct ") {
+                message.replace_range(at.., "expected a table");
+            }
             let error = if let Some(key) = backticked(&message, "missing field `") {
                 ConfigError::MissingKey {
                     key,

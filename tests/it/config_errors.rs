@@ -230,3 +230,56 @@ fn loopback_host_with_a_static_address_is_not_warned() {
             .is_empty()
     );
 }
+
+/// The example with line `line` replaced by `junk`: mostly valid, so validation runs deep.
+fn mutated_example(line: usize, junk: &str) -> String {
+    let example = read("server.toml.example");
+    let mut lines: Vec<&str> = example.lines().collect();
+    let line = line % lines.len();
+    lines[line] = junk;
+    lines.join("\n")
+}
+
+/// Either a `Desired`, or at least one error whose report renders.
+fn assert_total(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+    match config::parse("server.toml", text) {
+        Ok(_) => {}
+        Err(errors) => {
+            proptest::prop_assert!(!errors.errors.is_empty());
+            proptest::prop_assert!(config::render_plain(&errors, 80).contains("server.toml has"));
+        }
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_text_gets_a_result_or_errors_never_a_panic(text in "\\PC{0,200}") {
+        assert_total(&text)?;
+    }
+
+    #[test]
+    fn any_damaged_example_line_gets_a_result_or_errors(
+        line in 0usize..200,
+        junk in "[a-z_\\[\\]\"=. 0-9:/-]{0,30}",
+    ) {
+        assert_total(&mutated_example(line, &junk))?;
+    }
+}
+
+#[test]
+fn a_table_given_as_a_value_is_a_wrong_type() {
+    let errors = config::parse("server.toml", "listen = 5\n").unwrap_err();
+    insta::assert_snapshot!(config::render_plain(&errors.errors[0], 80), @r"
+    ssollama::config::wrong_type
+
+      × wrong type for `listen`: invalid type: integer `5`, expected a table
+       ╭─[server.toml:1:10]
+     1 │ listen = 5
+       ·          ┬
+       ·          ╰── wrong type
+       ╰────
+      help: see schema/server.schema.json or specs/server-toml.md for the type of
+            `listen`
+    ");
+}
