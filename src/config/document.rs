@@ -105,21 +105,20 @@ fn models(value: Spanned<DeValue<'_>>, sink: &mut Sink) -> Option<Vec<RawModel>>
         });
         return None;
     };
-    let mut models = Vec::new();
-    let mut complete = true;
-    for mut item in items {
-        strip_unknown(
-            &mut item,
-            fields_of::<RawModel>(),
-            "a [[models]] entry",
-            sink,
-        );
-        match deserialize::<RawModel>(item, "models", "a [[models]] entry", sink) {
-            Some(model) => models.push(model),
-            None => complete = false,
-        }
-    }
-    complete.then_some(models)
+    // Entries that failed are left out; the valid ones are still checked (names, duplicates).
+    let models = items
+        .into_iter()
+        .filter_map(|mut item| {
+            strip_unknown(
+                &mut item,
+                fields_of::<RawModel>(),
+                "a [[models]] entry",
+                sink,
+            );
+            deserialize::<RawModel>(item, "models", "a [[models]] entry", sink)
+        })
+        .collect();
+    Some(models)
 }
 
 /// Reports and removes the keys of a table that `known` does not list.
