@@ -3,6 +3,7 @@
 //! `server.toml` → [`config`] → [`model::Desired`]; the Mac → `observe` → [`model::Observed`];
 //! `plan(&Desired, &Observed)` → `Plan` → render or apply. Only the edges touch the machine.
 
+pub mod config;
 pub mod launchd;
 pub mod model;
 pub mod network;

@@ -1,6 +1,6 @@
 //! [`Desired`]: the validated content of `server.toml`, valid by construction.
 //!
-//! Built only by `config::load` (and by tests). Every identifier is a newtype or a std address
+//! Built only by `config::parse` (and by tests). Every identifier is a newtype or a std address
 //! type, so nothing downstream re-validates.
 
 use std::collections::BTreeMap;

@@ -1,1 +1,9 @@
 //! ssollama integration tests: one binary (see design guide 1.9).
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the harness drives real processes and files"
+)]
+
+mod config_errors;

@@ -1,0 +1,253 @@
+//! [`RawConfig`]: the serde + schemars mirror of `server.toml`, exactly as written.
+//!
+//! Owns the file format only: key names, TOML types, and the doc comments that become the JSON
+//! Schema's descriptions. It checks nothing beyond TOML types and unknown keys
+//! (`deny_unknown_fields` on every table); `validate` turns it into [`crate::model::Desired`].
+//! Values that need a labelled error keep their span (`toml::Spanned`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `server.toml`: the declared state of one Ollama server on one Mac.
+///
+/// Every table rejects unknown keys. Only `[listen]` is required.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "ssollama server.toml")]
+pub struct RawConfig {
+    /// The launchd job that runs `ollama serve`.
+    pub service: Option<RawService>,
+    /// Where Ollama listens (`OLLAMA_HOST`). Required.
+    #[schemars(required)]
+    pub listen: Option<RawListen>,
+    /// The static IPv4 configuration of one network service (`networksetup`). Absent: the
+    /// network is not managed.
+    pub network: Option<RawNetwork>,
+    /// Where launchd sends the server's output.
+    pub logs: Option<RawLogs>,
+    /// Ollama's environment. An absent key is not written, so Ollama's own default applies.
+    pub ollama: Option<RawOllama>,
+    /// What happens to installed models that are not listed in `[[models]]`.
+    pub model_policy: Option<RawModelPolicy>,
+    /// The models to keep pulled (and, with `warm = true`, loaded). Absent: no models managed.
+    pub models: Option<Vec<RawModel>>,
+}
+
+/// `[service]`: the launchd job.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// The launchd `Label` and the plist file name (`<label>.plist`). Letters, digits, `.`,
+    /// `_` and `-`. Default `"com.ollama"`.
+    #[schemars(with = "Option<String>", extend("default" = "com.ollama"))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    pub label: Option<Spanned<String>>,
+    /// `"agent"` (default): a `LaunchAgent` in `~/Library/LaunchAgents`, bootstrapped into
+    /// `gui/<uid>`, running while the user is logged in. `"daemon"`: a `LaunchDaemon` in
+    /// `/Library/LaunchDaemons`, bootstrapped into `system`, running from boot as `user`.
+    #[schemars(with = "Option<RawMode>", extend("default" = "agent"))]
+    pub mode: Option<Spanned<String>>,
+    /// The plist `UserName` of a daemon: a short macOS user name. Required with
+    /// `mode = "daemon"`, refused with `mode = "agent"` (an agent runs as its user).
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Spanned<String>>,
+    /// Absolute path of the `ollama` executable (`ProgramArguments[0]`). Default: detected
+    /// (`/opt/homebrew/bin/ollama`, `/usr/local/bin/ollama`, then
+    /// `/Applications/Ollama.app/Contents/Resources/ollama`).
+    #[schemars(with = "Option<String>")]
+    pub program: Option<Spanned<String>>,
+}
+
+/// The values of `service.mode` (schema only; the file keeps the text for its span).
+#[derive(Debug, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMode {
+    /// A per-user `LaunchAgent` (`gui/<uid>`).
+    Agent,
+    /// A system `LaunchDaemon` (`system`) that runs as `service.user`.
+    Daemon,
+}
+
+/// `[listen]`: the address and port of Ollama's HTTP API, written to `OLLAMA_HOST`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawListen {
+    /// The IP address Ollama binds (`OLLAMA_HOST=<host>:<port>`). `"0.0.0.0"` (or `"::"`) means
+    /// every interface, `"127.0.0.1"` this Mac only; usually the static `network.address`.
+    /// Required.
+    #[schemars(with = "String")]
+    pub host: Spanned<String>,
+    /// The TCP port, 1–65535. Default 11434.
+    #[schemars(with = "Option<u16>", range(min = 1, max = 65535), extend("default" = 11434))]
+    pub port: Option<Spanned<i64>>,
+}
+
+/// `[network]`: a manual IPv4 configuration applied with
+/// `networksetup -setmanual <service> <address> <subnet_mask> <router>`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// The network service name, as `networksetup -listallnetworkservices` prints it (for
+    /// example `"Ethernet"` or `"Wi-Fi"`). Required.
+    #[schemars(with = "String")]
+    pub service: Spanned<String>,
+    /// The static IPv4 address of this Mac. Required.
+    #[schemars(with = "String")]
+    pub address: Spanned<String>,
+    /// The IPv4 subnet mask, contiguous (for example `"255.255.255.0"`). Required.
+    #[schemars(with = "String")]
+    pub subnet_mask: Spanned<String>,
+    /// The IPv4 default gateway, inside `address/subnet_mask`. Required.
+    #[schemars(with = "String")]
+    pub router: Spanned<String>,
+    /// IPv4 DNS servers (`networksetup -setdnsservers`). Absent: DNS is not managed; `[]`:
+    /// no DNS servers (`Empty`), so the service uses the ones DHCP or the router gives.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub dns: Option<Vec<Spanned<String>>>,
+}
+
+/// `[logs]`: launchd's `StandardOutPath` and `StandardErrorPath`. Both may name the same file.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    /// Absolute path of the server's standard output (`StandardOutPath`). Default
+    /// `"/tmp/ollama.stdout.log"`.
+    #[schemars(with = "Option<String>", extend("default" = "/tmp/ollama.stdout.log"))]
+    pub stdout: Option<Spanned<String>>,
+    /// Absolute path of the server's standard error, where Ollama logs
+    /// (`StandardErrorPath`). Default `"/tmp/ollama.stderr.log"`.
+    #[schemars(with = "Option<String>", extend("default" = "/tmp/ollama.stderr.log"))]
+    pub stderr: Option<Spanned<String>>,
+}
+
+/// `[ollama]`: Ollama's environment, written to the plist's `EnvironmentVariables`.
+/// An absent key is not written, so Ollama's built-in default applies.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOllama {
+    /// `OLLAMA_KEEP_ALIVE`: how long an idle model stays loaded. A Go duration string
+    /// (`"10m"`, `"24h"`, `"1h30m"`; units ns us µs ms s m h, no `d`) or an integer number of
+    /// seconds; negative = forever. Ollama's default: 5m.
+    #[schemars(with = "Option<RawDuration>")]
+    pub keep_alive: Option<Spanned<RawDuration>>,
+    /// `OLLAMA_CONTEXT_LENGTH`: the default context window in tokens. Ollama's default
+    /// depends on the Mac's memory (4096, 32768 or 262144).
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub context_length: Option<Spanned<i64>>,
+    /// `OLLAMA_FLASH_ATTENTION`: `true` forces flash attention on, `false` off. Ollama's
+    /// default: automatic on Metal.
+    pub flash_attention: Option<bool>,
+    /// `OLLAMA_KV_CACHE_TYPE`: `"f16"` (Ollama's default), `"q8_0"` or `"q4_0"`; the quantized
+    /// types need `flash_attention = true`.
+    #[schemars(with = "Option<RawKvCacheType>")]
+    pub kv_cache_type: Option<Spanned<String>>,
+    /// `OLLAMA_NUM_PARALLEL`: parallel requests per loaded model. Ollama's default: 1.
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub num_parallel: Option<Spanned<i64>>,
+    /// `OLLAMA_MAX_LOADED_MODELS`: models loaded at once; 0 = automatic (Ollama's default).
+    #[schemars(with = "Option<u32>")]
+    pub max_loaded_models: Option<Spanned<i64>>,
+    /// `OLLAMA_MAX_QUEUE`: queued requests before Ollama answers 503. Ollama's default: 512.
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub max_queue: Option<Spanned<i64>>,
+    /// `OLLAMA_DEBUG`: debug logging in the server log. Ollama's default: false.
+    pub debug: Option<bool>,
+    /// `OLLAMA_ORIGINS`: extra allowed CORS origins, joined with commas and appended to
+    /// Ollama's built-in list (localhost, 127.0.0.1, 0.0.0.0, app://, file://, …).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub origins: Option<Vec<Spanned<String>>>,
+    /// `OLLAMA_MODELS`: absolute path of the model store. Ollama's default:
+    /// `~/.ollama/models` of the user running the server.
+    #[schemars(with = "Option<String>")]
+    pub models_dir: Option<Spanned<String>>,
+    /// `OLLAMA_LOAD_TIMEOUT`: how long a model load may stall before Ollama gives up; same
+    /// syntax as `keep_alive`; zero or negative = no limit. Ollama's default: 5m.
+    #[schemars(with = "Option<RawDuration>")]
+    pub load_timeout: Option<Spanned<RawDuration>>,
+    /// `OLLAMA_NOPRUNE`: `true` skips the startup pruning of unused blobs. Ollama's default:
+    /// false.
+    pub no_prune: Option<bool>,
+    /// Any other environment variable, passed verbatim (for example `OLLAMA_NOHISTORY = "1"`
+    /// or `HTTPS_PROXY`). Not `OLLAMA_HOST` (set by `[listen]`) nor a variable that a typed key
+    /// above sets.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub extra_env: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+}
+
+/// The values of `ollama.kv_cache_type` (schema only).
+#[derive(Debug, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawKvCacheType {
+    /// 16-bit floats (Ollama's default).
+    F16,
+    /// 8-bit quantized; needs flash attention.
+    Q8_0,
+    /// 4-bit quantized; needs flash attention.
+    Q4_0,
+}
+
+/// A duration as Ollama's environment accepts it: a Go duration string or integer seconds.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[serde(untagged)]
+pub enum RawDuration {
+    /// A Go `time.ParseDuration` string (`"24h"`, `"1h30m"`, `"-1m"`), or an integer in a
+    /// string (seconds).
+    Text(String),
+    /// Whole seconds; negative = forever.
+    Seconds(i64),
+}
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a duration string such as "24h" or an integer number of seconds"#)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawDuration, E> {
+                Ok(RawDuration::Text(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawDuration, E> {
+                Ok(RawDuration::Seconds(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawDuration, E> {
+                i64::try_from(v).map(RawDuration::Seconds).map_err(|_| {
+                    E::invalid_value(
+                        serde::de::Unexpected::Unsigned(v),
+                        &"at most 2^63-1 seconds",
+                    )
+                })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// `[model_policy]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawModelPolicy {
+    /// `true`: remove installed models that are not listed in `[[models]]` (exact match after
+    /// Ollama's name normalization). Default false: unlisted models are only reported.
+    #[schemars(extend("default" = false))]
+    pub prune: Option<bool>,
+}
+
+/// One `[[models]]` entry.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// The model name as `ollama pull` takes it (`"llama3.2"`, `"qwen2.5-coder:32b"`,
+    /// `"hf.co/user/repo:tag"`). `llama3` and `llama3:latest` are the same model. Required.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// `true`: load the model after every (re)start of the server and check it in `/api/ps`.
+    /// Default false.
+    #[schemars(extend("default" = false))]
+    pub warm: Option<bool>,
+}

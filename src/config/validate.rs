@@ -1,0 +1,727 @@
+//! [`RawConfig`] → [`Desired`]: every rule of `server.toml` that TOML types cannot express.
+//!
+//! Pure. Each problem becomes a [`ConfigError`] pointing at the value (all of them are
+//! collected); legal but risky settings become [`ConfigWarning`]s. A `Desired` is returned only
+//! when there is no error, so everything downstream can trust it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::Range;
+use std::path::PathBuf;
+
+use miette::LabeledSpan;
+use toml::Spanned;
+
+use super::Sink;
+use super::duration::{parse_env_duration, seconds_to_nanos};
+use super::error::{ConfigError, ConfigWarning, WarningKind};
+use super::raw::{
+    RawConfig, RawDuration, RawListen, RawLogs, RawModel, RawNetwork, RawOllama, RawService,
+};
+use crate::model::desired::{
+    Desired, KvCacheType, Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, NetworkSpec,
+    OllamaDuration, OllamaSettings, Service,
+};
+use crate::ollama::name::ModelName;
+
+/// Default `service.label`.
+pub const DEFAULT_LABEL: &str = "com.ollama";
+/// Default `listen.port`.
+pub const DEFAULT_PORT: u16 = 11434;
+/// Default `logs.stdout`.
+pub const DEFAULT_STDOUT: &str = "/tmp/ollama.stdout.log";
+/// Default `logs.stderr`.
+pub const DEFAULT_STDERR: &str = "/tmp/ollama.stderr.log";
+
+/// The environment variables that a typed `[ollama]` key writes, with that key.
+pub const TYPED_ENV: &[(&str, &str)] = &[
+    ("OLLAMA_KEEP_ALIVE", "keep_alive"),
+    ("OLLAMA_CONTEXT_LENGTH", "context_length"),
+    ("OLLAMA_FLASH_ATTENTION", "flash_attention"),
+    ("OLLAMA_KV_CACHE_TYPE", "kv_cache_type"),
+    ("OLLAMA_NUM_PARALLEL", "num_parallel"),
+    ("OLLAMA_MAX_LOADED_MODELS", "max_loaded_models"),
+    ("OLLAMA_MAX_QUEUE", "max_queue"),
+    ("OLLAMA_DEBUG", "debug"),
+    ("OLLAMA_ORIGINS", "origins"),
+    ("OLLAMA_MODELS", "models_dir"),
+    ("OLLAMA_LOAD_TIMEOUT", "load_timeout"),
+    ("OLLAMA_NOPRUNE", "no_prune"),
+];
+
+/// Validates `raw`; `None` when `sink` holds (or already held) an error.
+pub(super) fn validate(raw: &RawConfig, sink: &mut Sink) -> Option<Desired> {
+    let default_service = RawService::default();
+    let service = service(raw.service.as_ref().unwrap_or(&default_service), sink);
+    let listen = raw.listen.as_ref().and_then(|l| listen(l, sink));
+    let network = raw.network.as_ref().map(|n| network(n, sink));
+    let default_logs = RawLogs::default();
+    let logs = logs(raw.logs.as_ref().unwrap_or(&default_logs), sink);
+    let default_ollama = RawOllama::default();
+    let ollama = ollama(raw.ollama.as_ref().unwrap_or(&default_ollama), sink);
+    let models = models(raw.models.as_deref().unwrap_or_default(), sink);
+    if let (Some(raw_listen), Some(listen), Some(Some(network)), Some(raw_network)) =
+        (&raw.listen, listen, &network, &raw.network)
+    {
+        warn_host_not_address(raw_listen, listen, raw_network, network, sink);
+    }
+    let model_policy = ModelPolicy {
+        prune: raw
+            .model_policy
+            .as_ref()
+            .and_then(|p| p.prune)
+            .unwrap_or(false),
+    };
+    if sink.has_errors() {
+        return None;
+    }
+    Some(Desired {
+        service: service?,
+        listen: listen?,
+        network: match network {
+            None => None,
+            Some(spec) => Some(spec?),
+        },
+        logs: logs?,
+        ollama: ollama?,
+        model_policy,
+        models: models?,
+    })
+}
+
+fn span<T>(value: &Spanned<T>) -> miette::SourceSpan {
+    value.span().into()
+}
+
+fn service(raw: &RawService, sink: &mut Sink) -> Option<Service> {
+    let label = match &raw.label {
+        None => Label::new(DEFAULT_LABEL).ok(),
+        Some(text) => match Label::new(text.get_ref()) {
+            Ok(label) => Some(label),
+            Err(err) => {
+                sink.push(ConfigError::Label {
+                    value: text.get_ref().clone(),
+                    reason: err.to_string(),
+                    src: sink.src(),
+                    span: span(text),
+                });
+                None
+            }
+        },
+    };
+    let daemon = match raw.mode.as_ref().map(|m| (m.get_ref().as_str(), m)) {
+        None | Some(("agent", _)) => Some(false),
+        Some(("daemon", _)) => Some(true),
+        Some((other, at)) => {
+            sink.push(ConfigError::Mode {
+                value: other.to_owned(),
+                src: sink.src(),
+                span: span(at),
+            });
+            None
+        }
+    };
+    let mode = match (daemon, &raw.user) {
+        (Some(false), None) => Some(Mode::Agent),
+        (Some(false), Some(user)) => {
+            sink.push(ConfigError::UserWithAgent {
+                src: sink.src(),
+                span: span(user),
+            });
+            None
+        }
+        (Some(true), None) => {
+            let at = raw.mode.as_ref().map_or(0..0, Spanned::span);
+            sink.push(ConfigError::DaemonWithoutUser {
+                src: sink.src(),
+                span: at.into(),
+            });
+            None
+        }
+        (Some(true), Some(user)) => match user_name_problem(user.get_ref()) {
+            None => Some(Mode::Daemon {
+                user: user.get_ref().clone(),
+            }),
+            Some(reason) => {
+                sink.push(ConfigError::UserName {
+                    value: user.get_ref().clone(),
+                    reason,
+                    src: sink.src(),
+                    span: span(user),
+                });
+                None
+            }
+        },
+        (None, _) => None,
+    };
+    let program = match &raw.program {
+        None => Some(None),
+        Some(path) => absolute("service.program", path, sink).map(Some),
+    };
+    Some(Service {
+        label: label?,
+        mode: mode?,
+        program: program?,
+    })
+}
+
+/// Why `name` is not a short macOS user name, if it is not one.
+///
+/// macOS accepts letters, digits, `_`, `-` and `.` in short names (`dscl`, System Settings);
+/// a leading `-` or digit would be read as an option or a uid by `launchctl` and `id`.
+pub fn user_name_problem(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return Some("it is empty");
+    };
+    if name.len() > 255 {
+        return Some("it is longer than 255 bytes");
+    }
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return Some("it must start with a letter or `_`");
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        return Some("use only letters, digits, `_`, `-` and `.`");
+    }
+    None
+}
+
+fn listen(raw: &RawListen, sink: &mut Sink) -> Option<Listen> {
+    let host = raw.host.get_ref().parse::<IpAddr>().ok();
+    if host.is_none() {
+        sink.push(ConfigError::InvalidIp {
+            key: "listen.host".to_owned(),
+            family: "IP",
+            v6: ", \"0.0.0.0\" for every interface, or an IPv6 address such as \"::1\"",
+            value: raw.host.get_ref().clone(),
+            src: sink.src(),
+            span: span(&raw.host),
+        });
+    }
+    if let Some(host) = host.filter(IpAddr::is_unspecified) {
+        sink.warn(ConfigWarning::new(
+            WarningKind::AllInterfaces,
+            format!("`listen.host` {host} exposes Ollama's unauthenticated API on every interface"),
+            "anyone who can reach this Mac can pull, delete and run models; bind to the Mac's LAN address (or 127.0.0.1) unless a firewall guards the port".to_owned(),
+            sink.src(),
+            vec![LabeledSpan::new_primary_with_span(
+                Some("every interface".to_owned()),
+                raw.host.span(),
+            )],
+        ));
+    }
+    let port = match &raw.port {
+        None => Some(DEFAULT_PORT),
+        Some(port) => match u16::try_from(*port.get_ref()) {
+            Ok(value) if value > 0 => Some(value),
+            _ => {
+                sink.push(ConfigError::Port {
+                    value: *port.get_ref(),
+                    src: sink.src(),
+                    span: span(port),
+                });
+                None
+            }
+        },
+    };
+    Some(Listen {
+        host: host?,
+        port: port?,
+    })
+}
+
+fn ipv4(key: &str, value: &Spanned<String>, sink: &mut Sink) -> Option<Ipv4Addr> {
+    value.get_ref().parse::<Ipv4Addr>().ok().or_else(|| {
+        sink.push(ConfigError::InvalidIp {
+            key: key.to_owned(),
+            family: "IPv4",
+            v6: "",
+            value: value.get_ref().clone(),
+            src: sink.src(),
+            span: span(value),
+        });
+        None
+    })
+}
+
+/// The prefix length of a contiguous mask (`255.255.255.0` → 24), `None` if not contiguous.
+pub fn mask_prefix(mask: Ipv4Addr) -> Option<u32> {
+    let bits = mask.to_bits();
+    let ones = bits.leading_ones();
+    (bits.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
+}
+
+/// Why `router` cannot be the router of `address`/`prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouterProblem {
+    /// Not inside the subnet.
+    Outside,
+    /// The Mac's own address.
+    OwnAddress,
+    /// The subnet's network address.
+    NetworkAddress,
+    /// The subnet's broadcast address.
+    BroadcastAddress,
+}
+
+/// Checks a router against `address`/`prefix` (`prefix` from [`mask_prefix`]).
+pub fn router_problem(address: Ipv4Addr, prefix: u32, router: Ipv4Addr) -> Option<RouterProblem> {
+    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+    let network = address.to_bits() & mask;
+    let broadcast = network | !mask;
+    let router = router.to_bits();
+    if router & mask != network {
+        Some(RouterProblem::Outside)
+    } else if router == address.to_bits() {
+        Some(RouterProblem::OwnAddress)
+    } else if prefix <= 30 && router == network {
+        Some(RouterProblem::NetworkAddress)
+    } else if prefix <= 30 && router == broadcast {
+        Some(RouterProblem::BroadcastAddress)
+    } else {
+        None
+    }
+}
+
+fn network(raw: &RawNetwork, sink: &mut Sink) -> Option<NetworkSpec> {
+    let service = if raw.service.get_ref().trim().is_empty() {
+        sink.push(ConfigError::Empty {
+            key: "network.service".to_owned(),
+            help: "write the service name as `networksetup -listallnetworkservices` prints it, such as \"Ethernet\"",
+            src: sink.src(),
+            span: span(&raw.service),
+        });
+        None
+    } else {
+        Some(raw.service.get_ref().clone())
+    };
+    let address = ipv4("network.address", &raw.address, sink);
+    let subnet_mask = ipv4("network.subnet_mask", &raw.subnet_mask, sink);
+    let prefix = subnet_mask.and_then(|mask| {
+        let prefix = mask_prefix(mask);
+        if prefix.is_none() {
+            sink.push(ConfigError::SubnetMask {
+                value: mask.to_string(),
+                src: sink.src(),
+                span: span(&raw.subnet_mask),
+            });
+        }
+        prefix
+    });
+    let router = ipv4("network.router", &raw.router, sink);
+    if let (Some(address), Some(prefix), Some(router)) = (address, prefix, router) {
+        let network =
+            Ipv4Addr::from_bits(address.to_bits() & u32::MAX.checked_shl(32 - prefix).unwrap_or(0));
+        let subnet = format!("{network}/{prefix}");
+        let error = match router_problem(address, prefix, router) {
+            None => None,
+            Some(RouterProblem::Outside) => Some(ConfigError::RouterOutsideSubnet {
+                router: router.to_string(),
+                network: subnet,
+                src: sink.src(),
+                router_span: span(&raw.router),
+                address_span: span(&raw.address),
+            }),
+            Some(problem) => Some(ConfigError::RouterNotHost {
+                router: router.to_string(),
+                what: match problem {
+                    RouterProblem::OwnAddress => "Mac's own address (`network.address`)".to_owned(),
+                    RouterProblem::NetworkAddress => format!("network address of {subnet}"),
+                    _ => format!("broadcast address of {subnet}"),
+                },
+                src: sink.src(),
+                span: span(&raw.router),
+            }),
+        };
+        if let Some(error) = error {
+            sink.push(error);
+        }
+    }
+    let dns = match &raw.dns {
+        None => Some(None),
+        Some(servers) => {
+            let parsed: Vec<Option<Ipv4Addr>> = servers
+                .iter()
+                .map(|server| ipv4("network.dns", server, sink))
+                .collect();
+            parsed.into_iter().collect::<Option<Vec<_>>>().map(Some)
+        }
+    };
+    let router = router.filter(|r| {
+        address
+            .zip(prefix)
+            .is_some_and(|(a, p)| router_problem(a, p, *r).is_none())
+    });
+    Some(NetworkSpec {
+        service: service?,
+        address: address?,
+        subnet_mask: subnet_mask.filter(|_| prefix.is_some())?,
+        router: router?,
+        dns: dns?,
+    })
+}
+
+fn warn_host_not_address(
+    raw_listen: &RawListen,
+    listen: Listen,
+    raw_network: &RawNetwork,
+    network: &NetworkSpec,
+    sink: &mut Sink,
+) {
+    let host = listen.host;
+    if host.is_unspecified() || host.is_loopback() || host == IpAddr::V4(network.address) {
+        return;
+    }
+    sink.warn(ConfigWarning::new(
+        WarningKind::HostNotNetworkAddress,
+        format!(
+            "`listen.host` {host} is not `network.address` {}",
+            network.address
+        ),
+        "Ollama can only bind an address this Mac has: use the static address, 0.0.0.0 or 127.0.0.1".to_owned(),
+        sink.src(),
+        vec![
+            LabeledSpan::new_primary_with_span(Some("Ollama binds this".to_owned()), raw_listen.host.span()),
+            LabeledSpan::new_with_span(
+                Some("the Mac gets this address".to_owned()),
+                raw_network.address.span(),
+            ),
+        ],
+    ));
+}
+
+fn absolute(key: &str, path: &Spanned<String>, sink: &mut Sink) -> Option<PathBuf> {
+    if path.get_ref().starts_with('/') {
+        Some(PathBuf::from(path.get_ref()))
+    } else {
+        sink.push(ConfigError::RelativePath {
+            key: key.to_owned(),
+            value: path.get_ref().clone(),
+            src: sink.src(),
+            span: span(path),
+        });
+        None
+    }
+}
+
+fn logs(raw: &RawLogs, sink: &mut Sink) -> Option<Logs> {
+    let path = |key: &str, value: &Option<Spanned<String>>, default: &str, sink: &mut Sink| {
+        value
+            .as_ref()
+            .map_or_else(|| Some(PathBuf::from(default)), |v| absolute(key, v, sink))
+    };
+    let stdout = path("logs.stdout", &raw.stdout, DEFAULT_STDOUT, sink);
+    let stderr = path("logs.stderr", &raw.stderr, DEFAULT_STDERR, sink);
+    Some(Logs {
+        stdout: stdout?,
+        stderr: stderr?,
+    })
+}
+
+fn duration(key: &str, raw: &Spanned<RawDuration>, sink: &mut Sink) -> Option<OllamaDuration> {
+    match raw.get_ref() {
+        RawDuration::Seconds(seconds) => Some(OllamaDuration {
+            text: seconds.to_string(),
+            nanos: seconds_to_nanos(*seconds),
+        }),
+        RawDuration::Text(text) => match parse_env_duration(text) {
+            Ok(nanos) => Some(OllamaDuration {
+                text: text.clone(),
+                nanos,
+            }),
+            Err(err) => {
+                sink.push(ConfigError::Duration {
+                    key: key.to_owned(),
+                    reason: err.to_string(),
+                    src: sink.src(),
+                    span: span(raw),
+                });
+                None
+            }
+        },
+    }
+}
+
+fn number(key: &str, raw: &Spanned<i64>, min: i64, sink: &mut Sink) -> Option<u32> {
+    let value = *raw.get_ref();
+    match u32::try_from(value) {
+        Ok(v) if value >= min => Some(v),
+        _ => {
+            sink.push(ConfigError::OutOfRange {
+                key: key.to_owned(),
+                value,
+                min,
+                max: i64::from(u32::MAX),
+                src: sink.src(),
+                span: span(raw),
+            });
+            None
+        }
+    }
+}
+
+/// `Some(None)` when absent, `Some(Some(v))` when valid, `None` after an error.
+#[expect(
+    clippy::option_option,
+    reason = "absent, valid and invalid are the three states of an optional key"
+)]
+fn opt<T, U>(value: Option<&T>, check: impl FnOnce(&T) -> Option<U>) -> Option<Option<U>> {
+    match value {
+        None => Some(None),
+        Some(value) => check(value).map(Some),
+    }
+}
+
+fn ollama(raw: &RawOllama, sink: &mut Sink) -> Option<OllamaSettings> {
+    let keep_alive = opt(raw.keep_alive.as_ref(), |d| {
+        duration("ollama.keep_alive", d, sink)
+    });
+    let load_timeout = opt(raw.load_timeout.as_ref(), |d| {
+        duration("ollama.load_timeout", d, sink)
+    });
+    let context_length = opt(raw.context_length.as_ref(), |n| {
+        number("ollama.context_length", n, 1, sink)
+    });
+    let num_parallel = opt(raw.num_parallel.as_ref(), |n| {
+        number("ollama.num_parallel", n, 1, sink)
+    });
+    let max_loaded_models = opt(raw.max_loaded_models.as_ref(), |n| {
+        number("ollama.max_loaded_models", n, 0, sink)
+    });
+    let max_queue = opt(raw.max_queue.as_ref(), |n| {
+        number("ollama.max_queue", n, 1, sink)
+    });
+    let kv_cache_type = opt(raw.kv_cache_type.as_ref(), |kind| {
+        let parsed = match kind.get_ref().as_str() {
+            "f16" => Some(KvCacheType::F16),
+            "q8_0" => Some(KvCacheType::Q8_0),
+            "q4_0" => Some(KvCacheType::Q4_0),
+            other => {
+                sink.push(ConfigError::KvCacheType {
+                    value: other.to_owned(),
+                    src: sink.src(),
+                    span: span(kind),
+                });
+                None
+            }
+        };
+        if parsed.is_some_and(|k| k != KvCacheType::F16) && raw.flash_attention != Some(true) {
+            sink.warn(ConfigWarning::new(
+                WarningKind::KvCacheWithoutFlashAttention,
+                format!(
+                    "`ollama.kv_cache_type = \"{}\"` needs flash attention",
+                    kind.get_ref()
+                ),
+                "set `flash_attention = true` in [ollama]; without flash attention Ollama falls back to an f16 cache".to_owned(),
+                sink.src(),
+                vec![LabeledSpan::new_primary_with_span(
+                    Some("quantized cache".to_owned()),
+                    kind.span(),
+                )],
+            ));
+        }
+        parsed
+    });
+    if let Some(origins) = &raw.origins {
+        for origin in origins.iter().filter(|o| o.get_ref().trim() == "*") {
+            sink.warn(ConfigWarning::new(
+                WarningKind::WildcardOrigin,
+                "`ollama.origins` allows every web origin".to_owned(),
+                "any web page open in a browser on the network can call the API; list the origins that need it instead".to_owned(),
+                sink.src(),
+                vec![LabeledSpan::new_primary_with_span(
+                    Some("any origin".to_owned()),
+                    origin.span(),
+                )],
+            ));
+        }
+    }
+    let origins = raw
+        .origins
+        .as_ref()
+        .map(|o| o.iter().map(|s| s.get_ref().clone()).collect());
+    let models_dir = opt(raw.models_dir.as_ref(), |p| {
+        absolute("ollama.models_dir", p, sink)
+    });
+    let extra_env = extra_env(raw.extra_env.as_ref(), sink);
+    Some(OllamaSettings {
+        keep_alive: keep_alive?,
+        context_length: context_length?,
+        flash_attention: raw.flash_attention,
+        kv_cache_type: kv_cache_type?,
+        num_parallel: num_parallel?,
+        max_loaded_models: max_loaded_models?,
+        max_queue: max_queue?,
+        debug: raw.debug,
+        origins,
+        models_dir: models_dir?,
+        load_timeout: load_timeout?,
+        no_prune: raw.no_prune,
+        extra_env: extra_env?,
+    })
+}
+
+/// Whether `name` is a portable environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn extra_env(
+    raw: Option<&BTreeMap<Spanned<String>, Spanned<String>>>,
+    sink: &mut Sink,
+) -> Option<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    let mut ok = true;
+    for (key, value) in raw.into_iter().flatten() {
+        let name = key.get_ref();
+        let error = if !is_env_name(name) {
+            Some(ConfigError::EnvName {
+                key: name.clone(),
+                src: sink.src(),
+                span: span(key),
+            })
+        } else if name == "OLLAMA_HOST" {
+            Some(ConfigError::EnvHost {
+                src: sink.src(),
+                span: span(key),
+            })
+        } else {
+            TYPED_ENV
+                .iter()
+                .find(|(var, _)| var == name)
+                .map(|(var, typed_key)| ConfigError::EnvTyped {
+                    var: (*var).to_owned(),
+                    typed_key,
+                    src: sink.src(),
+                    span: span(key),
+                })
+        };
+        match error {
+            Some(error) => {
+                sink.push(error);
+                ok = false;
+            }
+            None => {
+                env.insert(name.clone(), value.get_ref().clone());
+            }
+        }
+    }
+    ok.then_some(env)
+}
+
+fn models(raw: &[RawModel], sink: &mut Sink) -> Option<Vec<ModelSpec>> {
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut models = Vec::new();
+    let mut ok = true;
+    for entry in raw {
+        match ModelName::parse(entry.name.get_ref()) {
+            Ok(name) => {
+                if let Some(first) = seen.get(&name.key()) {
+                    sink.push(ConfigError::DuplicateModel {
+                        model: name.display(),
+                        src: sink.src(),
+                        first: first.clone().into(),
+                        again: span(&entry.name),
+                    });
+                    ok = false;
+                    continue;
+                }
+                seen.insert(name.key(), entry.name.span());
+                models.push(ModelSpec {
+                    name,
+                    warm: entry.warm.unwrap_or(false),
+                });
+            }
+            Err(err) => {
+                sink.push(ConfigError::ModelName {
+                    name: entry.name.get_ref().clone(),
+                    reason: err.to_string(),
+                    src: sink.src(),
+                    span: span(&entry.name),
+                });
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(models)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::{RouterProblem, is_env_name, mask_prefix, router_problem, user_name_problem};
+
+    fn ip(text: &str) -> Ipv4Addr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn contiguous_masks_give_their_prefix() {
+        assert_eq!(mask_prefix(ip("255.255.255.0")), Some(24));
+        assert_eq!(mask_prefix(ip("255.255.0.0")), Some(16));
+        assert_eq!(mask_prefix(ip("255.255.255.252")), Some(30));
+        assert_eq!(mask_prefix(ip("255.255.255.255")), Some(32));
+        assert_eq!(mask_prefix(ip("0.0.0.0")), Some(0));
+        assert_eq!(mask_prefix(ip("255.255.254.0")), Some(23));
+    }
+
+    #[test]
+    fn non_contiguous_masks_are_refused() {
+        for mask in [
+            "255.0.255.0",
+            "255.255.255.1",
+            "0.255.255.255",
+            "255.255.253.0",
+        ] {
+            assert_eq!(mask_prefix(ip(mask)), None, "{mask}");
+        }
+    }
+
+    #[test]
+    fn router_must_be_another_host_of_the_subnet() {
+        let address = ip("192.168.250.20");
+        assert_eq!(router_problem(address, 24, ip("192.168.250.1")), None);
+        assert_eq!(router_problem(address, 24, ip("192.168.250.254")), None);
+        assert_eq!(
+            router_problem(address, 24, ip("192.168.1.1")),
+            Some(RouterProblem::Outside)
+        );
+        assert_eq!(
+            router_problem(address, 24, address),
+            Some(RouterProblem::OwnAddress)
+        );
+        assert_eq!(
+            router_problem(address, 24, ip("192.168.250.0")),
+            Some(RouterProblem::NetworkAddress)
+        );
+        assert_eq!(
+            router_problem(address, 24, ip("192.168.250.255")),
+            Some(RouterProblem::BroadcastAddress)
+        );
+        // A /16 holds 192.168.1.1; a /31 has no network or broadcast address.
+        assert_eq!(router_problem(address, 16, ip("192.168.1.1")), None);
+        assert_eq!(router_problem(ip("10.0.0.0"), 31, ip("10.0.0.1")), None);
+        assert_eq!(router_problem(address, 0, ip("8.8.8.8")), None);
+    }
+
+    #[test]
+    fn user_and_env_names() {
+        assert_eq!(user_name_problem("ai"), None);
+        assert!(user_name_problem("").is_some());
+        assert_eq!(user_name_problem("_ollama"), None);
+        assert_eq!(user_name_problem("first.last-2"), None);
+        assert!(user_name_problem("1ai").is_some());
+        assert!(user_name_problem("a b").is_some());
+        assert!(user_name_problem("-x").is_some());
+        assert!(is_env_name("OLLAMA_NOHISTORY"));
+        assert!(is_env_name("_x1"));
+        assert!(!is_env_name("1X"));
+        assert!(!is_env_name("A-B"));
+        assert!(!is_env_name(""));
+    }
+}
