@@ -1,3 +1,5 @@
-//! Speaking to Ollama: model names ([`name`]); more to come (`api` wire types, `client`).
+//! Speaking to Ollama: model names ([`name`]) and HTTP wire types ([`api`]); more to come
+//! (`client`).
 
+pub mod api;
 pub mod name;

@@ -1,0 +1,12 @@
+//! Speaking launchd: domains and targets ([`domain`]), `launchctl` command lines and exit
+//! statuses ([`cmd`]), and the `launchctl print` reader ([`print`](mod@print)).
+//!
+//! Pure: builds [`crate::sys::exec::Cmd`] values and parses outputs into
+//! [`crate::model::observed`] types. Must not run processes, read files or touch the
+//! environment (no `sys::exec::run`, `tokio`, `std::fs`).
+
+pub mod cmd;
+pub mod domain;
+pub mod print;
+
+pub use domain::{Domain, ServiceTarget};
