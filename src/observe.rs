@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::launchd::cmd as launchctl;
 use crate::launchd::domain::{self, Domain, ServiceTarget};
 use crate::model::Desired;
+use crate::model::desired::Label;
 use crate::model::Knowable;
 use crate::model::observed::{
     Conflict, FileMeta, HostFacts, JobStatus, LogFile, NetworkState, OBSERVATION_FORMAT,
@@ -68,10 +69,7 @@ impl Settings {
 
     /// The job's service target (`gui/501/com.ollama`).
     pub fn target(&self, desired: &Desired) -> ServiceTarget {
-        ServiceTarget {
-            domain: self.domain(desired),
-            label: desired.service.label.as_str().to_owned(),
-        }
+        ServiceTarget::new(self.domain(desired), desired.service.label.clone())
     }
 
     /// The plist path.
@@ -110,6 +108,7 @@ async fn timed<T>(name: &'static str, fut: impl Future<Output = T>) -> (T, (&'st
 /// Observes everything `desired` mentions. Independent probes run concurrently.
 pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timings) {
     let start = Instant::now();
+    let target = settings.target(desired);
     let (
         (os_version, t_os),
         (job, t_job),
@@ -120,7 +119,7 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
         ((listeners, processes), t_procs),
     ) = tokio::join!(
         timed("sw_vers", os_version(settings)),
-        timed("launchctl print", job(settings, &settings.target(desired))),
+        timed("launchctl print", job(settings, &target)),
         timed("homebrew job", homebrew_job(desired, settings)),
         timed("networksetup", network(desired, settings)),
         timed("ollama api", ollama(desired, settings)),
@@ -190,7 +189,7 @@ fn describe(err: &ExecError) -> String {
 async fn os_version(settings: &Settings) -> Knowable<String> {
     match settings.run(&process::sw_vers_product_version()).await {
         Ok(out) if out.success() => process::parse_product_version(&out.stdout)
-            .map_or_else(|| Knowable::unknown("`sw_vers` printed no version"), Knowable::Known),
+            .map_or_else(|e| Knowable::unknown(format!("`sw_vers`: {e}")), Knowable::Known),
         Ok(out) => Knowable::unknown(format!(
             "`sw_vers` exited with {:?}: {}",
             out.status,
@@ -212,10 +211,10 @@ async fn homebrew_job(desired: &Desired, settings: &Settings) -> Option<String> 
     if desired.service.label.as_str() == HOMEBREW_LABEL {
         return None;
     }
-    let target = ServiceTarget {
-        domain: Domain::Gui(settings.uid),
-        label: HOMEBREW_LABEL.to_owned(),
+    let Ok(label) = Label::new(HOMEBREW_LABEL) else {
+        return None;
     };
+    let target = ServiceTarget::new(Domain::Gui(settings.uid), label);
     match job(settings, &target).await {
         Knowable::Known(JobStatus::Loaded(_)) => Some(target.to_string()),
         _ => None,
@@ -245,10 +244,11 @@ async fn network(desired: &Desired, settings: &Settings) -> Option<Knowable<Netw
             dns: None,
         }));
     }
-    let (info, dns) = tokio::join!(
-        settings.run(&networksetup::get_info(&spec.service)),
-        settings.run(&networksetup::get_dns_servers(&spec.service)),
+    let (info_cmd, dns_cmd) = (
+        networksetup::get_info(&spec.service),
+        networksetup::get_dns_servers(&spec.service),
     );
+    let (info, dns) = tokio::join!(settings.run(&info_cmd), settings.run(&dns_cmd));
     let info = match info {
         Ok(out) if out.success() => match networksetup::parse_getinfo(&out.stdout) {
             Ok(info) => Knowable::Known(info),
@@ -343,14 +343,13 @@ async fn conflict_inputs(
     Knowable<Vec<process::Listener>>,
     Knowable<Vec<process::ProcessInfo>>,
 ) {
-    let (lsof, ps) = tokio::join!(
-        settings.run(&process::lsof_listen(desired.listen.port)),
-        settings.run(&process::ps_all()),
-    );
+    let (lsof_cmd, ps_cmd) = (process::lsof_listen(desired.listen.port), process::ps());
+    let (lsof, ps) = tokio::join!(settings.run(&lsof_cmd), settings.run(&ps_cmd));
     let listeners = match lsof {
         // lsof exits 1 with no output when nothing listens.
         Ok(out) if out.success() || out.stdout.trim().is_empty() => {
-            Knowable::Known(process::parse_lsof(&out.stdout))
+            process::parse_lsof(&out.stdout)
+                .map_or_else(|e| Knowable::unknown(format!("`lsof`: {e}")), Knowable::Known)
         }
         Ok(out) => Knowable::unknown(format!(
             "`lsof` exited with {:?}: {}",
@@ -360,7 +359,8 @@ async fn conflict_inputs(
         Err(err) => Knowable::unknown(describe(&err)),
     };
     let processes = match ps {
-        Ok(out) if out.success() => Knowable::Known(process::parse_ps(&out.stdout)),
+        Ok(out) if out.success() => process::parse_ps(&out.stdout)
+            .map_or_else(|e| Knowable::unknown(format!("`ps`: {e}")), Knowable::Known),
         Ok(out) => Knowable::unknown(format!(
             "`ps` exited with {:?}: {}",
             out.status,

@@ -124,8 +124,7 @@ impl Client {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         let message = serde_json::from_str::<api::ErrorResponse>(&body)
-            .map(|e| e.error)
-            .unwrap_or_else(|_| body.trim().to_owned());
+            .map_or_else(|_| body.trim().to_owned(), |e| e.error);
         OllamaError::Status {
             method,
             url: self.url(path),
@@ -217,25 +216,25 @@ impl Client {
         let mut buffer = Vec::new();
         let mut succeeded = false;
         let mut handle_line = |line: &[u8]| -> Result<(), OllamaError> {
-            if line.iter().all(u8::is_ascii_whitespace) {
+            let line = String::from_utf8_lossy(line);
+            if line.trim().is_empty() {
                 return Ok(());
             }
-            let event: api::PullLine =
-                serde_json::from_slice(line).map_err(|e| OllamaError::Stream {
+            match api::PullLine::parse(&line) {
+                Err(e) => Err(OllamaError::Stream {
                     operation: operation.clone(),
                     message: format!("unreadable progress line: {e}"),
-                })?;
-            if let Some(message) = event.error {
-                return Err(OllamaError::Stream {
+                }),
+                Ok(api::PullLine::Error(error)) => Err(OllamaError::Stream {
                     operation: operation.clone(),
-                    message,
-                });
+                    message: error.error,
+                }),
+                Ok(api::PullLine::Progress(progress)) => {
+                    succeeded |= progress.status == "success";
+                    on_progress(&progress);
+                    Ok(())
+                }
             }
-            if event.progress.status == "success" {
-                succeeded = true;
-            }
-            on_progress(&event.progress);
-            Ok(())
         };
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| OllamaError::Stream {
@@ -291,7 +290,7 @@ impl Client {
             body["prompt"] = serde_json::Value::from("");
         }
         if let Some(keep_alive) = keep_alive {
-            body["keep_alive"] = serde_json::Value::from(keep_alive);
+            body["keep_alive"] = api::keep_alive_value(keep_alive);
         }
         let path = if embedding { "/api/embed" } else { "/api/generate" };
         self.post(path, &body, None).await.map(drop)
