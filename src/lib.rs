@@ -7,6 +7,7 @@ pub mod config;
 pub mod launchd;
 pub mod model;
 pub mod network;
+pub mod observe;
 pub mod ollama;
 pub mod plan;
 pub mod process;

@@ -78,6 +78,10 @@ pub enum PlistFile {
 }
 
 /// What `launchctl print <domain>/<label>` says.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "observed once per run; boxing would only complicate matching"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "job", rename_all = "snake_case")]
 pub enum JobStatus {

@@ -2,4 +2,5 @@
 //! (`client`).
 
 pub mod api;
+pub mod client;
 pub mod name;

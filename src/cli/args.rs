@@ -1,0 +1,108 @@
+//! The command line, as clap derive types only (no logic).
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+/// Declarative config-as-code for a self-hosted Ollama server on an Apple Silicon Mac.
+///
+/// `server.toml` declares the launchd job, the bind address, the static IP, Ollama's environment
+/// and the models; `plan` shows how this Mac differs, `apply` converges it.
+#[derive(Debug, Parser)]
+#[command(name = "ssollama", version, propagate_version = true, max_term_width = 100)]
+pub struct Args {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The verb.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every verb takes.
+#[derive(Debug, ClapArgs)]
+pub struct GlobalArgs {
+    /// The server definition [default: `$SSOLLAMA_CONFIG`, else ./server.toml]
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More detail on stderr (-v: info, -vv: debug, -vvv: trace)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Colour: auto (a terminal, unless NO_COLOR is set), always or never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check server.toml: exit 0 when valid (warnings are printed), 1 when not
+    Validate,
+    /// Print the JSON Schema of server.toml
+    Schema,
+    /// Write a commented starter server.toml (refuses to overwrite)
+    Init(InitArgs),
+    /// Observe this Mac and print what was seen (the bug-report artifact)
+    Observe(ObserveArgs),
+    /// Show what `apply` would change on this Mac
+    Plan(PlanArgs),
+    /// Read-only drift detection for cron/launchd: exit 0 in sync, 2 drifted, 1 error
+    Check(CheckArgs),
+}
+
+/// `ssollama init`.
+#[derive(Debug, ClapArgs)]
+pub struct InitArgs {
+    /// Where to write [default: the -c path, else ./server.toml]
+    pub file: Option<PathBuf>,
+}
+
+/// `ssollama observe`.
+#[derive(Debug, ClapArgs)]
+pub struct ObserveArgs {
+    /// Print the observation as JSON (the format `plan --state` reads)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ssollama plan`.
+#[derive(Debug, ClapArgs)]
+pub struct PlanArgs {
+    /// Print the plan as JSON (see specs/plan-json.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Plan against a saved observation (`observe --json`) instead of this Mac
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan, with a fingerprint of the observation, for `apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `ssollama check`.
+#[derive(Debug, ClapArgs)]
+pub struct CheckArgs {
+    /// Print the drift as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Check a saved observation (`observe --json`) instead of this Mac
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}

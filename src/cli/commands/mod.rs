@@ -1,0 +1,214 @@
+//! One function per verb. Each returns an [`ExitStatus`] or a report for `cli::run` to print.
+
+use std::path::Path;
+use std::time::Duration;
+
+use miette::{IntoDiagnostic, Report, WrapErr, miette};
+
+use super::args::{CheckArgs, InitArgs, ObserveArgs, PlanArgs};
+use super::{Context, ExitStatus, user_display};
+use crate::config;
+use crate::model::{Desired, Observed};
+use crate::observe::{self, Settings};
+use crate::plan;
+use crate::render::{self, Style};
+use crate::sys::fs;
+
+/// Reads and validates the configuration; prints warnings; errors become one report.
+pub(super) fn load_config(ctx: &Context) -> Result<Desired, Report> {
+    let path = &ctx.config_path;
+    let shown = path.display().to_string();
+    let text = match fs::read_optional(path) {
+        Ok(Some(text)) => text,
+        Ok(None) => {
+            let hint = if ctx.config_explicit {
+                "check the path given with `-c` or `SSOLLAMA_CONFIG`".to_owned()
+            } else {
+                "create one with `ssollama init`, or name another with `-c FILE`".to_owned()
+            };
+            return Err(miette!(
+                code = "ssollama::config::missing",
+                help = hint,
+                "`{shown}` does not exist"
+            ));
+        }
+        Err(err) => return Err(Report::new(err)),
+    };
+    match config::parse(&shown, &text) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                ctx.printer.note(&ctx.render(warning));
+            }
+            Ok(loaded.desired)
+        }
+        Err(errors) => Err(Report::new(errors)),
+    }
+}
+
+/// `ssollama validate`.
+pub(super) fn validate(ctx: &Context) -> Result<ExitStatus, Report> {
+    load_config(ctx)?;
+    ctx.printer.note(&format!(
+        "`{}` is valid\n",
+        ctx.config_path.display()
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// `ssollama schema`.
+pub(super) fn schema(ctx: &Context) -> ExitStatus {
+    ctx.printer.out(&config::schema_json());
+    ExitStatus::Success
+}
+
+/// `ssollama init [FILE]`.
+pub(super) fn init(ctx: &Context, args: &InitArgs) -> Result<ExitStatus, Report> {
+    let path = args.file.as_deref().unwrap_or(&ctx.config_path);
+    if fs::meta(path).is_some() {
+        return Err(miette!(
+            code = "ssollama::init::exists",
+            help = "edit it, or move it away and run `ssollama init` again",
+            "`{}` already exists; not overwriting it",
+            path.display()
+        ));
+    }
+    fs::write_atomic(path, config::STARTER.as_bytes(), 0o644, None)?;
+    ctx.printer.note(&format!(
+        "wrote `{}`; edit it, then run `ssollama plan`\n",
+        path.display()
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// How this run observes the Mac.
+pub(super) fn settings(ctx: &Context) -> Result<Settings, Report> {
+    let home = ctx.env.home.clone().ok_or_else(|| {
+        miette!(
+            code = "ssollama::env::home",
+            help = "run ssollama from a login shell, or set HOME",
+            "HOME is not set: it decides where the LaunchAgent lives"
+        )
+    })?;
+    let real = rustix::process::getuid().as_raw();
+    // Under `sudo`, the agent belongs to the user who ran sudo, not to root.
+    let uid = match (real, ctx.env.sudo_uid) {
+        (0, Some(sudo_uid)) => sudo_uid,
+        _ => real,
+    };
+    Ok(Settings {
+        tool_dir: ctx.env.tool_dir.clone(),
+        home,
+        uid,
+        exec_timeout: Duration::from_secs(20),
+        http_timeout: Duration::from_secs(5),
+    })
+}
+
+/// A single-threaded runtime for the async edges.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Report> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()
+        .wrap_err("could not start the async runtime")
+}
+
+/// Observes the Mac (or reads `--state`).
+fn observation(ctx: &Context, desired: &Desired, state: Option<&Path>) -> Result<Observed, Report> {
+    if let Some(state) = state {
+        let text = fs::read_text(state)?;
+        let observed: Observed = serde_json::from_str(&text)
+            .into_diagnostic()
+            .wrap_err_with(|| {
+                format!(
+                    "`{}` is not an observation saved by `ssollama observe --json`",
+                    state.display()
+                )
+            })?;
+        return Ok(observed);
+    }
+    let settings = settings(ctx)?;
+    let (observed, timings) = runtime()?.block_on(observe::observe(desired, &settings));
+    for (probe, took) in &timings.probes {
+        tracing::info!(probe, ms = took.as_millis(), "probe finished");
+    }
+    tracing::info!(ms = timings.total.as_millis(), "observation finished");
+    Ok(observed)
+}
+
+/// `ssollama observe`.
+pub(super) fn observe(ctx: &Context, args: &ObserveArgs) -> Result<ExitStatus, Report> {
+    let desired = load_config(ctx)?;
+    let observed = observation(ctx, &desired, None)?;
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&observed).into_diagnostic()?;
+        text.push('\n');
+        ctx.printer.out(&text);
+    } else {
+        ctx.printer.out(&render::observed_text(
+            &observed,
+            Style {
+                color: ctx.printer.color,
+            },
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `ssollama plan`.
+pub(super) fn plan(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus, Report> {
+    let desired = load_config(ctx)?;
+    let observed = observation(ctx, &desired, args.state.as_deref())?;
+    let plan = plan::plan(&desired, &observed);
+    let fingerprint = plan::fingerprint(&observed);
+    let json = render::json::plan_json(&plan, &fingerprint);
+    if let Some(out) = &args.out {
+        let mut text = serde_json::to_string_pretty(&json).into_diagnostic()?;
+        text.push('\n');
+        fs::write_atomic(out, text.as_bytes(), 0o600, None)?;
+        ctx.printer.note(&format!(
+            "saved the plan to `{}`; apply it with `ssollama apply {}`\n",
+            user_display(out, ctx.env.home.as_deref()),
+            out.display()
+        ));
+    }
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&json).into_diagnostic()?;
+        text.push('\n');
+        ctx.printer.out(&text);
+    } else {
+        ctx.printer.out(&render::text::plan_text(
+            &plan,
+            Style {
+                color: ctx.printer.color,
+            },
+        ));
+    }
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// `ssollama check`.
+pub(super) fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus, Report> {
+    let desired = load_config(ctx)?;
+    let observed = observation(ctx, &desired, args.state.as_deref())?;
+    let plan = plan::plan(&desired, &observed);
+    if args.json {
+        let fingerprint = plan::fingerprint(&observed);
+        let mut json = render::json::plan_json(&plan, &fingerprint);
+        json["in_sync"] = serde_json::Value::Bool(plan.is_empty());
+        let mut text = serde_json::to_string_pretty(&json).into_diagnostic()?;
+        text.push('\n');
+        ctx.printer.out(&text);
+    } else {
+        ctx.printer.out(&render::text::check_lines(&plan));
+    }
+    Ok(if plan.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Changes
+    })
+}

@@ -1,0 +1,154 @@
+//! The command line: parse arguments, build the [`Context`], dispatch a verb, map the outcome to
+//! an exit status. The only layer that uses `miette::Report` and prints (through [`Printer`]).
+
+pub mod args;
+mod commands;
+pub mod printer;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+
+use crate::sys::env::Env;
+use args::{Args, ColorChoice, Command};
+pub use printer::Printer;
+
+/// How a verb ended, in Terraform's convention (specs/cli.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success; for `plan --detailed-exitcode` and `check`, also "no changes".
+    Success,
+    /// 1: an error, a failed step or a failed check.
+    Failure,
+    /// 2: changes present / drifted (`plan --detailed-exitcode`, `check`).
+    Changes,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => Self::SUCCESS,
+            ExitStatus::Failure => Self::from(1),
+            ExitStatus::Changes => Self::from(2),
+        }
+    }
+}
+
+/// What every verb gets: the environment, the printer and the global options.
+#[derive(Debug)]
+pub struct Context {
+    /// The environment, read once.
+    pub env: Env,
+    /// The one writer.
+    pub printer: Printer,
+    /// `-c`, else `SSOLLAMA_CONFIG`, else `./server.toml`.
+    pub config_path: PathBuf,
+    /// Whether `-c`/`SSOLLAMA_CONFIG` named the file (for messages).
+    pub config_explicit: bool,
+}
+
+impl Context {
+    /// Renders a diagnostic the way this run prints them (colour, width).
+    pub fn render(&self, diagnostic: &dyn Diagnostic) -> String {
+        let theme = if self.printer.color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let mut out = String::new();
+        let handler = GraphicalReportHandler::new_themed(theme).with_width(self.printer.width);
+        if handler.render_report(&mut out, diagnostic).is_err() {
+            out = format!("error: {diagnostic}\n");
+        }
+        out
+    }
+
+    /// Prints an error diagnostic to stderr.
+    pub fn report(&self, diagnostic: &dyn Diagnostic) {
+        self.printer.err(&self.render(diagnostic));
+    }
+}
+
+/// Runs ssollama with these arguments; the binary's `main` is this and nothing else.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let env = Env::from_process();
+    let stdout_tty = std::io::stdout().is_terminal();
+    let stderr_tty = std::io::stderr().is_terminal();
+    let args = match Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(err) => {
+            let code = if err.use_stderr() { 1 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let color = match args.global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_tty && !env.no_color,
+    };
+    let printer = Printer {
+        color,
+        quiet: args.global.quiet,
+        width: env.columns.unwrap_or(100).clamp(40, 200),
+    };
+    init_tracing(&env, args.global.verbose, args.global.quiet, stderr_tty && color);
+    let (config_path, config_explicit) = match (&args.global.config, &env.config) {
+        (Some(path), _) | (None, Some(path)) => (path.clone(), true),
+        (None, None) => (PathBuf::from("server.toml"), false),
+    };
+    if let Some(dir) = &env.tool_dir {
+        tracing::info!(tool_dir = %dir.display(), "SSOLLAMA_TOOL_DIR is set: external programs come from there");
+    }
+    let ctx = Context {
+        env,
+        printer,
+        config_path,
+        config_explicit,
+    };
+    let status = match args.command {
+        Command::Validate => commands::validate(&ctx),
+        Command::Schema => Ok(commands::schema(&ctx)),
+        Command::Init(init) => commands::init(&ctx, &init),
+        Command::Observe(observe) => commands::observe(&ctx, &observe),
+        Command::Plan(plan) => commands::plan(&ctx, &plan),
+        Command::Check(check) => commands::check(&ctx, &check),
+    };
+    match status {
+        Ok(status) => status.into(),
+        Err(report) => {
+            ctx.report(report.as_ref());
+            ExitStatus::Failure.into()
+        }
+    }
+}
+
+fn init_tracing(env: &Env, verbose: u8, quiet: bool, ansi: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "ssollama=info",
+        (false, 2) => "ssollama=debug",
+        (false, _) => "ssollama=trace",
+    };
+    let filter = env.log_filter.clone().unwrap_or_else(|| level.to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// Shows `path` relative to `HOME` (`~/Library/LaunchAgents/…`), as messages do.
+pub fn user_display(path: &Path, home: Option<&Path>) -> String {
+    match home.and_then(|home| path.strip_prefix(home).ok()) {
+        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
+    }
+}

@@ -1,0 +1,40 @@
+//! [`Printer`]: the only writer to stdout and stderr. Data goes to stdout; diagnostics, progress
+//! and logs to stderr.
+
+use std::io::Write;
+
+/// Where output goes and how it looks.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    /// Colour on stdout.
+    pub color: bool,
+    /// `-q`: nothing but errors on stderr.
+    pub quiet: bool,
+    /// Width for wrapped diagnostics.
+    pub width: usize,
+}
+
+impl Printer {
+    /// Writes data to stdout (a closed pipe is not an error worth reporting).
+    #[expect(clippy::print_stdout, reason = "the printer is the one stdout writer")]
+    pub fn out(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// Writes a diagnostic or status line to stderr, unless `-q`.
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            self.err(text);
+        }
+    }
+
+    /// Writes to stderr, even with `-q` (errors).
+    #[expect(clippy::print_stderr, reason = "the printer is the one stderr writer")]
+    pub fn err(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
+}

@@ -1,0 +1,394 @@
+//! Observe the Mac: run the probes (concurrently where independent), feed their outputs to the
+//! pure parsers, and return one [`Observed`] value. Failures become [`Knowable::Unknown`] data
+//! with the reason, never a panic and never a guess.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::launchd::cmd as launchctl;
+use crate::launchd::domain::{self, Domain, ServiceTarget};
+use crate::model::Desired;
+use crate::model::desired::Label;
+use crate::model::Knowable;
+use crate::model::observed::{
+    Conflict, FileMeta, HostFacts, JobStatus, LogFile, NetworkState, OBSERVATION_FORMAT,
+    Observed, OllamaState, PlistFile, ProgramState, ServerStatus,
+};
+use crate::network::networksetup;
+use crate::ollama::client::Client;
+use crate::process;
+use crate::sys::exec::{self, Cmd, ExecError, Output};
+use crate::sys::fs;
+use crate::sys::tools::{BREW_PREFIXES, OLLAMA_CANDIDATES, Tool};
+
+/// The Homebrew service that competes with ours for the port (macos.md §5).
+pub const HOMEBREW_LABEL: &str = "homebrew.mxcl.ollama";
+
+/// How to observe: where the tools are, who we are, how long to wait.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SSOLLAMA_TOOL_DIR`.
+    pub tool_dir: Option<PathBuf>,
+    /// `HOME`.
+    pub home: PathBuf,
+    /// The uid whose `gui/<uid>` domain holds the agent.
+    pub uid: u32,
+    /// Limit for one external program.
+    pub exec_timeout: Duration,
+    /// Limit for one short HTTP call.
+    pub http_timeout: Duration,
+}
+
+impl Settings {
+    /// Runs a command through the process gateway.
+    pub async fn run(&self, cmd: &Cmd) -> Result<Output, ExecError> {
+        exec::run(cmd, self.tool_dir.as_deref(), self.exec_timeout).await
+    }
+
+    /// The `ollama` locations to try, in order; Homebrew's install location first (the planner
+    /// uses the first one as the future path when Ollama must be installed).
+    pub fn ollama_candidates(&self) -> Vec<PathBuf> {
+        match &self.tool_dir {
+            Some(dir) => vec![dir.join("ollama")],
+            None => OLLAMA_CANDIDATES.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    /// Where `brew` may be.
+    pub fn brew_candidates(&self) -> Vec<PathBuf> {
+        match &self.tool_dir {
+            Some(dir) => vec![dir.join("brew")],
+            None => BREW_PREFIXES.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    /// The launchd domain of the job.
+    pub fn domain(&self, desired: &Desired) -> Domain {
+        domain::domain_for(&desired.service.mode, self.uid)
+    }
+
+    /// The job's service target (`gui/501/com.ollama`).
+    pub fn target(&self, desired: &Desired) -> ServiceTarget {
+        ServiceTarget::new(self.domain(desired), desired.service.label.clone())
+    }
+
+    /// The plist path.
+    pub fn plist_path(&self, desired: &Desired) -> PathBuf {
+        domain::plist_path(&desired.service.mode, &desired.service.label, &self.home)
+    }
+
+    /// A client for the declared bind address.
+    pub fn client(&self, desired: &Desired) -> Client {
+        Client::new(desired.listen.connect_addr(), self.http_timeout)
+    }
+}
+
+/// How long each probe took (for `-v` and the benchmark).
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// `(probe, duration)` in completion order.
+    pub probes: Vec<(&'static str, Duration)>,
+    /// The whole observation.
+    pub total: Duration,
+}
+
+impl Timings {
+    /// The slowest single probe.
+    pub fn slowest(&self) -> Option<(&'static str, Duration)> {
+        self.probes.iter().copied().max_by_key(|(_, d)| *d)
+    }
+}
+
+async fn timed<T>(name: &'static str, fut: impl Future<Output = T>) -> (T, (&'static str, Duration)) {
+    let start = Instant::now();
+    let value = fut.await;
+    (value, (name, start.elapsed()))
+}
+
+/// Observes everything `desired` mentions. Independent probes run concurrently.
+pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timings) {
+    let start = Instant::now();
+    let target = settings.target(desired);
+    let (
+        (os_version, t_os),
+        (job, t_job),
+        (homebrew, t_brewjob),
+        (network, t_net),
+        (ollama, t_ollama),
+        (program, t_program),
+        ((listeners, processes), t_procs),
+    ) = tokio::join!(
+        timed("sw_vers", os_version(settings)),
+        timed("launchctl print", job(settings, &target)),
+        timed("homebrew job", homebrew_job(desired, settings)),
+        timed("networksetup", network(desired, settings)),
+        timed("ollama api", ollama(desired, settings)),
+        timed("ollama program", program(desired, settings)),
+        timed("lsof+ps", conflict_inputs(desired, settings)),
+    );
+    let plist = plist_file(&settings.plist_path(desired));
+    let logs = [&desired.logs.stdout, &desired.logs.stderr]
+        .into_iter()
+        .map(|path| LogFile {
+            path: path.clone(),
+            meta: fs::meta(path).map(|m| FileMeta {
+                owner: m.uid,
+                mode: m.mode,
+            }),
+        })
+        .collect();
+    let job_pid = match &job {
+        Knowable::Known(JobStatus::Loaded(loaded)) => loaded.pid,
+        _ => None,
+    };
+    let conflicts = match (listeners, processes) {
+        (Knowable::Known(listeners), Knowable::Known(processes)) => Knowable::Known(
+            process::find_conflicts(&listeners, &processes, job_pid, homebrew.clone()),
+        ),
+        (Knowable::Unknown { reason }, _) | (_, Knowable::Unknown { reason }) => {
+            // Still report what we know for sure.
+            match homebrew {
+                Some(target) => {
+                    Knowable::Known(vec![Conflict::HomebrewServiceLoaded { target }])
+                }
+                None => Knowable::Unknown { reason },
+            }
+        }
+    };
+    let observed = Observed {
+        format: OBSERVATION_FORMAT,
+        host: HostFacts {
+            uid: settings.uid,
+            home: settings.home.clone(),
+            os_version,
+        },
+        plist,
+        job,
+        network,
+        ollama,
+        program,
+        logs,
+        conflicts,
+    };
+    let timings = Timings {
+        probes: vec![t_os, t_job, t_brewjob, t_net, t_ollama, t_program, t_procs],
+        total: start.elapsed(),
+    };
+    (observed, timings)
+}
+
+fn describe(err: &ExecError) -> String {
+    match err {
+        ExecError::Spawn { path, source, .. } => {
+            format!("could not run `{}`: {source}", path.display())
+        }
+        other => other.to_string(),
+    }
+}
+
+async fn os_version(settings: &Settings) -> Knowable<String> {
+    match settings.run(&process::sw_vers_product_version()).await {
+        Ok(out) if out.success() => process::parse_product_version(&out.stdout)
+            .map_or_else(|e| Knowable::unknown(format!("`sw_vers`: {e}")), Knowable::Known),
+        Ok(out) => Knowable::unknown(format!(
+            "`sw_vers` exited with {:?}: {}",
+            out.status,
+            out.stderr.trim()
+        )),
+        Err(err) => Knowable::unknown(describe(&err)),
+    }
+}
+
+/// `launchctl print <target>`, parsed.
+pub async fn job(settings: &Settings, target: &ServiceTarget) -> Knowable<JobStatus> {
+    match settings.run(&launchctl::print(target)).await {
+        Ok(out) => launchctl::parse_print(target, out.status, &out.stdout, &out.stderr),
+        Err(err) => Knowable::unknown(describe(&err)),
+    }
+}
+
+async fn homebrew_job(desired: &Desired, settings: &Settings) -> Option<String> {
+    if desired.service.label.as_str() == HOMEBREW_LABEL {
+        return None;
+    }
+    let Ok(label) = Label::new(HOMEBREW_LABEL) else {
+        return None;
+    };
+    let target = ServiceTarget::new(Domain::Gui(settings.uid), label);
+    match job(settings, &target).await {
+        Knowable::Known(JobStatus::Loaded(_)) => Some(target.to_string()),
+        _ => None,
+    }
+}
+
+async fn network(desired: &Desired, settings: &Settings) -> Option<Knowable<NetworkState>> {
+    let spec = desired.network.as_ref()?;
+    let listed = match settings
+        .run(&networksetup::list_all_network_services())
+        .await
+    {
+        Ok(out) if out.success() => match networksetup::parse_services(&out.stdout) {
+            Ok(services) => services,
+            Err(err) => return Some(Knowable::unknown(err.to_string())),
+        },
+        Ok(out) => {
+            let err = networksetup::classify_error(out.status, &out.stdout, &out.stderr);
+            return Some(Knowable::unknown(err.to_string()));
+        }
+        Err(err) => return Some(Knowable::unknown(describe(&err))),
+    };
+    if !listed.iter().any(|s| s.name == spec.service) {
+        return Some(Knowable::Known(NetworkState {
+            services: listed,
+            info: None,
+            dns: None,
+        }));
+    }
+    let (info_cmd, dns_cmd) = (
+        networksetup::get_info(&spec.service),
+        networksetup::get_dns_servers(&spec.service),
+    );
+    let (info, dns) = tokio::join!(settings.run(&info_cmd), settings.run(&dns_cmd));
+    let info = match info {
+        Ok(out) if out.success() => match networksetup::parse_getinfo(&out.stdout) {
+            Ok(info) => Knowable::Known(info),
+            Err(err) => Knowable::unknown(err.to_string()),
+        },
+        Ok(out) => Knowable::unknown(
+            networksetup::classify_error(out.status, &out.stdout, &out.stderr).to_string(),
+        ),
+        Err(err) => Knowable::unknown(describe(&err)),
+    };
+    let dns = match dns {
+        Ok(out) if out.success() => match networksetup::parse_dns(&out.stdout) {
+            Ok(dns) => Knowable::Known(dns),
+            Err(err) => Knowable::unknown(err.to_string()),
+        },
+        Ok(out) => Knowable::unknown(
+            networksetup::classify_error(out.status, &out.stdout, &out.stderr).to_string(),
+        ),
+        Err(err) => Knowable::unknown(describe(&err)),
+    };
+    Some(Knowable::Known(NetworkState {
+        services: listed,
+        info: Some(info),
+        dns: Some(dns),
+    }))
+}
+
+/// Ollama's API at the declared address.
+pub async fn ollama(desired: &Desired, settings: &Settings) -> OllamaState {
+    let client = settings.client(desired);
+    let url = client.base_url().to_owned();
+    let server = match client.version(settings.http_timeout).await {
+        Err(err) => ServerStatus::Down {
+            reason: err.to_string(),
+        },
+        Ok(version) => {
+            let (tags, ps) = tokio::join!(
+                client.tags(settings.http_timeout),
+                client.ps(settings.http_timeout)
+            );
+            ServerStatus::Up {
+                version,
+                models: tags.map_or_else(|e| Knowable::unknown(e.to_string()), Knowable::Known),
+                loaded: ps.map_or_else(|e| Knowable::unknown(e.to_string()), Knowable::Known),
+            }
+        }
+    };
+    OllamaState { url, server }
+}
+
+async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
+    let candidates = match &desired.service.program {
+        Some(path) => vec![path.clone()],
+        None => settings.ollama_candidates(),
+    };
+    let path = candidates.iter().find(|p| fs::is_executable(p)).cloned();
+    let brew = settings
+        .brew_candidates()
+        .into_iter()
+        .find(|p| fs::is_executable(p));
+    let version = match &path {
+        None => Knowable::unknown("no `ollama` program found"),
+        Some(path) => match settings
+            .run(&Cmd::new(Tool::Ollama(path.clone()), ["--version"]))
+            .await
+        {
+            Ok(out) => out
+                .stdout
+                .lines()
+                .chain(out.stderr.lines())
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map_or_else(
+                    || Knowable::unknown("`ollama --version` printed nothing"),
+                    |l| Knowable::Known(l.to_owned()),
+                ),
+            Err(err) => Knowable::unknown(describe(&err)),
+        },
+    };
+    ProgramState {
+        path,
+        candidates,
+        version,
+        brew,
+    }
+}
+
+async fn conflict_inputs(
+    desired: &Desired,
+    settings: &Settings,
+) -> (
+    Knowable<Vec<process::Listener>>,
+    Knowable<Vec<process::ProcessInfo>>,
+) {
+    let (lsof_cmd, ps_cmd) = (process::lsof_listen(desired.listen.port), process::ps());
+    let (lsof, ps) = tokio::join!(settings.run(&lsof_cmd), settings.run(&ps_cmd));
+    let listeners = match lsof {
+        // lsof exits 1 with no output when nothing listens.
+        Ok(out) if out.success() || out.stdout.trim().is_empty() => {
+            process::parse_lsof(&out.stdout)
+                .map_or_else(|e| Knowable::unknown(format!("`lsof`: {e}")), Knowable::Known)
+        }
+        Ok(out) => Knowable::unknown(format!(
+            "`lsof` exited with {:?}: {}",
+            out.status,
+            out.stderr.trim()
+        )),
+        Err(err) => Knowable::unknown(describe(&err)),
+    };
+    let processes = match ps {
+        Ok(out) if out.success() => process::parse_ps(&out.stdout)
+            .map_or_else(|e| Knowable::unknown(format!("`ps`: {e}")), Knowable::Known),
+        Ok(out) => Knowable::unknown(format!(
+            "`ps` exited with {:?}: {}",
+            out.status,
+            out.stderr.trim()
+        )),
+        Err(err) => Knowable::unknown(describe(&err)),
+    };
+    (listeners, processes)
+}
+
+fn plist_file(path: &Path) -> PlistFile {
+    match fs::read_optional(path) {
+        Ok(None) => PlistFile::Absent {
+            path: path.to_owned(),
+        },
+        Ok(Some(text)) => {
+            let meta = fs::meta(path);
+            PlistFile::Present {
+                path: path.to_owned(),
+                text,
+                owner: meta.map_or(0, |m| m.uid),
+                mode: meta.map_or(0, |m| m.mode),
+            }
+        }
+        Err(err) => PlistFile::Unreadable {
+            path: path.to_owned(),
+            reason: std::error::Error::source(&err)
+                .map_or_else(|| err.to_string(), ToString::to_string),
+        },
+    }
+}
