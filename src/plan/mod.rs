@@ -110,7 +110,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let plist = plan_plist(desired, observed, &path, &dict, &mut plan);
     let restarting = match plist {
         PlistOutcome::Unknown => false,
-        PlistOutcome::Same | PlistOutcome::Changing => {
+        PlistOutcome::Same | PlistOutcome::Rewritten | PlistOutcome::Changing => {
             plan_job(desired, observed, &path, &dict, plist, &mut plan)
         }
     };
@@ -323,7 +323,9 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
 enum PlistOutcome {
     /// The file already says what `server.toml` wants.
     Same,
-    /// The file is written in this plan.
+    /// The file is rewritten with the same content (owner or mode fixed): the job needs no reload.
+    Rewritten,
+    /// The file's content changes in this plan.
     Changing,
     /// The file could not be read: neither it nor the job is touched.
     Unknown,
@@ -349,6 +351,7 @@ fn plan_plist(
         Mode::Agent => observed.host.uid,
         Mode::Daemon { .. } => 0,
     };
+    let mut outcome = PlistOutcome::Changing;
     let (action, reason, before) = match &observed.plist {
         PlistFile::Absent { .. } => (Action::Create, "file is absent".to_owned(), Json::Null),
         PlistFile::Unreadable { reason, .. } => {
@@ -387,12 +390,14 @@ fn plan_plist(
                         json!(before),
                     )
                 } else if *file_owner != owner {
+                    outcome = PlistOutcome::Rewritten;
                     (
                         Action::Update,
                         format!("file is owned by uid {file_owner}, not {owner}"),
                         json!(before),
                     )
                 } else if mode & 0o022 != 0 {
+                    outcome = PlistOutcome::Rewritten;
                     (
                         Action::Update,
                         format!("file mode {mode:o} lets others write it; launchd refuses it"),
@@ -412,7 +417,7 @@ fn plan_plist(
         after: json!(contents),
         operation: write,
     });
-    PlistOutcome::Changing
+    outcome
 }
 
 /// Whether launchd reports the job as running.
@@ -617,11 +622,11 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
         let is_loaded = in_memory.known().map(|set| set.contains(&spec.name));
         let reason = if restarting {
             "the server (re)starts in this plan".to_owned()
-        } else if pulled.contains(&spec.name) {
-            "model is pulled in this plan".to_owned()
         } else {
             match &in_memory {
+                // Pulling a model that is already in memory does not unload it.
                 Knowable::Known(set) if set.contains(&spec.name) => continue,
+                _ if pulled.contains(&spec.name) => "model is pulled in this plan".to_owned(),
                 Knowable::Known(_) => "model is not loaded in memory".to_owned(),
                 Knowable::Unknown { reason } => {
                     format!("after the server starts: loaded models are unknown ({reason})")
@@ -633,7 +638,12 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             resource: model_address(&spec.name.display()),
             action: Action::Warm,
             reason,
-            before: is_loaded.map_or(Json::Null, |l| json!({ "loaded": l })),
+            // A restart empties the server's memory, so that is the state warming starts from.
+            before: if restarting {
+                json!({ "loaded": false })
+            } else {
+                is_loaded.map_or(Json::Null, |l| json!({ "loaded": l }))
+            },
             after: json!({ "loaded": true, "embedding": embedding }),
             operation: Operation::WarmModel {
                 name: spec.name.clone(),

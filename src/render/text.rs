@@ -133,14 +133,15 @@ fn details(out: &mut String, style: Style, change: &Change) {
             keys.sort();
             keys.dedup();
             for key in keys {
-                let (old, new) = (
-                    before.get(key).unwrap_or(&Json::Null),
-                    after.get(key).unwrap_or(&Json::Null),
-                );
-                if old == new {
-                    let _ = writeln!(out, "    {key}: {}", show(new));
-                } else {
-                    let _ = writeln!(out, "    {key}: {} -> {}", show(old), show(new));
+                // A key on one side only is an attribute of that side, not a change.
+                match (before.get(key), after.get(key)) {
+                    (Some(old), Some(new)) if old != new => {
+                        let _ = writeln!(out, "    {key}: {} -> {}", show(old), show(new));
+                    }
+                    (_, Some(value)) | (Some(value), None) => {
+                        let _ = writeln!(out, "    {key}: {}", show(value));
+                    }
+                    (None, None) => {}
                 }
             }
         }
