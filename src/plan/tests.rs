@@ -452,7 +452,7 @@ fn reformatted_plist_with_the_same_content_is_not_drift() {
     let desired = desired();
     let mut observed = observed_of(&desired);
     if let PlistFile::Present { text, .. } = &mut observed.plist {
-        *text = text.replace('\t', "  ").replace("\n", "\r\n");
+        *text = text.replace('\t', "  ").replace('\n', "\r\n");
     }
     assert!(plan(&desired, &observed).is_empty());
 }
@@ -855,6 +855,10 @@ fn fingerprint_is_hex_sha256_and_changes_with_the_observation() {
 
 /// The knobs the strategies turn; each is a small domain.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent yes/no knobs of a test scenario"
+)]
 struct Scenario {
     models: Vec<(usize, bool)>,
     prune: bool,
