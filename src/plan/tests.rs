@@ -223,6 +223,95 @@ fn fresh_mac(desired: &Desired) -> Observed {
     observed
 }
 
+/// The plist on disk was written by an older `server.toml` (all interfaces, no flash attention).
+fn plist_drift_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    let mut old = desired.clone();
+    old.listen.host = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    old.ollama.flash_attention = None;
+    if let PlistFile::Present { text, .. } = &mut observed.plist {
+        *text = desired_plist_xml(&old, Path::new(BREW_OLLAMA));
+    }
+    observed
+}
+
+/// The file is right, but launchd still runs a job loaded with another `OLLAMA_HOST`.
+fn loaded_env_drift_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    if let Knowable::Known(JobStatus::Loaded(job)) = &mut observed.job {
+        job.environment
+            .insert("OLLAMA_HOST".to_owned(), "127.0.0.1:11434".to_owned());
+        job.environment
+            .insert("OSLogRateLimit".to_owned(), "64".to_owned());
+    }
+    observed
+}
+
+/// Someone ran `launchctl bootout gui/501/com.ollama`: no job, no server.
+fn booted_out_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    observed.job = Knowable::Known(JobStatus::NotLoaded);
+    observed.ollama.server = ServerStatus::Down {
+        reason: "connection refused".to_owned(),
+    };
+    observed
+}
+
+/// The Ethernet service has another address and the DNS servers in another order.
+fn ip_drift_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    if let Some(Knowable::Known(state)) = &mut observed.network {
+        state.info = Some(Knowable::Known(IpConfig {
+            method: IpMethod::Manual,
+            address: Some(ip("192.168.250.21")),
+            subnet_mask: Some(ip("255.255.255.0")),
+            router: Some(ip("192.168.250.1")),
+        }));
+        state.dns = Some(Knowable::Known(vec![ip("1.1.1.1"), ip("192.168.250.1")]));
+    }
+    observed
+}
+
+/// Only `llama3` is installed, nothing is in memory.
+fn model_missing_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    if let ServerStatus::Up { models, loaded, .. } = &mut observed.ollama.server {
+        *models = Knowable::Known(vec![installed(&name("llama3"))]);
+        *loaded = Knowable::Known(Vec::new());
+    }
+    observed
+}
+
+/// Ollama.app runs, and its own server holds the port.
+fn ollama_app_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    observed.conflicts = Knowable::Known(vec![
+        Conflict::PortTaken {
+            pid: 977,
+            command: "ollama".to_owned(),
+            address: "127.0.0.1:11434".to_owned(),
+        },
+        Conflict::OllamaAppRunning { pid: 976 },
+    ]);
+    observed
+}
+
+/// A fresh Mac without Homebrew: nothing can install Ollama.
+fn fresh_mac_without_brew(desired: &Desired) -> Observed {
+    let mut observed = fresh_mac(desired);
+    observed.program.brew = None;
+    observed
+}
+
+/// Over SSH without a GUI login: `launchctl print gui/501/…` cannot answer.
+fn no_gui_session_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    observed.job = Knowable::unknown(
+        "`launchctl print gui/501/com.ollama` failed with exit 112: no GUI session",
+    );
+    observed
+}
+
 /// The program path `apply` ends up with after installing.
 fn installed_program(observed: &Observed) -> PathBuf {
     observed
@@ -417,13 +506,7 @@ fn fresh_mac_installs_configures_loads_pulls_and_warms_in_order() {
 #[test]
 fn plist_drift_updates_the_file_and_reloads_the_job() {
     let desired = desired();
-    let mut observed = observed_of(&desired);
-    let mut old = desired.clone();
-    old.listen.host = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    old.ollama.flash_attention = None;
-    if let PlistFile::Present { text, .. } = &mut observed.plist {
-        *text = desired_plist_xml(&old, Path::new(BREW_OLLAMA));
-    }
+    let observed = plist_drift_mac(&desired);
     let plan = plan(&desired, &observed);
     assert_eq!(
         actions(&plan),
@@ -485,13 +568,7 @@ fn unparseable_plist_is_replaced() {
 #[test]
 fn env_drift_of_the_loaded_job_only_reloads_it() {
     let desired = desired();
-    let mut observed = observed_of(&desired);
-    if let Knowable::Known(JobStatus::Loaded(job)) = &mut observed.job {
-        job.environment
-            .insert("OLLAMA_HOST".to_owned(), "127.0.0.1:11434".to_owned());
-        job.environment
-            .insert("OSLogRateLimit".to_owned(), "64".to_owned());
-    }
+    let observed = loaded_env_drift_mac(&desired);
     let plan = plan(&desired, &observed);
     assert_eq!(
         actions(&plan),
@@ -530,12 +607,7 @@ fn env_drift_of_the_loaded_job_only_reloads_it() {
 #[test]
 fn job_booted_out_by_hand_is_loaded_again() {
     let desired = desired();
-    let mut observed = observed_of(&desired);
-    observed.job = Knowable::Known(JobStatus::NotLoaded);
-    // Ollama keeps nothing in memory once its server is gone.
-    observed.ollama.server = ServerStatus::Down {
-        reason: "connection refused".to_owned(),
-    };
+    let observed = booted_out_mac(&desired);
     let plan = plan(&desired, &observed);
     assert_eq!(plan.changes[0].resource, JOB);
     assert!(matches!(
@@ -585,16 +657,7 @@ fn stopped_job_is_kickstarted_unless_ollama_answers() {
 #[test]
 fn ip_drift_sets_the_network_service() {
     let desired = desired();
-    let mut observed = observed_of(&desired);
-    if let Some(Knowable::Known(state)) = &mut observed.network {
-        state.info = Some(Knowable::Known(IpConfig {
-            method: IpMethod::Manual,
-            address: Some(ip("192.168.250.21")),
-            subnet_mask: Some(ip("255.255.255.0")),
-            router: Some(ip("192.168.250.1")),
-        }));
-        state.dns = Some(Knowable::Known(vec![ip("1.1.1.1"), ip("192.168.250.1")]));
-    }
+    let observed = ip_drift_mac(&desired);
     let plan = plan(&desired, &observed);
     insta::assert_snapshot!(text(&plan), @r#"
     ssollama will make these changes:
@@ -635,11 +698,7 @@ fn missing_network_service_blocks_with_the_list_of_services() {
 #[test]
 fn missing_model_is_pulled_and_warmed() {
     let desired = desired();
-    let mut observed = observed_of(&desired);
-    if let ServerStatus::Up { models, loaded, .. } = &mut observed.ollama.server {
-        *models = Knowable::Known(vec![installed(&name("llama3"))]);
-        *loaded = Knowable::Known(Vec::new());
-    }
+    let observed = model_missing_mac(&desired);
     let plan = plan(&desired, &observed);
     insta::assert_snapshot!(text(&plan), @r#"
         ssollama will make these changes:
@@ -694,15 +753,7 @@ fn prune_removes_only_undeclared_installed_models() {
 #[test]
 fn ollama_app_conflict_blocks_apply() {
     let desired = desired();
-    let mut observed = observed_of(&desired);
-    observed.conflicts = Knowable::Known(vec![
-        Conflict::PortTaken {
-            pid: 977,
-            command: "ollama".to_owned(),
-            address: "127.0.0.1:11434".to_owned(),
-        },
-        Conflict::OllamaAppRunning { pid: 976 },
-    ]);
+    let observed = ollama_app_mac(&desired);
     let plan = plan(&desired, &observed);
     assert!(!plan.is_empty());
     insta::assert_snapshot!(text(&plan), @r"
@@ -719,8 +770,7 @@ fn ollama_app_conflict_blocks_apply() {
 #[test]
 fn server_down_on_a_fresh_mac_pulls_after_it_starts() {
     let desired = desired();
-    let mut observed = fresh_mac(&desired);
-    observed.program.brew = None;
+    let observed = fresh_mac_without_brew(&desired);
     let plan = plan(&desired, &observed);
     assert_eq!(plan.blockers[0].resource, PROGRAM);
     assert!(
@@ -738,10 +788,7 @@ fn server_down_on_a_fresh_mac_pulls_after_it_starts() {
 #[test]
 fn no_gui_session_leaves_the_job_alone() {
     let desired = desired();
-    let mut observed = observed_of(&desired);
-    observed.job = Knowable::unknown(
-        "`launchctl print gui/501/com.ollama` failed with exit 112: no GUI session",
-    );
+    let observed = no_gui_session_mac(&desired);
     let plan = plan(&desired, &observed);
     assert!(plan.is_empty());
     assert_eq!(plan.unknowns.len(), 1);
@@ -1256,26 +1303,22 @@ proptest! {
 /// tests through `plan --state`).
 fn cases() -> BTreeMap<&'static str, Observed> {
     let desired = desired();
-    let mut cases = BTreeMap::new();
-    cases.insert("converged", observed_of(&desired));
-    cases.insert("fresh-mac", fresh_mac(&desired));
-    let mut drift = observed_of(&desired);
-    let mut old = desired.clone();
-    old.listen.host = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    if let PlistFile::Present { text, .. } = &mut drift.plist {
-        *text = desired_plist_xml(&old, Path::new(BREW_OLLAMA));
-    }
-    cases.insert("plist-drift", drift);
-    let mut env = observed_of(&desired);
-    if let Knowable::Known(JobStatus::Loaded(job)) = &mut env.job {
-        job.environment
-            .insert("OLLAMA_HOST".to_owned(), "127.0.0.1:11434".to_owned());
-    }
-    cases.insert("loaded-env-drift", env);
-    let mut app = observed_of(&desired);
-    app.conflicts = Knowable::Known(vec![Conflict::OllamaAppRunning { pid: 976 }]);
-    cases.insert("ollama-app-running", app);
-    cases
+    let builders: [(&'static str, fn(&Desired) -> Observed); 10] = [
+        ("converged", observed_of),
+        ("fresh-mac", fresh_mac),
+        ("fresh-mac-without-brew", fresh_mac_without_brew),
+        ("plist-drift", plist_drift_mac),
+        ("loaded-env-drift", loaded_env_drift_mac),
+        ("booted-out", booted_out_mac),
+        ("ip-drift", ip_drift_mac),
+        ("model-missing", model_missing_mac),
+        ("ollama-app-running", ollama_app_mac),
+        ("no-gui-session", no_gui_session_mac),
+    ];
+    builders
+        .into_iter()
+        .map(|(case, build)| (case, build(&desired)))
+        .collect()
 }
 
 #[test]
