@@ -541,6 +541,7 @@ fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
 
 /// Step 6: models: remove (prune), pull, warm.
 fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &mut Plan) {
+    let server_down = matches!(observed.ollama.server, ServerStatus::Down { .. });
     let (installed, loaded) = match &observed.ollama.server {
         ServerStatus::Down { reason } => {
             let reason = format!("server at {} is down: {reason}", observed.ollama.url);
@@ -596,9 +597,12 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
         let reason = match &installed {
             Knowable::Known(_) if find(&spec.name).is_some() => continue,
             Knowable::Known(_) => "model is not installed".to_owned(),
-            Knowable::Unknown { reason } => {
+            // Pulling a model Ollama already has is cheap (it compares digests), so an unknown
+            // list means "pull everything", never "remove anything".
+            Knowable::Unknown { reason } if server_down => {
                 format!("after the server starts: installed models are unknown ({reason})")
             }
+            Knowable::Unknown { reason } => format!("installed models are unknown ({reason})"),
         };
         pulled.insert(spec.name.clone());
         plan.changes.push(Change {
@@ -618,7 +622,13 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             .filter_map(|m| ModelName::parse(&m.name).ok())
             .collect()
     });
-    for spec in desired.models.iter().filter(|m| m.warm) {
+    // Cloud models (`…:cloud`) run remotely: they never appear in `/api/ps`, so they are not
+    // warmed (planning it would never converge).
+    for spec in desired
+        .models
+        .iter()
+        .filter(|m| m.warm && !m.name.is_cloud())
+    {
         let is_loaded = in_memory.known().map(|set| set.contains(&spec.name));
         let reason = if restarting {
             "the server (re)starts in this plan".to_owned()

@@ -170,7 +170,7 @@ fn observed_of(desired: &Desired) -> Observed {
                     desired
                         .models
                         .iter()
-                        .filter(|m| m.warm)
+                        .filter(|m| m.warm && !m.name.is_cloud())
                         .map(|m| in_memory(&m.name))
                         .collect(),
                 ),
@@ -553,6 +553,25 @@ fn group_writable_plist_is_rewritten_without_reloading_the_job() {
 }
 
 #[test]
+fn warm_cloud_models_are_pulled_but_never_warmed() {
+    let mut desired = desired();
+    desired.models = vec![ModelSpec {
+        name: name("gpt-oss:20b-cloud"),
+        warm: true,
+    }];
+    let observed = observed_of(&desired);
+    assert!(plan(&desired, &observed).is_empty());
+    let mut fresh = observed.clone();
+    if let ServerStatus::Up { models, .. } = &mut fresh.ollama.server {
+        *models = Knowable::Known(Vec::new());
+    }
+    assert_eq!(
+        actions(&plan(&desired, &fresh)),
+        [(model_address("gpt-oss:20b-cloud"), Action::Pull)]
+    );
+}
+
+#[test]
 fn unparseable_plist_is_replaced() {
     let desired = desired();
     let mut observed = observed_of(&desired);
@@ -748,6 +767,18 @@ fn prune_removes_only_undeclared_installed_models() {
         [(model_address("mistral:7b"), Action::Remove)]
     );
     assert_eq!(crate::render::text::summary_counts(&plan), (0, 0, 1));
+    insta::assert_snapshot!(text(&plan), @r#"
+        ssollama will make these changes:
+          - ollama.model["mistral:7b"]
+
+        - ollama.model["mistral:7b"]: remove
+            why: not declared in server.toml and `model_policy.prune = true`
+            digest: 0000000000000000000000000000000000000000000000000000000000000037
+            name: mistral:7b
+            size: 4000000000
+
+        Plan: 0 to add, 0 to change, 1 to destroy.
+        "#);
 }
 
 #[test]
