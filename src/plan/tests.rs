@@ -1332,9 +1332,12 @@ proptest! {
 
 /// The example observations as `tests/it/cases/plan/<name>/observed.json` (replayed by the CLI
 /// tests through `plan --state`).
+/// Builds one example observation from the examples' `server.toml`.
+type Scene = fn(&Desired) -> Observed;
+
 fn cases() -> BTreeMap<&'static str, Observed> {
     let desired = desired();
-    let builders: [(&'static str, fn(&Desired) -> Observed); 10] = [
+    let builders: [(&'static str, Scene); 10] = [
         ("converged", observed_of),
         ("fresh-mac", fresh_mac),
         ("fresh-mac-without-brew", fresh_mac_without_brew),
