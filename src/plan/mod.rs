@@ -155,7 +155,7 @@ fn plan_program(desired: &Desired, observed: &Observed, plan: &mut Plan) {
         action: Action::Install,
         reason: "no `ollama` program found".to_owned(),
         before: Json::Null,
-        after: json!(target.display().to_string()),
+        after: json!({ "path": target.display().to_string() }),
         operation: Operation::InstallOllama,
     });
 }
