@@ -476,6 +476,43 @@ mod tests {
         }
     }
 
+    fn leaf() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            "[ -~]{0,12}".prop_map(Value::String),
+            any::<bool>().prop_map(Value::Boolean),
+            any::<i64>().prop_map(|n| Value::Integer(n.into())),
+        ]
+    }
+
+    fn tree() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[A-Za-z_&<>]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Dictionary(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_xml_round_trips_and_is_a_fixpoint(
+            entries in proptest::collection::vec(("[A-Za-z]{1,6}", tree()), 0..5)
+        ) {
+            let mut dict = Dictionary::new();
+            for (key, value) in entries.into_iter().rev() {
+                dict.insert(key, value);
+            }
+            let value = Value::Dictionary(dict);
+            let text = canonical_xml(&value);
+            let parsed = parse_plist(&text).unwrap();
+            proptest::prop_assert!(semantically_equal(&parsed, &value));
+            proptest::prop_assert_eq!(canonical_xml(&parsed), text);
+        }
+    }
+
     #[test]
     fn loaded_job_with_launchd_additions_matches_its_plist() {
         let dict = parse_plist(HOMEBREW).unwrap().into_dictionary().unwrap();
