@@ -1,8 +1,16 @@
 //! ssollama: a declarative reconciler for a self-hosted Ollama server on an Apple Silicon Mac.
 //!
-//! `server.toml` → [`config`] → [`model::Desired`]; the Mac → `observe` → [`model::Observed`];
-//! `plan(&Desired, &Observed)` → `Plan` → render or apply. Only the edges touch the machine.
+//! `server.toml` → [`config`] → [`model::Desired`]; the Mac → [`observe`] → [`model::Observed`];
+//! [`plan::plan`]`(&Desired, &Observed)` → [`plan::Plan`] → [`render`] or apply. Only the edges
+//! touch the machine: [`sys`] (processes, files, environment) and [`ollama::client`] (HTTP).
+//!
+//! | layer | modules |
+//! |---|---|
+//! | pure core | [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`] |
+//! | effects | [`sys`], [`ollama::client`], [`observe`] |
+//! | front | [`cli`] |
 
+pub mod cli;
 pub mod config;
 pub mod launchd;
 pub mod model;
@@ -11,4 +19,5 @@ pub mod observe;
 pub mod ollama;
 pub mod plan;
 pub mod process;
+pub mod render;
 pub mod sys;

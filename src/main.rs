@@ -1,3 +1,5 @@
 //! The `ssollama` binary: everything lives in the library.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    ssollama::cli::run(std::env::args_os())
+}

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use crate::launchd::cmd as launchctl;
 use crate::launchd::domain::{self, Domain, ServiceTarget};
 use crate::model::Desired;
-use crate::model::desired::Label;
 use crate::model::Knowable;
+use crate::model::desired::Label;
 use crate::model::observed::{
-    Conflict, FileMeta, HostFacts, JobStatus, LogFile, NetworkState, OBSERVATION_FORMAT,
-    Observed, OllamaState, PlistFile, ProgramState, ServerStatus,
+    Conflict, FileMeta, HostFacts, JobStatus, LogFile, NetworkState, OBSERVATION_FORMAT, Observed,
+    OllamaState, PlistFile, ProgramState, ServerStatus,
 };
 use crate::network::networksetup;
 use crate::ollama::client::Client;
@@ -99,7 +99,10 @@ impl Timings {
     }
 }
 
-async fn timed<T>(name: &'static str, fut: impl Future<Output = T>) -> (T, (&'static str, Duration)) {
+async fn timed<T>(
+    name: &'static str,
+    fut: impl Future<Output = T>,
+) -> (T, (&'static str, Duration)) {
     let start = Instant::now();
     let value = fut.await;
     (value, (name, start.elapsed()))
@@ -148,9 +151,7 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
         (Knowable::Unknown { reason }, _) | (_, Knowable::Unknown { reason }) => {
             // Still report what we know for sure.
             match homebrew {
-                Some(target) => {
-                    Knowable::Known(vec![Conflict::HomebrewServiceLoaded { target }])
-                }
+                Some(target) => Knowable::Known(vec![Conflict::HomebrewServiceLoaded { target }]),
                 None => Knowable::Unknown { reason },
             }
         }
@@ -188,8 +189,10 @@ fn describe(err: &ExecError) -> String {
 
 async fn os_version(settings: &Settings) -> Knowable<String> {
     match settings.run(&process::sw_vers_product_version()).await {
-        Ok(out) if out.success() => process::parse_product_version(&out.stdout)
-            .map_or_else(|e| Knowable::unknown(format!("`sw_vers`: {e}")), Knowable::Known),
+        Ok(out) if out.success() => process::parse_product_version(&out.stdout).map_or_else(
+            |e| Knowable::unknown(format!("`sw_vers`: {e}")),
+            Knowable::Known,
+        ),
         Ok(out) => Knowable::unknown(format!(
             "`sw_vers` exited with {:?}: {}",
             out.status,
@@ -348,8 +351,10 @@ async fn conflict_inputs(
     let listeners = match lsof {
         // lsof exits 1 with no output when nothing listens.
         Ok(out) if out.success() || out.stdout.trim().is_empty() => {
-            process::parse_lsof(&out.stdout)
-                .map_or_else(|e| Knowable::unknown(format!("`lsof`: {e}")), Knowable::Known)
+            process::parse_lsof(&out.stdout).map_or_else(
+                |e| Knowable::unknown(format!("`lsof`: {e}")),
+                Knowable::Known,
+            )
         }
         Ok(out) => Knowable::unknown(format!(
             "`lsof` exited with {:?}: {}",

@@ -9,7 +9,12 @@ use clap::{ArgAction, Args as ClapArgs, Parser, Subcommand, ValueEnum};
 /// `server.toml` declares the launchd job, the bind address, the static IP, Ollama's environment
 /// and the models; `plan` shows how this Mac differs, `apply` converges it.
 #[derive(Debug, Parser)]
-#[command(name = "ssollama", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "ssollama",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Args {
     /// Global options.
     #[command(flatten)]
@@ -31,7 +36,7 @@ pub struct GlobalArgs {
     /// Only errors on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Colour: auto (a terminal, unless NO_COLOR is set), always or never
+    /// Colour: auto (a terminal, unless `NO_COLOR` is set), always or never
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 }

@@ -81,7 +81,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args = match Args::try_parse_from(args) {
         Ok(args) => args,
         Err(err) => {
-            let code = if err.use_stderr() { 1 } else { 0 };
+            let code = u8::from(err.use_stderr());
             let _ = err.print();
             return ExitCode::from(code);
         }
@@ -96,7 +96,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         quiet: args.global.quiet,
         width: env.columns.unwrap_or(100).clamp(40, 200),
     };
-    init_tracing(&env, args.global.verbose, args.global.quiet, stderr_tty && color);
+    init_tracing(
+        &env,
+        args.global.verbose,
+        args.global.quiet,
+        stderr_tty && color,
+    );
     let (config_path, config_explicit) = match (&args.global.config, &env.config) {
         (Some(path), _) | (None, Some(path)) => (path.clone(), true),
         (None, None) => (PathBuf::from("server.toml"), false),

@@ -16,7 +16,6 @@ pub struct Printer {
 
 impl Printer {
     /// Writes data to stdout (a closed pipe is not an error worth reporting).
-    #[expect(clippy::print_stdout, reason = "the printer is the one stdout writer")]
     pub fn out(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
@@ -31,7 +30,6 @@ impl Printer {
     }
 
     /// Writes to stderr, even with `-q` (errors).
-    #[expect(clippy::print_stderr, reason = "the printer is the one stderr writer")]
     pub fn err(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());

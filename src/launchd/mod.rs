@@ -1,12 +1,14 @@
 //! Speaking launchd: domains and targets ([`domain`]), `launchctl` command lines and exit
-//! statuses ([`cmd`]), and the `launchctl print` reader ([`print`](mod@print)).
+//! statuses ([`cmd`]), the `launchctl print` reader ([`print`](mod@print)) and the job plist
+//! ([`plist`]).
 //!
-//! Pure: builds [`crate::sys::exec::Cmd`] values and parses outputs into
-//! [`crate::model::observed`] types. Must not run processes, read files or touch the
+//! Pure: builds [`crate::sys::exec::Cmd`] values, renders and compares plists, and parses outputs
+//! into [`crate::model::observed`] types. Must not run processes, read files or touch the
 //! environment (no `sys::exec::run`, `tokio`, `std::fs`).
 
 pub mod cmd;
 pub mod domain;
+pub mod plist;
 pub mod print;
 
 pub use domain::{Domain, ServiceTarget};

@@ -292,7 +292,11 @@ impl Client {
         if let Some(keep_alive) = keep_alive {
             body["keep_alive"] = api::keep_alive_value(keep_alive);
         }
-        let path = if embedding { "/api/embed" } else { "/api/generate" };
+        let path = if embedding {
+            "/api/embed"
+        } else {
+            "/api/generate"
+        };
         self.post(path, &body, None).await.map(drop)
     }
 

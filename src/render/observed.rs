@@ -85,7 +85,10 @@ pub fn observed_text(observed: &Observed) -> String {
                     knowable(d, |d| if d.is_empty() {
                         "none".to_owned()
                     } else {
-                        d.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+                        d.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     })
                 )
             });
@@ -105,7 +108,10 @@ pub fn observed_text(observed: &Observed) -> String {
             knowable(models, |m| if m.is_empty() {
                 "none installed".to_owned()
             } else {
-                m.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ")
+                m.iter()
+                    .map(|m| m.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             })
         );
         let _ = writeln!(

@@ -57,12 +57,20 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_vars(pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))))
+        Env::from_vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        )
     }
 
     #[test]
     fn empty_values_count_as_unset() {
-        let e = env(&[("NO_COLOR", ""), ("SSOLLAMA_TOOL_DIR", ""), ("HOME", "/Users/a")]);
+        let e = env(&[
+            ("NO_COLOR", ""),
+            ("SSOLLAMA_TOOL_DIR", ""),
+            ("HOME", "/Users/a"),
+        ]);
         assert!(!e.no_color);
         assert_eq!(e.tool_dir, None);
         assert_eq!(e.home, Some(PathBuf::from("/Users/a")));

@@ -65,10 +65,12 @@ pub struct Meta {
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
 pub fn read_optional(path: &Path) -> Result<Option<String>, FsError> {
     match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| FsError::Read {
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
-        }),
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| FsError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(FsError::Read {
             path: path.to_owned(),
@@ -239,8 +241,7 @@ impl Lock {
             .truncate(false)
             .open(path)
             .map_err(open_err)?;
-        if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err()
-        {
+        if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             let holder = std::fs::read_to_string(path)
                 .ok()
                 .map(|s| s.trim().to_owned())

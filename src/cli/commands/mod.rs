@@ -48,10 +48,8 @@ pub(super) fn load_config(ctx: &Context) -> Result<Desired, Report> {
 /// `ssollama validate`.
 pub(super) fn validate(ctx: &Context) -> Result<ExitStatus, Report> {
     load_config(ctx)?;
-    ctx.printer.note(&format!(
-        "`{}` is valid\n",
-        ctx.config_path.display()
-    ));
+    ctx.printer
+        .note(&format!("`{}` is valid\n", ctx.config_path.display()));
     Ok(ExitStatus::Success)
 }
 
@@ -145,12 +143,7 @@ pub(super) fn observe(ctx: &Context, args: &ObserveArgs) -> Result<ExitStatus, R
         text.push('\n');
         ctx.printer.out(&text);
     } else {
-        ctx.printer.out(&render::observed_text(
-            &observed,
-            Style {
-                color: ctx.printer.color,
-            },
-        ));
+        ctx.printer.out(&render::observed_text(&observed));
     }
     Ok(ExitStatus::Success)
 }

@@ -1,0 +1,533 @@
+//! The job's plist: building the desired one, reading an existing one, and comparing both the
+//! file and the definition launchd has loaded.
+//!
+//! Pure: no fs, no env, no process. Entry points: [`desired_plist`] / [`desired_plist_xml`]
+//! (what `server.toml` implies), [`parse_plist`] + [`canonical_xml`] + [`semantically_equal`]
+//! (compare an existing file by value, display it canonically), and [`loaded_matches`] (compare
+//! the job `launchctl print` reports against the desired plist).
+//!
+//! Canonical XML is the Apple look (`plutil -convert xml1`, Homebrew's `service.rb`): the standard
+//! header, keys sorted, one TAB per level, only `&`, `<` and `>` escaped, a final newline.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plist::{Dictionary, Value};
+
+use crate::model::desired::{Desired, Mode};
+use crate::model::observed::LoadedJob;
+
+/// The `XML` prologue, `DOCTYPE` and root element Apple's tools write.
+const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n";
+
+/// Environment variables launchd adds to every job by itself (`launchctl print` shows them in
+/// `environment`); they are not drift. See macos.md §1.1.
+const LAUNCHD_ADDED_ENV: [&str; 2] = ["XPC_SERVICE_NAME", "OSLogRateLimit"];
+
+/// The group daemons run as (the primary group of macOS user accounts).
+const DAEMON_GROUP: &str = "staff";
+
+/// Why a plist text could not be read as a dictionary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlistError {
+    /// The text is not a well-formed XML property list.
+    #[error("not a valid XML property list: {message}")]
+    Parse {
+        /// The `plist` crate's message.
+        message: String,
+    },
+    /// The property list parsed, but its root is not a `<dict>`.
+    #[error("the root of the property list is not a <dict>")]
+    NotADictionary,
+}
+
+/// The home directory of a daemon's `UserName` (`HOME` is not set for daemons, and Ollama panics
+/// without it: ollama issue #8756, macos.md §4.2).
+pub fn daemon_home(user: &str) -> String {
+    format!("/Users/{user}")
+}
+
+/// The plist `server.toml` implies, running `program serve`.
+///
+/// Keys: `Label`, `ProgramArguments`, `EnvironmentVariables` (`OLLAMA_HOST`, the `[ollama]`
+/// settings, and for daemons `HOME`), `RunAtLoad`, `KeepAlive`, `StandardOutPath`,
+/// `StandardErrorPath`, `ProcessType = Interactive` (launchd otherwise throttles CPU and I/O of
+/// the job, macos.md §4), and for daemons `UserName`, `GroupName` and `WorkingDirectory`.
+pub fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
+    let mut env = BTreeMap::new();
+    env.insert("OLLAMA_HOST".to_owned(), desired.listen.ollama_host());
+    env.extend(desired.ollama.environment());
+    let mut dict = Dictionary::new();
+    if let Mode::Daemon { user } = &desired.service.mode {
+        env.insert("HOME".to_owned(), daemon_home(user));
+        dict.insert("UserName".to_owned(), Value::String(user.clone()));
+        dict.insert(
+            "GroupName".to_owned(),
+            Value::String(DAEMON_GROUP.to_owned()),
+        );
+        dict.insert(
+            "WorkingDirectory".to_owned(),
+            Value::String(daemon_home(user)),
+        );
+    }
+    let env: Dictionary = env
+        .into_iter()
+        .map(|(key, value)| (key, Value::String(value)))
+        .collect();
+    dict.insert(
+        "Label".to_owned(),
+        Value::String(desired.service.label.as_str().to_owned()),
+    );
+    dict.insert(
+        "ProgramArguments".to_owned(),
+        Value::Array(vec![
+            Value::String(program.display().to_string()),
+            Value::String("serve".to_owned()),
+        ]),
+    );
+    dict.insert("EnvironmentVariables".to_owned(), Value::Dictionary(env));
+    dict.insert("RunAtLoad".to_owned(), Value::Boolean(true));
+    dict.insert("KeepAlive".to_owned(), Value::Boolean(true));
+    dict.insert(
+        "StandardOutPath".to_owned(),
+        Value::String(desired.logs.stdout.display().to_string()),
+    );
+    dict.insert(
+        "StandardErrorPath".to_owned(),
+        Value::String(desired.logs.stderr.display().to_string()),
+    );
+    dict.insert(
+        "ProcessType".to_owned(),
+        Value::String("Interactive".to_owned()),
+    );
+    dict
+}
+
+/// [`desired_plist`] as canonical XML text, the exact content `apply` writes.
+pub fn desired_plist_xml(desired: &Desired, program: &Path) -> String {
+    canonical_xml(&Value::Dictionary(desired_plist(desired, program)))
+}
+
+/// Parses XML plist text; the root must be a dictionary (launchd refuses anything else).
+pub fn parse_plist(text: &str) -> Result<Value, PlistError> {
+    let value = Value::from_reader_xml(text.as_bytes()).map_err(|error| PlistError::Parse {
+        message: error.to_string(),
+    })?;
+    if value.as_dictionary().is_none() {
+        return Err(PlistError::NotADictionary);
+    }
+    Ok(value)
+}
+
+/// The canonical XML rendering of a plist value: equal values give equal text, whatever the key
+/// order or whitespace of the file they came from.
+pub fn canonical_xml(value: &Value) -> String {
+    let mut out = String::from(HEADER);
+    write_value(&mut out, value, 0);
+    out.push_str("</plist>\n");
+    out
+}
+
+/// Whether two plist values mean the same (key order and formatting never matter).
+pub fn semantically_equal(a: &Value, b: &Value) -> bool {
+    canonical_xml(a) == canonical_xml(b)
+}
+
+/// The top-level keys whose values differ between two dictionaries (present in one only, or
+/// different), sorted.
+pub fn differing_keys(a: &Dictionary, b: &Dictionary) -> Vec<String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|key| match (a.get(key), b.get(key)) {
+            (Some(x), Some(y)) => !semantically_equal(x, y),
+            _ => true,
+        })
+        .cloned()
+        .collect()
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push('\t');
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn write_value(out: &mut String, value: &Value, depth: usize) {
+    indent(out, depth);
+    match value {
+        Value::Dictionary(dict) if dict.is_empty() => out.push_str("<dict/>\n"),
+        Value::Dictionary(dict) => {
+            out.push_str("<dict>\n");
+            let mut entries: Vec<(&String, &Value)> = dict.iter().collect();
+            entries.sort_by(|x, y| x.0.cmp(y.0));
+            for (key, item) in entries {
+                indent(out, depth + 1);
+                let _ = writeln!(out, "<key>{}</key>", escape(key));
+                write_value(out, item, depth + 1);
+            }
+            indent(out, depth);
+            out.push_str("</dict>\n");
+        }
+        Value::Array(items) if items.is_empty() => out.push_str("<array/>\n"),
+        Value::Array(items) => {
+            out.push_str("<array>\n");
+            for item in items {
+                write_value(out, item, depth + 1);
+            }
+            indent(out, depth);
+            out.push_str("</array>\n");
+        }
+        Value::Boolean(true) => out.push_str("<true/>\n"),
+        Value::Boolean(false) => out.push_str("<false/>\n"),
+        Value::String(text) => {
+            let _ = writeln!(out, "<string>{}</string>", escape(text));
+        }
+        Value::Integer(number) => {
+            let _ = writeln!(out, "<integer>{number}</integer>");
+        }
+        Value::Real(number) => {
+            let _ = writeln!(out, "<real>{number}</real>");
+        }
+        Value::Date(date) => {
+            let _ = writeln!(out, "<date>{}</date>", date.to_xml_format());
+        }
+        Value::Data(bytes) => {
+            let _ = writeln!(out, "<data>{}</data>", base64(bytes));
+        }
+        Value::Uid(uid) => {
+            // XML has no UID type; CoreFoundation writes `{CF$UID = n}`.
+            let _ = writeln!(
+                out,
+                "<dict>\n{tabs}\t<key>CF$UID</key>\n{tabs}\t<integer>{}</integer>\n{tabs}</dict>",
+                uid.get(),
+                tabs = "\t".repeat(depth)
+            );
+        }
+        // `plist::Value` is non-exhaustive; any future type is shown by its debug form.
+        other => {
+            let _ = writeln!(out, "<string>{}</string>", escape(&format!("{other:?}")));
+        }
+    }
+}
+
+/// One way the loaded job differs from the desired plist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// What differs, as `launchctl print` names it (`program`, `arguments`, `stdout path`, `path`,
+    /// `username`) or an environment variable name.
+    pub key: String,
+    /// What launchd has loaded; `None` when absent.
+    pub loaded: Option<String>,
+    /// What the plist says; `None` when absent.
+    pub desired: Option<String>,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key)
+    }
+}
+
+fn string_at<'a>(dict: &'a Dictionary, key: &str) -> Option<&'a str> {
+    dict.get(key).and_then(Value::as_string)
+}
+
+/// Compares the job launchd has loaded with `desired` (the plist `apply` writes to `plist_path`).
+///
+/// Checks the program and arguments, the environment (ignoring what launchd adds itself:
+/// `XPC_SERVICE_NAME`, `OSLogRateLimit`), the stdout/stderr paths, the plist path launchd
+/// imported, and the user of a daemon. A loaded job ignores edits to its file, so a file fixed on
+/// disk but not reloaded still shows here. Empty = the loaded job is the desired one.
+pub fn loaded_matches(
+    desired: &Dictionary,
+    plist_path: &Path,
+    loaded: &LoadedJob,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut check = |key: &str, loaded: Option<&str>, desired: Option<&str>| {
+        if loaded != desired {
+            out.push(Difference {
+                key: key.to_owned(),
+                loaded: loaded.map(str::to_owned),
+                desired: desired.map(str::to_owned),
+            });
+        }
+    };
+    let arguments: Vec<&str> = desired
+        .get("ProgramArguments")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_string).collect())
+        .unwrap_or_default();
+    // launchd infers `program` from `ProgramArguments[0]` ("inferred program"); some prints omit
+    // the line (macos.md §1.2 E), so only a printed program counts.
+    if loaded.program.is_some() {
+        check(
+            "program",
+            loaded.program.as_deref(),
+            arguments.first().copied(),
+        );
+    }
+    let loaded_args: Vec<&str> = loaded.arguments.iter().map(String::as_str).collect();
+    if loaded_args != arguments {
+        check(
+            "arguments",
+            Some(&loaded_args.join(" ")),
+            Some(&arguments.join(" ")),
+        );
+    }
+    let empty = Dictionary::new();
+    let env = desired
+        .get("EnvironmentVariables")
+        .and_then(Value::as_dictionary)
+        .unwrap_or(&empty);
+    let mut names: Vec<&str> = env
+        .keys()
+        .map(String::as_str)
+        .chain(loaded.environment.keys().map(String::as_str))
+        .filter(|name| !LAUNCHD_ADDED_ENV.contains(name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        check(
+            name,
+            loaded.environment.get(name).map(String::as_str),
+            string_at(env, name),
+        );
+    }
+    check(
+        "stdout path",
+        loaded.stdout_path.as_deref(),
+        string_at(desired, "StandardOutPath"),
+    );
+    check(
+        "stderr path",
+        loaded.stderr_path.as_deref(),
+        string_at(desired, "StandardErrorPath"),
+    );
+    check(
+        "path",
+        loaded.path.as_deref(),
+        Some(&plist_path.display().to_string()),
+    );
+    if let Some(user) = string_at(desired, "UserName") {
+        check("username", loaded.username.as_deref(), Some(user));
+    }
+    out
+}
+
+/// The job launchd would report right after loading `desired` from `plist_path` (run state
+/// aside): the inverse of [`loaded_matches`], used by tests and simulations.
+pub fn loaded_of(desired: &Dictionary, plist_path: &Path) -> LoadedJob {
+    let arguments: Vec<String> = desired
+        .get("ProgramArguments")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_string)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut environment: BTreeMap<String, String> = desired
+        .get("EnvironmentVariables")
+        .and_then(Value::as_dictionary)
+        .map(|env| {
+            env.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(label) = string_at(desired, "Label") {
+        environment.insert("XPC_SERVICE_NAME".to_owned(), label.to_owned());
+    }
+    LoadedJob {
+        program: arguments.first().cloned(),
+        arguments,
+        environment,
+        stdout_path: string_at(desired, "StandardOutPath").map(str::to_owned),
+        stderr_path: string_at(desired, "StandardErrorPath").map(str::to_owned),
+        path: Some(plist_path.display().to_string()),
+        username: string_at(desired, "UserName").map(str::to_owned),
+        properties: vec!["keepalive".to_owned(), "runatload".to_owned()],
+        ..LoadedJob::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOMEBREW: &str = include_str!("testdata/homebrew.mxcl.ollama.plist");
+
+    #[test]
+    fn canonical_xml_reproduces_the_apple_look_byte_for_byte() {
+        let value = parse_plist(HOMEBREW).unwrap();
+        assert_eq!(canonical_xml(&value), HOMEBREW);
+    }
+
+    #[test]
+    fn key_order_and_whitespace_do_not_matter() {
+        let shuffled = "<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>B</key> <string>x &amp; y</string>\n<key>A</key><array><integer>1</integer><true/></array></dict></plist>";
+        let sorted = "<plist version=\"1.0\"><dict><key>A</key><array><integer>1</integer><true/></array><key>B</key><string>x &amp; y</string></dict></plist>";
+        let a = parse_plist(shuffled).unwrap();
+        let b = parse_plist(sorted).unwrap();
+        assert!(semantically_equal(&a, &b));
+        insta::assert_snapshot!(canonical_xml(&a), @r#"
+        <?xml version="1.0" encoding="UTF-8"?>
+        <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+        <plist version="1.0">
+        <dict>
+        	<key>A</key>
+        	<array>
+        		<integer>1</integer>
+        		<true/>
+        	</array>
+        	<key>B</key>
+        	<string>x &amp; y</string>
+        </dict>
+        </plist>
+        "#);
+    }
+
+    #[test]
+    fn garbage_and_non_dictionaries_are_refused() {
+        assert!(matches!(
+            parse_plist("not a plist"),
+            Err(PlistError::Parse { .. })
+        ));
+        assert!(matches!(
+            parse_plist("<plist version=\"1.0\"><dict><key>A</key>"),
+            Err(PlistError::Parse { .. })
+        ));
+        assert_eq!(
+            parse_plist("<plist version=\"1.0\"><string>x</string></plist>"),
+            Err(PlistError::NotADictionary)
+        );
+    }
+
+    #[test]
+    fn differing_keys_names_changed_added_and_removed_keys() {
+        let a = parse_plist(HOMEBREW).unwrap().into_dictionary().unwrap();
+        let mut b = a.clone();
+        b.remove("WorkingDirectory");
+        b.insert(
+            "ProcessType".to_owned(),
+            Value::String("Interactive".into()),
+        );
+        b.insert("RunAtLoad".to_owned(), Value::Boolean(false));
+        assert_eq!(
+            differing_keys(&a, &b),
+            ["ProcessType", "RunAtLoad", "WorkingDirectory"]
+        );
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected);
+        }
+    }
+
+    fn leaf() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            "[ -~]{0,12}".prop_map(Value::String),
+            any::<bool>().prop_map(Value::Boolean),
+            any::<i64>().prop_map(|n| Value::Integer(n.into())),
+        ]
+    }
+
+    fn tree() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[A-Za-z_&<>]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Dictionary(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_xml_round_trips_and_is_a_fixpoint(
+            entries in proptest::collection::vec(("[A-Za-z]{1,6}", tree()), 0..5)
+        ) {
+            let mut dict = Dictionary::new();
+            for (key, value) in entries.into_iter().rev() {
+                dict.insert(key, value);
+            }
+            let value = Value::Dictionary(dict);
+            let text = canonical_xml(&value);
+            let parsed = parse_plist(&text).unwrap();
+            proptest::prop_assert!(semantically_equal(&parsed, &value));
+            proptest::prop_assert_eq!(canonical_xml(&parsed), text);
+        }
+    }
+
+    #[test]
+    fn loaded_job_with_launchd_additions_matches_its_plist() {
+        let dict = parse_plist(HOMEBREW).unwrap().into_dictionary().unwrap();
+        let path = Path::new("/Users/u/Library/LaunchAgents/homebrew.mxcl.ollama.plist");
+        let mut job = loaded_of(&dict, path);
+        job.environment
+            .insert("OSLogRateLimit".to_owned(), "64".to_owned());
+        assert_eq!(loaded_matches(&dict, path, &job), []);
+        job.environment
+            .insert("OLLAMA_HOST".to_owned(), "127.0.0.1".to_owned());
+        job.path = Some("/elsewhere.plist".to_owned());
+        let keys: Vec<String> = loaded_matches(&dict, path, &job)
+            .into_iter()
+            .map(|d| d.key)
+            .collect();
+        assert_eq!(keys, ["OLLAMA_HOST", "path"]);
+    }
+}

@@ -1,0 +1,110 @@
+//! A [`Plan`] as JSON for machines (`plan --json`): a stable format documented in
+//! `specs/plan-json.md`, versioned by [`FORMAT_VERSION`].
+//!
+//! Pure. Entry point: [`plan_json`].
+
+use serde_json::{Value as Json, json};
+
+use super::text::{action_name, summary_counts};
+use crate::plan::Plan;
+
+/// `format_version` of `plan --json`; bumped on any incompatible change.
+pub const FORMAT_VERSION: &str = "1";
+
+/// The plan as the JSON document of `specs/plan-json.md`; `fingerprint` is
+/// [`crate::plan::fingerprint`] of the observation the plan was made from.
+pub fn plan_json(plan: &Plan, fingerprint: &str) -> Json {
+    let changes: Vec<Json> = plan
+        .changes
+        .iter()
+        .map(|change| {
+            json!({
+                "resource": change.resource,
+                "action": action_name(change.action),
+                "reason": change.reason,
+                "before": change.before,
+                "after": change.after,
+                "operation": serde_json::to_value(&change.operation).unwrap_or(Json::Null),
+            })
+        })
+        .collect();
+    let blockers: Vec<Json> = plan
+        .blockers
+        .iter()
+        .map(|b| json!({ "resource": b.resource, "problem": b.problem, "fix": b.fix }))
+        .collect();
+    let (add, change, destroy) = summary_counts(plan);
+    json!({
+        "format_version": FORMAT_VERSION,
+        "fingerprint": fingerprint,
+        "changes": changes,
+        "blockers": blockers,
+        "unknowns": plan.unknowns,
+        "summary": { "add": add, "change": change, "destroy": destroy },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ollama::name::ModelName;
+    use crate::plan::{Action, Blocker, Change, Operation};
+
+    #[test]
+    fn plan_json_has_the_documented_shape() {
+        let plan = Plan {
+            changes: vec![Change {
+                resource: "ollama.model[\"llama3:latest\"]".to_owned(),
+                action: Action::Pull,
+                reason: "model is not installed".to_owned(),
+                before: Json::Null,
+                after: json!({ "name": "llama3:latest" }),
+                operation: Operation::PullModel {
+                    name: ModelName::parse("llama3").unwrap(),
+                },
+            }],
+            blockers: vec![Blocker {
+                resource: "conflict.port".to_owned(),
+                problem: "`python3` (pid 7) already listens on 127.0.0.1:11434".to_owned(),
+                fix: "stop that process".to_owned(),
+            }],
+            unknowns: vec!["launchd.job: no GUI session".to_owned()],
+        };
+        insta::assert_json_snapshot!(plan_json(&plan, "ab12"), @r#"
+        {
+          "blockers": [
+            {
+              "fix": "stop that process",
+              "problem": "`python3` (pid 7) already listens on 127.0.0.1:11434",
+              "resource": "conflict.port"
+            }
+          ],
+          "changes": [
+            {
+              "action": "pull",
+              "after": {
+                "name": "llama3:latest"
+              },
+              "before": null,
+              "operation": {
+                "name": "llama3",
+                "op": "pull_model"
+              },
+              "reason": "model is not installed",
+              "resource": "ollama.model[\"llama3:latest\"]"
+            }
+          ],
+          "fingerprint": "ab12",
+          "format_version": "1",
+          "summary": {
+            "add": 1,
+            "change": 0,
+            "destroy": 0
+          },
+          "unknowns": [
+            "launchd.job: no GUI session"
+          ]
+        }
+        "#);
+    }
+}

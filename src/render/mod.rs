@@ -1,0 +1,18 @@
+//! Renderers: a [`Plan`](crate::plan::Plan) as text for people ([`text`]) or JSON for machines
+//! ([`json`]), and an observation as text ([`observed`]).
+//!
+//! Pure: they return `String`s/values and take a [`Style`] value; they never query the terminal
+//! or print (the CLI printer writes).
+
+pub mod json;
+pub mod observed;
+pub mod text;
+
+pub use observed::observed_text;
+
+/// How to render text output; decided by the CLI (`NO_COLOR`, `--color`, tty), never here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    /// Colour markers and diff lines with plain ANSI escapes.
+    pub color: bool,
+}
