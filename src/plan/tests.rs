@@ -824,7 +824,7 @@ fn no_gui_session_leaves_the_job_alone() {
     assert!(plan.is_empty());
     assert_eq!(plan.unknowns.len(), 1);
     insta::assert_snapshot!(text(&plan), @r"
-    No changes. This Mac matches server.toml.
+    No changes planned, but part of this Mac could not be observed (see the notes).
 
     Notes:
       - launchd.job: `launchctl print gui/501/com.ollama` failed with exit 112: no GUI session

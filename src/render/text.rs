@@ -22,6 +22,11 @@ const RESET: &str = "\x1b[0m";
 /// The first line of an empty plan.
 pub const NO_CHANGES: &str = "No changes. This Mac matches server.toml.";
 
+/// The empty plan's line when part of the Mac could not be observed: nothing is planned, but
+/// ssollama cannot claim the Mac matches.
+pub const NO_CHANGES_UNKNOWN: &str =
+    "No changes planned, but part of this Mac could not be observed (see the notes).";
+
 /// The name of an action as `plan --json` spells it (`set-network`, `pull`, …).
 pub fn action_name(action: Action) -> &'static str {
     match action {
@@ -167,7 +172,11 @@ fn details(out: &mut String, style: Style, change: &Change) {
 pub fn plan_text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     if plan.is_empty() {
-        out.push_str(NO_CHANGES);
+        out.push_str(if plan.unknowns.is_empty() {
+            NO_CHANGES
+        } else {
+            NO_CHANGES_UNKNOWN
+        });
         out.push('\n');
         notes(&mut out, plan);
         return out;
@@ -247,8 +256,9 @@ fn notes(out: &mut String, plan: &Plan) {
     }
 }
 
-/// One line per drifted resource (`drift: launchd.plist: file differs (2 keys: …)`) and per
-/// blocker (`blocked: conflict.port: …`), for `ssollama check`. Empty when nothing drifted.
+/// One line per drifted resource (`drift: launchd.plist: file differs (2 keys: …)`), per
+/// blocker (`blocked: conflict.port: …`) and per fact that could not be observed
+/// (`unknown: …`), for `ssollama check`. Empty when the Mac is known to be in sync.
 pub fn check_lines(plan: &Plan) -> String {
     let mut out = String::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -261,6 +271,9 @@ pub fn check_lines(plan: &Plan) -> String {
     }
     for blocker in &plan.blockers {
         let _ = writeln!(out, "blocked: {}: {}", blocker.resource, blocker.problem);
+    }
+    for note in &plan.unknowns {
+        let _ = writeln!(out, "unknown: {note}");
     }
     out
 }

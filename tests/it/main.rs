@@ -7,3 +7,5 @@
 )]
 
 mod config_errors;
+mod plan_cases;
+mod real_mac;

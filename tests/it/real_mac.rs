@@ -31,9 +31,16 @@ fn observe_reads_the_real_mac() {
         .env_remove("SSOLLAMA_TOOL_DIR")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let observed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(observed["host"]["os_version"]["status"], "known", "{observed:#}");
+    assert_eq!(
+        observed["host"]["os_version"]["status"], "known",
+        "{observed:#}"
+    );
     // The throwaway label is not loaded: launchctl answered 113 and we parsed it as such
     // (a headless runner without a GUI session gives 112 → unknown, which is also acceptable).
     let job = &observed["job"];
@@ -55,6 +62,11 @@ fn plan_on_the_real_mac_wants_to_create_the_throwaway_job() {
         .env_remove("SSOLLAMA_TOOL_DIR")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("launchd.plist"));
 }

@@ -192,16 +192,22 @@ pub(super) fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus, Repor
     if args.json {
         let fingerprint = plan::fingerprint(&observed);
         let mut json = render::json::plan_json(&plan, &fingerprint);
-        json["in_sync"] = serde_json::Value::Bool(plan.is_empty());
+        json["in_sync"] = serde_json::Value::Bool(plan.is_empty() && plan.unknowns.is_empty());
         let mut text = serde_json::to_string_pretty(&json).into_diagnostic()?;
         text.push('\n');
         ctx.printer.out(&text);
     } else {
         ctx.printer.out(&render::text::check_lines(&plan));
     }
-    Ok(if plan.is_empty() {
+    Ok(if !plan.is_empty() {
+        ExitStatus::Changes
+    } else if plan.unknowns.is_empty() {
         ExitStatus::Success
     } else {
-        ExitStatus::Changes
+        // Nothing drifted that we can see, but "in sync" would be a claim we cannot make.
+        ctx.printer.err(
+            "error: part of this Mac could not be observed; cannot tell whether it is in sync\n",
+        );
+        ExitStatus::Failure
     })
 }
