@@ -268,6 +268,10 @@ fn bootstrap_one(ctx: &Ctx, domain: &Domain, path: &str) -> Result<(), Bootstrap
         &job.dir().join("supervisor.pid"),
         supervisor.id().to_string().as_bytes(),
     );
+    let _ = state::append_line(
+        &ctx.mac.launchd_dir().join("supervisors.pids"),
+        &supervisor.id().to_string(),
+    );
     // The child is reaped by init once this process exits; dropping the handle detaches it.
     drop(supervisor);
     if starts {
