@@ -150,6 +150,8 @@ pub fn main() -> ExitCode {
             _ => fail("usage: simmac --state <mac-dir> __supervise <domain> <label>\n"),
         };
     }
+    // The fake Ollama (`crate::ollama::run(&state, tool_args)`) is dispatched here, before the
+    // in-process fakes; it journals its own HTTP requests.
     let elevated = std::env::var_os(state::ELEVATED_ENV).is_some_and(|v| v == "1");
     let ctx = Ctx::new(&state, elevated);
     let outcome = call(&ctx, tool, tool_args);

@@ -1043,6 +1043,11 @@ fn wrappers_run_through_the_tool_dir() {
     assert_eq!(stdout(&out), "14.2.1\n");
     assert!(sb.loopback().is_loopback());
     assert_ne!(sb.loopback(), std::net::Ipv4Addr::LOCALHOST);
-    let other = sandbox();
+    // `Sandbox::new()` finds the binary next to the test executable, as the ssollama tests do.
+    let other = Sandbox::new();
     assert_ne!(other.loopback(), sb.loopback());
+    assert_eq!(
+        fs::canonicalize(other.simmac_exe()).unwrap(),
+        fs::canonicalize(env!("CARGO_BIN_EXE_simmac")).unwrap()
+    );
 }

@@ -436,7 +436,7 @@ fn kickstart(ctx: &Ctx, args: &[&str]) -> Outcome {
     let mut after = before.clone();
     wait_until(SPAWN_WAIT, || {
         after = job.status();
-        after.runs > before.runs && after.state != "spawn scheduled" || !job.exists()
+        after.runs > before.runs || !job.exists()
     });
     match (print_pid, after.pid) {
         (true, Some(pid)) => Outcome::ok(format!("{pid}\n")),
