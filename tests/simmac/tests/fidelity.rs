@@ -1051,3 +1051,37 @@ fn wrappers_run_through_the_tool_dir() {
         fs::canonicalize(env!("CARGO_BIN_EXE_simmac")).unwrap()
     );
 }
+
+#[test]
+fn legacy_list_and_stop() {
+    let sb = sandbox();
+    sb.set_fault("throttle-ms", "100");
+    let plist = agent(&sb, "com.ollama", SLEEPER, KEEPALIVE);
+    assert_exit(&bootstrap(&sb, &plist), 0);
+    let pid = pid_of(&sb, "gui/501/com.ollama").unwrap();
+    let out = sb.launchctl(&["list"]);
+    assert_eq!(
+        stdout(&out),
+        format!("PID\tStatus\tLabel\n{pid}\t0\tcom.ollama\n")
+    );
+    let text = stdout(&sb.launchctl(&["list", "com.ollama"]));
+    assert!(text.contains(&format!("\t\"PID\" = {pid};\n")), "{text}");
+    assert!(text.contains("\t\"OnDemand\" = false;\n"), "{text}");
+    let out = sb.launchctl(&["list", "com.example.none"]);
+    assert_exit(&out, 113);
+    assert_eq!(
+        stderr(&out),
+        "Could not find service \"com.example.none\" in domain for port\n"
+    );
+    // stop: SIGTERM, and KeepAlive brings it back.
+    assert_exit(&sb.launchctl(&["stop", "com.ollama"]), 0);
+    eventually(Duration::from_secs(5), "restart after stop", || {
+        pid_of(&sb, "gui/501/com.ollama").is_some_and(|p| p != pid)
+    });
+    let out = sb.launchctl(&["list"]);
+    assert!(
+        stdout(&out).contains("\t-15\tcom.ollama\n"),
+        "{}",
+        stdout(&out)
+    );
+}
