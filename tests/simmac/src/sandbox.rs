@@ -18,7 +18,6 @@ use crate::journal::{self, Call};
 use crate::launchd::job;
 use crate::network::{self, Hardware, Lease, NetConfig, Service, Services};
 use crate::state::{self, FakeProcess, Listen, Mac, Machine, Processes};
-use crate::tools;
 
 /// Overrides where the simmac binary is found.
 pub const SIMMAC_BIN_ENV: &str = "SIMMAC_BIN";
@@ -71,10 +70,20 @@ impl Sandbox {
             fs::create_dir_all(&dir)
                 .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         }
-        for tool in crate::cli::TOOLS.iter().copied().chain(["ollama"]) {
-            tools::write_wrapper(&self.bin_dir(), &self.simmac, &self.mac_dir(), tool)
-                .unwrap_or_else(|e| panic!("cannot write the {tool} wrapper: {e}"));
-        }
+        // The simmac process writes the wrappers (see `__install-wrappers`).
+        let out = Command::new(&self.simmac)
+            .arg("--state")
+            .arg(self.mac_dir())
+            .arg("__install-wrappers")
+            .arg(self.bin_dir())
+            .args(crate::cli::TOOLS.iter().copied().chain(["ollama"]))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.simmac.display()));
+        assert!(
+            out.status.success(),
+            "writing the wrappers failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let machine = Machine {
             home: Some(self.home()),
             bin_dir: Some(self.bin_dir()),
