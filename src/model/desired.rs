@@ -253,7 +253,10 @@ impl OllamaSettings {
             "OLLAMA_KV_CACHE_TYPE",
             self.kv_cache_type.map(|k| k.as_str().to_owned()),
         );
-        put("OLLAMA_NUM_PARALLEL", self.num_parallel.map(|v| v.to_string()));
+        put(
+            "OLLAMA_NUM_PARALLEL",
+            self.num_parallel.map(|v| v.to_string()),
+        );
         put(
             "OLLAMA_MAX_LOADED_MODELS",
             self.max_loaded_models.map(|v| v.to_string()),

@@ -8,3 +8,5 @@
     clippy::disallowed_types,
     reason = "test support: the simulated Mac is nothing but effects"
 )]
+
+pub mod ollama;

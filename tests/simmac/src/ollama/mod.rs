@@ -1,0 +1,104 @@
+//! The fake Ollama: `ollama serve` (a stateful HTTP server on `OLLAMA_HOST`), `ollama --version`,
+//! `ollama list`, `ollama ps`.
+//!
+//! Owns `<mac>/ollama/**`, the fault switches `ollama-never-ready`, `ollama-crash`,
+//! `pull-die-at-percent`, `ollama-slow-ms` under `<mac>/faults/`, and the `http` lines of
+//! `<mac>/journal.log`. State files and fidelity notes: `README.md` in this directory. Must not
+//! bind anything but loopback and must not touch state owned by the other fake tools.
+#![allow(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a fake CLI tool and server: stdout/stderr are its interface"
+)]
+
+pub mod catalog;
+pub mod cli;
+pub mod compat;
+pub mod engine;
+pub mod env;
+pub mod gojson;
+pub mod gotime;
+pub mod name;
+pub mod native;
+pub mod seed;
+pub mod server;
+pub mod state;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+pub use server::{Readiness, RunningServer, ServeError, serve, spawn};
+
+/// Entry of the `ollama` tool: `ollama serve`, `ollama --version`/`-v`, `ollama list`, `ollama ps`.
+pub fn run(state: &Path, args: &[String]) -> ExitCode {
+    let env: env::Env = std::env::vars().collect();
+    let cfg = state::config(state).unwrap_or_default();
+    match args.first().map(String::as_str) {
+        Some("serve") => run_serve(state, &env),
+        Some("--version" | "-v" | "version") => {
+            let client = cfg.client_version.clone().unwrap_or(cfg.version);
+            for line in cli::version_lines(&env, &client) {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Some(cmd @ ("list" | "ls" | "ps")) => {
+            match cli::list_or_ps(&env, cmd == "ps", args.get(1).map(String::as_str)) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        other => {
+            eprintln!(
+                "Error: unknown command {:?} for \"ollama\" (simmac fakes: serve, --version, list, ps)",
+                other.unwrap_or("")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_serve(state: &Path, env: &env::Env) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        let shutdown = async {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => std::future::pending::<()>().await,
+            }
+        };
+        serve(state, env, |_| {}, shutdown).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
