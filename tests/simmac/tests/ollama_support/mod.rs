@@ -9,6 +9,7 @@
     reason = "test support: files, sockets and helpers not every test file uses"
 )]
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ impl Mac {
         self.dir.path()
     }
 
-    pub fn env(&self, host: &str) -> Env {
+    pub fn env(host: &str) -> Env {
         let mut env = Env::new();
         env.insert("OLLAMA_HOST".to_owned(), host.to_owned());
         env.insert("HOME".to_owned(), "/Users/admin".to_owned());
@@ -54,7 +55,7 @@ impl Mac {
     }
 
     pub fn start_on(&self, host: &str) -> RunningServer {
-        spawn(self.path(), self.env(host)).expect("server starts")
+        spawn(self.path(), Self::env(host)).expect("server starts")
     }
 
     pub fn fault(&self, name: &str, content: &str) {
@@ -106,10 +107,11 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -
         .expect("timeout");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(b) = body {
-        req.push_str(&format!(
+        let _ = write!(
+            req,
             "Content-Type: application/json\r\nContent-Length: {}\r\n",
             b.len()
-        ));
+        );
     }
     req.push_str("\r\n");
     if let Some(b) = body {
