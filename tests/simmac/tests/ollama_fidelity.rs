@@ -654,3 +654,34 @@ fn responses_non_stream_and_stream_shapes() {
         ]
     );
 }
+
+#[test]
+fn foreign_host_headers_get_an_empty_403_on_a_loopback_server() {
+    let mac = Mac::new();
+    let srv = mac.start();
+    let addr = srv.addr().unwrap();
+    let raw = |host: &str| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET /api/version HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let denied = raw("evil.example.com");
+    assert!(denied.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{denied}");
+    assert!(denied.ends_with("\r\n\r\n"), "empty body: {denied}");
+    for ok in [
+        "localhost:11434",
+        "127.0.0.1",
+        "192.168.1.23:11434",
+        "mac-mini.local",
+        "[::1]:11434",
+    ] {
+        assert!(raw(ok).starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+    }
+}

@@ -44,6 +44,8 @@ pub struct App {
     pub env: Env,
     /// Version reported.
     pub version: String,
+    /// Bound to a loopback address (not a wildcard): foreign `Host` headers get 403.
+    pub loopback_only: bool,
     /// Loaded models keyed by [`key_of`] of the display name.
     loaded: Mutex<BTreeMap<String, Loaded>>,
     counter: AtomicU64,
@@ -51,11 +53,12 @@ pub struct App {
 
 impl App {
     /// A fresh server state: nothing loaded.
-    pub fn new(mac: PathBuf, env: Env, version: String) -> Self {
+    pub fn new(mac: PathBuf, env: Env, version: String, loopback_only: bool) -> Self {
         Self {
             mac,
             env,
             version,
+            loopback_only,
             loaded: Mutex::new(BTreeMap::new()),
             counter: AtomicU64::new(0),
         }

@@ -77,22 +77,35 @@ fn run_serve(state: &Path, env: &env::Env) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        let shutdown = async {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            match (
+            if let (Ok(mut term), Ok(mut int)) = (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
             ) {
-                (Ok(mut term), Ok(mut int)) => {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
-                    }
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
                 }
-                _ => std::future::pending::<()>().await,
+                let _ = tx.send(true);
             }
+        });
+        let mut graceful = rx.clone();
+        let mut deadline = rx;
+        let shutdown = async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
         };
-        serve(state, env, |_| {}, shutdown).await
+        // Graceful shutdown waits for open streams; give them a moment, like a real server
+        // that exits shortly after SIGTERM even with clients attached.
+        let hard_stop = async move {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        };
+        tokio::select! {
+            r = serve(state, env, |_| {}, shutdown) => r,
+            () = hard_stop => Ok(()),
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -287,7 +287,10 @@ async fn pull_stream(
         )
         .await;
     };
-    let cached = app.find_installed(&name.display()).is_some();
+    let existing = app.find_installed(&name.display());
+    let cached = existing.is_some();
+    // getExistingName: a model already on disk keeps the casing it was first pulled with.
+    let display = existing.map_or_else(|| name.display(), |m| m.name);
     let grand_total = spec.size().max(1);
     let mut done_bytes: u64 = 0;
     for blob in spec.blobs() {
@@ -321,7 +324,7 @@ async fn pull_stream(
     }
     send(tx, status_line("verifying sha256 digest")).await?;
     send(tx, status_line("writing manifest")).await?;
-    if let Err(e) = seed::record_install(&app.mac, &name.display(), &spec) {
+    if let Err(e) = seed::record_install(&app.mac, &display, &spec) {
         return send(tx, Obj::new().field("error", &e.to_string()).done()).await;
     }
     send(tx, status_line("success")).await

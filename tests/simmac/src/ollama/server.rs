@@ -212,7 +212,12 @@ pub async fn serve(
         &format!("Listening on {shown} (version {})", cfg.version),
         "",
     );
-    let app = Arc::new(App::new(mac.to_path_buf(), env.clone(), cfg.version));
+    let app = Arc::new(App::new(
+        mac.to_path_buf(),
+        env.clone(),
+        cfg.version,
+        !plan.wildcard,
+    ));
     let router = axum::Router::new().fallback(dispatch).with_state(app);
     on_ready(Readiness::Listening(bound));
     let crash_ms = state::fault(mac, "ollama-crash").and_then(|s| s.parse::<u64>().ok());
@@ -445,10 +450,21 @@ async fn dispatch(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
+    let host_ok = !app.loopback_only
+        || req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_none_or(allowed_host);
     let body = axum::body::to_bytes(req.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
     let resp = match route_of(&path) {
+        _ if !host_ok => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            r
+        }
         None => router_reply(StatusCode::NOT_FOUND, None),
         Some((pattern, methods)) if !methods.contains(&method.as_str()) => {
             let _ = pattern;
@@ -466,6 +482,32 @@ async fn dispatch(
         path
     );
     Ok(resp)
+}
+
+/// `allowedHostsMiddleware`'s test: loopback/private/unspecified IPs, `localhost`, and
+/// `*.localhost`, `*.local`, `*.internal` names (the machine's own hostname is not modelled).
+pub fn allowed_host(host_header: &str) -> bool {
+    let host = match host_header.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => host_header,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return true;
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return match ip {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_unspecified(),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00
+            }
+        };
+    }
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || [".localhost", ".local", ".internal"]
+            .iter()
+            .any(|s| lower.ends_with(s))
 }
 
 fn gin_time() -> String {
