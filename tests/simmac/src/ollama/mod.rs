@@ -32,25 +32,40 @@ pub use server::{Readiness, RunningServer, ServeError, serve, spawn};
 /// Entry of the `ollama` tool: `ollama serve`, `ollama --version`/`-v`, `ollama list`, `ollama ps`.
 pub fn run(state: &Path, args: &[String]) -> ExitCode {
     let env: env::Env = std::env::vars().collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        return run_serve(state, &env);
+    }
+    // Client commands are short: journal them like the other fake tools.
+    let code = run_client(state, &env, args);
+    let elevated = env
+        .get(crate::state::ELEVATED_ENV)
+        .is_some_and(|v| v == "1");
+    let _ = crate::journal::append(
+        state,
+        &crate::journal::Call::tool("ollama", args, false, elevated, i32::from(code)),
+    );
+    ExitCode::from(code)
+}
+
+fn run_client(state: &Path, env: &env::Env, args: &[String]) -> u8 {
     let cfg = state::config(state).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("serve") => run_serve(state, &env),
         Some("--version" | "-v" | "version") => {
             let client = cfg.client_version.clone().unwrap_or(cfg.version);
-            for line in cli::version_lines(&env, &client) {
+            for line in cli::version_lines(env, &client) {
                 println!("{line}");
             }
-            ExitCode::SUCCESS
+            0
         }
         Some(cmd @ ("list" | "ls" | "ps")) => {
-            match cli::list_or_ps(&env, cmd == "ps", args.get(1).map(String::as_str)) {
+            match cli::list_or_ps(env, cmd == "ps", args.get(1).map(String::as_str)) {
                 Ok(text) => {
                     print!("{text}");
-                    ExitCode::SUCCESS
+                    0
                 }
                 Err(e) => {
                     eprintln!("{e}");
-                    ExitCode::FAILURE
+                    1
                 }
             }
         }
@@ -59,7 +74,7 @@ pub fn run(state: &Path, args: &[String]) -> ExitCode {
                 "Error: unknown command {:?} for \"ollama\" (simmac fakes: serve, --version, list, ps)",
                 other.unwrap_or("")
             );
-            ExitCode::FAILURE
+            1
         }
     }
 }
