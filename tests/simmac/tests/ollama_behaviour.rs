@@ -241,17 +241,24 @@ fn busy_port_fails_like_go() {
 }
 
 #[test]
-fn non_loopback_hosts_are_refused_and_wildcards_bind_loopback() {
+fn foreign_addresses_are_refused_and_wildcards_bind_loopback() {
     let mac = Mac::new();
-    for host in ["192.168.1.50:11434", "http://10.0.0.1", "example.com"] {
+    for host in ["192.168.1.50:11434", "http://10.0.0.1"] {
         let err = spawn(mac.path(), Mac::env(host)).unwrap_err();
-        assert!(matches!(err, ServeError::NotLoopback(_)), "{host}: {err}");
-        assert!(err.to_string().starts_with("Error: listen tcp "), "{err}");
+        assert!(matches!(err, ServeError::CannotAssign(_)), "{host}: {err}");
     }
+    assert_eq!(
+        spawn(mac.path(), Mac::env("192.168.1.50:11434"))
+            .unwrap_err()
+            .to_string(),
+        "Error: listen tcp 192.168.1.50:11434: bind: can't assign requested address"
+    );
+    let err = spawn(mac.path(), Mac::env("example.com")).unwrap_err();
+    assert!(matches!(err, ServeError::NotLoopback(_)), "{err}");
     // `:0` asks for all interfaces: really bound on 127.0.0.1, reported as a wildcard.
     let srv = mac.start_on(":0");
     let addr = srv.addr().unwrap();
-    assert!(addr.ip().is_loopback());
+    assert_eq!(addr.ip().to_string(), "127.0.0.1");
     let listeners: Vec<_> = std::fs::read_dir(mac.file("ollama/listeners"))
         .unwrap()
         .collect();
@@ -260,6 +267,52 @@ fn non_loopback_hosts_are_refused_and_wildcards_bind_loopback() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["address"], format!("*:{}", addr.port()));
     assert_eq!(v["pid"], std::process::id());
+}
+
+#[test]
+fn the_macs_lan_address_and_the_wildcard_use_the_sandbox_loopback() {
+    use simmac::network::{Lease, NetConfig, Service, Services};
+    let mac = Mac::new();
+    let alias: std::net::IpAddr = mac.ip.parse().unwrap();
+    seed::set_loopback(mac.path(), alias).unwrap();
+    simmac::network::save(
+        &simmac::state::Mac::new(mac.path()),
+        &Services {
+            services: vec![Service::new(
+                "Ethernet",
+                true,
+                NetConfig::Manual(Lease::new("192.168.1.50", "255.255.255.0", "192.168.1.1")),
+            )],
+        },
+    )
+    .unwrap();
+    // A LAN address the Mac has: bound on the alias, shown as the LAN address.
+    let srv = mac.start_on("192.168.1.50:0");
+    let addr = srv.addr().unwrap();
+    assert_eq!(addr.ip(), alias);
+    let file = mac.file(&format!("ollama/listeners/{}.json", std::process::id()));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(v["address"], format!("192.168.1.50:{}", addr.port()));
+    // The client reaches it through the same mapping; a LAN Host header is allowed.
+    let env = Mac::env(&format!("192.168.1.50:{}", addr.port()));
+    assert_eq!(
+        cli::version_lines(mac.path(), &env, "0.12.6"),
+        ["ollama version is 0.12.6"]
+    );
+    srv.stop().unwrap();
+    // Another LAN address is not the Mac's.
+    let err = spawn(mac.path(), Mac::env("192.168.1.51:0")).unwrap_err();
+    assert!(matches!(err, ServeError::CannotAssign(_)), "{err}");
+    // The wildcard lands on the alias too, and `0.0.0.0` clients connect there.
+    let srv = mac.start_on("0.0.0.0:0");
+    let addr = srv.addr().unwrap();
+    assert_eq!(addr.ip(), alias);
+    let env = Mac::env(&format!("0.0.0.0:{}", addr.port()));
+    assert_eq!(
+        cli::version_lines(mac.path(), &env, "0.12.6"),
+        ["ollama version is 0.12.6"]
+    );
 }
 
 #[test]
@@ -331,17 +384,17 @@ fn client_version_list_and_ps() {
     let addr = srv.addr().unwrap();
     let env = Mac::env(&addr.to_string());
     assert_eq!(
-        cli::version_lines(&env, "0.12.6"),
+        cli::version_lines(mac.path(), &env, "0.12.6"),
         ["ollama version is 0.12.6"]
     );
     assert_eq!(
-        cli::version_lines(&env, "0.13.0"),
+        cli::version_lines(mac.path(), &env, "0.13.0"),
         [
             "ollama version is 0.12.6",
             "Warning: client version is 0.13.0"
         ]
     );
-    let list = cli::list_or_ps(&env, false, None).unwrap();
+    let list = cli::list_or_ps(mac.path(), &env, false, None).unwrap();
     let lines: Vec<&str> = list.lines().collect();
     assert!(
         lines[0].starts_with("NAME             ID              SIZE      MODIFIED    "),
@@ -360,7 +413,7 @@ fn client_version_list_and_ps() {
         "/api/generate",
         r#"{"model":"llama3","keep_alive":-1}"#,
     );
-    let ps = cli::list_or_ps(&env, true, None).unwrap();
+    let ps = cli::list_or_ps(mac.path(), &env, true, None).unwrap();
     assert!(
         ps.starts_with(
             "NAME             ID              SIZE      PROCESSOR    CONTEXT    UNTIL   \n"
@@ -373,14 +426,14 @@ fn client_version_list_and_ps() {
     );
     srv.stop().unwrap();
     assert_eq!(
-        cli::version_lines(&env, "0.12.6"),
+        cli::version_lines(mac.path(), &env, "0.12.6"),
         [
             "Warning: could not connect to a running Ollama instance",
             "Warning: client version is 0.12.6"
         ]
     );
     assert_eq!(
-        cli::list_or_ps(&env, false, None).unwrap_err(),
+        cli::list_or_ps(mac.path(), &env, false, None).unwrap_err(),
         "Error: could not connect to ollama server, run 'ollama serve' to start it"
     );
 }

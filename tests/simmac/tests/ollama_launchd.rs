@@ -150,3 +150,38 @@ fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
     );
     let _ = sb.launchctl(&["bootout", &format!("gui/501/{LABEL}")]);
 }
+
+#[test]
+fn a_wildcard_plist_listens_on_the_sandbox_loopback() {
+    let sb = Sandbox::with_simmac(env!("CARGO_BIN_EXE_simmac"));
+    seed::set_loopback(&sb.mac_dir(), sb.loopback().into()).unwrap();
+    let addr = SocketAddr::from((sb.loopback(), 11434));
+    let path = sb.agents_dir().join(format!("{LABEL}.plist"));
+    std::fs::create_dir_all(sb.agents_dir()).unwrap();
+    std::fs::write(
+        &path,
+        plist(&sb.ollama_path().display().to_string(), "0.0.0.0"),
+    )
+    .unwrap();
+    let out = sb.launchctl(&["bootstrap", "gui/501", &path.display().to_string()]);
+    assert!(out.status.success(), "bootstrap: {out:?}");
+    wait_until("the fake Ollama listens", || open(addr));
+    let out = sb
+        .command(sb.ollama_path())
+        .arg("-v")
+        .env("OLLAMA_HOST", "0.0.0.0")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ollama version is 0.12.6\n"
+    );
+    let lsof = sb.tool("lsof", &["-nP", "-iTCP:11434", "-sTCP:LISTEN"]);
+    assert!(
+        String::from_utf8_lossy(&lsof.stdout).contains("*:11434"),
+        "{lsof:?}"
+    );
+    let out = sb.launchctl(&["bootout", &format!("gui/501/{LABEL}")]);
+    assert!(out.status.success(), "bootout: {out:?}");
+    wait_until("the port is closed", || !open(addr));
+}

@@ -11,18 +11,37 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use std::path::Path;
+
 use super::env::{self, Env};
 use super::gotime::{SECOND, now_ns};
+use super::{server, state};
 
-/// `ConnectableHost()`: wildcards become `127.0.0.1`; `None` for non-loopback targets.
-pub fn connect_addr(env: &Env) -> Option<SocketAddr> {
+/// `ConnectableHost()`: wildcards become loopback (the sandbox's alias when configured, else
+/// `127.0.0.1`); the simulated Mac's own LAN addresses map to the alias; anything else is
+/// unreachable (`None`): the fake never connects off loopback.
+pub fn connect_addr(mac: &Path, env: &Env) -> Option<SocketAddr> {
     let h = env::host(env);
     if h.scheme != "http" {
         return None;
     }
+    let alias = state::config(mac)
+        .ok()
+        .and_then(|c| c.loopback)
+        .and_then(|a| a.parse::<IpAddr>().ok());
     let ip: IpAddr = match h.host.as_str() {
-        "" | "0.0.0.0" | "::" | "localhost" => IpAddr::from([127, 0, 0, 1]),
-        other => other.parse().ok().filter(IpAddr::is_loopback)?,
+        "" | "0.0.0.0" | "::" => alias.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        "localhost" => IpAddr::from([127, 0, 0, 1]),
+        other => {
+            let ip: IpAddr = other.parse().ok()?;
+            if ip.is_loopback() {
+                ip
+            } else if server::mac_addresses(mac).contains(&ip) {
+                alias?
+            } else {
+                return None;
+            }
+        }
     };
     Some(SocketAddr::new(ip, h.port))
 }
@@ -73,9 +92,9 @@ pub fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 /// `ollama --version`: the lines to print (stdout; exit 0 always).
-pub fn version_lines(env: &Env, client_version: &str) -> Vec<String> {
+pub fn version_lines(mac: &Path, env: &Env, client_version: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let server = connect_addr(env)
+    let server = connect_addr(mac, env)
         .and_then(|a| http(a, "GET", "/api/version").ok())
         .filter(|(s, _)| *s == 200)
         .and_then(|(_, b)| serde_json::from_slice::<Value>(&b).ok())
@@ -203,10 +222,10 @@ fn parse_time(s: &str) -> i128 {
 }
 
 /// `ollama list` / `ollama ps` output, or the error line.
-pub fn list_or_ps(env: &Env, ps: bool, filter: Option<&str>) -> Result<String, String> {
+pub fn list_or_ps(mac: &Path, env: &Env, ps: bool, filter: Option<&str>) -> Result<String, String> {
     let fail =
         || "Error: could not connect to ollama server, run 'ollama serve' to start it".to_owned();
-    let addr = connect_addr(env).ok_or_else(fail)?;
+    let addr = connect_addr(mac, env).ok_or_else(fail)?;
     http(addr, "HEAD", "/").map_err(|_| fail())?;
     let path = if ps { "/api/ps" } else { "/api/tags" };
     let (_, body) = http(addr, "GET", path).map_err(|_| fail())?;

@@ -52,13 +52,13 @@ fn run_client(state: &Path, env: &env::Env, args: &[String]) -> u8 {
     match args.first().map(String::as_str) {
         Some("--version" | "-v" | "version") => {
             let client = cfg.client_version.clone().unwrap_or(cfg.version);
-            for line in cli::version_lines(env, &client) {
+            for line in cli::version_lines(state, env, &client) {
                 println!("{line}");
             }
             0
         }
         Some(cmd @ ("list" | "ls" | "ps")) => {
-            match cli::list_or_ps(env, cmd == "ps", args.get(1).map(String::as_str)) {
+            match cli::list_or_ps(state, env, cmd == "ps", args.get(1).map(String::as_str)) {
                 Ok(text) => {
                     print!("{text}");
                     0

@@ -82,6 +82,13 @@ pub fn set_version(mac: &Path, version: &str) -> io::Result<()> {
     state::save_config(mac, &cfg)
 }
 
+/// Sets the sandbox loopback address that stands in for `0.0.0.0` and the Mac's LAN addresses.
+pub fn set_loopback(mac: &Path, loopback: std::net::IpAddr) -> io::Result<()> {
+    let mut cfg = state::config(mac)?;
+    cfg.loopback = Some(loopback.to_string());
+    state::save_config(mac, &cfg)
+}
+
 /// Replaces `config.json`.
 pub fn set_config(mac: &Path, cfg: &state::Config) -> io::Result<()> {
     state::save_config(mac, cfg)

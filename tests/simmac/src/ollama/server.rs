@@ -33,6 +33,8 @@ pub enum ServeError {
     InUse(String),
     /// The simulated Mac refuses to bind a non-loopback address (tests never leave loopback).
     NotLoopback(String),
+    /// An IP address the simulated Mac does not have (Go: `bind: can't assign requested address`).
+    CannotAssign(String),
     /// `ollama-crash` fault fired.
     Crash(u64),
     /// Any other I/O error (state files, listener).
@@ -48,6 +50,12 @@ impl fmt::Display for ServeError {
                 "Error: listen tcp {a}: bind: can't assign requested address \
                  (simmac: the simulated Mac only binds loopback addresses)"
             ),
+            Self::CannotAssign(a) => {
+                write!(
+                    f,
+                    "Error: listen tcp {a}: bind: can't assign requested address"
+                )
+            }
             Self::Crash(ms) => write!(
                 f,
                 "Error: simulated crash after {ms} ms (fault ollama-crash)"
@@ -74,32 +82,86 @@ pub enum Readiness {
     NeverReady,
 }
 
+/// How the simulated Mac sees a bind address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindKind {
+    /// A loopback address, bound as is.
+    Exact,
+    /// All interfaces (empty host, `0.0.0.0`, `::`): logged `[::]:PORT`, lsof `*:PORT`.
+    Wildcard,
+    /// One of the simulated Mac's LAN addresses, really bound on its loopback alias.
+    Alias(IpAddr),
+}
+
 /// Where to bind for a parsed `OLLAMA_HOST`, and how the log/lsof names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindPlan {
     /// What is really bound (always loopback).
     pub bind: SocketAddr,
-    /// Whether `OLLAMA_HOST` asked for all interfaces (empty host, `0.0.0.0`, `::`).
-    pub wildcard: bool,
+    /// How the address is presented.
+    pub kind: BindKind,
 }
 
-/// Decides what to bind. Wildcards (`:11434`, `0.0.0.0`, `[::]`) are bound as `127.0.0.1` on the
-/// same port but reported like Go (`Listening on [::]:PORT`, lsof `*:PORT`); `localhost` is
-/// `127.0.0.1`; any other non-loopback host is refused.
-pub fn bind_plan(host: &env::OllamaHost) -> Result<BindPlan, ServeError> {
+impl BindPlan {
+    /// `Listening on …` text for the bound port.
+    pub fn shown(&self, port: u16) -> String {
+        match self.kind {
+            BindKind::Exact => SocketAddr::new(self.bind.ip(), port).to_string(),
+            BindKind::Wildcard => format!("[::]:{port}"),
+            BindKind::Alias(ip) => SocketAddr::new(ip, port).to_string(),
+        }
+    }
+
+    /// The `address` lsof shows.
+    pub fn lsof_name(&self, port: u16) -> String {
+        match self.kind {
+            BindKind::Wildcard => format!("*:{port}"),
+            _ => self.shown(port),
+        }
+    }
+}
+
+/// The simulated Mac's own IPv4 addresses: every enabled network service's current address
+/// (`<mac>/network/services.json`, owned by the fake networksetup).
+pub fn mac_addresses(mac: &Path) -> Vec<IpAddr> {
+    use crate::network::NetConfig;
+    crate::network::load(&crate::state::Mac::new(mac))
+        .services
+        .iter()
+        .filter(|s| s.enabled)
+        .filter_map(|s| match &s.config {
+            NetConfig::Dhcp(Some(lease)) | NetConfig::Manual(lease) => lease.address.parse().ok(),
+            NetConfig::Dhcp(None) => None,
+        })
+        .collect()
+}
+
+/// Decides what to bind (see `README.md`, "Binding"). `alias` is the sandbox's loopback address
+/// (`config.json` `loopback`) that stands in for the wildcard and for the Mac's LAN addresses;
+/// without it the wildcard is `127.0.0.1` and LAN addresses are refused.
+pub fn bind_plan(
+    host: &env::OllamaHost,
+    alias: Option<IpAddr>,
+    owned: &[IpAddr],
+) -> Result<BindPlan, ServeError> {
     let h = host.host.as_str();
-    let loopback_v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let (ip, wildcard) = match h {
-        "" | "0.0.0.0" | "::" => (loopback_v4, true),
-        "localhost" => (loopback_v4, false),
+    let wildcard_ip = alias.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let (ip, kind) = match h {
+        "" | "0.0.0.0" | "::" => (wildcard_ip, BindKind::Wildcard),
+        "localhost" => (IpAddr::V4(Ipv4Addr::LOCALHOST), BindKind::Exact),
         _ => match h.parse::<IpAddr>() {
-            Ok(ip) if ip.is_loopback() => (ip, false),
-            _ => return Err(ServeError::NotLoopback(host.host_port())),
+            Ok(ip) if ip.is_loopback() => (ip, BindKind::Exact),
+            Ok(ip) if owned.contains(&ip) => match alias {
+                Some(a) => (a, BindKind::Alias(ip)),
+                None => return Err(ServeError::NotLoopback(host.host_port())),
+            },
+            Ok(_) => return Err(ServeError::CannotAssign(host.host_port())),
+            Err(_) => return Err(ServeError::NotLoopback(host.host_port())),
         },
     };
     Ok(BindPlan {
         bind: SocketAddr::new(ip, host.port),
-        wildcard,
+        kind,
     })
 }
 
@@ -184,7 +246,11 @@ pub async fn serve(
         shutdown.await;
         return Ok(());
     }
-    let plan = bind_plan(&host)?;
+    let alias = cfg
+        .loopback
+        .as_deref()
+        .and_then(|a| a.parse::<IpAddr>().ok());
+    let plan = bind_plan(&host, alias, &mac_addresses(mac))?;
     let count = state::installed(mac).map_or(0, |m| m.len());
     log_info("images.go:522", &format!("total blobs: {}", count * 4), "");
     log_info("images.go:529", "total unused blobs removed: 0", "");
@@ -196,16 +262,8 @@ pub async fn serve(
         Err(e) => return Err(ServeError::Io(e)),
     };
     let bound = listener.local_addr()?;
-    let shown = if plan.wildcard {
-        format!("[::]:{}", bound.port())
-    } else {
-        bound.to_string()
-    };
-    let lsof_name = if plan.wildcard {
-        format!("*:{}", bound.port())
-    } else {
-        bound.to_string()
-    };
+    let shown = plan.shown(bound.port());
+    let lsof_name = plan.lsof_name(bound.port());
     let _listener_file = ListenerFile::create(mac, &lsof_name, bound)?;
     log_info(
         "routes.go:1564",
@@ -216,7 +274,7 @@ pub async fn serve(
         mac.to_path_buf(),
         env.clone(),
         cfg.version,
-        !plan.wildcard,
+        plan.kind == BindKind::Exact,
     ));
     let router = axum::Router::new().fallback(dispatch).with_state(app);
     on_ready(Readiness::Listening(bound));

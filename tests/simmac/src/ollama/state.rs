@@ -163,6 +163,9 @@ pub struct Config {
     pub anthropic_errors: bool,
     /// Extra delay before every response, milliseconds.
     pub latency_ms: u64,
+    /// The sandbox's own loopback address (`127.0.0.X`): the wildcard and the simulated Mac's
+    /// LAN addresses are really bound (and reached by the client) there.
+    pub loopback: Option<String>,
 }
 
 impl Default for Config {
@@ -172,6 +175,7 @@ impl Default for Config {
             client_version: None,
             anthropic_errors: false,
             latency_ms: 0,
+            loopback: None,
         }
     }
 }
