@@ -144,12 +144,32 @@ pub fn main() -> ExitCode {
     let Some((tool, tool_args)) = rest.split_first() else {
         return fail("usage: simmac --state <mac-dir> <tool> [args…]\n");
     };
+    if tool == "__install-wrappers" {
+        // Written by this short-lived process, never by the (multi-threaded) test process: a file
+        // open for writing there could leak into a concurrently forked child and make exec'ing
+        // the wrapper fail with ETXTBSY.
+        let Some((bin, tools)) = tool_args.split_first() else {
+            return fail("usage: simmac --state <mac-dir> __install-wrappers <bin> <tool>…\n");
+        };
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => return fail(&format!("simmac: cannot find myself: {e}\n")),
+        };
+        for tool in tools {
+            if let Err(e) = crate::tools::write_wrapper(Path::new(bin), &exe, &state, tool) {
+                return fail(&format!("simmac: cannot write the {tool} wrapper: {e}\n"));
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     if tool == "__supervise" {
         return match tool_args {
             [domain, label] => crate::launchd::supervisor::run(&state, domain, label),
             _ => fail("usage: simmac --state <mac-dir> __supervise <domain> <label>\n"),
         };
     }
+    // The fake Ollama (`crate::ollama::run(&state, tool_args)`) is dispatched here, before the
+    // in-process fakes; it journals its own HTTP requests.
     let elevated = std::env::var_os(state::ELEVATED_ENV).is_some_and(|v| v == "1");
     let ctx = Ctx::new(&state, elevated);
     let outcome = call(&ctx, tool, tool_args);

@@ -70,6 +70,9 @@ pub struct Service {
     /// BSD device (`en0`) for `-listnetworkserviceorder`.
     #[serde(default)]
     pub device: String,
+    /// Hardware port name for `-listnetworkserviceorder` (the service name when absent).
+    #[serde(default)]
+    pub hardware_port: Option<String>,
     /// Current IPv4 configuration.
     pub config: NetConfig,
     /// The DHCP lease to fall back to after `-setdhcp`.
@@ -116,6 +119,7 @@ impl Service {
             hardware,
             hardware_address: null_text(),
             device: String::new(),
+            hardware_port: None,
             config,
             dhcp_lease,
             client_id: String::new(),
@@ -198,7 +202,9 @@ fn get(ctx: &Ctx, cmd: &str, args: &[&str]) -> Outcome {
                     };
                     format!(
                         "({n}) {}\n(Hardware Port: {}, Device: {})\n",
-                        svc.name, svc.name, svc.device
+                        svc.name,
+                        svc.hardware_port.as_deref().unwrap_or(&svc.name),
+                        svc.device
                     )
                 })
                 .collect();
@@ -206,7 +212,9 @@ fn get(ctx: &Ctx, cmd: &str, args: &[&str]) -> Outcome {
             Outcome::ok(out)
         }
         "-getinfo" | "-getdnsservers" | "-getsearchdomains" | "-getnetworkserviceenabled" => {
-            let [name] = args else {
+            // Extra words (an unquoted service name split by the shell) are ignored, as in the
+            // capture where `Bluetooth DUN` became `Bluetooth`.
+            let Some(name) = args.first() else {
                 return Outcome::out(4, INVALID);
             };
             let Some(svc) = services.services.iter().find(|s| s.name == *name) else {

@@ -18,7 +18,6 @@ use crate::journal::{self, Call};
 use crate::launchd::job;
 use crate::network::{self, Hardware, Lease, NetConfig, Service, Services};
 use crate::state::{self, FakeProcess, Listen, Mac, Machine, Processes};
-use crate::tools;
 
 /// Overrides where the simmac binary is found.
 pub const SIMMAC_BIN_ENV: &str = "SIMMAC_BIN";
@@ -66,14 +65,25 @@ impl Sandbox {
     }
 
     fn init(&self) {
+        adopt_orphans();
         for dir in [self.bin_dir(), self.home(), self.mac_dir()] {
             fs::create_dir_all(&dir)
                 .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         }
-        for tool in crate::cli::TOOLS.iter().copied().chain(["ollama"]) {
-            tools::write_wrapper(&self.bin_dir(), &self.simmac, &self.mac_dir(), tool)
-                .unwrap_or_else(|e| panic!("cannot write the {tool} wrapper: {e}"));
-        }
+        // The simmac process writes the wrappers (see `__install-wrappers`).
+        let out = Command::new(&self.simmac)
+            .arg("--state")
+            .arg(self.mac_dir())
+            .arg("__install-wrappers")
+            .arg(self.bin_dir())
+            .args(crate::cli::TOOLS.iter().copied().chain(["ollama"]))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.simmac.display()));
+        assert!(
+            out.status.success(),
+            "writing the wrappers failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let machine = Machine {
             home: Some(self.home()),
             bin_dir: Some(self.bin_dir()),
@@ -312,6 +322,15 @@ impl Sandbox {
         pids
     }
 
+    /// Every supervisor ever started in this sandbox (`launchd/supervisors.pids`).
+    fn started_supervisors(&self) -> Vec<u32> {
+        fs::read_to_string(self.mac().launchd_dir().join("supervisors.pids"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
     fn supervisors(&self) -> Vec<u32> {
         let mac_dir = self.mac_dir();
         let mut pids: Vec<u32> = job::all_jobs(&self.mac())
@@ -347,22 +366,26 @@ impl Sandbox {
     pub fn kill_all(&self) {
         let mac = self.mac();
         let supervisors = self.supervisors();
+        let mut victims: Vec<u32> = Vec::new();
         for pid in &supervisors {
             state::kill_pid(*pid, Signal::KILL);
-        }
-        for pid in &supervisors {
-            for member in session_members(*pid) {
-                state::kill_pid(member, Signal::KILL);
-            }
+            victims.extend(session_members(*pid));
         }
         for (_, _, job) in job::all_jobs(&mac) {
             if let Some(pid) = job.status().pid {
                 state::kill_group(pid, Signal::KILL);
+                victims.push(pid);
             }
         }
-        for pid in self.listener_pids() {
-            state::kill_pid(pid, Signal::KILL);
+        victims.extend(self.listener_pids());
+        for pid in &victims {
+            state::kill_pid(*pid, Signal::KILL);
         }
+        // Reap in order: supervisors first (their orphans are then re-parented to us).
+        let killed: Vec<u32> = supervisors.iter().chain(&victims).copied().collect();
+        let mut candidates = self.started_supervisors();
+        candidates.extend(&killed);
+        reap_children(&candidates, &killed);
         let start = Instant::now();
         while !self.spawned_pids().is_empty() && start.elapsed() < Duration::from_secs(2) {
             std::thread::sleep(Duration::from_millis(10));
@@ -380,6 +403,48 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.kill_all();
     }
+}
+
+/// Makes the test process the reaper of the simulated Mac's orphans (supervisors outlive the
+/// `launchctl` that started them), so they never linger as zombies of a non-reaping init.
+fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        });
+    }
+}
+
+/// Reaps those of `pids` that are children of this process: blocking for the ones in `killed`
+/// (killed with `SIGKILL`, so they die at once) and for zombies, non-blocking for the rest. Only listed pids
+/// are waited for, so no other thread's `Child` loses its status.
+fn reap_children(pids: &[u32], killed: &[u32]) {
+    for pid in pids {
+        let Some(raw) = i32::try_from(*pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            continue;
+        };
+        let options = if killed.contains(pid) || is_zombie(*pid) {
+            rustix::process::WaitOptions::empty()
+        } else {
+            rustix::process::WaitOptions::NOHANG
+        };
+        let _ = rustix::process::waitpid(Some(raw), options);
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            Some(rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
 }
 
 fn locate_simmac() -> PathBuf {

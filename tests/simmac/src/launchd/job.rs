@@ -382,6 +382,9 @@ impl JobDir {
         };
         let supervisor_alive = self.supervisor().is_some_and(state::pid_alive);
         if !supervisor_alive && state::now_ms() >= deadline {
+            if let Some(pid) = self.status().pid {
+                state::kill_group(pid, rustix::process::Signal::TERM);
+            }
             let _ = fs::remove_dir_all(&self.dir);
             return true;
         }

@@ -9,6 +9,7 @@ pub mod job;
 pub mod render;
 pub mod supervisor;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -45,6 +46,8 @@ pub fn launchctl(ctx: &Ctx, args: &[String]) -> Outcome {
         "enable" => ctx.mac.locked(|| enable(ctx, &rest, false)).mutating(true),
         "disable" => ctx.mac.locked(|| enable(ctx, &rest, true)).mutating(true),
         "kickstart" => kickstart(ctx, &rest).mutating(true),
+        "list" => list(ctx, &rest),
+        "stop" => stop(ctx, &rest).mutating(true),
         other => Outcome::err(
             64,
             format!(
@@ -268,6 +271,10 @@ fn bootstrap_one(ctx: &Ctx, domain: &Domain, path: &str) -> Result<(), Bootstrap
         &job.dir().join("supervisor.pid"),
         supervisor.id().to_string().as_bytes(),
     );
+    let _ = state::append_line(
+        &ctx.mac.launchd_dir().join("supervisors.pids"),
+        &supervisor.id().to_string(),
+    );
     // The child is reaped by init once this process exits; dropping the handle detaches it.
     drop(supervisor);
     if starts {
@@ -432,12 +439,105 @@ fn kickstart(ctx: &Ctx, args: &[&str]) -> Outcome {
     let mut after = before.clone();
     wait_until(SPAWN_WAIT, || {
         after = job.status();
-        after.runs > before.runs && after.state != "spawn scheduled" || !job.exists()
+        after.runs > before.runs || !job.exists()
     });
     match (print_pid, after.pid) {
         (true, Some(pid)) => Outcome::ok(format!("{pid}\n")),
         _ => Outcome::ok(""),
     }
+}
+
+/// The domain legacy subcommands (`list`, `stop`) act on: the caller's session.
+fn caller_domain(ctx: &Ctx) -> Domain {
+    if ctx.is_root() {
+        Domain::System
+    } else if Domain::Gui(ctx.machine.uid).exists(&ctx.mac, &ctx.machine) {
+        Domain::Gui(ctx.machine.uid)
+    } else {
+        Domain::User(ctx.machine.uid)
+    }
+}
+
+/// Legacy `list` (the caller's domain) and `list <label>` (old-style dictionary, macos.md §2).
+fn list(ctx: &Ctx, args: &[&str]) -> Outcome {
+    let domain = caller_domain(ctx);
+    match args {
+        [] => {
+            let mut out = String::from("PID\tStatus\tLabel\n");
+            for (d, label, job) in job::all_jobs(&ctx.mac) {
+                if d != domain || job.reap_if_stale() {
+                    continue;
+                }
+                let status = job.status();
+                let pid = status.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
+                let last = match status.last_exit {
+                    job::LastExit::Never => 0,
+                    job::LastExit::Code(code) => code,
+                    job::LastExit::Signal(signal) => -signal,
+                };
+                let _ = writeln!(out, "{pid}\t{last}\t{label}");
+            }
+            Outcome::ok(out)
+        }
+        [label] => {
+            let Some((job, loaded)) = find(ctx, &domain, label) else {
+                return Outcome::err(
+                    113,
+                    format!("Could not find service \"{label}\" in domain for port\n"),
+                );
+            };
+            Outcome::ok(list_dict(&loaded, &job.status()))
+        }
+        _ => Outcome::err(64, "Usage: launchctl list [service-name]\n"),
+    }
+}
+
+fn list_dict(loaded: &Loaded, status: &Status) -> String {
+    let def = &loaded.definition;
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
+    let mut out = String::from("{\n");
+    if let Some(path) = &def.stdout_path {
+        let _ = writeln!(out, "\t\"StandardOutPath\" = {};", quote(path));
+    }
+    let session = if loaded.domain.is_agent() {
+        "Aqua"
+    } else {
+        "System"
+    };
+    let _ = writeln!(out, "\t\"LimitLoadToSessionType\" = \"{session}\";");
+    if let Some(path) = &def.stderr_path {
+        let _ = writeln!(out, "\t\"StandardErrorPath\" = {};", quote(path));
+    }
+    let _ = writeln!(out, "\t\"Label\" = {};", quote(&def.label));
+    let on_demand = def.keep_alive == job::KeepAlive::Never;
+    let _ = writeln!(out, "\t\"OnDemand\" = {on_demand};");
+    let raw = match status.last_exit {
+        job::LastExit::Never => 0,
+        job::LastExit::Code(code) => code << 8,
+        job::LastExit::Signal(signal) => signal,
+    };
+    let _ = writeln!(out, "\t\"LastExitStatus\" = {raw};");
+    if let Some(pid) = status.pid {
+        let _ = writeln!(out, "\t\"PID\" = {pid};");
+    }
+    let _ = writeln!(out, "\t\"Program\" = {};", quote(&def.executable()));
+    out.push_str("\t\"ProgramArguments\" = (\n");
+    for arg in &def.arguments {
+        let _ = writeln!(out, "\t\t{};", quote(arg));
+    }
+    out.push_str("\t);\n};\n");
+    out
+}
+
+/// Legacy `stop <label>`: SIGTERM the running instance (`KeepAlive` restarts it); always exit 0.
+fn stop(ctx: &Ctx, args: &[&str]) -> Outcome {
+    let [label] = args else {
+        return Outcome::err(64, "Usage: launchctl stop <service-name>\n");
+    };
+    if let Some((job, _)) = find(ctx, &caller_domain(ctx), label) {
+        let _ = job.request("stop");
+    }
+    Outcome::ok("")
 }
 
 /// Pids of every loaded job's running instance with its user (for `ps`/`lsof`).

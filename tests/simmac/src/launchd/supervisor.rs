@@ -106,6 +106,8 @@ impl Supervisor {
                 self.restart_after_stop = false;
                 self.terminate();
             }
+            // Legacy `launchctl stop`: SIGTERM; KeepAlive decides whether it comes back.
+            "stop" if !self.booting_out => self.terminate(),
             "kickstart" if !self.booting_out && self.child.is_none() => {
                 self.next_spawn = Some(Instant::now());
             }
