@@ -18,7 +18,7 @@ use simmac::ollama::seed;
 
 const LABEL: &str = "com.example.ssollama.test";
 
-fn plist(program: &str, host: &str) -> String {
+fn plist(program: &str, host: &str, log: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -36,6 +36,8 @@ fn plist(program: &str, host: &str) -> String {
 		<key>OLLAMA_HOST</key>
 		<string>{host}</string>
 	</dict>
+	<key>StandardErrorPath</key>
+	<string>{log}</string>
 	<key>RunAtLoad</key>
 	<true/>
 	<key>KeepAlive</key>
@@ -67,10 +69,15 @@ fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
     seed::install_model(&sb.mac_dir(), "llama3").unwrap();
     let addr = SocketAddr::from((sb.loopback(), 11434));
     let path = sb.agents_dir().join(format!("{LABEL}.plist"));
+    let log = sb.root().join("ollama.log");
     std::fs::create_dir_all(sb.agents_dir()).unwrap();
     std::fs::write(
         &path,
-        plist(&sb.ollama_path().display().to_string(), &addr.to_string()),
+        plist(
+            &sb.ollama_path().display().to_string(),
+            &addr.to_string(),
+            &log.display().to_string(),
+        ),
     )
     .unwrap();
     let out = sb.launchctl(&["bootstrap", "gui/501", &path.display().to_string()]);
@@ -116,6 +123,22 @@ fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
     wait_until("the listener file is gone", || {
         std::fs::read_dir(&listeners).map_or(true, |mut d| d.next().is_none())
     });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!(
+            "msg=\"server config\" env=\"map[HTTPS_PROXY: HTTP_PROXY: NO_PROXY: OLLAMA_CONTEXT_LENGTH:4096"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("OLLAMA_HOST:http://{addr} ")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("msg=\"Listening on {addr} (version 0.12.6)\"")),
+        "{text}"
+    );
+    assert!(text.contains("| GET     \"/api/version\""), "{text}");
 }
 
 #[test]
@@ -123,6 +146,7 @@ fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
     let sb = Sandbox::with_simmac(env!("CARGO_BIN_EXE_simmac"));
     let expected = SocketAddr::from((sb.loopback(), 11434));
     let path = sb.agents_dir().join(format!("{LABEL}.plist"));
+    let log = sb.root().join("ollama.log");
     std::fs::create_dir_all(sb.agents_dir()).unwrap();
     // Default OLLAMA_HOST would be 127.0.0.1:11434: shared with other tests, so use a LAN
     // address instead, which the simulated Mac refuses to bind.
@@ -131,12 +155,17 @@ fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
         plist(
             &sb.ollama_path().display().to_string(),
             "192.168.1.23:11434",
+            &log.display().to_string(),
         ),
     )
     .unwrap();
     let out = sb.launchctl(&["bootstrap", "gui/501", &path.display().to_string()]);
     assert!(out.status.success(), "bootstrap: {out:?}");
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until("serve has failed", || {
+        std::fs::read_to_string(&log).is_ok_and(|t| {
+            t.contains("Error: listen tcp 192.168.1.23:11434: bind: can't assign requested address")
+        })
+    });
     assert!(!open(expected));
     let out = sb
         .command(sb.ollama_path())
@@ -157,10 +186,15 @@ fn a_wildcard_plist_listens_on_the_sandbox_loopback() {
     seed::set_loopback(&sb.mac_dir(), sb.loopback().into()).unwrap();
     let addr = SocketAddr::from((sb.loopback(), 11434));
     let path = sb.agents_dir().join(format!("{LABEL}.plist"));
+    let log = sb.root().join("ollama.log");
     std::fs::create_dir_all(sb.agents_dir()).unwrap();
     std::fs::write(
         &path,
-        plist(&sb.ollama_path().display().to_string(), "0.0.0.0"),
+        plist(
+            &sb.ollama_path().display().to_string(),
+            "0.0.0.0",
+            &log.display().to_string(),
+        ),
     )
     .unwrap();
     let out = sb.launchctl(&["bootstrap", "gui/501", &path.display().to_string()]);
