@@ -125,9 +125,7 @@ fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
     });
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
-        text.contains(&format!(
-            "msg=\"server config\" env=\"map[HTTPS_PROXY: HTTP_PROXY: NO_PROXY: OLLAMA_CONTEXT_LENGTH:4096"
-        )),
+        text.contains("msg=\"server config\" env=\"map[HTTPS_PROXY: HTTP_PROXY: NO_PROXY: OLLAMA_CONTEXT_LENGTH:4096"),
         "{text}"
     );
     assert!(
