@@ -136,7 +136,7 @@ fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
         text.contains(&format!("msg=\"Listening on {addr} (version 0.12.6)\"")),
         "{text}"
     );
-    assert!(text.contains("| GET     \"/api/version\""), "{text}");
+    assert!(text.contains("| GET      \"/api/version\""), "{text}");
 }
 
 #[test]

@@ -530,8 +530,10 @@ async fn dispatch(
         }
         Some((pattern, _)) => handle(&app, &method, pattern, &path, &body, &cfg),
     };
+    // gin's default formatter without colors:
+    // "[GIN] %v |%s %3d %s| %13v | %15s |%s %-7s %s %#v\n" (empty color strings).
     eprintln!(
-        "[GIN] {} | {:>3} | {:>13} | {:>15} | {:<7} {:?}",
+        "[GIN] {} | {:>3} | {:>13} | {:>15} | {:<7}  {:?}",
         gin_time(),
         resp.status().as_u16(),
         gotime::duration_string(i128::try_from(started.elapsed().as_nanos()).unwrap_or(0)),
