@@ -383,9 +383,7 @@ impl Sandbox {
         }
         // Reap in order: supervisors first (their orphans are then re-parented to us).
         let killed: Vec<u32> = supervisors.iter().chain(&victims).copied().collect();
-        let mut candidates = self.started_supervisors();
-        candidates.extend(&killed);
-        reap_children(&candidates, &killed);
+        reap_children(&self.started_supervisors(), &killed);
         let start = Instant::now();
         while !self.spawned_pids().is_empty() && start.elapsed() < Duration::from_secs(2) {
             std::thread::sleep(Duration::from_millis(10));
@@ -417,32 +415,36 @@ fn adopt_orphans() {
     }
 }
 
-/// Reaps those of `pids` that are children of this process: blocking for the ones in `killed`
-/// (killed with `SIGKILL`, so they die at once) and for zombies, non-blocking for the rest. Only listed pids
-/// are waited for, so no other thread's `Child` loses its status.
-fn reap_children(pids: &[u32], killed: &[u32]) {
-    for pid in pids {
-        let Some(raw) = i32::try_from(*pid)
+/// Reaps this sandbox's processes that are children of this process (the subreaper): every
+/// supervisor that was just killed or already exited on its own (a zombie still named `simmac`),
+/// then every killed job process. Only those pids are waited for, so no other thread's `Child`
+/// loses its status, and a recycled pid is never reaped by mistake.
+fn reap_children(started: &[u32], killed: &[u32]) {
+    let wait = |pid: u32| {
+        if let Some(raw) = i32::try_from(pid)
             .ok()
             .and_then(rustix::process::Pid::from_raw)
-        else {
-            continue;
-        };
-        let options = if killed.contains(pid) || is_zombie(*pid) {
-            rustix::process::WaitOptions::empty()
-        } else {
-            rustix::process::WaitOptions::NOHANG
-        };
-        let _ = rustix::process::waitpid(Some(raw), options);
+        {
+            let _ = rustix::process::waitpid(Some(raw), rustix::process::WaitOptions::empty());
+        }
+    };
+    for pid in started {
+        if killed.contains(pid) || is_simmac_zombie(*pid) {
+            wait(*pid);
+        }
+    }
+    for pid in killed {
+        wait(*pid);
     }
 }
 
-fn is_zombie(pid: u32) -> bool {
+fn is_simmac_zombie(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            Some(rest.trim_start().starts_with('Z'))
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1;
+            Some(comm == "simmac" && rest.trim_start().starts_with('Z'))
         })
         .unwrap_or(false)
 }

@@ -1085,3 +1085,12 @@ fn legacy_list_and_stop() {
         stdout(&out)
     );
 }
+
+#[test]
+fn launchctl_latency_is_injectable() {
+    let sb = sandbox();
+    sb.set_fault("launchctl-delay-ms", "200");
+    let start = Instant::now();
+    assert_exit(&print(&sb, "gui/501/com.example.slow"), 113);
+    assert!(start.elapsed() >= Duration::from_millis(200));
+}

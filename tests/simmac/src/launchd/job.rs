@@ -440,3 +440,82 @@ fn disabled_path(mac: &Mac, domain: &Domain) -> PathBuf {
         .join("disabled")
         .join(format!("{}.json", domain.key()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_like_launchctl() {
+        assert_eq!(parse_target("gui/501"), Some((Domain::Gui(501), None)));
+        assert_eq!(
+            parse_target("gui/501/com.ollama"),
+            Some((Domain::Gui(501), Some("com.ollama".to_owned())))
+        );
+        assert_eq!(
+            parse_target("system/com.ollama.server"),
+            Some((Domain::System, Some("com.ollama.server".to_owned())))
+        );
+        assert_eq!(parse_target("user/501"), Some((Domain::User(501), None)));
+        assert_eq!(parse_target("gui/tester/com.ollama"), None);
+        assert_eq!(parse_target("com.ollama"), None);
+        assert_eq!(parse_target("--wait"), None);
+        assert_eq!(
+            Domain::from_key(&Domain::Gui(501).key()),
+            Some(Domain::Gui(501))
+        );
+        assert_eq!(Domain::from_key("system"), Some(Domain::System));
+        assert_eq!(Domain::from_key("disabled"), None);
+    }
+
+    #[test]
+    fn keepalive_dict_decides_by_how_the_job_ended() {
+        let on_failure = KeepAlive::Conditions {
+            successful_exit: Some(false),
+            crashed: None,
+        };
+        assert!(on_failure.restarts_after(&LastExit::Code(1)));
+        assert!(!on_failure.restarts_after(&LastExit::Code(0)));
+        assert!(!on_failure.restarts_after(&LastExit::Signal(9)));
+        let crashed = KeepAlive::Conditions {
+            successful_exit: None,
+            crashed: Some(true),
+        };
+        assert!(crashed.restarts_after(&LastExit::Signal(11)));
+        assert!(KeepAlive::Always.restarts_after(&LastExit::Code(0)));
+        assert!(!KeepAlive::Never.restarts_after(&LastExit::Code(1)));
+    }
+
+    #[test]
+    fn definition_reads_the_launchd_keys() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>Label</key><string>com.ollama</string>
+<key>Program</key><string>/opt/homebrew/opt/ollama/bin/ollama</string>
+<key>ProgramArguments</key><array><string>ollama</string><string>serve</string></array>
+<key>EnvironmentVariables</key><dict>
+  <key>OLLAMA_HOST</key><string>127.0.0.1:11434</string>
+  <key>IGNORED</key><integer>1</integer>
+  <key>HOME</key><string>/Users/tester</string>
+</dict>
+<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>
+<key>ThrottleInterval</key><integer>30</integer>
+</dict></plist>"#;
+        let def = Definition::parse(xml).unwrap();
+        assert_eq!(def.label, "com.ollama");
+        assert_eq!(def.executable(), "/opt/homebrew/opt/ollama/bin/ollama");
+        assert_eq!(
+            def.environment,
+            [
+                ("OLLAMA_HOST".to_owned(), "127.0.0.1:11434".to_owned()),
+                ("HOME".to_owned(), "/Users/tester".to_owned())
+            ]
+        );
+        assert_eq!(def.throttle_interval, 30);
+        assert_eq!(def.exit_timeout, 5);
+        assert!(def.starts_at_load());
+        assert!(!def.run_at_load);
+        assert!(Definition::parse(b"<plist><dict></dict></plist>").is_err());
+        assert!(Definition::parse(b"not a plist").is_err());
+    }
+}

@@ -418,7 +418,7 @@ fn kickstart(ctx: &Ctx, args: &[&str]) -> Outcome {
     let before = job.status();
     if before.pid.is_some() && !kill {
         return Outcome::ok(if print_pid {
-            format!("{}\n", before.pid.unwrap_or_default())
+            pid_line(before.pid.unwrap_or_default())
         } else {
             String::new()
         });
@@ -442,8 +442,20 @@ fn kickstart(ctx: &Ctx, args: &[&str]) -> Outcome {
         after.runs > before.runs || !job.exists()
     });
     match (print_pid, after.pid) {
-        (true, Some(pid)) => Outcome::ok(format!("{pid}\n")),
+        (true, Some(pid)) => Outcome::ok(pid_line(pid)),
         _ => Outcome::ok(""),
+    }
+}
+
+/// `kickstart -p`'s output: a bare pid when stdout is not a terminal (always, in tests),
+/// `service spawned with pid: N` on a terminal (real terminal captures; the tty switch is from
+/// Procursus' launchctl source, CODE).
+fn pid_line(pid: u32) -> String {
+    use std::io::IsTerminal as _;
+    if std::io::stdout().is_terminal() {
+        format!("service spawned with pid: {pid}\n")
+    } else {
+        format!("{pid}\n")
     }
 }
 
