@@ -30,6 +30,12 @@ fn pull_dying_at_50_percent_closes_the_stream_and_installs_nothing() {
     assert_eq!(last["completed"], last["total"].as_u64().unwrap() / 2);
     assert!(state::installed(mac.path()).unwrap().is_empty());
     assert_eq!(get(addr, "/api/tags").text(), r#"{"models":[]}"#);
+    let r = post(addr, "/api/pull", r#"{"model":"llama3","stream":false}"#);
+    assert_eq!(
+        (r.status, r.text()),
+        (500, r#"{"error":"unexpected EOF"}"#.to_owned())
+    );
+    assert!(state::installed(mac.path()).unwrap().is_empty());
     // The server itself keeps running; without the fault the pull succeeds.
     seed::clear_fault(mac.path(), "pull-die-at-percent").unwrap();
     let r = post(addr, "/api/pull", r#"{"model":"llama3"}"#);
