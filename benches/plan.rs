@@ -34,9 +34,7 @@ fn config(sandbox: &Sandbox, models: usize) -> Desired {
         home = sandbox.home().display()
     );
     for i in 0..models {
-        let _ = writeln!(text, "[[models]]
-name = \"bench-{i}\"
-warm = {}", i == 0);
+        let _ = writeln!(text, "[[models]]\nname = \"bench-{i}\"\nwarm = {}", i == 0);
     }
     ssollama::config::parse("server.toml", &text)
         .unwrap()
