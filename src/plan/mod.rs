@@ -5,6 +5,7 @@
 //! so every behaviour can be reproduced from a `Desired` and an `Observed` (`plan --state`).
 
 pub mod change;
+pub mod destroy;
 
 #[cfg(test)]
 mod tests;
