@@ -6,6 +6,7 @@
     reason = "the harness drives real processes and files"
 )]
 
+mod apply;
 mod config_errors;
 mod plan_cases;
 mod real_mac;
