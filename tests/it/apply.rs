@@ -284,8 +284,8 @@ fn a_fresh_mac_converges_and_a_second_apply_changes_nothing() {
         .says("done     set-network network.service[\"Ethernet\"]")
         .says("done     create launchd.plist")
         .says("done     reload launchd.job")
-        .says("done     pull ollama.model[\"llama3.2\"]")
-        .says("done     warm ollama.model[\"llama3.2\"]");
+        .says("done     pull ollama.model[\"llama3.2:latest\"]")
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
     mac.assert_converged();
     assert!(mac.loaded_models().contains("llama3.2:latest"));
     // The plist: 0644, no temp file; the log directory was created.
@@ -405,7 +405,7 @@ fn drift_env_changed_in_server_toml_reloads_the_job() {
     mac.apply()
         .success()
         .says("done     reload launchd.job")
-        .says("done     warm ollama.model[\"llama3.2\"]");
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
     let print = mac.sb.launchctl(&["print", &mac.target()]);
     assert!(String::from_utf8_lossy(&print.stdout).contains("OLLAMA_FLASH_ATTENTION => 1"));
     mac.assert_converged();
@@ -446,17 +446,17 @@ fn drift_deleted_model_is_pulled_and_unloaded_warm_model_is_warmed() {
     );
     let plan = mac.planned();
     assert!(
-        plan.contains(&"pull ollama.model[\"all-minilm\"]".to_owned()),
+        plan.contains(&"pull ollama.model[\"all-minilm:latest\"]".to_owned()),
         "{plan:?}"
     );
     assert!(
-        plan.contains(&"warm ollama.model[\"llama3.2\"]".to_owned()),
+        plan.contains(&"warm ollama.model[\"llama3.2:latest\"]".to_owned()),
         "{plan:?}"
     );
     mac.apply()
         .success()
-        .says("done     pull ollama.model[\"all-minilm\"]")
-        .says("done     warm ollama.model[\"llama3.2\"]");
+        .says("done     pull ollama.model[\"all-minilm:latest\"]")
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
     mac.assert_converged();
 }
 
@@ -483,7 +483,7 @@ fn fault_bootstrap_eio_many_times_fails_then_a_rerun_converges() {
         .says("failed   reload launchd.job")
         .says("Bootstrap failed: 5: Input/output error")
         .says("gave up after 5 attempts")
-        .says("skipped  pull ollama.model[\"llama3.2\"]: `reload launchd.job` did not complete")
+        .says("skipped  pull ollama.model[\"llama3.2:latest\"]: `reload launchd.job` did not complete")
         .says("step failed: reload launchd.job");
     mac.sb.clear_fault("bootstrap-fail");
     mac.apply().success();
@@ -559,8 +559,8 @@ fn fault_pull_dies_at_half_then_a_rerun_converges() {
     mac.sb.set_fault("pull-die-at-percent", "50");
     mac.apply()
         .failure()
-        .says("failed   pull ollama.model[\"llama3.2\"]")
-        .says("skipped  warm ollama.model[\"llama3.2\"]: `pull ollama.model[\"llama3.2\"]` did not complete");
+        .says("failed   pull ollama.model[\"llama3.2:latest\"]")
+        .says("skipped  warm ollama.model[\"llama3.2:latest\"]: `pull ollama.model[\"llama3.2:latest\"]` did not complete");
     mac.sb.clear_fault("pull-die-at-percent");
     mac.apply().success();
     mac.assert_converged();
@@ -572,7 +572,7 @@ fn fault_unknown_model_names_the_registry_error() {
     let mac = Mac::with(&models, "");
     mac.apply()
         .failure()
-        .says("failed   pull ollama.model[\"no-such-model\"]")
+        .says("failed   pull ollama.model[\"no-such-model:latest\"]")
         .says("pull model manifest: file does not exist");
     // Fixing server.toml fixes the Mac.
     mac.configure(MODELS, "");
