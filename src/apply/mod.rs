@@ -510,13 +510,27 @@ async fn run_step(ctx: &steps::Ctx<'_>, change: &Change, round: usize) -> StepRe
     let status = match result {
         Ok(detail) => StepStatus::Done { detail },
         Err(error) => {
+            let error = error_chain(&error);
             tracing::warn!(resource = %change.resource, %error, "step failed");
-            StepStatus::Failed {
-                error: error.to_string(),
-            }
+            StepStatus::Failed { error }
         }
     };
     StepRecord::new(round, change, status, millis)
+}
+
+/// An error and its sources, `: `-joined (an OS error says *why* a path could not be written).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let line = inner.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = inner.source();
+    }
+    text
 }
 
 /// Whether `--take-over` has something to stop (Ollama.app or Homebrew's job).
@@ -552,7 +566,7 @@ async fn take_over(
         let status = match result {
             Ok(detail) => StepStatus::Done { detail },
             Err(error) => StepStatus::Failed {
-                error: error.to_string(),
+                error: error_chain(&error),
             },
         };
         let record = StepRecord {

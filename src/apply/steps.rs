@@ -587,7 +587,7 @@ async fn warm_model(ctx: &Ctx<'_>, name: &ModelName, embedding: bool) -> Result<
     let client = ctx.settings.observe.client(ctx.desired);
     let start = Instant::now();
     // keep_alive -1: stay loaded until the server stops (a number; the string "-1" is a 400).
-    let loading = client.load(name.raw(), Some("-1"), embedding);
+    let loading = super::warm::load(&client, name, embedding);
     tokio::select! {
         result = loading => result?,
         () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),

@@ -94,16 +94,15 @@ async fn warm_one(
                 () = cancel.cancelled() => return Err("interrupted".to_owned()),
             }
             result.pulled = true;
-            installed = client
-                .tags(http_timeout)
-                .await
-                .ok()
-                .and_then(|t| t.into_iter().find(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name)));
+            installed = client.tags(http_timeout).await.ok().and_then(|t| {
+                t.into_iter()
+                    .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
+            });
         }
         let embedding = is_embedding(name, installed.as_ref());
         let start = Instant::now();
         tokio::select! {
-            loaded = client.load(name.raw(), Some("-1"), embedding) => loaded.map_err(|e| e.to_string())?,
+            loaded = load(client, name, embedding) => loaded.map_err(|e| e.to_string())?,
             () = cancel.cancelled() => return Err("interrupted".to_owned()),
         }
         result.millis = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -114,10 +113,33 @@ async fn warm_one(
         {
             Ok(())
         } else {
-            Err(format!("{} was loaded but `/api/ps` does not list it", name.display()))
+            Err(format!(
+                "{} was loaded but `/api/ps` does not list it",
+                name.display()
+            ))
         }
     }
     .await;
     result.error = outcome.err();
     result
+}
+
+/// Loads with `keep_alive = -1`; a model that refuses `/api/generate` because it only embeds
+/// (older servers list no `capabilities`, so the name may not tell) is loaded through
+/// `/api/embed` instead.
+pub(super) async fn load(
+    client: &Client,
+    name: &ModelName,
+    embedding: bool,
+) -> Result<(), OllamaError> {
+    match client.load(name.raw(), Some("-1"), embedding).await {
+        Err(OllamaError::Status {
+            status: 400,
+            message,
+            ..
+        }) if !embedding && message.contains("does not support generate") => {
+            client.load(name.raw(), Some("-1"), true).await
+        }
+        other => other,
+    }
 }

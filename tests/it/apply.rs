@@ -607,13 +607,15 @@ fn fault_sigint_mid_apply_stops_after_the_current_step_then_a_rerun_converges() 
 #[test]
 fn fault_plist_directory_not_writable() {
     let mac = Mac::new();
-    // CI runs as root, where a 0555 directory is still writable: a file in its place is not.
+    // CI runs as root, where a 0555 directory is still writable. A directory nobody can create
+    // files in, not even root: procfs. `~/Library/LaunchAgents` points there.
     std::fs::create_dir_all(mac.sb.home().join("Library")).unwrap();
-    std::fs::write(mac.agents_dir(), "not a directory").unwrap();
+    std::os::unix::fs::symlink("/proc/1", mac.agents_dir()).unwrap();
     mac.apply()
         .failure()
         .says("failed   create launchd.plist")
-        .says("LaunchAgents")
+        .says("could not write `")
+        .says("com.ollama.plist`")
         .says("skipped  reload launchd.job: `create launchd.plist` did not complete");
     std::fs::remove_file(mac.agents_dir()).unwrap();
     mac.apply().success();
