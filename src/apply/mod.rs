@@ -511,7 +511,7 @@ async fn run_step(ctx: &steps::Ctx<'_>, change: &Change, round: usize) -> StepRe
         Ok(detail) => StepStatus::Done { detail },
         Err(error) => {
             let error = error_chain(&error);
-            tracing::warn!(resource = %change.resource, %error, "step failed");
+            tracing::info!(resource = %change.resource, %error, "step failed");
             StepStatus::Failed { error }
         }
     };

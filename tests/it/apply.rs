@@ -231,6 +231,54 @@ stderr = "{logs}/ollama.stderr.log"
     }
 }
 
+/// A run as a snapshot: exit code, stdout and stderr (without the pull progress lines, whose
+/// interleaving depends on timing), with the sandbox, address, uid, pids and times normalized.
+fn snapshot(mac: &Mac, run: &Run) -> String {
+    let stderr: String = run
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("pull "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{stderr}",
+        run.code, run.stdout
+    );
+    normalize(mac, &text)
+}
+
+fn normalize(mac: &Mac, text: &str) -> String {
+    let root = mac.sb.root().display().to_string();
+    let ip = mac.ip();
+    let text = text.replace(&root, "[SANDBOX]");
+    // The sandbox's 127.0.0.X, but not a longer address that starts with it.
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(&ip) {
+        let after = &rest[at + ip.len()..];
+        out.push_str(&rest[..at]);
+        if after.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push_str(&ip);
+        } else {
+            out.push_str("[IP]");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// insta filters for what changes from run to run.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\(\d+\.\d s\)", "([T] s)"),
+        (r"\(\d+\.\d s, ", "([T] s, "),
+        (r"in \d+\.\d s", "in [T] s"),
+        (r"pid \d+", "pid [PID]"),
+        (r"gui/\d+", "gui/[UID]"),
+    ]
+}
+
 /// Waits (bounded) until a process of this sandbox runs with `needle` in its command line.
 fn wait_for_process(mac_dir: &Path, needle: &str) -> bool {
     let start = Instant::now();
@@ -278,6 +326,16 @@ fn no_temp_files(dir: &Path) {
 fn a_fresh_mac_converges_and_a_second_apply_changes_nothing() {
     let mac = Mac::new();
     let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fresh_apply", snapshot(&mac, &run));
+        let tools: Vec<String> = mac
+            .mutations()
+            .into_iter()
+            .filter(|m| !m.starts_with("http"))
+            .map(|m| normalize(&mac, &m))
+            .collect();
+        insta::assert_snapshot!("fresh_apply_mutations", tools.join("\n"));
+    });
     run.success()
         .says("Apply complete:")
         .says("This Mac matches server.toml.")
@@ -478,7 +536,11 @@ fn fault_bootstrap_eio_a_few_times_is_retried() {
 fn fault_bootstrap_eio_many_times_fails_then_a_rerun_converges() {
     let mac = Mac::new();
     mac.sb.set_fault("bootstrap-fail", "50");
-    mac.apply()
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_bootstrap_eio_always", snapshot(&mac, &run));
+    });
+    run
         .failure()
         .says("failed   reload launchd.job")
         .says("Bootstrap failed: 5: Input/output error")
@@ -521,6 +583,9 @@ fn fault_networksetup_needs_admin_and_sudo_refuses() {
         m.sudo = SudoPolicy::Refuse;
     });
     let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_networksetup_sudo_refused", snapshot(&mac, &run));
+    });
     run.failure()
         .says("failed   set-network network.service[\"Ethernet\"]")
         .says("sudo: a password is required")
@@ -557,7 +622,11 @@ fn fault_ollama_never_ready_quotes_the_log_then_a_rerun_converges() {
 fn fault_pull_dies_at_half_then_a_rerun_converges() {
     let mac = Mac::new();
     mac.sb.set_fault("pull-die-at-percent", "50");
-    mac.apply()
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_pull_dies_at_half", snapshot(&mac, &run));
+    });
+    run
         .failure()
         .says("failed   pull ollama.model[\"llama3.2:latest\"]")
         .says("skipped  warm ollama.model[\"llama3.2:latest\"]: `pull ollama.model[\"llama3.2:latest\"]` did not complete");
@@ -570,8 +639,11 @@ fn fault_pull_dies_at_half_then_a_rerun_converges() {
 fn fault_unknown_model_names_the_registry_error() {
     let models = format!("{MODELS}\n[[models]]\nname = \"no-such-model\"\n");
     let mac = Mac::with(&models, "");
-    mac.apply()
-        .failure()
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_unknown_model", snapshot(&mac, &run));
+    });
+    run.failure()
         .says("failed   pull ollama.model[\"no-such-model:latest\"]")
         .says("pull model manifest: file does not exist");
     // Fixing server.toml fixes the Mac.
@@ -611,8 +683,11 @@ fn fault_plist_directory_not_writable() {
     // files in, not even root: procfs. `~/Library/LaunchAgents` points there.
     std::fs::create_dir_all(mac.sb.home().join("Library")).unwrap();
     std::os::unix::fs::symlink("/proc/1", mac.agents_dir()).unwrap();
-    mac.apply()
-        .failure()
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_plist_directory_not_writable", snapshot(&mac, &run));
+    });
+    run.failure()
         .says("failed   create launchd.plist")
         .says("could not write `")
         .says("com.ollama.plist`")
@@ -628,8 +703,11 @@ fn fault_plist_directory_not_writable() {
 #[test]
 fn without_a_terminal_and_without_yes_apply_refuses() {
     let mac = Mac::new();
-    mac.run(&["apply"])
-        .failure()
+    let run = mac.run(&["apply"]);
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("tty_refusal", snapshot(&mac, &run));
+    });
+    run.failure()
         .says("refusing to apply without confirmation: stdin is not a terminal")
         .says("--yes");
     assert_eq!(mac.mutations(), Vec::<String>::new());

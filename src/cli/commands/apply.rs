@@ -325,7 +325,10 @@ fn final_state(observed: &Observed) -> String {
             let _ = writeln!(out, "  launchd.job: unknown ({reason})");
         }
     }
-    if let Knowable::Known(version) = &observed.program.version {
+    // `ollama --version` warns first when it cannot reach a server at its default address.
+    if let Knowable::Known(version) = &observed.program.version
+        && !version.starts_with("Warning")
+    {
         let _ = writeln!(out, "  ollama.program: {version}");
     }
     match &observed.ollama.server {
