@@ -130,7 +130,7 @@ stderr = "{logs}/ollama.stderr.log"
         self.agents_dir().join("com.ollama.plist")
     }
 
-    fn target(&self) -> String {
+    fn target() -> String {
         format!("gui/{}/com.ollama", rustix::process::getuid().as_raw())
     }
 
@@ -238,8 +238,11 @@ fn snapshot(mac: &Mac, run: &Run) -> String {
         .stderr
         .lines()
         .filter(|l| !l.starts_with("pull "))
-        .map(|l| format!("{l}\n"))
-        .collect();
+        .fold(String::new(), |mut out, l| {
+            out.push_str(l);
+            out.push('\n');
+            out
+        });
     let text = format!(
         "exit: {:?}\n--- stdout\n{}--- stderr\n{stderr}",
         run.code, run.stdout
@@ -314,7 +317,10 @@ fn no_temp_files(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.filter_map(Result::ok) {
             let name = entry.file_name().to_string_lossy().into_owned();
-            assert!(!name.ends_with(".tmp"), "temp file left behind: {name}");
+            let temp = Path::new(&name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tmp"));
+            assert!(!temp, "temp file left behind: {name}");
         }
     }
 }
@@ -433,7 +439,7 @@ fn drift_job_booted_out_by_hand_is_loaded_again() {
     mac.apply().success();
     assert!(
         mac.sb
-            .launchctl(&["bootout", &mac.target()])
+            .launchctl(&["bootout", &Mac::target()])
             .status
             .success()
     );
@@ -464,7 +470,7 @@ fn drift_env_changed_in_server_toml_reloads_the_job() {
         .success()
         .says("done     reload launchd.job")
         .says("done     warm ollama.model[\"llama3.2:latest\"]");
-    let print = mac.sb.launchctl(&["print", &mac.target()]);
+    let print = mac.sb.launchctl(&["print", &Mac::target()]);
     assert!(String::from_utf8_lossy(&print.stdout).contains("OLLAMA_FLASH_ATTENTION => 1"));
     mac.assert_converged();
 }
@@ -792,7 +798,7 @@ fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
             .exists()
     );
     assert!(!mac.logs_dir().join("ollama.stderr.log").exists());
-    let print = mac.sb.launchctl(&["print", &mac.target()]);
+    let print = mac.sb.launchctl(&["print", &Mac::target()]);
     assert_eq!(print.status.code(), Some(113));
     mac.sb.clear_journal();
     mac.run(&["destroy", "--yes", "--logs", "--network"])
