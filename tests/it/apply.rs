@@ -234,15 +234,15 @@ stderr = "{logs}/ollama.stderr.log"
 /// A run as a snapshot: exit code, stdout and stderr (without the pull progress lines, whose
 /// interleaving depends on timing), with the sandbox, address, uid, pids and times normalized.
 fn snapshot(mac: &Mac, run: &Run) -> String {
-    let stderr: String = run
-        .stderr
-        .lines()
-        .filter(|l| !l.starts_with("pull "))
-        .fold(String::new(), |mut out, l| {
-            out.push_str(l);
-            out.push('\n');
-            out
-        });
+    let stderr: String =
+        run.stderr
+            .lines()
+            .filter(|l| !l.starts_with("pull "))
+            .fold(String::new(), |mut out, l| {
+                out.push_str(l);
+                out.push('\n');
+                out
+            });
     let text = format!(
         "exit: {:?}\n--- stdout\n{}--- stderr\n{stderr}",
         run.code, run.stdout
@@ -824,4 +824,25 @@ fn warm_loads_the_warm_models_and_reports_failures() {
         .says("warm    all-minilm:latest")
         .says("failed  no-such-model:latest")
         .says("1 of 2 model(s) could not be warmed");
+}
+
+#[test]
+fn destroy_models_removes_only_the_declared_models() {
+    let mac = Mac::new();
+    mac.apply().success();
+    // A model server.toml does not list: never removed.
+    mac.http(
+        "POST",
+        "/api/pull",
+        r#"{"model":"nomic-embed-text","stream":false}"#,
+    );
+    mac.run(&["destroy", "--yes", "--models"])
+        .success()
+        .says("done     remove ollama.model[\"llama3.2:latest\"]")
+        .says("done     remove ollama.model[\"all-minilm:latest\"]")
+        .says("done     delete launchd.job");
+    let models =
+        std::fs::read_to_string(mac.sb.mac_dir().join("ollama").join("models.json")).unwrap();
+    assert!(models.contains("nomic-embed-text"), "{models}");
+    assert!(!models.contains("llama3.2"), "{models}");
 }
