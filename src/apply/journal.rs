@@ -5,8 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Change, Operation};
-use crate::render::text::action_name;
+use crate::plan::{Action, Change, Operation};
+
+/// An action as `plan --json` spells it (`set-network`, `reload`, …): its serde name, so `apply`
+/// needs nothing from `render`.
+pub fn action_name(action: Action) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +75,7 @@ impl StepRecord {
         Self {
             round,
             resource: change.resource.clone(),
-            action: action_name(change.action).to_owned(),
+            action: action_name(change.action),
             status,
             millis,
         }
@@ -297,6 +305,29 @@ mod tests {
             },
         );
         assert!(skip_reason(&remove, &[&bootout]).is_some());
+    }
+
+    #[test]
+    fn action_names_are_the_plan_json_vocabulary() {
+        for action in [
+            Action::Create,
+            Action::Update,
+            Action::Delete,
+            Action::Replace,
+            Action::Reload,
+            Action::Restart,
+            Action::Install,
+            Action::SetNetwork,
+            Action::SetDns,
+            Action::Pull,
+            Action::Remove,
+            Action::Warm,
+        ] {
+            assert_eq!(
+                super::action_name(action),
+                crate::render::text::action_name(action)
+            );
+        }
     }
 
     #[test]

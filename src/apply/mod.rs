@@ -499,7 +499,7 @@ async fn run_step(ctx: &steps::Ctx<'_>, change: &Change, round: usize) -> StepRe
     ctx.reporter.event(&Event::StepStarted {
         round,
         resource: change.resource.clone(),
-        action: crate::render::text::action_name(change.action).to_owned(),
+        action: journal::action_name(change.action),
     });
     let span = tracing::info_span!("change", resource = %change.resource, action = ?change.action);
     let start = Instant::now();
