@@ -67,7 +67,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Read-only drift detection for cron/launchd: exit 0 in sync, 2 drifted, 1 error
     Check(CheckArgs),
-    /// Converge this Mac to server.toml: show the plan, ask, apply, observe again until it matches
+    /// Converge this Mac to server.toml: plan, confirm, apply, observe again until it matches
     Apply(ApplyArgs),
     /// Remove what ssollama manages: the job and its plist (logs, network, models on request)
     Destroy(DestroyArgs),

@@ -661,7 +661,8 @@ fn fault_unknown_model_names_the_registry_error() {
 #[test]
 fn fault_sigint_mid_apply_stops_after_the_current_step_then_a_rerun_converges() {
     let mac = Mac::new();
-    mac.sb.set_fault("networksetup-delay-ms", "200");
+    // The network step takes a second: SIGINT lands inside it, however busy the machine.
+    mac.sb.set_fault("networksetup-delay-ms", "1000");
     let child = mac.spawn(&["apply", "--yes", "--ready-timeout", "10"]);
     assert!(
         wait_for_process(&mac.sb.mac_dir(), "-setmanual"),
