@@ -39,6 +39,8 @@ pub struct Progress {
 struct State {
     multi: Option<MultiProgress>,
     pulls: BTreeMap<String, ProgressBar>,
+    /// Spinners of running steps (terminal only), by `action resource`.
+    running: BTreeMap<String, ProgressBar>,
     /// The last status line printed per model (non-terminal mode prints changes only once).
     last: BTreeMap<String, String>,
 }
@@ -63,6 +65,40 @@ impl Progress {
     /// Prints one JSON value as a line (JSON mode).
     pub fn json_line(&self, value: &serde_json::Value) {
         self.printer.out(&format!("{value}\n"));
+    }
+
+    fn multi(state: &mut State) -> MultiProgress {
+        state
+            .multi
+            .get_or_insert_with(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+            .clone()
+    }
+
+    /// On a terminal, a spinner while a step runs (a reload may wait a minute for Ollama).
+    fn started(&self, action: &str, resource: &str) {
+        if !self.bars {
+            return;
+        }
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        let spinner = Self::multi(&mut state).add(ProgressBar::new_spinner());
+        spinner.set_message(format!("{action} {resource}"));
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        state
+            .running
+            .insert(format!("{action} {resource}"), spinner);
+    }
+
+    fn finished(&self, record: &StepRecord) {
+        if let Ok(mut state) = self.state.lock()
+            && let Some(spinner) = state
+                .running
+                .remove(&format!("{} {}", record.action, record.resource))
+        {
+            spinner.finish_and_clear();
+        }
+        self.printer.out(&self.step_line(record));
     }
 
     fn pull(&self, model: &str, status: &str, completed: Option<u64>, total: Option<u64>) {
@@ -182,8 +218,10 @@ impl Reporter for Progress {
                     ));
                 }
             }
-            Event::StepStarted { .. } => {}
-            Event::StepFinished(record) => self.printer.out(&self.step_line(record)),
+            Event::StepStarted {
+                resource, action, ..
+            } => self.started(action, resource),
+            Event::StepFinished(record) => self.finished(record),
             Event::Pull {
                 model,
                 status,
