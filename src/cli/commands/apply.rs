@@ -41,6 +41,14 @@ pub(in crate::cli) fn lock(
     }
 }
 
+/// Whether the job is a launch daemon (its lock and plist belong to root).
+pub(in crate::cli) fn is_daemon(desired: &Desired) -> bool {
+    matches!(
+        desired.service.mode,
+        crate::model::desired::Mode::Daemon { .. }
+    )
+}
+
 /// Asks for confirmation on a terminal; without one, refuses unless `yes`.
 pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bool, Report> {
     if yes {
@@ -144,7 +152,8 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
         ..Timing::default()
     };
     let settings = apply_settings(ctx, args.take_over, args.max_rounds.max(1), timing)?;
-    let _lock = lock(ctx, &desired, true)?;
+    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
+    let _lock = lock(ctx, &desired, settings.is_root || !is_daemon(&desired))?;
     let rt = runtime()?;
     let observed = observe_now(&rt, &desired, &settings.observe);
     let plan = plan::plan(&desired, &observed);

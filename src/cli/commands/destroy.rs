@@ -10,7 +10,9 @@ use miette::Report;
 use super::super::args::DestroyArgs;
 use super::super::progress::{Mode, Progress};
 use super::super::{Context, ExitStatus};
-use super::apply::{apply_settings, confirm, finish, lock, observe_now, show_plan, watch_signals};
+use super::apply::{
+    apply_settings, confirm, finish, is_daemon, lock, observe_now, show_plan, watch_signals,
+};
 use super::{load_config, runtime};
 use crate::apply::{self, Cancel, Timing};
 use crate::model::{Desired, Observed};
@@ -32,7 +34,8 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
     let mut settings = apply_settings(ctx, false, 2, timing)?;
     // After a bootout Ollama is gone, so e.g. the model list becomes unknown: that is expected.
     settings.strict_unknowns = false;
-    let _lock = lock(ctx, &desired, true)?;
+    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
+    let _lock = lock(ctx, &desired, settings.is_root || !is_daemon(&desired))?;
     let rt = runtime()?;
     let observed = observe_now(&rt, &desired, &settings.observe);
     let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, options) };

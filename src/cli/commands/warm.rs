@@ -35,7 +35,7 @@ pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus,
         return Ok(ExitStatus::Success);
     }
     let settings = settings(ctx)?;
-    let _lock = lock(ctx, &desired, true)?;
+    let _lock = lock(ctx, &desired, false)?;
     let client = settings.client(&desired);
     let progress = Progress::new(
         ctx.printer,
