@@ -847,3 +847,17 @@ fn destroy_models_removes_only_the_declared_models() {
     assert!(models.contains("nomic-embed-text"), "{models}");
     assert!(!models.contains("llama3.2"), "{models}");
 }
+
+#[test]
+fn destroy_without_a_gui_session_touches_nothing_and_says_why() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.sb.set_fault("no-gui-session", "1");
+    mac.sb.clear_journal();
+    mac.run(&["destroy", "--yes"])
+        .failure()
+        .says("no GUI session")
+        .says("cannot tell what is left to remove");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    assert!(mac.plist().exists());
+}

@@ -53,7 +53,15 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
             .note("note: models are kept (`--models` removes the ones server.toml lists)\n");
     }
     if plan.changes.is_empty() {
-        return Ok(ExitStatus::Success);
+        if plan.unknowns.is_empty() {
+            return Ok(ExitStatus::Success);
+        }
+        // Nothing planned because something could not be observed: not "nothing left".
+        return Err(miette::miette!(
+            code = "ssollama::destroy::unresolved",
+            help = "fix what the notes above describe and run `ssollama destroy` again",
+            "part of this Mac could not be observed, so ssollama cannot tell what is left to remove"
+        ));
     }
     if !confirm(ctx, args.yes, "destroy")? {
         ctx.printer.err("destroy cancelled: nothing was changed\n");
