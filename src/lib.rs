@@ -7,9 +7,10 @@
 //! | layer | modules |
 //! |---|---|
 //! | pure core | [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`] |
-//! | effects | [`sys`], [`ollama::client`], [`observe`] |
+//! | effects | [`sys`], [`ollama::client`], [`observe`], [`apply`] |
 //! | front | [`cli`] |
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod launchd;

@@ -67,6 +67,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Read-only drift detection for cron/launchd: exit 0 in sync, 2 drifted, 1 error
     Check(CheckArgs),
+    /// Converge this Mac to server.toml: plan, confirm, apply, observe again until it matches
+    Apply(ApplyArgs),
+    /// Remove what ssollama manages: the job and its plist (logs, network, models on request)
+    Destroy(DestroyArgs),
+    /// Load models into memory and keep them there [default: the `warm = true` ones]
+    Warm(WarmArgs),
 }
 
 /// `ssollama init`.
@@ -110,4 +116,68 @@ pub struct CheckArgs {
     /// Check a saved observation (`observe --json`) instead of this Mac
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+}
+
+/// `ssollama apply`.
+#[derive(Debug, ClapArgs)]
+pub struct ApplyArgs {
+    /// A plan saved by `plan --out FILE`; refused when this Mac changed since it was made
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Apply without asking (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Quit Ollama.app and boot out Homebrew's `homebrew.mxcl.ollama` when they block
+    #[arg(long)]
+    pub take_over: bool,
+    /// Progress and the journal as JSON lines on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Rounds of apply → observe → plan before giving up
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_rounds: usize,
+    /// Seconds to wait for Ollama to answer after the job (re)starts
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub ready_timeout: u64,
+    /// Seconds to wait for a booted-out job to disappear
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub bootout_timeout: u64,
+}
+
+/// `ssollama destroy`.
+#[derive(Debug, ClapArgs)]
+#[expect(clippy::struct_excessive_bools, reason = "clap flags")]
+pub struct DestroyArgs {
+    /// Destroy without asking (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Also remove the log files named in `[logs]`
+    #[arg(long)]
+    pub logs: bool,
+    /// Also revert the network service of `[network]` to DHCP
+    #[arg(long)]
+    pub network: bool,
+    /// Also remove the models listed in server.toml (never any other model)
+    #[arg(long)]
+    pub models: bool,
+    /// Progress and the journal as JSON lines on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for a booted-out job to disappear
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub bootout_timeout: u64,
+}
+
+/// `ssollama warm`.
+#[derive(Debug, ClapArgs)]
+pub struct WarmArgs {
+    /// Models to warm [default: the `warm = true` models of server.toml]
+    #[arg(value_name = "MODEL")]
+    pub models: Vec<String>,
+    /// Wait up to SECS for Ollama to answer first (for a job that runs at boot)
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub wait: u64,
+    /// Results as JSON lines on stdout
+    #[arg(long)]
+    pub json: bool,
 }

@@ -4,6 +4,7 @@
 pub mod args;
 mod commands;
 pub mod printer;
+pub mod progress;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -122,6 +123,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Observe(observe) => commands::observe(&ctx, &observe),
         Command::Plan(plan) => commands::plan(&ctx, &plan),
         Command::Check(check) => commands::check(&ctx, &check),
+        Command::Apply(apply) => commands::apply::apply(&ctx, &apply),
+        Command::Destroy(destroy) => commands::destroy::destroy(&ctx, &destroy),
+        Command::Warm(warm) => commands::warm::warm(&ctx, &warm),
     };
     match status {
         Ok(status) => status.into(),

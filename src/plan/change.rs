@@ -186,6 +186,29 @@ pub enum Operation {
         /// Load through `/api/embed` (embedding-only models refuse `/api/generate`).
         embedding: bool,
     },
+    /// `launchctl bootout <domain>/<label>`, then wait until launchd no longer knows it
+    /// (`ssollama destroy`).
+    BootoutJob {
+        /// `gui/501` or `system`.
+        domain: String,
+        /// The label.
+        label: String,
+    },
+    /// Remove the plist (a backup is kept next to it) (`ssollama destroy`).
+    RemovePlist {
+        /// The plist.
+        path: PathBuf,
+    },
+    /// Remove the log files (`ssollama destroy --logs`).
+    RemoveLogs {
+        /// The files.
+        paths: Vec<PathBuf>,
+    },
+    /// `networksetup -setdhcp <service>` (`ssollama destroy --network`).
+    SetDhcp {
+        /// Network service name.
+        service: String,
+    },
 }
 
 /// Something that stops `apply` before it changes anything, with what to do about it.

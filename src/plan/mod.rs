@@ -5,6 +5,7 @@
 //! so every behaviour can be reproduced from a `Desired` and an `Observed` (`plan --state`).
 
 pub mod change;
+pub mod destroy;
 
 #[cfg(test)]
 mod tests;
@@ -480,15 +481,22 @@ fn plan_job(
         });
         return true;
     }
-    let server_up = matches!(observed.ollama.server, ServerStatus::Up { .. });
-    if is_running(job) || server_up {
-        return false;
-    }
-    let mut reason = format!(
-        "job is loaded but not running (state = {})",
-        job.state.as_deref().unwrap_or("unknown")
-    );
-    if let Some(exit) = &job.last_exit {
+    let mut reason = match &observed.ollama.server {
+        ServerStatus::Up { .. } => return false,
+        // Running, yet nothing answers at the bind address (hung, or bound elsewhere): only a
+        // restart can help, and `apply` then waits until it answers (or quotes its log).
+        ServerStatus::Down { reason } if is_running(job) => format!(
+            "job is running but Ollama does not answer at {} ({reason})",
+            observed.ollama.url
+        ),
+        ServerStatus::Down { .. } => format!(
+            "job is loaded but not running (state = {})",
+            job.state.as_deref().unwrap_or("unknown")
+        ),
+    };
+    if !is_running(job)
+        && let Some(exit) = &job.last_exit
+    {
         let _ = write!(reason, ", last exit: {}", describe_exit(exit));
     }
     plan.changes.push(Change {

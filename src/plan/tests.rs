@@ -363,7 +363,12 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 state.dns = Some(Knowable::Known(servers.clone()));
             }
         }
-        Operation::CreateLogDirs { .. } => {}
+        // `destroy` operations never appear in `plan()`'s output.
+        Operation::CreateLogDirs { .. }
+        | Operation::BootoutJob { .. }
+        | Operation::RemovePlist { .. }
+        | Operation::RemoveLogs { .. }
+        | Operation::SetDhcp { .. } => {}
         Operation::WritePlist { path, contents } => {
             next.plist = PlistFile::Present {
                 path: path.clone(),

@@ -6,6 +6,7 @@
     reason = "the harness drives real processes and files"
 )]
 
+mod apply;
 mod cli;
 mod config_errors;
 mod plan_cases;

@@ -1,5 +1,9 @@
 //! One function per verb. Each returns an [`ExitStatus`] or a report for `cli::run` to print.
 
+pub(super) mod apply;
+pub(super) mod destroy;
+pub(super) mod warm;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -187,6 +191,11 @@ pub(super) fn plan(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus, Report>
 /// `ssollama check`.
 pub(super) fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
+    // Never read the Mac halfway through an apply (a saved observation needs no lock).
+    let _lock = match &args.state {
+        Some(_) => None,
+        None => apply::lock(ctx, &desired, false)?,
+    };
     let observed = observation(ctx, &desired, args.state.as_deref())?;
     let plan = plan::plan(&desired, &observed);
     if args.json {

@@ -1,0 +1,662 @@
+//! The step executors: one small function per [`Operation`], each through the gateways
+//! (`sys::exec`, `sys::fs`, `ollama::client`). Waits are bounded and cancellable; retries are
+//! bounded. Sequencing lives in the parent module, not here.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{Cancel, Event, Reporter, Settings};
+use crate::launchd::cmd as launchctl;
+use crate::launchd::cmd::{BootoutOutcome, BootstrapOutcome};
+use crate::launchd::domain::{Domain, ServiceTarget};
+use crate::model::desired::{Label, Mode};
+use crate::model::observed::JobStatus;
+use crate::model::{Desired, Knowable, Observed};
+use crate::network::networksetup::{self, NetworksetupError};
+use crate::ollama::client::OllamaError;
+use crate::ollama::name::ModelName;
+use crate::plan::Operation;
+use crate::sys::exec::{self, Cmd, ExecError, Output};
+use crate::sys::fs::{self, FsError};
+use crate::sys::tools::Tool;
+
+/// The error text of a step stopped by Ctrl-C / SIGTERM.
+pub(super) const INTERRUPTED: &str = "interrupted";
+
+/// How many lines of the job's stderr log a readiness error quotes.
+const LOG_TAIL_LINES: usize = 12;
+
+/// Staff, the primary group of macOS users: the group of an agent plist written by root.
+const STAFF_GID: u32 = 20;
+
+/// What a step needs.
+pub(super) struct Ctx<'a> {
+    pub(super) desired: &'a Desired,
+    pub(super) observed: &'a Observed,
+    pub(super) settings: &'a Settings,
+    pub(super) reporter: &'a dyn Reporter,
+    pub(super) cancel: &'a Cancel,
+}
+
+/// Why a step failed. Every variant names the command, path or URL.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StepError {
+    /// A program could not run.
+    #[error(transparent)]
+    Exec(ExecError),
+    /// A program ran and failed.
+    #[error("`{cmd}` failed: {message}")]
+    Command {
+        /// The command line.
+        cmd: String,
+        /// Its status and output, bounded.
+        message: String,
+    },
+    /// `networksetup` failed.
+    #[error("`{cmd}`: {source}")]
+    Network {
+        /// The command line.
+        cmd: String,
+        /// The classified failure.
+        #[source]
+        source: NetworksetupError,
+    },
+    /// `networksetup` needs admin rights and `sudo` refused to provide them.
+    #[error(
+        "`{cmd}` needs admin privileges and sudo refused ({message}); run `sudo ssollama apply`, or make this user an administrator"
+    )]
+    SudoRefused {
+        /// The sudo command line.
+        cmd: String,
+        /// What sudo said.
+        message: String,
+    },
+    /// A booted-out job did not go away in time.
+    #[error("`{target}` was still loaded {seconds} s after `launchctl bootout`")]
+    StillLoaded {
+        /// The service target.
+        target: String,
+        /// The limit.
+        seconds: u64,
+    },
+    /// Ollama did not answer in time after a (re)start.
+    #[error("Ollama did not answer at {url} within {seconds} s ({last}){tail}")]
+    NotReady {
+        /// The URL polled.
+        url: String,
+        /// The limit.
+        seconds: u64,
+        /// The last error.
+        last: String,
+        /// The tail of the job's stderr log, formatted.
+        tail: String,
+    },
+    /// A file operation failed.
+    #[error(transparent)]
+    Fs(FsError),
+    /// Ollama's API failed.
+    #[error(transparent)]
+    Ollama(OllamaError),
+    /// A warmed model is not in `/api/ps`.
+    #[error("{model} was loaded but `/api/ps` does not list it")]
+    NotWarm {
+        /// The model.
+        model: String,
+    },
+    /// A value in the plan is not usable (a hand-edited saved plan).
+    #[error("{0}")]
+    Invalid(String),
+    /// Ctrl-C / SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl From<FsError> for StepError {
+    fn from(error: FsError) -> Self {
+        Self::Fs(error)
+    }
+}
+
+impl From<ExecError> for StepError {
+    fn from(error: ExecError) -> Self {
+        Self::Exec(error)
+    }
+}
+
+impl From<OllamaError> for StepError {
+    fn from(error: OllamaError) -> Self {
+        Self::Ollama(error)
+    }
+}
+
+/// Trimmed lines joined by ` / `, bounded.
+fn excerpt(text: &str) -> String {
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let mut out: String = joined.chars().take(300).collect();
+    if joined.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+fn failed(cmd: &Cmd, out: &Output) -> StepError {
+    let status = out
+        .status
+        .map_or_else(|| "killed by a signal".to_owned(), |s| format!("exit {s}"));
+    let text = excerpt(&format!("{}\n{}", out.stderr, out.stdout));
+    StepError::Command {
+        cmd: cmd.to_string(),
+        message: if text.is_empty() {
+            status
+        } else {
+            format!("{status}: {text}")
+        },
+    }
+}
+
+/// Runs a command with the observe settings' limit.
+async fn run(settings: &Settings, cmd: &Cmd) -> Result<Output, StepError> {
+    Ok(settings.observe.run(cmd).await?)
+}
+
+/// Sleeps, unless cancelled first.
+async fn pause(cancel: &Cancel, duration: Duration) -> Result<(), StepError> {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => Ok(()),
+        () = cancel.cancelled() => Err(StepError::Interrupted),
+    }
+}
+
+/// Carries out one operation; `Ok` carries a one-line detail for the journal.
+pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<String, StepError> {
+    match operation {
+        Operation::InstallOllama => install_ollama(ctx).await,
+        Operation::SetManual {
+            service,
+            address,
+            subnet_mask,
+            router,
+        } => {
+            let cmd = networksetup::set_manual(service, *address, *subnet_mask, *router);
+            run_admin(ctx.settings, &cmd).await
+        }
+        Operation::SetDnsServers { service, servers } => {
+            let cmd = networksetup::set_dns_servers(service, servers);
+            run_admin(ctx.settings, &cmd).await
+        }
+        Operation::SetDhcp { service } => {
+            run_admin(ctx.settings, &networksetup::set_dhcp(service)).await
+        }
+        Operation::CreateLogDirs { dirs } => {
+            for dir in dirs {
+                fs::create_dir_all(dir)?;
+            }
+            Ok(format!("created {} directories", dirs.len()))
+        }
+        Operation::WritePlist { path, contents } => write_plist(ctx, path, contents),
+        Operation::LoadJob {
+            domain,
+            label,
+            plist,
+            loaded,
+        } => load_job(ctx, &target(domain, label)?, plist, *loaded).await,
+        Operation::KickstartJob { target: text } => {
+            let target = parse_target(text)?;
+            let cmd = launchctl::kickstart(&target, true);
+            let out = run(ctx.settings, &cmd).await?;
+            if !out.success() {
+                return Err(failed(&cmd, &out));
+            }
+            let version = wait_ready(ctx).await?;
+            Ok(format!(
+                "restarted {target}; Ollama {version} answers at {}",
+                ctx.settings.observe.client(ctx.desired).base_url()
+            ))
+        }
+        Operation::PullModel { name } => pull(ctx, name).await,
+        Operation::RemoveModel { name } => {
+            let client = ctx.settings.observe.client(ctx.desired);
+            client
+                .delete(name, ctx.settings.observe.http_timeout)
+                .await?;
+            Ok(format!("removed {name}"))
+        }
+        Operation::WarmModel { name, embedding } => warm_model(ctx, name, *embedding).await,
+        Operation::BootoutJob { domain, label } => {
+            let target = target(domain, label)?;
+            bootout_and_wait(ctx.settings, ctx.cancel, &target).await?;
+            Ok(format!("booted out {target}"))
+        }
+        Operation::RemovePlist { path } => {
+            let backup = backup_path(path);
+            fs::backup(path, &backup)?;
+            fs::remove_file(path)?;
+            Ok(format!(
+                "removed {} (a copy is kept as {})",
+                path.display(),
+                backup.display()
+            ))
+        }
+        Operation::RemoveLogs { paths } => {
+            for path in paths {
+                fs::remove_file(path)?;
+            }
+            Ok(format!("removed {} log file(s)", paths.len()))
+        }
+    }
+}
+
+/// Where the previous plist is kept: next to it, not ending in `.plist` (launchd would load a
+/// `*.plist` in a `LaunchAgents` directory at login).
+pub(super) fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.push_str(".ssollama-backup");
+    path.with_file_name(name)
+}
+
+/// `gui/501` + `com.ollama` → the service target.
+fn target(domain: &str, label: &str) -> Result<ServiceTarget, StepError> {
+    let label = Label::new(label).map_err(|e| StepError::Invalid(format!("label: {e}")))?;
+    Ok(ServiceTarget::new(parse_domain(domain)?, label))
+}
+
+fn parse_domain(text: &str) -> Result<Domain, StepError> {
+    if text == "system" {
+        return Ok(Domain::System);
+    }
+    text.strip_prefix("gui/")
+        .and_then(|uid| uid.parse().ok())
+        .map(Domain::Gui)
+        .ok_or_else(|| StepError::Invalid(format!("`{text}` is not a launchd domain")))
+}
+
+/// `gui/501/com.ollama` → the service target.
+pub(super) fn parse_target(text: &str) -> Result<ServiceTarget, StepError> {
+    if let Some(label) = text.strip_prefix("system/") {
+        return target("system", label);
+    }
+    let mut parts = text.splitn(3, '/');
+    let (Some(gui), Some(uid), Some(label)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(StepError::Invalid(format!(
+            "`{text}` is not a launchd service target"
+        )));
+    };
+    target(&format!("{gui}/{uid}"), label)
+}
+
+async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
+    let Some(brew) = &ctx.observed.program.brew else {
+        return Err(StepError::Invalid(
+            "no Homebrew found to install Ollama: install Homebrew (https://brew.sh) or Ollama.app, or set `service.program`".to_owned(),
+        ));
+    };
+    let settings = ctx.settings;
+    // Homebrew refuses to run as root: under sudo, install as the user behind it.
+    let cmd = match (settings.is_root, settings.sudo_uid) {
+        (true, Some(uid)) if uid != 0 => {
+            let mut args = Vec::new();
+            if !settings.interactive {
+                args.push("-n".to_owned());
+            }
+            args.extend([
+                "-u".to_owned(),
+                format!("#{uid}"),
+                brew.display().to_string(),
+                "install".to_owned(),
+                "ollama".to_owned(),
+            ]);
+            Cmd::new(Tool::Sudo, args)
+        }
+        _ => Cmd::new(Tool::Brew(brew.clone()), ["install", "ollama"]),
+    };
+    let out = exec::run(
+        &cmd,
+        settings.observe.tool_dir.as_deref(),
+        settings.timing.brew_timeout,
+    )
+    .await?;
+    if !out.success() {
+        let mut error = failed(&cmd, &out);
+        if settings.is_root
+            && let StepError::Command { message, .. } = &mut error
+        {
+            message.push_str(
+                "; Homebrew does not run as root: run `ssollama apply` as your user, or `sudo -u <you> brew install ollama` first",
+            );
+        }
+        return Err(error);
+    }
+    Ok(format!("ran `{cmd}`"))
+}
+
+/// Runs a `networksetup` change; on "requires admin privileges" (exit 14) runs it again through
+/// `sudo` (`-n` without a terminal, so it never hangs on a password prompt).
+async fn run_admin(settings: &Settings, cmd: &Cmd) -> Result<String, StepError> {
+    let out = run(settings, cmd).await?;
+    match networksetup::check(out.status, &out.stdout, &out.stderr) {
+        Ok(()) => return Ok(format!("ran `{cmd}`")),
+        Err(NetworksetupError::NeedsAdmin { .. }) => {}
+        Err(source) => {
+            return Err(StepError::Network {
+                cmd: cmd.to_string(),
+                source,
+            });
+        }
+    }
+    let sudo = cmd.clone().via_sudo(!settings.interactive);
+    tracing::info!(command = %sudo, "networksetup needs admin privileges; retrying through sudo");
+    let out = run(settings, &sudo).await?;
+    if out.status != Some(0) && out.stderr.contains("sudo:") {
+        return Err(StepError::SudoRefused {
+            cmd: sudo.to_string(),
+            message: excerpt(&out.stderr),
+        });
+    }
+    networksetup::check(out.status, &out.stdout, &out.stderr).map_err(|source| {
+        StepError::Network {
+            cmd: sudo.to_string(),
+            source,
+        }
+    })?;
+    Ok(format!("ran `{sudo}`"))
+}
+
+/// The owner a plist must have: agents belong to the user (only settable as root), daemons to
+/// root:wheel (macos.md §4.1).
+fn plist_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
+    match ctx.desired.service.mode {
+        Mode::Daemon { .. } => Some((0, 0)),
+        Mode::Agent if ctx.settings.is_root && ctx.settings.observe.uid != 0 => {
+            Some((ctx.settings.observe.uid, STAFF_GID))
+        }
+        Mode::Agent => None,
+    }
+}
+
+fn log_dirs(desired: &Desired) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = [&desired.logs.stdout, &desired.logs.stderr]
+        .into_iter()
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
+fn write_plist(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String, StepError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    // launchd creates the log files, not their directories.
+    for dir in log_dirs(ctx.desired) {
+        fs::create_dir_all(&dir)?;
+    }
+    let backup = backup_path(path);
+    let kept = fs::backup(path, &backup)?;
+    fs::write_atomic(path, contents.as_bytes(), 0o644, plist_owner(ctx))?;
+    Ok(if kept {
+        format!(
+            "wrote {} (the previous file is kept as {})",
+            path.display(),
+            backup.display()
+        )
+    } else {
+        format!("wrote {}", path.display())
+    })
+}
+
+/// `launchctl bootout`, then poll `launchctl print` until launchd no longer knows the job
+/// (bootout is asynchronous, macos.md §3.3).
+pub(super) async fn bootout_and_wait(
+    settings: &Settings,
+    cancel: &Cancel,
+    target: &ServiceTarget,
+) -> Result<(), StepError> {
+    let cmd = launchctl::bootout(target);
+    let out = run(settings, &cmd).await?;
+    match launchctl::classify_bootout(out.status, &out.stderr) {
+        BootoutOutcome::NotLoaded => return Ok(()),
+        BootoutOutcome::Ok | BootoutOutcome::InProgress => {}
+        BootoutOutcome::Other { .. } => return Err(failed(&cmd, &out)),
+    }
+    let start = Instant::now();
+    loop {
+        let print = launchctl::print(target);
+        let out = run(settings, &print).await?;
+        if let Knowable::Known(JobStatus::NotLoaded) =
+            launchctl::parse_print(target, out.status, &out.stdout, &out.stderr)
+        {
+            tracing::debug!(ms = start.elapsed().as_millis(), %target, "job is gone");
+            return Ok(());
+        }
+        if start.elapsed() >= settings.timing.bootout_wait {
+            return Err(StepError::StillLoaded {
+                target: target.to_string(),
+                seconds: settings.timing.bootout_wait.as_secs(),
+            });
+        }
+        pause(cancel, settings.timing.poll).await?;
+    }
+}
+
+/// Bootout (when loaded) → wait until gone → enable → bootstrap (retrying EIO 5) → wait until
+/// Ollama answers.
+async fn load_job(
+    ctx: &Ctx<'_>,
+    target: &ServiceTarget,
+    plist: &Path,
+    loaded: bool,
+) -> Result<String, StepError> {
+    let settings = ctx.settings;
+    if loaded {
+        bootout_and_wait(settings, ctx.cancel, target).await?;
+    }
+    for dir in log_dirs(ctx.desired) {
+        fs::create_dir_all(&dir)?;
+    }
+    // Clears a persistent `disable` override, which would make bootstrap fail with 119.
+    let enable = launchctl::enable(target);
+    let out = run(settings, &enable).await?;
+    if !out.success() {
+        return Err(failed(&enable, &out));
+    }
+    let attempts = bootstrap(ctx, target, plist).await?;
+    let version = wait_ready(ctx).await?;
+    let tries = if attempts == 1 {
+        String::new()
+    } else {
+        format!(" (after {attempts} attempts)")
+    };
+    Ok(format!(
+        "loaded {target}{tries}; Ollama {version} answers at {}",
+        settings.observe.client(ctx.desired).base_url()
+    ))
+}
+
+/// `launchctl bootstrap`, retried with a doubling backoff while the failure is transient.
+async fn bootstrap(ctx: &Ctx<'_>, target: &ServiceTarget, plist: &Path) -> Result<u32, StepError> {
+    let timing = ctx.settings.timing;
+    let cmd = launchctl::bootstrap(&target.domain, plist);
+    let mut backoff = timing.bootstrap_backoff;
+    let attempts = timing.bootstrap_attempts.max(1);
+    for attempt in 1..=attempts {
+        let out = run(ctx.settings, &cmd).await?;
+        let outcome = launchctl::classify_bootstrap(out.status, &out.stderr);
+        match outcome {
+            BootstrapOutcome::Ok => return Ok(attempt),
+            retry if retry.is_retryable() && attempt < attempts => {
+                tracing::info!(attempt, %cmd, "bootstrap failed transiently; retrying");
+                ctx.reporter.event(&Event::Note {
+                    message: format!(
+                        "`{cmd}` failed ({}); retrying in {} ms",
+                        excerpt(&out.stderr),
+                        backoff.as_millis()
+                    ),
+                });
+                pause(ctx.cancel, backoff).await?;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            BootstrapOutcome::Disabled { .. } if attempt < attempts => {
+                let enable = launchctl::enable(target);
+                run(ctx.settings, &enable).await?;
+            }
+            _ => {
+                let mut error = failed(&cmd, &out);
+                if let StepError::Command { message, .. } = &mut error
+                    && attempt > 1
+                {
+                    let _ = write!(message, " (gave up after {attempt} attempts)");
+                }
+                return Err(error);
+            }
+        }
+    }
+    Err(StepError::Invalid(format!(
+        "`{cmd}` made no attempt (bootstrap_attempts = 0)"
+    )))
+}
+
+/// Polls `/api/version` at the bind address until it answers; on timeout the error quotes the
+/// tail of the job's stderr log.
+pub(super) async fn wait_ready(ctx: &Ctx<'_>) -> Result<String, StepError> {
+    let settings = ctx.settings;
+    let client = settings.observe.client(ctx.desired);
+    let per_call = settings.observe.http_timeout.min(Duration::from_secs(2));
+    let start = Instant::now();
+    loop {
+        let last = match client.version(per_call).await {
+            Ok(version) => return Ok(version),
+            Err(error) => error,
+        };
+        if start.elapsed() >= settings.timing.ready_wait {
+            return Err(StepError::NotReady {
+                url: client.base_url().to_owned(),
+                seconds: settings.timing.ready_wait.as_secs(),
+                last: last.to_string(),
+                tail: log_tail(&ctx.desired.logs.stderr),
+            });
+        }
+        pause(ctx.cancel, settings.timing.poll).await?;
+    }
+}
+
+/// The last lines of a log, formatted for an error message.
+fn log_tail(path: &Path) -> String {
+    let text = fs::tail(path, 8 * 1024).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return format!("; `{}` is empty or missing", path.display());
+    }
+    let start = lines.len().saturating_sub(LOG_TAIL_LINES);
+    let mut out = format!("; the last lines of `{}`:", path.display());
+    for line in &lines[start..] {
+        out.push_str("\n    | ");
+        out.push_str(line);
+    }
+    out
+}
+
+async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
+    let client = ctx.settings.observe.client(ctx.desired);
+    let model = name.raw().to_owned();
+    let reporter = ctx.reporter;
+    let pulling = client.pull(&model, |progress| {
+        reporter.event(&Event::Pull {
+            model: model.clone(),
+            status: progress.status.clone(),
+            completed: progress.completed,
+            total: progress.total,
+        });
+    });
+    tokio::select! {
+        result = pulling => result?,
+        () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),
+    }
+    Ok(format!("pulled {}", name.display()))
+}
+
+async fn warm_model(ctx: &Ctx<'_>, name: &ModelName, embedding: bool) -> Result<String, StepError> {
+    let client = ctx.settings.observe.client(ctx.desired);
+    let start = Instant::now();
+    // keep_alive -1: stay loaded until the server stops (a number; the string "-1" is a 400).
+    let loading = super::warm::load(&client, name, embedding);
+    tokio::select! {
+        result = loading => result?,
+        () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),
+    }
+    let took = start.elapsed();
+    let loaded = client.ps(ctx.settings.observe.http_timeout).await?;
+    if !loaded
+        .iter()
+        .any(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
+    {
+        return Err(StepError::NotWarm {
+            model: name.display(),
+        });
+    }
+    Ok(format!(
+        "loaded {} in {:.1} s (keep_alive forever)",
+        name.display(),
+        took.as_secs_f64()
+    ))
+}
+
+/// `osascript -e 'quit app "Ollama"'` (`--take-over`).
+pub(super) async fn quit_ollama_app(settings: &Settings) -> Result<String, StepError> {
+    let cmd = Cmd::new(Tool::Osascript, ["-e", "quit app \"Ollama\""]);
+    let out = run(settings, &cmd).await?;
+    if !out.success() {
+        return Err(failed(&cmd, &out));
+    }
+    Ok("quit Ollama.app".to_owned())
+}
+
+/// Boots out Homebrew's `homebrew.mxcl.ollama` (`--take-over`).
+pub(super) async fn bootout_homebrew(
+    settings: &Settings,
+    cancel: &Cancel,
+    target: &str,
+) -> Result<String, StepError> {
+    let target = parse_target(target)?;
+    bootout_and_wait(settings, cancel, &target).await?;
+    Ok(format!("booted out {target}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{backup_path, parse_target};
+
+    #[test]
+    fn the_backup_does_not_end_in_plist() {
+        let backup = backup_path(Path::new("/Users/t/Library/LaunchAgents/com.ollama.plist"));
+        assert_eq!(
+            backup,
+            Path::new("/Users/t/Library/LaunchAgents/com.ollama.plist.ssollama-backup")
+        );
+        assert!(!backup.to_string_lossy().ends_with(".plist"));
+    }
+
+    #[test]
+    fn service_targets_parse_back() {
+        assert_eq!(
+            parse_target("gui/501/com.ollama").unwrap().to_string(),
+            "gui/501/com.ollama"
+        );
+        assert_eq!(
+            parse_target("system/com.ollama").unwrap().to_string(),
+            "system/com.ollama"
+        );
+        assert!(parse_target("gui/x/com.ollama").is_err());
+        assert!(parse_target("nonsense").is_err());
+    }
+}

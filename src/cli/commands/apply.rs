@@ -1,0 +1,372 @@
+//! `ssollama apply [PLANFILE]`: show the plan, confirm, converge, print the journal and the final
+//! state. Also the pieces `destroy` and `warm` share: the lock, the confirmation, the signal
+//! watcher, the apply settings and the journal summary.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal};
+use std::time::Duration;
+
+use miette::{IntoDiagnostic, Report, WrapErr, miette};
+
+use super::super::args::ApplyArgs;
+use super::super::progress::{Mode, Progress};
+use super::super::{Context, ExitStatus};
+use super::{load_config, runtime, settings};
+use crate::apply::journal::{StepStatus, tally};
+use crate::apply::{self, Cancel, Outcome, Report as ApplyReport, Timing};
+use crate::model::observed::{JobStatus, ServerStatus};
+use crate::model::{Desired, Knowable, Observed};
+use crate::observe;
+use crate::plan::{self, Change, Plan};
+use crate::render::{self, Style};
+use crate::sys::fs::{self, Lock, LockError};
+
+/// Takes the per-user (or system-wide, for daemons) lock. `strict`: a lock file that cannot be
+/// opened is an error (apply); otherwise a warning (check, as a user, of a daemon's lock).
+pub(in crate::cli) fn lock(
+    ctx: &Context,
+    desired: &Desired,
+    strict: bool,
+) -> Result<Option<Lock>, Report> {
+    let home = settings(ctx)?.home;
+    let path = apply::lock_path(desired, &home);
+    match Lock::acquire(&path) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(held @ LockError::Held { .. }) => Err(Report::new(held)),
+        Err(error) if strict => Err(Report::new(error)),
+        Err(error) => {
+            tracing::warn!(%error, "working without the lock");
+            Ok(None)
+        }
+    }
+}
+
+/// Whether the job is a launch daemon (its lock and plist belong to root).
+pub(in crate::cli) fn is_daemon(desired: &Desired) -> bool {
+    matches!(
+        desired.service.mode,
+        crate::model::desired::Mode::Daemon { .. }
+    )
+}
+
+/// Asks for confirmation on a terminal; without one, refuses unless `yes`.
+pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bool, Report> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(miette!(
+            code = "ssollama::apply::no_tty",
+            help = format!("review the plan above, then run `ssollama {verb} --yes`"),
+            "refusing to {verb} without confirmation: stdin is not a terminal"
+        ));
+    }
+    ctx.printer.err(&format!(
+        "\nDo you want to {verb} these changes? Only 'yes' is accepted: "
+    ));
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .into_diagnostic()
+        .wrap_err("could not read the answer")?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Sets `cancel` on Ctrl-C (SIGINT) or SIGTERM; must be called inside the runtime. The run
+/// stops after the current step.
+pub(in crate::cli) fn watch_signals(
+    ctx: &Context,
+    cancel: &Cancel,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).ok()?;
+    let mut terminate = signal(SignalKind::terminate()).ok()?;
+    let cancel = cancel.clone();
+    let printer = ctx.printer;
+    Some(tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        printer.err("\ninterrupted: stopping after the current step\n");
+        cancel.cancel();
+    }))
+}
+
+/// Apply settings for this run.
+pub(in crate::cli) fn apply_settings(
+    ctx: &Context,
+    take_over: bool,
+    max_rounds: usize,
+    timing: Timing,
+) -> Result<apply::Settings, Report> {
+    Ok(apply::Settings {
+        observe: settings(ctx)?,
+        is_root: rustix::process::geteuid().is_root(),
+        sudo_uid: ctx.env.sudo_uid,
+        interactive: std::io::stdin().is_terminal(),
+        take_over,
+        max_rounds,
+        strict_unknowns: true,
+        timing,
+    })
+}
+
+/// Reads a saved plan (`plan --out`): its fingerprint and changes.
+fn read_saved(path: &std::path::Path) -> Result<(String, Vec<Change>), Report> {
+    let text = fs::read_text(path)?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .into_diagnostic()
+        .wrap_err_with(|| {
+            format!(
+                "`{}` is not a plan saved by `ssollama plan --out`",
+                path.display()
+            )
+        })?;
+    let fingerprint = json["fingerprint"]
+        .as_str()
+        .ok_or_else(|| miette!("`{}` has no `fingerprint`", path.display()))?
+        .to_owned();
+    let changes: Vec<Change> = serde_json::from_value(json["changes"].clone())
+        .into_diagnostic()
+        .wrap_err_with(|| format!("`{}` has unreadable `changes`", path.display()))?;
+    Ok((fingerprint, changes))
+}
+
+/// Observes the Mac once (inside `runtime`).
+pub(in crate::cli) fn observe_now(
+    rt: &tokio::runtime::Runtime,
+    desired: &Desired,
+    settings: &observe::Settings,
+) -> Observed {
+    rt.block_on(observe::observe(desired, settings)).0
+}
+
+/// `ssollama apply`.
+pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus, Report> {
+    let desired = load_config(ctx)?;
+    let timing = Timing {
+        ready_wait: Duration::from_secs(args.ready_timeout),
+        bootout_wait: Duration::from_secs(args.bootout_timeout),
+        ..Timing::default()
+    };
+    let settings = apply_settings(ctx, args.take_over, args.max_rounds.max(1), timing)?;
+    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
+    let _lock = lock(ctx, &desired, settings.is_root || !is_daemon(&desired))?;
+    let rt = runtime()?;
+    let observed = observe_now(&rt, &desired, &settings.observe);
+    let plan = plan::plan(&desired, &observed);
+    let saved = args.plan_file.is_some();
+    if let Some(file) = &args.plan_file {
+        let (fingerprint, changes) = read_saved(file)?;
+        if fingerprint != plan::fingerprint(&observed) || changes != plan.changes {
+            return Err(miette!(
+                code = "ssollama::apply::stale_plan",
+                help = "this Mac (or server.toml) changed since the plan was made: run `ssollama plan --out FILE` again and review it",
+                "saved plan is stale: `{}` was made from another observation",
+                file.display()
+            ));
+        }
+    }
+    apply::preflight(&desired, &plan, settings.is_root)?;
+    let progress = Progress::new(
+        ctx.printer,
+        if args.json { Mode::Json } else { Mode::Text },
+        std::io::stderr().is_terminal(),
+        ctx.env.home.clone(),
+    );
+    show_plan(ctx, &progress, &plan, &observed);
+    if plan.is_empty() && plan.unknowns.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    if !plan.blockers.is_empty() && !args.take_over {
+        return Err(miette!(
+            code = "ssollama::apply::blocked",
+            help = "fix what is listed under `Blocked:` above; `--take-over` quits Ollama.app and boots out Homebrew's job (never anything else)",
+            "apply is blocked: nothing was changed"
+        ));
+    }
+    let touches = !plan.changes.is_empty() || !plan.blockers.is_empty();
+    if touches && !saved && !confirm(ctx, args.yes, "apply")? {
+        ctx.printer.err("apply cancelled: nothing was changed\n");
+        return Ok(ExitStatus::Failure);
+    }
+    let cancel = Cancel::new();
+    let report = rt.block_on(async {
+        let watcher = watch_signals(ctx, &cancel);
+        let report = apply::converge(
+            &desired,
+            (observed, plan),
+            &plan::plan,
+            &settings,
+            &progress,
+            &cancel,
+        )
+        .await;
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        report
+    });
+    finish(ctx, &progress, &report, "Apply")
+}
+
+/// Prints the first plan (text, or a `plan` JSON line).
+pub(in crate::cli) fn show_plan(
+    ctx: &Context,
+    progress: &Progress,
+    plan: &Plan,
+    observed: &Observed,
+) {
+    if progress.is_json() {
+        let mut json = render::json::plan_json(plan, &plan::fingerprint(observed));
+        json["event"] = serde_json::Value::from("plan");
+        progress.json_line(&json);
+    } else {
+        ctx.printer.out(&render::text::plan_text(
+            plan,
+            Style {
+                color: ctx.printer.color,
+            },
+        ));
+    }
+}
+
+/// Prints the summary and the final state; the exit status (1 unless converged without failure).
+pub(in crate::cli) fn finish(
+    ctx: &Context,
+    progress: &Progress,
+    report: &ApplyReport,
+    verb: &str,
+) -> Result<ExitStatus, Report> {
+    let (done, failed, skipped) = tally(&report.steps);
+    let rounds = report.rounds;
+    if progress.is_json() {
+        let mut json = serde_json::to_value(&report.outcome).unwrap_or_default();
+        json["event"] = serde_json::Value::from("summary");
+        json["done"] = done.into();
+        json["failed"] = failed.into();
+        json["skipped"] = skipped.into();
+        json["rounds"] = rounds.into();
+        json["success"] = report.succeeded().into();
+        progress.json_line(&json);
+    }
+    let counts = format!("{done} done, {failed} failed, {skipped} skipped");
+    let text = &ctx.printer;
+    if report.succeeded() {
+        if !progress.is_json() {
+            text.out(&format!(
+                "\n{verb} complete: {counts} in {rounds} round(s). This Mac matches server.toml.\n"
+            ));
+            if let Some(observed) = &report.last_observed {
+                text.out(&final_state(observed));
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if !progress.is_json() {
+        text.out(&format!(
+            "\n{verb} failed: {counts} in {rounds} round(s).\n"
+        ));
+    }
+    let first_failure = report.steps.iter().find_map(|s| match &s.status {
+        StepStatus::Failed { error } => Some(format!(
+            "{} {}: {}",
+            s.action,
+            s.resource,
+            progress.shorten(error)
+        )),
+        _ => None,
+    });
+    Err(match &report.outcome {
+        Outcome::Interrupted => miette!(
+            code = "ssollama::apply::interrupted",
+            help = "run it again to finish; every completed step is kept and files are written atomically",
+            "interrupted after {done} step(s)"
+        ),
+        Outcome::Blocked { blockers } => {
+            let list = blockers
+                .iter()
+                .map(|b| format!("{}: {} (fix: {})", b.resource, b.problem, b.fix))
+                .collect::<Vec<_>>()
+                .join("; ");
+            miette!(
+                code = "ssollama::apply::blocked",
+                "{verb} is blocked: {list}"
+            )
+        }
+        Outcome::NotConverged { remaining } => miette!(
+            code = "ssollama::apply::not_converged",
+            help = "run `ssollama plan` to see what keeps changing",
+            "this Mac still differs after {rounds} round(s): {}",
+            remaining.join(", ")
+        ),
+        Outcome::Unresolved { unknowns } => miette!(
+            code = "ssollama::apply::unresolved",
+            help = "nothing is left to change, but ssollama cannot confirm that this Mac matches server.toml",
+            "part of this Mac could not be observed: {}",
+            unknowns.join("; ")
+        ),
+        Outcome::StepsFailed | Outcome::Converged => miette!(
+            code = "ssollama::apply::step_failed",
+            help = "fix the cause and run it again: completed steps are kept, and a rerun only does what is left",
+            "step failed: {}",
+            first_failure.unwrap_or_else(|| "see the journal above".to_owned())
+        ),
+    })
+}
+
+/// A few lines about the converged Mac.
+fn final_state(observed: &Observed) -> String {
+    let mut out = String::from("Final state:\n");
+    match &observed.job {
+        Knowable::Known(JobStatus::Loaded(job)) => {
+            let _ = writeln!(
+                out,
+                "  launchd.job: {} (pid {})",
+                job.state.as_deref().unwrap_or("loaded"),
+                job.pid.map_or_else(|| "-".to_owned(), |p| p.to_string())
+            );
+        }
+        Knowable::Known(JobStatus::NotLoaded) => out.push_str("  launchd.job: not loaded\n"),
+        Knowable::Unknown { reason } => {
+            let _ = writeln!(out, "  launchd.job: unknown ({reason})");
+        }
+    }
+    // `ollama --version` warns first when it cannot reach a server at its default address.
+    if let Knowable::Known(version) = &observed.program.version
+        && !version.starts_with("Warning")
+    {
+        let _ = writeln!(out, "  ollama.program: {version}");
+    }
+    match &observed.ollama.server {
+        ServerStatus::Up {
+            version,
+            models,
+            loaded,
+        } => {
+            let _ = writeln!(out, "  ollama: {version} at {}", observed.ollama.url);
+            if let Knowable::Known(models) = models {
+                let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+                let _ = writeln!(out, "  models: {}", list(&names));
+            }
+            if let Knowable::Known(loaded) = loaded {
+                let names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
+                let _ = writeln!(out, "  in memory: {}", list(&names));
+            }
+        }
+        ServerStatus::Down { .. } => {
+            let _ = writeln!(out, "  ollama: not running at {}", observed.ollama.url);
+        }
+    }
+    out
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "(none)".to_owned()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,88 @@
+//! `ssollama destroy`: remove what ssollama manages (the job and its plist; with `--logs`,
+//! `--network`, `--models` also those), with the same lock, confirmation, journal and executor
+//! as `apply`.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use miette::Report;
+
+use super::super::args::DestroyArgs;
+use super::super::progress::{Mode, Progress};
+use super::super::{Context, ExitStatus};
+use super::apply::{
+    apply_settings, confirm, finish, is_daemon, lock, observe_now, show_plan, watch_signals,
+};
+use super::{load_config, runtime};
+use crate::apply::{self, Cancel, Timing};
+use crate::model::{Desired, Observed};
+use crate::plan::Plan;
+use crate::plan::destroy::{DestroyOptions, destroy_plan};
+
+/// `ssollama destroy`.
+pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus, Report> {
+    let desired = load_config(ctx)?;
+    let options = DestroyOptions {
+        logs: args.logs,
+        network: args.network,
+        models: args.models,
+    };
+    let timing = Timing {
+        bootout_wait: Duration::from_secs(args.bootout_timeout),
+        ..Timing::default()
+    };
+    let mut settings = apply_settings(ctx, false, 2, timing)?;
+    // After a bootout Ollama is gone, so e.g. the model list becomes unknown: that is expected.
+    settings.strict_unknowns = false;
+    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
+    let _lock = lock(ctx, &desired, settings.is_root || !is_daemon(&desired))?;
+    let rt = runtime()?;
+    let observed = observe_now(&rt, &desired, &settings.observe);
+    let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, options) };
+    let plan = planner(&desired, &observed);
+    apply::preflight(&desired, &plan, settings.is_root)?;
+    let progress = Progress::new(
+        ctx.printer,
+        if args.json { Mode::Json } else { Mode::Text },
+        std::io::stderr().is_terminal(),
+        ctx.env.home.clone(),
+    );
+    show_plan(ctx, &progress, &plan, &observed);
+    if !args.models && !progress.is_json() {
+        ctx.printer
+            .note("note: models are kept (`--models` removes the ones server.toml lists)\n");
+    }
+    if plan.changes.is_empty() {
+        if plan.unknowns.is_empty() {
+            return Ok(ExitStatus::Success);
+        }
+        // Nothing planned because something could not be observed: not "nothing left".
+        return Err(miette::miette!(
+            code = "ssollama::destroy::unresolved",
+            help = "fix what the notes above describe and run `ssollama destroy` again",
+            "part of this Mac could not be observed, so ssollama cannot tell what is left to remove"
+        ));
+    }
+    if !confirm(ctx, args.yes, "destroy")? {
+        ctx.printer.err("destroy cancelled: nothing was changed\n");
+        return Ok(ExitStatus::Failure);
+    }
+    let cancel = Cancel::new();
+    let report = rt.block_on(async {
+        let watcher = watch_signals(ctx, &cancel);
+        let report = apply::converge(
+            &desired,
+            (observed, plan),
+            &planner,
+            &settings,
+            &progress,
+            &cancel,
+        )
+        .await;
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        report
+    });
+    finish(ctx, &progress, &report, "Destroy")
+}

@@ -1,0 +1,90 @@
+//! `ssollama warm [MODEL…]`: pull what is missing, load, keep loaded, report the time per model.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use miette::{Report, miette};
+
+use super::super::args::WarmArgs;
+use super::super::progress::{Mode, Progress};
+use super::super::{Context, ExitStatus};
+use super::apply::{lock, watch_signals};
+use super::{load_config, runtime, settings};
+use crate::apply::{Cancel, warm};
+use crate::ollama::name::ModelName;
+
+/// `ssollama warm`.
+pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus, Report> {
+    let desired = load_config(ctx)?;
+    let models: Vec<ModelName> = if args.models.is_empty() {
+        desired
+            .models
+            .iter()
+            .filter(|m| m.warm && !m.name.is_cloud())
+            .map(|m| m.name.clone())
+            .collect()
+    } else {
+        args.models
+            .iter()
+            .map(|m| ModelName::parse(m).map_err(|e| miette!("`{m}` is not a model name: {e}")))
+            .collect::<Result<_, _>>()?
+    };
+    if models.is_empty() {
+        ctx.printer
+            .note("nothing to warm: no model has `warm = true` in server.toml (or name some)\n");
+        return Ok(ExitStatus::Success);
+    }
+    let settings = settings(ctx)?;
+    let _lock = lock(ctx, &desired, false)?;
+    let client = settings.client(&desired);
+    let progress = Progress::new(
+        ctx.printer,
+        if args.json { Mode::Json } else { Mode::Text },
+        std::io::stderr().is_terminal(),
+        ctx.env.home.clone(),
+    );
+    let cancel = Cancel::new();
+    let results = runtime()?.block_on(async {
+        let watcher = watch_signals(ctx, &cancel);
+        // At boot the server may still be starting: wait for it, bounded.
+        let deadline = Instant::now() + Duration::from_secs(args.wait);
+        while client.version(settings.http_timeout).await.is_err()
+            && Instant::now() < deadline
+            && !cancel.is_cancelled()
+        {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let results = warm::warm(&client, &models, settings.http_timeout, &progress, &cancel).await;
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        results
+    });
+    let failed = results.iter().filter(|r| r.error.is_some()).count();
+    for result in &results {
+        if progress.is_json() {
+            let mut json = serde_json::to_value(result).unwrap_or_default();
+            json["event"] = serde_json::Value::from("warmed");
+            progress.json_line(&json);
+            continue;
+        }
+        let pulled = if result.pulled { ", pulled first" } else { "" };
+        ctx.printer.out(&match &result.error {
+            None => format!(
+                "  warm    {} ({:.1} s{pulled})\n",
+                result.model,
+                Duration::from_millis(result.millis).as_secs_f64()
+            ),
+            Some(error) => format!("  failed  {}: {error}\n", result.model),
+        });
+    }
+    if failed == 0 {
+        Ok(ExitStatus::Success)
+    } else {
+        Err(miette!(
+            code = "ssollama::warm::failed",
+            "{failed} of {} model(s) could not be warmed",
+            results.len()
+        ))
+    }
+}

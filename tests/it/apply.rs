@@ -1,0 +1,863 @@
+//! `ssollama apply`, `destroy` and `warm` end to end: the real binary against the simulated Mac
+//! (`tests/simmac`). Each test builds its own `Sandbox` (own temp dir, own 127.0.0.X), so they
+//! run in parallel. Waits are bounded polls; fault switches keep lingers and throttles short.
+//!
+//! The fault matrix of `specs/apply.md` is the `fault_*` tests.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use simmac::Sandbox;
+use simmac::state::SudoPolicy;
+
+/// Two models: one warm (generate), one only pulled.
+const MODELS: &str = r#"
+[[models]]
+name = "llama3.2"
+warm = true
+
+[[models]]
+name = "all-minilm"
+"#;
+
+/// What one run printed and how it exited.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn both(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    fn success(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "expected success:\n{}", self.both());
+        self
+    }
+
+    #[track_caller]
+    fn failure(&self) -> &Self {
+        assert_eq!(self.code, Some(1), "expected exit 1:\n{}", self.both());
+        self
+    }
+
+    #[track_caller]
+    fn says(&self, text: &str) -> &Self {
+        assert!(
+            self.both().contains(text),
+            "expected {text:?} in:\n{}",
+            self.both()
+        );
+        self
+    }
+}
+
+/// A simulated Mac with a `server.toml` bound to its loopback address.
+struct Mac {
+    sb: Sandbox,
+    config: PathBuf,
+}
+
+impl Mac {
+    fn new() -> Self {
+        Self::with(MODELS, "")
+    }
+
+    /// `models`: `[[models]]` tables; `ollama`: lines for the `[ollama]` table.
+    fn with(models: &str, ollama: &str) -> Self {
+        let sb = Sandbox::new();
+        // ssollama's agent domain is gui/<real uid> (0 in CI): make that the console user.
+        let uid = rustix::process::getuid().as_raw();
+        sb.update_machine(|m| m.uid = uid);
+        sb.set_fault("bootout-linger-ms", "100");
+        sb.set_fault("throttle-ms", "200");
+        let config = sb.root().join("server.toml");
+        let mac = Self { sb, config };
+        mac.configure(models, ollama);
+        mac
+    }
+
+    fn ip(&self) -> String {
+        self.sb.loopback().to_string()
+    }
+
+    fn configure(&self, models: &str, ollama: &str) {
+        let ip = self.ip();
+        let logs = self.logs_dir();
+        let text = format!(
+            r#"[service]
+label = "com.ollama"
+mode = "agent"
+
+[listen]
+host = "{ip}"
+port = 11434
+
+[network]
+service = "Ethernet"
+address = "{ip}"
+subnet_mask = "255.0.0.0"
+router = "127.0.0.1"
+
+[logs]
+stdout = "{logs}/ollama.stdout.log"
+stderr = "{logs}/ollama.stderr.log"
+
+[ollama]
+{ollama}
+{models}"#,
+            logs = logs.display()
+        );
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    fn logs_dir(&self) -> PathBuf {
+        self.sb.root().join("logs")
+    }
+
+    fn agents_dir(&self) -> PathBuf {
+        self.sb.home().join("Library").join("LaunchAgents")
+    }
+
+    fn plist(&self) -> PathBuf {
+        self.agents_dir().join("com.ollama.plist")
+    }
+
+    fn target() -> String {
+        format!("gui/{}/com.ollama", rustix::process::getuid().as_raw())
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = self.sb.command(env!("CARGO_BIN_EXE_ssollama"));
+        cmd.arg("-c").arg(&self.config).args(args);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().unwrap();
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn apply(&self) -> Run {
+        self.run(&["apply", "--yes", "--ready-timeout", "10"])
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The plan's changes as `action resource` lines.
+    fn planned(&self) -> Vec<String> {
+        let run = self.run(&["plan", "--json"]);
+        let plan: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("plan --json: {e}\n{}", run.both()));
+        let mut lines: Vec<String> = plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["action"].as_str().unwrap(),
+                    c["resource"].as_str().unwrap()
+                )
+            })
+            .collect();
+        lines.extend(
+            plan["blockers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| format!("blocked {}", b["resource"].as_str().unwrap())),
+        );
+        lines
+    }
+
+    #[track_caller]
+    fn assert_converged(&self) {
+        assert_eq!(
+            self.planned(),
+            Vec::<String>::new(),
+            "the plan is not empty"
+        );
+        self.run(&["check"]).success();
+    }
+
+    /// The mutating calls of the fakes, as one-line summaries.
+    fn mutations(&self) -> Vec<String> {
+        self.sb
+            .mutating_calls()
+            .iter()
+            .map(simmac::journal::Call::summary)
+            .collect()
+    }
+
+    /// A raw HTTP request to the fake Ollama; returns the response text.
+    fn http(&self, method: &str, path: &str, body: &str) -> String {
+        let mut stream = TcpStream::connect((self.sb.loopback(), 11434)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}:11434\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.ip(),
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = stream.read_to_string(&mut out);
+        out
+    }
+
+    fn loaded_models(&self) -> String {
+        self.http("GET", "/api/ps", "")
+    }
+}
+
+/// A run as a snapshot: exit code, stdout and stderr (without the pull progress lines, whose
+/// interleaving depends on timing), with the sandbox, address, uid, pids and times normalized.
+fn snapshot(mac: &Mac, run: &Run) -> String {
+    let stderr: String =
+        run.stderr
+            .lines()
+            .filter(|l| !l.starts_with("pull "))
+            .fold(String::new(), |mut out, l| {
+                out.push_str(l);
+                out.push('\n');
+                out
+            });
+    let text = format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{stderr}",
+        run.code, run.stdout
+    );
+    normalize(mac, &text)
+}
+
+fn normalize(mac: &Mac, text: &str) -> String {
+    let root = mac.sb.root().display().to_string();
+    let ip = mac.ip();
+    let text = text.replace(&root, "[SANDBOX]");
+    // The sandbox's 127.0.0.X, but not a longer address that starts with it.
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(&ip) {
+        let after = &rest[at + ip.len()..];
+        out.push_str(&rest[..at]);
+        if after.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push_str(&ip);
+        } else {
+            out.push_str("[IP]");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// insta filters for what changes from run to run.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\(\d+\.\d s\)", "([T] s)"),
+        (r"\(\d+\.\d s, ", "([T] s, "),
+        (r"in \d+\.\d s", "in [T] s"),
+        (r"pid \d+", "pid [PID]"),
+        (r"gui/\d+", "gui/[UID]"),
+    ]
+}
+
+/// Waits (bounded) until a process of this sandbox runs with `needle` in its command line.
+fn wait_for_process(mac_dir: &Path, needle: &str) -> bool {
+    let start = Instant::now();
+    let mac = mac_dir.display().to_string();
+    while start.elapsed() < Duration::from_secs(20) {
+        let found = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| {
+                std::fs::read(e.path().join("cmdline")).is_ok_and(|raw| {
+                    let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+                    line.contains(&mac) && line.contains(needle)
+                })
+            });
+        if found {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn finish(child: Child) -> Run {
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn no_temp_files(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let temp = Path::new(&name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tmp"));
+            assert!(!temp, "temp file left behind: {name}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Converging
+
+#[test]
+fn a_fresh_mac_converges_and_a_second_apply_changes_nothing() {
+    let mac = Mac::new();
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fresh_apply", snapshot(&mac, &run));
+        let tools: Vec<String> = mac
+            .mutations()
+            .into_iter()
+            .filter(|m| !m.starts_with("http"))
+            .map(|m| normalize(&mac, &m))
+            .collect();
+        insta::assert_snapshot!("fresh_apply_mutations", tools.join("\n"));
+    });
+    run.success()
+        .says("Apply complete:")
+        .says("This Mac matches server.toml.")
+        .says("done     set-network network.service[\"Ethernet\"]")
+        .says("done     create launchd.plist")
+        .says("done     reload launchd.job")
+        .says("done     pull ollama.model[\"llama3.2:latest\"]")
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
+    mac.assert_converged();
+    assert!(mac.loaded_models().contains("llama3.2:latest"));
+    // The plist: 0644, no temp file; the log directory was created.
+    let meta = std::fs::metadata(mac.plist()).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o644
+    );
+    no_temp_files(&mac.agents_dir());
+    assert!(mac.logs_dir().is_dir());
+
+    mac.sb.clear_journal();
+    let again = mac.apply();
+    again
+        .success()
+        .says("No changes. This Mac matches server.toml.");
+    assert_eq!(mac.mutations(), Vec::<String>::new(), "{}", again.both());
+}
+
+#[test]
+fn a_mac_without_ollama_gets_it_from_homebrew() {
+    let mac = Mac::new();
+    mac.sb.remove_ollama();
+    let plan = mac.planned();
+    assert_eq!(
+        plan.first().map(String::as_str),
+        Some("install ollama.program")
+    );
+    let run = mac.apply();
+    run.success()
+        .says("done     install ollama.program")
+        .says("brew install ollama");
+    assert!(mac.sb.ollama_path().exists());
+    mac.assert_converged();
+}
+
+#[test]
+fn json_progress_is_one_object_per_line() {
+    let mac = Mac::new();
+    let run = mac.run(&["apply", "--yes", "--json", "--ready-timeout", "10"]);
+    run.success();
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(events[0]["event"], "plan");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "pull" && e["model"] == "llama3.2")
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "step_finished" && e["status"] == "done")
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["outcome"], "converged");
+    assert_eq!(last["success"], true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drift repaired
+
+#[test]
+fn drift_plist_edited_by_hand_is_rewritten_with_a_backup() {
+    let mac = Mac::new();
+    mac.apply().success();
+    let text = std::fs::read_to_string(mac.plist()).unwrap();
+    std::fs::write(mac.plist(), text.replace("<true/>", "<false/>")).unwrap();
+    assert!(mac.planned().contains(&"update launchd.plist".to_owned()));
+    mac.apply().success().says("done     update launchd.plist");
+    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    assert!(
+        std::fs::read_to_string(backup)
+            .unwrap()
+            .contains("<false/>")
+    );
+    mac.assert_converged();
+}
+
+#[test]
+fn drift_job_booted_out_by_hand_is_loaded_again() {
+    let mac = Mac::new();
+    mac.apply().success();
+    assert!(
+        mac.sb
+            .launchctl(&["bootout", &Mac::target()])
+            .status
+            .success()
+    );
+    let start = Instant::now();
+    while !mac.planned().contains(&"reload launchd.job".to_owned()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "bootout never showed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    mac.apply().success().says("done     reload launchd.job");
+    mac.assert_converged();
+}
+
+#[test]
+fn drift_env_changed_in_server_toml_reloads_the_job() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.configure(MODELS, "flash_attention = true");
+    let plan = mac.planned();
+    assert!(
+        plan.contains(&"update launchd.plist".to_owned()),
+        "{plan:?}"
+    );
+    assert!(plan.contains(&"reload launchd.job".to_owned()), "{plan:?}");
+    mac.apply()
+        .success()
+        .says("done     reload launchd.job")
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
+    let print = mac.sb.launchctl(&["print", &Mac::target()]);
+    assert!(String::from_utf8_lossy(&print.stdout).contains("OLLAMA_FLASH_ATTENTION => 1"));
+    mac.assert_converged();
+}
+
+#[test]
+fn drift_static_ip_changed_on_the_mac_is_set_back() {
+    let mac = Mac::new();
+    mac.apply().success();
+    let out = mac.sb.tool(
+        "networksetup",
+        &[
+            "-setmanual",
+            "Ethernet",
+            "10.9.9.9",
+            "255.0.0.0",
+            "10.0.0.1",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(
+        mac.planned()
+            .contains(&"set-network network.service[\"Ethernet\"]".to_owned())
+    );
+    mac.apply().success().says("done     set-network");
+    mac.assert_converged();
+}
+
+#[test]
+fn drift_deleted_model_is_pulled_and_unloaded_warm_model_is_warmed() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.http("DELETE", "/api/delete", r#"{"model":"all-minilm"}"#);
+    mac.http(
+        "POST",
+        "/api/generate",
+        r#"{"model":"llama3.2","keep_alive":0}"#,
+    );
+    let plan = mac.planned();
+    assert!(
+        plan.contains(&"pull ollama.model[\"all-minilm:latest\"]".to_owned()),
+        "{plan:?}"
+    );
+    assert!(
+        plan.contains(&"warm ollama.model[\"llama3.2:latest\"]".to_owned()),
+        "{plan:?}"
+    );
+    mac.apply()
+        .success()
+        .says("done     pull ollama.model[\"all-minilm:latest\"]")
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
+    mac.assert_converged();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault matrix (specs/apply.md)
+
+#[test]
+fn fault_bootstrap_eio_a_few_times_is_retried() {
+    let mac = Mac::new();
+    mac.sb.set_fault("bootstrap-fail", "2");
+    mac.apply()
+        .success()
+        .says("(after 3 attempts)")
+        .says("Input/output error");
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_bootstrap_eio_many_times_fails_then_a_rerun_converges() {
+    let mac = Mac::new();
+    mac.sb.set_fault("bootstrap-fail", "50");
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_bootstrap_eio_always", snapshot(&mac, &run));
+    });
+    run
+        .failure()
+        .says("failed   reload launchd.job")
+        .says("Bootstrap failed: 5: Input/output error")
+        .says("gave up after 5 attempts")
+        .says("skipped  pull ollama.model[\"llama3.2:latest\"]: `reload launchd.job` did not complete")
+        .says("step failed: reload launchd.job");
+    mac.sb.clear_fault("bootstrap-fail");
+    mac.apply().success();
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_bootout_lingering_past_the_limit_fails_then_a_rerun_converges() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.sb.set_fault("bootout-linger-ms", "4000");
+    mac.configure(MODELS, "num_parallel = 2");
+    mac.run(&[
+        "apply",
+        "--yes",
+        "--bootout-timeout",
+        "1",
+        "--ready-timeout",
+        "10",
+    ])
+    .failure()
+    .says("failed   reload launchd.job")
+    .says("was still loaded 1 s after `launchctl bootout`");
+    // A linger shorter than the limit is waited out.
+    mac.sb.set_fault("bootout-linger-ms", "600");
+    mac.apply().success();
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_networksetup_needs_admin_and_sudo_refuses() {
+    let mac = Mac::new();
+    mac.sb.update_machine(|m| {
+        m.admin = false;
+        m.sudo = SudoPolicy::Refuse;
+    });
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_networksetup_sudo_refused", snapshot(&mac, &run));
+    });
+    run.failure()
+        .says("failed   set-network network.service[\"Ethernet\"]")
+        .says("sudo: a password is required")
+        .says("needs admin privileges and sudo refused")
+        .says("skipped  reload launchd.job: `set-network network.service[\"Ethernet\"]` did not complete");
+    assert!(
+        !mac.mutations().iter().any(|m| m.contains("bootstrap")),
+        "{:?}",
+        mac.mutations()
+    );
+    // With sudo allowed, the rerun goes through `sudo -n` and converges.
+    mac.sb.update_machine(|m| m.sudo = SudoPolicy::Allow);
+    mac.apply().success();
+    assert!(mac.sb.journal().iter().any(|c| c.tool == "sudo"));
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_ollama_never_ready_quotes_the_log_then_a_rerun_converges() {
+    let mac = Mac::new();
+    mac.sb.set_fault("ollama-never-ready", "1");
+    mac.run(&["apply", "--yes", "--ready-timeout", "2"])
+        .failure()
+        .says("failed   reload launchd.job")
+        .says("Ollama did not answer at")
+        .says("the last lines of `")
+        .says("ollama.stderr.log");
+    mac.sb.clear_fault("ollama-never-ready");
+    mac.apply().success();
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_pull_dies_at_half_then_a_rerun_converges() {
+    let mac = Mac::new();
+    mac.sb.set_fault("pull-die-at-percent", "50");
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_pull_dies_at_half", snapshot(&mac, &run));
+    });
+    run
+        .failure()
+        .says("failed   pull ollama.model[\"llama3.2:latest\"]")
+        .says("skipped  warm ollama.model[\"llama3.2:latest\"]: `pull ollama.model[\"llama3.2:latest\"]` did not complete");
+    mac.sb.clear_fault("pull-die-at-percent");
+    mac.apply().success();
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_unknown_model_names_the_registry_error() {
+    let models = format!("{MODELS}\n[[models]]\nname = \"no-such-model\"\n");
+    let mac = Mac::with(&models, "");
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_unknown_model", snapshot(&mac, &run));
+    });
+    run.failure()
+        .says("failed   pull ollama.model[\"no-such-model:latest\"]")
+        .says("pull model manifest: file does not exist");
+    // Fixing server.toml fixes the Mac.
+    mac.configure(MODELS, "");
+    mac.apply().success();
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_sigint_mid_apply_stops_after_the_current_step_then_a_rerun_converges() {
+    let mac = Mac::new();
+    // The network step takes a second: SIGINT lands inside it, however busy the machine.
+    mac.sb.set_fault("networksetup-delay-ms", "1000");
+    let child = mac.spawn(&["apply", "--yes", "--ready-timeout", "10"]);
+    assert!(
+        wait_for_process(&mac.sb.mac_dir(), "-setmanual"),
+        "the network step never started"
+    );
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let run = finish(child);
+    run.failure()
+        .says("interrupted: stopping after the current step")
+        .says("done     set-network")
+        .says("skipped  create launchd.plist: interrupted")
+        .says("interrupted after 1 step(s)");
+    assert!(!mac.plist().exists(), "no plist after an interrupted apply");
+    no_temp_files(&mac.agents_dir());
+    mac.sb.clear_fault("networksetup-delay-ms");
+    mac.apply().success();
+    mac.assert_converged();
+}
+
+#[test]
+fn fault_plist_directory_not_writable() {
+    let mac = Mac::new();
+    // CI runs as root, where a 0555 directory is still writable. A directory nobody can create
+    // files in, not even root: procfs. `~/Library/LaunchAgents` points there.
+    std::fs::create_dir_all(mac.sb.home().join("Library")).unwrap();
+    std::os::unix::fs::symlink("/proc/1", mac.agents_dir()).unwrap();
+    let run = mac.apply();
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("fault_plist_directory_not_writable", snapshot(&mac, &run));
+    });
+    run.failure()
+        .says("failed   create launchd.plist")
+        .says("could not write `")
+        .says("com.ollama.plist`")
+        .says("skipped  reload launchd.job: `create launchd.plist` did not complete");
+    std::fs::remove_file(mac.agents_dir()).unwrap();
+    mac.apply().success();
+    mac.assert_converged();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safety rails
+
+#[test]
+fn without_a_terminal_and_without_yes_apply_refuses() {
+    let mac = Mac::new();
+    let run = mac.run(&["apply"]);
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("tty_refusal", snapshot(&mac, &run));
+    });
+    run.failure()
+        .says("refusing to apply without confirmation: stdin is not a terminal")
+        .says("--yes");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_second_apply_and_a_check_are_refused_while_one_runs() {
+    let mac = Mac::new();
+    mac.sb.set_fault("networksetup-delay-ms", "300");
+    let first = mac.spawn(&["apply", "--yes", "--ready-timeout", "10"]);
+    assert!(wait_for_process(&mac.sb.mac_dir(), "networksetup"));
+    let holder = format!("pid {}", first.id());
+    mac.apply()
+        .failure()
+        .says(&holder)
+        .says("is working on this Mac");
+    mac.run(&["check"]).failure().says(&holder);
+    finish(first).success();
+}
+
+#[test]
+fn a_saved_plan_applies_and_a_stale_one_is_refused() {
+    let mac = Mac::new();
+    let file = mac.sb.root().join("plan.json");
+    let file = file.to_str().unwrap();
+    mac.run(&["plan", "--out", file]).success();
+    // The Mac changes before the plan is applied: stale.
+    mac.sb.tool(
+        "networksetup",
+        &[
+            "-setmanual",
+            "Ethernet",
+            "10.1.1.1",
+            "255.0.0.0",
+            "10.0.0.1",
+        ],
+    );
+    mac.sb.clear_journal();
+    mac.run(&["apply", file])
+        .failure()
+        .says("saved plan is stale");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    // A fresh saved plan applies without a prompt.
+    mac.run(&["plan", "--out", file]).success();
+    mac.run(&["apply", file, "--ready-timeout", "10"]).success();
+    mac.assert_converged();
+}
+
+#[test]
+fn conflicts_block_until_take_over_which_never_kills_a_port_owner() {
+    let mac = Mac::new();
+    mac.sb.add_ollama_app();
+    mac.apply()
+        .failure()
+        .says("conflict.ollama_app")
+        .says("apply is blocked: nothing was changed");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
+        .success()
+        .says("done     take-over conflict.ollama_app");
+    assert!(mac.mutations().iter().any(|m| m.starts_with("osascript")));
+    mac.assert_converged();
+}
+
+// ---------------------------------------------------------------------------------------------
+// destroy and warm
+
+#[test]
+fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.run(&["destroy", "--yes", "--logs", "--network"])
+        .success()
+        .says("done     delete launchd.job")
+        .says("done     delete launchd.plist")
+        .says("done     set-network network.service[\"Ethernet\"]")
+        .says("Destroy complete:");
+    assert!(!mac.plist().exists());
+    assert!(
+        mac.agents_dir()
+            .join("com.ollama.plist.ssollama-backup")
+            .exists()
+    );
+    assert!(!mac.logs_dir().join("ollama.stderr.log").exists());
+    let print = mac.sb.launchctl(&["print", &Mac::target()]);
+    assert_eq!(print.status.code(), Some(113));
+    mac.sb.clear_journal();
+    mac.run(&["destroy", "--yes", "--logs", "--network"])
+        .success();
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+}
+
+#[test]
+fn warm_loads_the_warm_models_and_reports_failures() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.http(
+        "POST",
+        "/api/generate",
+        r#"{"model":"llama3.2","keep_alive":0}"#,
+    );
+    mac.run(&["warm"])
+        .success()
+        .says("warm    llama3.2:latest (");
+    assert!(mac.loaded_models().contains("llama3.2:latest"));
+    mac.run(&["warm", "all-minilm", "no-such-model"])
+        .failure()
+        .says("warm    all-minilm:latest")
+        .says("failed  no-such-model:latest")
+        .says("1 of 2 model(s) could not be warmed");
+}
+
+#[test]
+fn destroy_models_removes_only_the_declared_models() {
+    let mac = Mac::new();
+    mac.apply().success();
+    // A model server.toml does not list: never removed.
+    mac.http(
+        "POST",
+        "/api/pull",
+        r#"{"model":"nomic-embed-text","stream":false}"#,
+    );
+    mac.run(&["destroy", "--yes", "--models"])
+        .success()
+        .says("done     remove ollama.model[\"llama3.2:latest\"]")
+        .says("done     remove ollama.model[\"all-minilm:latest\"]")
+        .says("done     delete launchd.job");
+    let models =
+        std::fs::read_to_string(mac.sb.mac_dir().join("ollama").join("models.json")).unwrap();
+    assert!(models.contains("nomic-embed-text"), "{models}");
+    assert!(!models.contains("llama3.2"), "{models}");
+}
+
+#[test]
+fn destroy_without_a_gui_session_touches_nothing_and_says_why() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.sb.set_fault("no-gui-session", "1");
+    mac.sb.clear_journal();
+    mac.run(&["destroy", "--yes"])
+        .failure()
+        .says("no GUI session")
+        .says("cannot tell what is left to remove");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    assert!(mac.plist().exists());
+}
