@@ -6,8 +6,8 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | pure core | [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`] |
-//! | effects | [`sys`], [`ollama::client`], [`observe`] |
+//! | pure core | [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`verify::judge`] |
+//! | effects | [`sys`], [`ollama::client`], [`observe`], [`verify::probe`] |
 //! | front | [`cli`] |
 
 pub mod cli;
@@ -21,3 +21,4 @@ pub mod plan;
 pub mod process;
 pub mod render;
 pub mod sys;
+pub mod verify;

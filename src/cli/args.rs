@@ -67,6 +67,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Read-only drift detection for cron/launchd: exit 0 in sync, 2 drifted, 1 error
     Check(CheckArgs),
+    /// Check the live server against server.toml and what Aider and Claude Code need
+    Verify(VerifyArgs),
 }
 
 /// `ssollama init`.
@@ -110,4 +112,31 @@ pub struct CheckArgs {
     /// Check a saved observation (`observe --json`) instead of this Mac
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+}
+
+/// `ssollama verify`.
+#[derive(Debug, ClapArgs)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line switches"
+)]
+pub struct VerifyArgs {
+    /// Leave out the checks that run a model
+    #[arg(long)]
+    pub skip_model_tests: bool,
+    /// Leave out the Anthropic API checks (Ollama before 0.14.0)
+    #[arg(long)]
+    pub skip_anthropic_tests: bool,
+    /// Do not ping the router of `[network]`
+    #[arg(long)]
+    pub skip_router: bool,
+    /// The model the model checks use [default: the first warm model, else the first model]
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Print the results as JSON (see specs/verify.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results as `JUnit` XML to `FILE`
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }

@@ -1,5 +1,7 @@
 //! One function per verb. Each returns an [`ExitStatus`] or a report for `cli::run` to print.
 
+pub(super) mod verify;
+
 use std::path::Path;
 use std::time::Duration;
 
