@@ -136,7 +136,7 @@ pub struct VerifyArgs {
     /// Print the results as JSON (see specs/verify.md)
     #[arg(long)]
     pub json: bool,
-    /// Also write the results as `JUnit` XML to `FILE`
+    /// Also write the results to this file, as `JUnit` XML
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 }

@@ -601,6 +601,7 @@ fn openai(j: &mut Judge<'_>) {
             match &json["data"] {
                 // Ollama sends `null` when no model is installed (ollama.md §3.1).
                 Json::Null => Ok("0 models".to_owned()),
+                Json::Array(items) if items.len() == 1 => Ok("1 model".to_owned()),
                 Json::Array(items) => Ok(format!("{} models", items.len())),
                 _ => Err("`data` is not a list".to_owned()),
             }

@@ -288,3 +288,6 @@ pub fn plist_path(desired: &Desired, facts: &Facts) -> PathBuf {
         &facts.observed.host.home,
     )
 }
+
+#[cfg(test)]
+mod tests;
