@@ -1,3 +1,5 @@
-//! The simulated Mac (being built by the helper that owns tests/simmac).
+//! The simulated Mac's multi-call binary: `simmac --state <mac-dir> <tool> [args…]`.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    simmac::cli::main()
+}
