@@ -6,10 +6,11 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | pure core | [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`verify::judge`] |
+//! | pure core | [`adopt`], [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`verify::judge`] |
 //! | effects | [`sys`], [`ollama::client`], [`observe`], [`verify::probe`] |
 //! | front | [`cli`] |
 
+pub mod adopt;
 pub mod cli;
 pub mod config;
 pub mod launchd;

@@ -76,6 +76,21 @@ pub enum Command {
 pub struct InitArgs {
     /// Where to write [default: the -c path, else ./server.toml]
     pub file: Option<PathBuf>,
+    /// Describe the server this Mac runs now (its launchd job, bind address, environment,
+    /// logs and models) instead of writing the starter file
+    #[arg(long)]
+    pub from_machine: bool,
+    /// With --from-machine: the label of the job to adopt
+    #[arg(
+        long,
+        value_name = "LABEL",
+        default_value = "com.ollama",
+        requires = "from_machine"
+    )]
+    pub label: String,
+    /// With --from-machine: also adopt the static IPv4 configuration of this network service
+    #[arg(long, value_name = "NAME", requires = "from_machine")]
+    pub network_service: Option<String>,
 }
 
 /// `ssollama observe`.
