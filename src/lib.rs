@@ -6,7 +6,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | pure core | [`adopt`], [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`verify::judge`] |
+//! | pure core | [`adopt`], [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`status`], [`verify::judge`] |
 //! | effects | [`sys`], [`ollama::client`], [`observe`], [`verify::probe`] |
 //! | front | [`cli`] |
 
@@ -21,5 +21,6 @@ pub mod ollama;
 pub mod plan;
 pub mod process;
 pub mod render;
+pub mod status;
 pub mod sys;
 pub mod verify;

@@ -69,6 +69,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Check the live server against server.toml and what Aider and Claude Code need
     Verify(VerifyArgs),
+    /// One screen: the job, the bind address, the static IP, Ollama, models, logs, conflicts
+    Status(StatusArgs),
 }
 
 /// `ssollama init`.
@@ -154,4 +156,12 @@ pub struct VerifyArgs {
     /// Also write the results to this file, as `JUnit` XML
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+/// `ssollama status`.
+#[derive(Debug, ClapArgs)]
+pub struct StatusArgs {
+    /// Print the status as JSON (see specs/verify.md)
+    #[arg(long)]
+    pub json: bool,
 }

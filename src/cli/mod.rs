@@ -122,6 +122,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Observe(observe) => commands::observe(&ctx, &observe),
         Command::Plan(plan) => commands::plan(&ctx, &plan),
         Command::Check(check) => commands::check(&ctx, &check),
+        Command::Status(status) => commands::status::run(&ctx, &status),
         Command::Verify(verify) => commands::verify::run(&ctx, &verify, args.global.verbose > 0),
     };
     match status {

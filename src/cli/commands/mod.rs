@@ -1,6 +1,7 @@
 //! One function per verb. Each returns an [`ExitStatus`] or a report for `cli::run` to print.
 
 mod adopt;
+pub(super) mod status;
 pub(super) mod verify;
 
 use std::path::Path;
