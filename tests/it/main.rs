@@ -9,3 +9,4 @@
 mod config_errors;
 mod plan_cases;
 mod real_mac;
+mod verify;
