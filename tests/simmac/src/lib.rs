@@ -15,6 +15,7 @@ pub mod cli;
 pub mod journal;
 pub mod launchd;
 pub mod network;
+pub mod ollama;
 pub mod procs;
 pub mod sandbox;
 pub mod state;

@@ -1,0 +1,329 @@
+//! The in-memory side of the fake server: which models are loaded and until when, request
+//! decoding with Go's error texts, and the deterministic "model output".
+//!
+//! Owns no files except through [`super::state`]; knows no HTTP routing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+
+use super::env::{self, Env};
+use super::gotime::{FOREVER, SECOND, now_ns};
+use super::name::key_of;
+use super::state::{self, Installed};
+
+/// One loaded model (`/api/ps` entry). Lives only in the server's memory.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The installed model.
+    pub model: Installed,
+    /// Context length the runner was started with.
+    pub context_length: u64,
+    /// Current keep-alive, nanoseconds (`FOREVER` for negative values).
+    pub keep_alive: i128,
+    /// When it unloads, ns since the epoch.
+    pub expires_ns: i128,
+}
+
+impl Loaded {
+    /// Runner memory: the weights plus a KV-cache estimate.
+    pub fn size(&self) -> u64 {
+        self.model.size + self.context_length * 64 * 1024
+    }
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct App {
+    /// `<mac>`.
+    pub mac: PathBuf,
+    /// The process environment as launchd gave it.
+    pub env: Env,
+    /// Version reported.
+    pub version: String,
+    /// Bound to a loopback address (not a wildcard): foreign `Host` headers get 403.
+    pub loopback_only: bool,
+    /// Loaded models keyed by [`key_of`] of the display name.
+    loaded: Mutex<BTreeMap<String, Loaded>>,
+    counter: AtomicU64,
+}
+
+impl App {
+    /// A fresh server state: nothing loaded.
+    pub fn new(mac: PathBuf, env: Env, version: String, loopback_only: bool) -> Self {
+        Self {
+            mac,
+            env,
+            version,
+            loopback_only,
+            loaded: Mutex::new(BTreeMap::new()),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// A pseudo-random but reproducible-per-run number in `0..modulo` (for ids like `chatcmpl-N`).
+    pub fn next_id(&self, modulo: u64) -> u64 {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let seed = u64::try_from(now_ns().rem_euclid(1 << 40)).unwrap_or(0);
+        (seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(n * 1_442_695_040_888_963_407)
+            >> 17)
+            % modulo
+    }
+
+    /// The server version compared as `(major, minor, patch)`.
+    pub fn version_at_least(&self, major: u64, minor: u64) -> bool {
+        let mut parts = self
+            .version
+            .split(['.', '-'])
+            .map(|p| p.parse::<u64>().unwrap_or(0));
+        let v = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        v >= (major, minor)
+    }
+
+    /// Finds an installed model by any spelling of its name.
+    pub fn find_installed(&self, name: &str) -> Option<Installed> {
+        let key = key_of(name);
+        state::installed(&self.mac)
+            .ok()?
+            .into_iter()
+            .find(|m| key_of(&m.name) == key)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Loaded>> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Loaded models that have not expired, sorted by `expires_at` descending.
+    pub fn loaded(&self) -> Vec<Loaded> {
+        let now = now_ns();
+        let mut map = self.lock();
+        map.retain(|_, l| l.expires_ns > now);
+        let mut v: Vec<Loaded> = map.values().cloned().collect();
+        v.sort_by_key(|l| std::cmp::Reverse(l.expires_ns));
+        v
+    }
+
+    /// Loads (or refreshes) `model`: keep-alive from the request, else the loaded runner's, else
+    /// `OLLAMA_KEEP_ALIVE`. Evicts the soonest-expiring model beyond `OLLAMA_MAX_LOADED_MODELS`.
+    pub fn touch(&self, model: &Installed, keep_alive: Option<i128>, num_ctx: Option<u64>) {
+        let now = now_ns();
+        let key = key_of(&model.name);
+        let default_ctx = env::context_length(&self.env);
+        let mut map = self.lock();
+        map.retain(|_, l| l.expires_ns > now);
+        let ka = keep_alive
+            .or_else(|| map.get(&key).map(|l| l.keep_alive))
+            .unwrap_or_else(|| env::keep_alive(&self.env));
+        let ctx = num_ctx
+            .or_else(|| map.get(&key).map(|l| l.context_length))
+            .unwrap_or(default_ctx);
+        map.insert(
+            key.clone(),
+            Loaded {
+                model: model.clone(),
+                context_length: ctx,
+                keep_alive: ka,
+                expires_ns: now.saturating_add(ka),
+            },
+        );
+        let max = env::var(&self.env, "OLLAMA_MAX_LOADED_MODELS")
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(3);
+        while map.len() > max {
+            let victim = map
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, l)| l.expires_ns)
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => map.remove(&k),
+                None => break,
+            };
+        }
+    }
+
+    /// Unloads `name` (no error when it was not loaded).
+    pub fn unload(&self, name: &str) {
+        self.lock().remove(&key_of(name));
+    }
+}
+
+/// Decodes a request `keep_alive` value (ollama.md §1.9): `Ok(None)` when absent or `null`.
+pub fn keep_alive(v: Option<&Value>) -> Result<Option<i128>, String> {
+    let Some(v) = v else { return Ok(None) };
+    let ns = match v {
+        Value::Null => return Ok(None),
+        Value::Number(n) => {
+            let secs = n.as_f64().unwrap_or(0.0);
+            if secs < 0.0 {
+                FOREVER
+            } else {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "Go truncates to whole nanoseconds too"
+                )]
+                let ns = (secs * 1e9) as i128;
+                ns
+            }
+        }
+        Value::String(s) => match super::gotime::parse_duration(s)? {
+            d if d < 0 => FOREVER,
+            d => d,
+        },
+        Value::Bool(_) => return Err("Unsupported type: 'bool'".to_owned()),
+        Value::Object(_) => return Err("Unsupported type: 'map[string]interface {}'".to_owned()),
+        Value::Array(_) => return Err("Unsupported type: '[]interface {}'".to_owned()),
+    };
+    Ok(Some(ns))
+}
+
+/// Decodes a JSON request body, with Go's error texts for the common cases. `empty_msg` is what
+/// an empty body yields (`missing request body` natively, `EOF` in `/v1` middleware).
+pub fn parse_body(body: &[u8], empty_msg: &str) -> Result<serde_json::Map<String, Value>, String> {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start();
+    let Some(first) = trimmed.chars().next() else {
+        return Err(empty_msg.to_owned());
+    };
+    if !matches!(first, '{' | '[' | '"' | 't' | 'f' | 'n' | '-' | '0'..='9') {
+        return Err(format!(
+            "invalid character '{first}' looking for beginning of value"
+        ));
+    }
+    match serde_json::from_str::<Value>(trimmed) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => {
+            let kind = match other {
+                Value::Array(_) => "array",
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "bool",
+                _ => "null",
+            };
+            if kind == "null" {
+                Ok(serde_json::Map::new())
+            } else {
+                Err(format!(
+                    "json: cannot unmarshal {kind} into Go value of type api.Request"
+                ))
+            }
+        }
+        Err(e) if e.is_eof() => Err("unexpected EOF".to_owned()),
+        Err(e) => Err(format!("invalid JSON: {e}")),
+    }
+}
+
+/// String field or `""`.
+pub fn str_field<'a>(m: &'a serde_json::Map<String, Value>, key: &str) -> &'a str {
+    m.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The fake model output for a prompt: deterministic, a few words, echoing the prompt.
+pub fn reply_text(prompt: &str) -> String {
+    let words: Vec<&str> = prompt.split_whitespace().take(12).collect();
+    if words.is_empty() {
+        "ok".to_owned()
+    } else {
+        format!("ok. You said: {}", words.join(" "))
+    }
+}
+
+/// Output in JSON mode (`format: "json"` / `response_format: json_object`): valid JSON text.
+pub fn reply_json(prompt: &str) -> String {
+    super::gojson::Obj::new()
+        .field("reply", &reply_text(prompt))
+        .done()
+}
+
+/// Splits output into tokens (a word with its leading space); their concatenation is the text.
+pub fn tokens(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, piece) in text.split(' ').enumerate() {
+        if i == 0 {
+            out.push(piece.to_owned());
+        } else {
+            out.push(format!(" {piece}"));
+        }
+    }
+    out.retain(|t| !t.is_empty());
+    out
+}
+
+/// Output tokens after a `max_tokens`/`num_predict` limit; the flag says the limit cut it.
+pub fn limit(tokens: Vec<String>, max: Option<u64>) -> (Vec<String>, bool) {
+    match max.and_then(|m| usize::try_from(m).ok()) {
+        Some(m) if m > 0 && tokens.len() > m => (tokens.into_iter().take(m).collect(), true),
+        _ => (tokens, false),
+    }
+}
+
+/// A plausible prompt token count.
+pub fn prompt_tokens(text: &str, messages: usize) -> u64 {
+    let words = text.split_whitespace().count() + 4 * messages.max(1);
+    u64::try_from(words).unwrap_or(0) + 6
+}
+
+/// Nanoseconds as a plausible `*_duration`.
+pub fn fake_duration(tokens: usize) -> u64 {
+    u64::try_from(tokens).unwrap_or(0) * 20_000_000 + 1_234_567
+}
+
+/// Deterministic embedding of `text` with `dims` values in `[-0.1, 0.1)`.
+pub fn embedding(text: &str, dims: u64) -> Vec<f32> {
+    let digest = state::sha256_hex(text.as_bytes());
+    let bytes = digest.as_bytes();
+    (0..dims)
+        .map(|i| {
+            let idx = usize::try_from(i).unwrap_or(0) % bytes.len();
+            let b = f32::from(bytes[idx]) + f32::from(u8::try_from(i % 97).unwrap_or(0));
+            (b % 200.0) / 1000.0 - 0.1
+        })
+        .collect()
+}
+
+/// Seconds as nanoseconds (for tests and callers).
+pub fn secs(n: i128) -> i128 {
+    n * SECOND
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_keep_alive_like_go() {
+        assert_eq!(keep_alive(None), Ok(None));
+        assert_eq!(keep_alive(Some(&json!(-1))), Ok(Some(FOREVER)));
+        assert_eq!(keep_alive(Some(&json!("-1m"))), Ok(Some(FOREVER)));
+        assert_eq!(keep_alive(Some(&json!(0))), Ok(Some(0)));
+        assert_eq!(keep_alive(Some(&json!("10m"))), Ok(Some(secs(600))));
+        assert_eq!(keep_alive(Some(&json!(3600))), Ok(Some(secs(3600))));
+        assert_eq!(
+            keep_alive(Some(&json!("-1"))),
+            Err("time: missing unit in duration \"-1\"".to_owned())
+        );
+        assert_eq!(
+            keep_alive(Some(&json!(true))),
+            Err("Unsupported type: 'bool'".to_owned())
+        );
+    }
+
+    #[test]
+    fn output_is_deterministic_and_tokenized() {
+        assert_eq!(reply_text(""), "ok");
+        let t = tokens(&reply_text("hi there"));
+        assert_eq!(t.concat(), "ok. You said: hi there");
+        assert_eq!(limit(t, Some(1)), (vec!["ok.".to_owned()], true));
+        assert!(serde_json::from_str::<Value>(&reply_json("a \"q\"")).is_ok());
+    }
+}

@@ -1,0 +1,637 @@
+//! Native `/api/*` endpoints with Ollama v0.12.6 shapes (key order, status codes, error texts from
+//! ollama.md §1). Fields that newer versions add (`capabilities`, `details.context_length`, …)
+//! appear when the configured version is ≥ 0.30.
+//!
+//! Owns request semantics only; persistence goes through [`super::state`] / [`super::seed`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::engine::{self, App, Loaded};
+use super::gojson::{Obj, arr, enc};
+use super::gotime::{self, now_ns};
+use super::name::Name;
+use super::seed;
+use super::server::{Feed, gin_error, gin_json, streaming, with_type};
+use super::state::{self, Installed, ModelSpec};
+
+fn details(spec: &ModelSpec, with_lengths: bool) -> Obj {
+    Obj::new()
+        .field("parent_model", "")
+        .field("format", &spec.format)
+        .field("family", &spec.family)
+        .field("families", &spec.families)
+        .field("parameter_size", &spec.parameter_size)
+        .field("quantization_level", &spec.quantization_level)
+        .field_if(
+            with_lengths && spec.context_length > 0,
+            "context_length",
+            &spec.context_length,
+        )
+        .field_if(
+            with_lengths && spec.embedding_length > 0,
+            "embedding_length",
+            &spec.embedding_length,
+        )
+}
+
+/// Installed models, most recently modified first (stable by Unix seconds).
+pub fn sorted_installed(app: &App) -> Vec<Installed> {
+    let mut models = state::installed(&app.mac).unwrap_or_default();
+    models.reverse(); // newest install last in the file; stable sort keeps that first on ties
+    models.sort_by_key(|m| std::cmp::Reverse(m.modified_at_ns.div_euclid(1_000_000_000)));
+    models
+}
+
+/// `GET|HEAD /api/tags`.
+pub fn tags(app: &App) -> Response {
+    let new = app.version_at_least(0, 30);
+    let entries: Vec<String> = sorted_installed(app)
+        .iter()
+        .map(|m| {
+            Obj::new()
+                .field("name", &m.name)
+                .field("model", &m.name)
+                .field(
+                    "modified_at",
+                    &gotime::rfc3339_nano(i128::from(m.modified_at_ns)),
+                )
+                .field("size", &m.size)
+                .field("digest", &m.digest)
+                .obj("details", details(&m.spec, new))
+                .field_if(
+                    new && !m.spec.capabilities.is_empty(),
+                    "capabilities",
+                    &m.spec.capabilities,
+                )
+                .done()
+        })
+        .collect();
+    gin_json(
+        StatusCode::OK,
+        Obj::new().raw("models", &arr(&entries)).done(),
+    )
+}
+
+/// `GET /api/ps`.
+pub fn ps(app: &App) -> Response {
+    let entries: Vec<String> = app
+        .loaded()
+        .iter()
+        .map(|l: &Loaded| {
+            Obj::new()
+                .field("name", &l.model.name)
+                .field("model", &l.model.name)
+                .field("size", &l.size())
+                .field("digest", &l.model.digest)
+                .obj("details", details(&l.model.spec, false))
+                .field("expires_at", &gotime::rfc3339_nano(l.expires_ns))
+                .field("size_vram", &l.size())
+                .field("context_length", &l.context_length)
+                .done()
+        })
+        .collect();
+    gin_json(
+        StatusCode::OK,
+        Obj::new().raw("models", &arr(&entries)).done(),
+    )
+}
+
+type Req = serde_json::Map<String, Value>;
+
+fn parse(body: &[u8]) -> Result<Req, Box<Response>> {
+    engine::parse_body(body, "missing request body")
+        .map_err(|e| Box::new(gin_error(StatusCode::BAD_REQUEST, &e)))
+}
+
+/// `cmp.Or(req.Model, req.Name)`.
+fn model_field(req: &Req) -> String {
+    match engine::str_field(req, "model") {
+        "" => engine::str_field(req, "name").to_owned(),
+        m => m.to_owned(),
+    }
+}
+
+/// `POST /api/show`.
+pub fn show(app: &App, body: &[u8]) -> Response {
+    let req = match parse(body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let model = model_field(&req);
+    if model.is_empty() {
+        return gin_error(StatusCode::BAD_REQUEST, "model is required");
+    }
+    let Some(name) = Name::parse(&model) else {
+        return gin_error(StatusCode::BAD_REQUEST, "invalid model name");
+    };
+    let Some(m) = app.find_installed(&model) else {
+        let shown = if app.version_at_least(0, 30) {
+            name.display()
+        } else {
+            model
+        };
+        return gin_error(StatusCode::NOT_FOUND, &format!("model '{shown}' not found"));
+    };
+    let family = &m.spec.family;
+    let model_blob = m
+        .spec
+        .layers
+        .first()
+        .map(|l| l.digest.replace(':', "-"))
+        .unwrap_or_default();
+    let modelfile = format!(
+        "# Modelfile generated by \"ollama show\"\n# To build a new Modelfile based on this, replace FROM with:\n# FROM {}\n\nFROM /var/empty/.ollama/models/blobs/{model_blob}\nTEMPLATE {{{{ .Prompt }}}}\n",
+        m.name
+    );
+    let mut info = vec![
+        ("general.architecture", enc(family)),
+        ("general.file_type", enc(&15)),
+        ("general.quantization_version", enc(&2)),
+        (
+            "general.parameter_count",
+            enc(&param_count(&m.spec.parameter_size)),
+        ),
+    ];
+    let ctx_key = format!("{family}.context_length");
+    let emb_key = format!("{family}.embedding_length");
+    info.push((ctx_key.as_str(), enc(&m.spec.context_length)));
+    info.push((emb_key.as_str(), enc(&m.spec.embedding_length)));
+    let body = Obj::new()
+        .field("license", "Simulated license text.")
+        .field("modelfile", &modelfile)
+        .field("template", "{{ .Prompt }}")
+        .obj("details", details(&m.spec, false))
+        .raw("model_info", &super::gojson::sorted_obj(info))
+        .field_if(
+            !m.spec.capabilities.is_empty(),
+            "capabilities",
+            &m.spec.capabilities,
+        )
+        .field(
+            "modified_at",
+            &gotime::rfc3339_nano(i128::from(m.modified_at_ns)),
+        )
+        .done();
+    gin_json(StatusCode::OK, body)
+}
+
+/// `8.0B` → 8000000000, `137M` → 137000000.
+fn param_count(s: &str) -> u64 {
+    let (num, mult) = match s.chars().last() {
+        Some('B') => (&s[..s.len() - 1], 1e9),
+        Some('M') => (&s[..s.len() - 1], 1e6),
+        _ => (s, 1.0),
+    };
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "display data only"
+    )]
+    let n = (num.parse::<f64>().unwrap_or(0.0) * mult) as u64;
+    n
+}
+
+fn status_line(status: &str) -> String {
+    Obj::new().field("status", status).done()
+}
+
+fn progress_line(digest: &str, total: u64, completed: u64) -> String {
+    let short = digest.get(7..19).unwrap_or(digest);
+    Obj::new()
+        .field("status", &format!("pulling {short}"))
+        .field("digest", digest)
+        .field_if(total > 0, "total", &total)
+        .field_if(completed > 0, "completed", &completed)
+        .done()
+}
+
+/// `POST /api/pull`.
+pub fn pull(app: &Arc<App>, body: &[u8]) -> Response {
+    let req = match parse(body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let model = model_field(&req);
+    let Some(name) = Name::parse(&model) else {
+        return gin_error(StatusCode::BAD_REQUEST, "invalid model name");
+    };
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(true);
+    let reg = state::registry(&app.mac).unwrap_or_default();
+    let found = seed::lookup(&reg, &model);
+    let die_at = state::fault(&app.mac, "pull-die-at-percent").and_then(|s| s.parse::<u64>().ok());
+    if !stream {
+        // waitForStream: the last message as one object, `application/json` without charset.
+        return match found {
+            None => no_newline_json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &Obj::new()
+                    .field("error", "pull model manifest: file does not exist")
+                    .done(),
+            ),
+            Some((_, spec)) => {
+                if die_at.is_some() {
+                    return no_newline_json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &Obj::new().field("error", "unexpected EOF").done(),
+                    );
+                }
+                match seed::record_install(&app.mac, &name.display(), &spec) {
+                    Ok(_) => no_newline_json(StatusCode::OK, &status_line("success")),
+                    Err(e) => no_newline_json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &Obj::new().field("error", &e.to_string()).done(),
+                    ),
+                }
+            }
+        };
+    }
+    let (resp, tx) = streaming("application/x-ndjson", false);
+    let app = Arc::clone(app);
+    tokio::spawn(async move {
+        let _ = pull_stream(&app, &tx, &name, found.map(|f| f.1), die_at).await;
+    });
+    resp
+}
+
+fn no_newline_json(status: StatusCode, body: &str) -> Response {
+    with_type(status, "application/json", Body::from(body.to_owned()))
+}
+
+async fn send(tx: &Feed, line: String) -> Result<(), ()> {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    tx.send(Ok(Bytes::from(format!("{line}\n"))))
+        .await
+        .map_err(|_| ())
+}
+
+async fn pull_stream(
+    app: &App,
+    tx: &Feed,
+    name: &Name,
+    spec: Option<ModelSpec>,
+    die_at: Option<u64>,
+) -> Result<(), ()> {
+    send(tx, status_line("pulling manifest")).await?;
+    let Some(spec) = spec else {
+        return send(
+            tx,
+            Obj::new()
+                .field("error", "pull model manifest: file does not exist")
+                .done(),
+        )
+        .await;
+    };
+    let existing = app.find_installed(&name.display());
+    let cached = existing.is_some();
+    // getExistingName: a model already on disk keeps the casing it was first pulled with.
+    let display = existing.map_or_else(|| name.display(), |m| m.name);
+    let grand_total = spec.size().max(1);
+    let mut done_bytes: u64 = 0;
+    for blob in spec.blobs() {
+        let ticks: Vec<u64> = if cached || blob.size < 1_000_000 {
+            vec![blob.size]
+        } else {
+            vec![
+                0,
+                blob.size / 4,
+                blob.size / 2,
+                blob.size / 4 * 3,
+                blob.size,
+            ]
+        };
+        for completed in ticks {
+            send(tx, progress_line(&blob.digest, blob.size, completed)).await?;
+            let overall = (done_bytes + completed) * 100 / grand_total;
+            if let Some(p) = die_at
+                && overall >= p
+            {
+                {
+                    // The server dies: the connection closes without a final chunk.
+                    let _ = tx
+                        .send(Err(std::io::Error::other("simulated death mid-pull")))
+                        .await;
+                    return Err(());
+                }
+            }
+        }
+        done_bytes += blob.size;
+    }
+    send(tx, status_line("verifying sha256 digest")).await?;
+    send(tx, status_line("writing manifest")).await?;
+    if let Err(e) = seed::record_install(&app.mac, &display, &spec) {
+        return send(tx, Obj::new().field("error", &e.to_string()).done()).await;
+    }
+    send(tx, status_line("success")).await
+}
+
+/// `DELETE /api/delete`: 200 with an empty body.
+pub fn delete(app: &App, body: &[u8]) -> Response {
+    let req = match parse(body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let model = model_field(&req);
+    if model.is_empty() {
+        return gin_error(StatusCode::BAD_REQUEST, "model is required");
+    }
+    if Name::parse(&model).is_none() {
+        return gin_error(
+            StatusCode::BAD_REQUEST,
+            &format!("name {model:?} is invalid"),
+        );
+    }
+    match seed::remove_model(&app.mac, &model) {
+        Ok(true) => {
+            app.unload(&model);
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::OK;
+            r
+        }
+        Ok(false) => gin_error(StatusCode::NOT_FOUND, &format!("model '{model}' not found")),
+        Err(e) => gin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// `POST /api/copy`: 200 with an empty body.
+pub fn copy(app: &App, body: &[u8]) -> Response {
+    let req = match parse(body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let source = engine::str_field(&req, "source");
+    let dest = engine::str_field(&req, "destination");
+    let Some(dest_name) = Name::parse(dest) else {
+        return gin_error(
+            StatusCode::BAD_REQUEST,
+            &format!("destination {dest:?} is invalid"),
+        );
+    };
+    let Some(src) = app.find_installed(source) else {
+        return gin_error(
+            StatusCode::NOT_FOUND,
+            &format!("model '{source}' not found"),
+        );
+    };
+    match seed::record_install(&app.mac, &dest_name.display(), &src.spec) {
+        Ok(_) => Response::new(Body::empty()),
+        Err(e) => gin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// The prompt text of a generate request or the last user message of a chat request.
+pub fn prompt_of(req: &Req, chat: bool) -> (String, usize) {
+    if !chat {
+        return (engine::str_field(req, "prompt").to_owned(), 1);
+    }
+    let msgs = req.get("messages").and_then(Value::as_array);
+    let n = msgs.map_or(0, Vec::len);
+    let last = msgs
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|x| x.get("role").and_then(Value::as_str) == Some("user"))
+        })
+        .and_then(|m| m.get("content"))
+        .map(content_text)
+        .unwrap_or_default();
+    (last, n)
+}
+
+/// Text of a message `content` (string, or an array of parts with `text`).
+pub fn content_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// Native error to send (status, message) before any generation.
+#[derive(Debug)]
+pub struct NativeError(pub StatusCode, pub String);
+
+/// Steps 2–7 of `GenerateHandler` (ollama.md §1.8) without the load reply: checks name, presence,
+/// capability, applies keep-alive and loads. `Ok(None)` = unloaded (`keep_alive` 0, empty prompt).
+pub fn prepare(
+    app: &App,
+    req: &Req,
+    chat: bool,
+    empty_prompt: bool,
+) -> Result<Option<Installed>, NativeError> {
+    let model = engine::str_field(req, "model");
+    let keep_alive = engine::keep_alive(req.get("keep_alive"))
+        .map_err(|e| NativeError(StatusCode::BAD_REQUEST, e))?;
+    if model.is_empty() {
+        return Err(NativeError(
+            StatusCode::NOT_FOUND,
+            "model '' not found".to_owned(),
+        ));
+    }
+    if Name::parse(model).is_none() {
+        return Err(NativeError(
+            StatusCode::BAD_REQUEST,
+            "invalid model name".to_owned(),
+        ));
+    }
+    let Some(m) = app.find_installed(model) else {
+        return Err(NativeError(
+            StatusCode::NOT_FOUND,
+            format!("model '{model}' not found"),
+        ));
+    };
+    if empty_prompt && keep_alive == Some(0) {
+        app.unload(&m.name);
+        return Ok(None);
+    }
+    if !m.spec.can_complete() {
+        let what = if chat { "chat" } else { "generate" };
+        return Err(NativeError(
+            StatusCode::BAD_REQUEST,
+            format!("\"{model}\" does not support {what}"),
+        ));
+    }
+    let num_ctx = req
+        .get("options")
+        .and_then(|o| o.get("num_ctx"))
+        .and_then(Value::as_u64);
+    app.touch(&m, keep_alive, num_ctx);
+    Ok(Some(m))
+}
+
+fn message_obj(content: &str) -> String {
+    Obj::new()
+        .field("role", "assistant")
+        .field("content", content)
+        .done()
+}
+
+fn gen_head(model: &str, chat: bool, text: &str) -> Obj {
+    let o = Obj::new()
+        .field("model", model)
+        .field("created_at", &gotime::rfc3339_nano(now_ns()));
+    if chat {
+        o.raw("message", &message_obj(text))
+    } else {
+        o.field("response", text)
+    }
+}
+
+/// `POST /api/generate` and `POST /api/chat`.
+pub fn generate(app: &Arc<App>, body: &[u8], chat: bool) -> Response {
+    let req = match parse(body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let model = engine::str_field(&req, "model").to_owned();
+    let (prompt, n_msgs) = prompt_of(&req, chat);
+    let empty = if chat { n_msgs == 0 } else { prompt.is_empty() };
+    let m = match prepare(app, &req, chat, empty) {
+        Err(NativeError(status, msg)) => return gin_error(status, &msg),
+        Ok(None) => {
+            return gin_json(
+                StatusCode::OK,
+                gen_head(&model, chat, "")
+                    .field("done", &true)
+                    .field("done_reason", "unload")
+                    .done(),
+            );
+        }
+        Ok(Some(m)) => m,
+    };
+    if empty {
+        return gin_json(
+            StatusCode::OK,
+            gen_head(&model, chat, "")
+                .field("done", &true)
+                .field("done_reason", "load")
+                .done(),
+        );
+    }
+    let json_mode = req.get("format").is_some_and(|f| !f.is_null() && f != "");
+    let text = if json_mode {
+        engine::reply_json(&prompt)
+    } else {
+        engine::reply_text(&prompt)
+    };
+    let num_predict = req
+        .get("options")
+        .and_then(|o| o.get("num_predict"))
+        .and_then(Value::as_u64);
+    let (toks, cut) = engine::limit(engine::tokens(&text), num_predict);
+    let reason = if cut { "length" } else { "stop" };
+    let p_tokens = engine::prompt_tokens(&prompt, n_msgs);
+    let final_obj = |head: Obj| {
+        head.field("done", &true)
+            .field("done_reason", reason)
+            .field("total_duration", &(engine::fake_duration(toks.len()) * 2))
+            .field("load_duration", &1_234_567_u64)
+            .field("prompt_eval_count", &p_tokens)
+            .field("prompt_eval_duration", &engine::fake_duration(1))
+            .field("eval_count", &toks.len())
+            .field("eval_duration", &engine::fake_duration(toks.len()))
+            .done()
+    };
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(true);
+    let unload_after = engine::keep_alive(req.get("keep_alive")).ok().flatten() == Some(0);
+    if unload_after {
+        app.unload(&m.name);
+    }
+    if !stream {
+        return gin_json(
+            StatusCode::OK,
+            final_obj(gen_head(&model, chat, &toks.concat())),
+        );
+    }
+    let mut lines: Vec<String> = toks
+        .iter()
+        .map(|t| gen_head(&model, chat, t).field("done", &false).done())
+        .collect();
+    lines.push(final_obj(gen_head(&model, chat, "")));
+    let (resp, tx) = streaming("application/x-ndjson", false);
+    tokio::spawn(async move {
+        for l in lines {
+            if send(&tx, l).await.is_err() {
+                break;
+            }
+        }
+    });
+    resp
+}
+
+/// `POST /api/embed`.
+pub fn embed(app: &App, body: &[u8]) -> Response {
+    let req = match parse(body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let model = engine::str_field(&req, "model").to_owned();
+    let keep_alive = match engine::keep_alive(req.get("keep_alive")) {
+        Ok(k) => k,
+        Err(e) => return gin_error(StatusCode::BAD_REQUEST, &e),
+    };
+    let not_found = || {
+        gin_error(
+            StatusCode::NOT_FOUND,
+            &format!("model \"{model}\" not found, try pulling it first"),
+        )
+    };
+    if Name::parse(&model).is_none() {
+        return not_found();
+    }
+    let Some(m) = app.find_installed(&model) else {
+        return not_found();
+    };
+    let inputs: Vec<String> = match req.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if keep_alive == Some(0) {
+        app.unload(&m.name);
+    } else {
+        app.touch(&m, keep_alive, None);
+    }
+    if inputs.is_empty() {
+        return gin_json(
+            StatusCode::OK,
+            Obj::new()
+                .field("model", &model)
+                .raw("embeddings", "[]")
+                .done(),
+        );
+    }
+    let dims = if m.spec.embedding_length > 0 {
+        m.spec.embedding_length
+    } else {
+        384
+    };
+    let vecs: Vec<String> = inputs
+        .iter()
+        .map(|i| enc(&engine::embedding(i, dims)))
+        .collect();
+    let count: u64 = inputs.iter().map(|i| engine::prompt_tokens(i, 0)).sum();
+    gin_json(
+        StatusCode::OK,
+        Obj::new()
+            .field("model", &model)
+            .raw("embeddings", &arr(&vecs))
+            .field("total_duration", &engine::fake_duration(inputs.len() + 1))
+            .field("load_duration", &1_234_567_u64)
+            .field("prompt_eval_count", &count)
+            .done(),
+    )
+}
