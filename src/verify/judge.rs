@@ -300,6 +300,18 @@ impl Judge<'_> {
         }
     }
 
+    /// Whether `exchange` is a 404 for the chosen model after `GET /v1/models/{model}` also
+    /// answered 404: then only `openai.model` fails and the other model checks skip.
+    fn model_missing(&self, exchange: &Exchange) -> bool {
+        let is_404 = |e: &Exchange| matches!(&e.outcome, Outcome::Answered { status: 404, body, .. } if body.trim() != "404 page not found");
+        is_404(exchange)
+            && self
+                .facts
+                .http
+                .get(&Probe::ModelRetrieve)
+                .is_some_and(is_404)
+    }
+
     /// A failure hint from an HTTP error reply.
     fn status_hint(&self, probe: Probe, status: u16, body: &str) -> String {
         let model = self.facts.model.as_ref().map_or("", |m| m.name.as_str());
@@ -336,6 +348,15 @@ impl Judge<'_> {
             self.push(check, expected, found, None);
             return;
         };
+        if super::probe::runs_model(probe) && self.model_missing(exchange) {
+            let model = self.facts.model.as_ref().map_or("", |m| m.name.as_str());
+            let found = skip(
+                format!("model `{model}` is not installed"),
+                "fix `openai.model` first",
+            );
+            self.push(check, expected, found, Some(exchange));
+            return;
+        }
         let found = match &exchange.outcome {
             Outcome::Failed { reason } => fail(
                 format!("no answer: {reason}"),

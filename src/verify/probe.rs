@@ -157,7 +157,16 @@ async fn send(client: &Client, probe: Probe, model: &str) -> Exchange {
         SHORT_TIMEOUT
     };
     let start = Instant::now();
-    let result = client.raw(method, &path, body.as_deref(), timeout).await;
+    let mut result = client.raw(method, &path, body.as_deref(), timeout).await;
+    // A pooled keep-alive connection that the server closed just as the request went out fails
+    // with "connection closed before message completed" (hyper does not retry a POST); one fresh
+    // try tells that race from a server that really drops requests. Refusals are not retried.
+    if let Err(crate::ollama::client::OllamaError::Unreachable { reason, .. }) = &result
+        && reason.contains("connection closed")
+    {
+        tracing::debug!(?probe, %reason, "retrying once on a fresh connection");
+        result = client.raw(method, &path, body.as_deref(), timeout).await;
+    }
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let outcome = match result {
         Ok(reply) => Outcome::Answered {

@@ -349,7 +349,7 @@ fn a_job_bound_elsewhere_fails_bind_and_ollama_host() {
 }
 
 #[test]
-fn a_missing_model_fails_the_model_checks_with_a_pull_hint() {
+fn a_missing_model_fails_once_with_a_pull_hint_and_skips_the_other_model_checks() {
     let desired = desired(TOML);
     let mut facts = converged(&desired);
     let not_found = answered(
@@ -371,15 +371,23 @@ fn a_missing_model_fails_the_model_checks_with_a_pull_hint() {
         facts.http.get_mut(&probe).unwrap().outcome = not_found.clone();
     }
     let verdict = judge(&desired, &facts, &Options::default());
-    assert_eq!(verdict.counts(), (16, 11, 0));
-    let chat = result(&verdict, "openai.chat");
-    assert!(chat.received.starts_with("HTTP 404: "), "{}", chat.received);
+    assert_eq!(verdict.counts(), (16, 1, 10), "{}", report::text(&verdict, false));
+    let model = result(&verdict, "openai.model");
     assert!(
-        chat.hint
+        model.received.starts_with("HTTP 404: "),
+        "{}",
+        model.received
+    );
+    assert!(
+        model
+            .hint
             .as_ref()
             .unwrap()
             .contains("ollama pull qwen2.5-coder:32b")
     );
+    let chat = result(&verdict, "openai.chat");
+    assert_eq!(chat.received, "model `qwen2.5-coder:32b` is not installed");
+    assert_eq!(chat.hint.as_deref(), Some("fix `openai.model` first"));
 }
 
 #[test]

@@ -79,7 +79,21 @@ pub(crate) fn filter(text: &str, sb: &Sandbox, host: Ipv4Addr, port: u16) -> Str
     text = text.replace(&format!(" {host} "), " [HOST] ");
     text = text.replace(&format!(":{port}"), ":[PORT]");
     text = text.replace(&format!("port {port}"), "port [PORT]");
-    regex_lite_pid(&text)
+    text = regex_lite_pid(&text);
+    // Anthropic request ids: `req_` and 24 hex characters.
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("req_") {
+        out.push_str(&rest[..at + 4]);
+        rest = &rest[at + 4..];
+        let hex = rest.chars().take_while(char::is_ascii_hexdigit).count();
+        if hex == 24 {
+            out.push_str("[ID]");
+            rest = &rest[hex..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces the number after `pid ` by `[PID]` (no regex crate in the tests).
@@ -173,12 +187,8 @@ pub(crate) fn converged(on_loopback: bool) -> Server {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn failed_ids(out: &Output) -> Vec<String> {
@@ -213,7 +223,10 @@ fn verify_passes_on_a_converged_server_and_writes_junit() {
     insta::assert_snapshot!(server.shown(&out));
     assert_eq!(out.status.code(), Some(0));
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("tests=\"27\" failures=\"0\" errors=\"0\" skipped=\"2\""), "{xml}");
+    assert!(
+        xml.contains("tests=\"27\" failures=\"0\" errors=\"0\" skipped=\"2\""),
+        "{xml}"
+    );
     // Read-only: verify changes nothing on the Mac.
     let mutating: Vec<String> = server
         .sb
@@ -231,7 +244,12 @@ fn each_fault_fails_the_check_about_it() {
     let mac = server.sb.mac_dir();
     let run = || server.run(&["verify", "--json"]);
     let out = run();
-    assert_eq!(failed_ids(&out), Vec::<String>::new(), "{}", server.shown(&out));
+    assert_eq!(
+        failed_ids(&out),
+        Vec::<String>::new(),
+        "{}",
+        server.shown(&out)
+    );
     assert_eq!(json(&out)["summary"]["passed"], 25);
 
     server.sb.set_fault("job-user", "root");
@@ -269,9 +287,19 @@ fn each_fault_fails_the_check_about_it() {
     let out = run();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(failed_ids(&out), ["network.loopback"], "{}", server.shown(&out));
+    assert_eq!(
+        failed_ids(&out),
+        ["network.loopback"],
+        "{}",
+        server.shown(&out)
+    );
 
-    let out = server.run(&["verify", "--json", "--skip-model-tests", "--skip-anthropic-tests"]);
+    let out = server.run(&[
+        "verify",
+        "--json",
+        "--skip-model-tests",
+        "--skip-anthropic-tests",
+    ]);
     let doc = json(&out);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(doc["summary"]["skipped"], 2 + 6 + 6);
