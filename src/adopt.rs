@@ -516,9 +516,11 @@ pub fn server_toml(
             None => notes.push(format!("`{var}` is left out: not a portable variable name")),
         }
     }
-    out.push_str("\n[ollama]\n");
-    for line in &typed_lines {
-        let _ = writeln!(out, "{line}");
+    if !typed_lines.is_empty() {
+        out.push_str("\n[ollama]\n");
+        for line in &typed_lines {
+            let _ = writeln!(out, "{line}");
+        }
     }
     if !extra.is_empty() {
         out.push_str("\n[ollama.extra_env]\n");

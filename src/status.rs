@@ -170,6 +170,16 @@ fn conflict(conflict: &Conflict) -> String {
     }
 }
 
+/// The version in the first line `ollama --version` printed (`ollama version is 0.12.6`, or
+/// `Warning: client version is 0.12.6` when no server answered it); `None` for the warning that
+/// says only that no server answered.
+fn program_version(line: &str) -> Option<String> {
+    ["ollama version is ", "Warning: client version is "]
+        .iter()
+        .find_map(|prefix| line.strip_prefix(prefix))
+        .map(|v| v.trim().to_owned())
+}
+
 /// The `status --json` document (specs/verify.md, "status").
 pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
     let target = format!(
@@ -303,7 +313,7 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
         "ollama": ollama,
         "program": {
             "path": observed.program.path,
-            "version": observed.program.version.known(),
+            "version": observed.program.version.known().and_then(|v| program_version(v)),
         },
         "logs": observed.logs.iter().map(|l| json!({ "path": l.path, "exists": l.meta.is_some() })).collect::<Vec<_>>(),
         "conflicts": conflicts,
@@ -447,7 +457,7 @@ pub fn text(doc: &Json, home: &Path) -> String {
     let program = &doc["program"];
     let program_text = match program["path"].as_str() {
         Some(_) => match program["version"].as_str() {
-            Some(version) => format!("{} ({version})", shown(&program["path"], home)),
+            Some(version) => format!("{} (version {version})", shown(&program["path"], home)),
             None => shown(&program["path"], home),
         },
         None => "not found".to_owned(),

@@ -371,7 +371,12 @@ fn a_missing_model_fails_once_with_a_pull_hint_and_skips_the_other_model_checks(
         facts.http.get_mut(&probe).unwrap().outcome = not_found.clone();
     }
     let verdict = judge(&desired, &facts, &Options::default());
-    assert_eq!(verdict.counts(), (16, 1, 10), "{}", report::text(&verdict, false));
+    assert_eq!(
+        verdict.counts(),
+        (16, 1, 10),
+        "{}",
+        report::text(&verdict, false)
+    );
     let model = result(&verdict, "openai.model");
     assert!(
         model.received.starts_with("HTTP 404: "),

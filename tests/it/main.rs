@@ -6,7 +6,9 @@
     reason = "the harness drives real processes and files"
 )]
 
+mod adopt;
 mod config_errors;
 mod plan_cases;
 mod real_mac;
+mod status;
 mod verify;

@@ -29,7 +29,7 @@ pub(crate) fn free_port(host: Ipv4Addr) -> u16 {
 }
 
 /// The uid ssollama will use: the machine's, via `SUDO_UID` when the tests run as root.
-fn align_uid(sb: &Sandbox) {
+pub(crate) fn align_uid(sb: &Sandbox) {
     let real = rustix::process::getuid().as_raw();
     if real != 0 {
         sb.update_machine(|m| m.uid = real);
@@ -75,10 +75,15 @@ impl Server {
 
 pub(crate) fn filter(text: &str, sb: &Sandbox, host: Ipv4Addr, port: u16) -> String {
     let mut text = text.replace(&sb.root().display().to_string(), "[SANDBOX]");
-    text = text.replace(&format!("{host}:"), "[HOST]:");
-    text = text.replace(&format!(" {host} "), " [HOST] ");
-    text = text.replace(&format!(":{port}"), ":[PORT]");
-    text = text.replace(&format!("port {port}"), "port [PORT]");
+    // One sandbox address per text (127.0.0.X, X >= 2), so a plain replace is exact enough.
+    text = text.replace(&host.to_string(), "[HOST]");
+    for (from, to) in [
+        (format!(":{port}"), ":[PORT]"),
+        (format!("port {port}"), "port [PORT]"),
+        (format!("port = {port}"), "port = [PORT]"),
+    ] {
+        text = text.replace(&from, to);
+    }
     text = regex_lite_pid(&text);
     // Anthropic request ids: `req_` and 24 hex characters.
     let mut out = String::with_capacity(text.len());
