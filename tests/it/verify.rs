@@ -318,3 +318,76 @@ fn verify_fails_when_the_server_binds_another_address() {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(server.shown(&out));
 }
+
+fn check<'d>(doc: &'d serde_json::Value, id: &str) -> &'d serde_json::Value {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn network_checks_read_networksetup_and_ping_the_router() {
+    use simmac::network::{Lease, NetConfig, Service};
+    let server = converged(false);
+    let mut toml = std::fs::read_to_string(&server.config).unwrap();
+    toml.push_str(
+        "\n[network]\nservice = \"Ethernet\"\naddress = \"192.168.1.50\"\nsubnet_mask = \"255.255.255.0\"\nrouter = \"192.168.1.1\"\n",
+    );
+    std::fs::write(&server.config, toml).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["verify", "--json", "--skip-model-tests"];
+        args.extend(extra);
+        json(&server.run(&args))
+    };
+    // The sandbox's Ethernet is on DHCP (192.168.1.23).
+    let doc = run(&[]);
+    let static_ip = check(&doc, "network.static_ip");
+    assert_eq!(static_ip["status"], "fail");
+    assert_eq!(
+        static_ip["received"],
+        "DHCP 192.168.1.23 mask 255.255.255.0 router 192.168.1.1"
+    );
+    assert_eq!(check(&doc, "network.router")["status"], "pass");
+
+    server.sb.set_network_services(vec![Service::new(
+        "Ethernet",
+        true,
+        NetConfig::Manual(Lease::new("192.168.1.50", "255.255.255.0", "192.168.1.1")),
+    )]);
+    let doc = run(&["--skip-router"]);
+    assert_eq!(check(&doc, "network.static_ip")["status"], "pass");
+    let router = check(&doc, "network.router");
+    assert_eq!(router["status"], "skip");
+    assert_eq!(router["hint"], "run without --skip-router");
+    // ping went through the tool dir only when asked for.
+    let pings = server
+        .sb
+        .journal()
+        .iter()
+        .filter(|c| c.summary().starts_with("ping "))
+        .count();
+    assert_eq!(pings, 1);
+}
+
+#[test]
+fn verbose_shows_each_request_and_reply() {
+    let server = converged(false);
+    let out = server.run(&["verify", "-v", "--skip-anthropic-tests"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = server.shown(&out);
+    assert!(
+        text.contains("          > POST http://[HOST]:[PORT]/v1/chat/completions\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("          < 200 text/event-stream ("),
+        "{text}"
+    );
+    assert!(
+        text.contains("          expected: HTTP 200 `Ollama is running`\n"),
+        "{text}"
+    );
+}
