@@ -6,8 +6,8 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | pure core | [`adopt`], [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`status`], [`verify::judge`] |
-//! | effects | [`sys`], [`ollama::client`], [`observe`], [`verify::probe`] |
+//! | pure core | [`adopt`], [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`status`], [`verify::judge`](mod@verify::judge) |
+//! | effects | [`sys`], [`ollama::client`], [`observe`], [`verify::probe`](mod@verify::probe) |
 //! | front | [`cli`] |
 
 pub mod adopt;

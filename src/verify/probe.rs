@@ -1,5 +1,5 @@
 //! The effects of `verify`: observe, run `lsof`/`ps`/`ping`, send the HTTP requests, and
-//! return [`Facts`]. Nothing here decides PASS or FAIL (that is [`super::judge`]).
+//! return [`Facts`]. Nothing here decides PASS or FAIL (that is [`super::judge()`]).
 //!
 //! Requests are sent one at a time (a real server runs one model request at a time anyway),
 //! each with its own timeout: [`MODEL_TIMEOUT`] for requests that run a model, [`SHORT_TIMEOUT`]
