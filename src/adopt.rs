@@ -750,6 +750,43 @@ mod tests {
     }
 
     #[test]
+    fn a_daemon_keeps_its_user_and_drops_the_home_ssollama_sets() {
+        let mut observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let daemon = Desired {
+            service: Service {
+                label: Label::new("com.ollama").unwrap(),
+                mode: Mode::Daemon {
+                    user: "ai".to_owned(),
+                },
+                program: None,
+            },
+            ..crate::config::parse("s.toml", "[listen]\nhost = \"192.168.250.20\"\n")
+                .unwrap()
+                .desired
+        };
+        let path = PathBuf::from("/Library/LaunchDaemons/com.ollama.plist");
+        let program = Path::new("/opt/homebrew/opt/ollama/bin/ollama");
+        observed.plist = PlistFile::Present {
+            path,
+            text: crate::launchd::plist::desired_plist_xml(&daemon, program),
+            owner: 0,
+            mode: 0o644,
+        };
+        let label = Label::new("com.ollama").unwrap();
+        let job = read_job(&label, &observed).unwrap();
+        let adopted = server_toml(&label, true, &job, &observed, None).unwrap();
+        assert_eq!(adopted.notes, Vec::<String>::new());
+        assert!(adopted.text.contains("mode = \"daemon\"\nuser = \"ai\"\n"));
+        assert!(!adopted.text.contains("HOME"));
+        let mut no_user = job;
+        no_user.user = None;
+        assert!(matches!(
+            server_toml(&label, true, &no_user, &observed, None),
+            Err(AdoptError::DaemonWithoutUser { .. })
+        ));
+    }
+
+    #[test]
     fn ollama_host_is_parsed_like_ollama() {
         let parse = |s: &str| parse_ollama_host(s).map(|l| l.ollama_host());
         assert_eq!(parse("192.168.250.20").unwrap(), "192.168.250.20:11434");

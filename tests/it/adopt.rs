@@ -131,7 +131,29 @@ fn adopting_an_install_in_ssollamas_shape_plans_no_changes() {
         "\n        <key>OLLAMA_KEEP_ALIVE</key>\n        <string>24h</string>\n        <key>OLLAMA_NOHISTORY</key>\n        <string>1</string>",
         "\n    <key>ProcessType</key>\n    <string>Interactive</string>",
     );
-    let out = ssollama(&sb, &["-c", "server.toml", "init", "--from-machine"]);
+    // A static address on Ethernet, as set by hand (System Settings) or by the seed.
+    let mut ethernet = simmac::network::Service::new(
+        "Ethernet",
+        true,
+        simmac::network::NetConfig::Manual(simmac::network::Lease::new(
+            "192.168.1.50",
+            "255.255.255.0",
+            "192.168.1.1",
+        )),
+    );
+    ethernet.dns = vec!["192.168.1.1".to_owned(), "1.1.1.1".to_owned()];
+    sb.set_network_services(vec![ethernet]);
+    let out = ssollama(
+        &sb,
+        &[
+            "-c",
+            "server.toml",
+            "init",
+            "--from-machine",
+            "--network-service",
+            "Ethernet",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", shown(&sb, addr, &out));
     let toml = std::fs::read_to_string(sb.root().join("server.toml")).unwrap();
     insta::assert_snapshot!(filter(&toml, &sb, host, port));
@@ -185,6 +207,33 @@ fn without_a_job_there_is_nothing_to_adopt() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("there is no job `com.example.none` to adopt"),
+        "{stderr}"
+    );
+    assert!(!sb.root().join("server.toml").exists());
+}
+
+#[test]
+fn a_network_service_on_dhcp_is_not_adopted() {
+    let sb = Sandbox::new();
+    super::verify::align_uid(&sb);
+    let host = sb.loopback();
+    let port = free_port(host);
+    let addr = installed(&sb, &format!("{host}:{port}"), "", "");
+    let out = ssollama(
+        &sb,
+        &[
+            "-c",
+            "server.toml",
+            "init",
+            "--from-machine",
+            "--network-service",
+            "Ethernet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&sb, addr, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("has no complete manual IPv4 configuration"),
         "{stderr}"
     );
     assert!(!sb.root().join("server.toml").exists());
