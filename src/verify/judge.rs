@@ -552,7 +552,9 @@ fn service(j: &mut Judge<'_>) {
                 .filter(|l| l.port() == Some(port))
                 .map(|l| format!("`{}` (pid {}) on {}", l.command, l.pid, l.address))
                 .collect();
-            if others.is_empty() {
+            if others.is_empty() && j.loaded().and_then(|job| job.pid).is_none() {
+                skip("the job is not running", "fix `service.process` first")
+            } else if others.is_empty() {
                 fail(
                     format!("nothing listens on port {port}"),
                     format!("see the log `{}`", j.stderr_log()),

@@ -474,10 +474,7 @@ fn a_server_that_does_not_answer_fails_once_and_skips_the_api_checks() {
     );
     facts.http.insert(Probe::Loopback, loopback);
     let verdict = judge(&desired, &facts, &Options::default());
-    assert_eq!(
-        failed_ids(&verdict),
-        ["service.process", "service.port", "service.http"]
-    );
+    assert_eq!(failed_ids(&verdict), ["service.process", "service.http"]);
     assert_eq!(
         result(&verdict, "service.process").received,
         "state = spawn scheduled, last exit: 78: EX_CONFIG"
