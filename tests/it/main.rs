@@ -7,6 +7,7 @@
 )]
 
 mod adopt;
+mod cli;
 mod config_errors;
 mod plan_cases;
 mod real_mac;

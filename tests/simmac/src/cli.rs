@@ -107,6 +107,8 @@ impl Outcome {
 
 /// Runs one tool call in-process, journals it, and returns its outcome.
 pub fn call(ctx: &Ctx, tool: &str, args: &[String]) -> Outcome {
+    // Latency injection for every tool call (benchmarks): `faults/tool-delay-ms`.
+    ctx.mac.inject_delay("tool-delay-ms");
     let outcome = match tool {
         "launchctl" => crate::launchd::launchctl(ctx, args),
         "networksetup" => crate::network::networksetup(ctx, args),
@@ -168,8 +170,8 @@ pub fn main() -> ExitCode {
             _ => fail("usage: simmac --state <mac-dir> __supervise <domain> <label>\n"),
         };
     }
-    // The fake Ollama (`crate::ollama::run(&state, tool_args)`) is dispatched here, before the
-    // in-process fakes; it journals its own HTTP requests.
+    // The fake Ollama is dispatched by `main.rs` before this function (it is long-running and
+    // journals its own HTTP requests).
     let elevated = std::env::var_os(state::ELEVATED_ENV).is_some_and(|v| v == "1");
     let ctx = Ctx::new(&state, elevated);
     let outcome = call(&ctx, tool, tool_args);

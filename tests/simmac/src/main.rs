@@ -8,7 +8,12 @@ fn main() -> std::process::ExitCode {
         && flag == "--state"
         && tool == "ollama"
     {
-        return simmac::ollama::run(std::path::Path::new(state), rest);
+        let state = std::path::Path::new(state);
+        if rest.first().is_none_or(|verb| verb != "serve") {
+            // Latency injection for every external call (benchmarks); a server is not a call.
+            simmac::state::Mac::new(state).inject_delay("tool-delay-ms");
+        }
+        return simmac::ollama::run(state, rest);
     }
     simmac::cli::main()
 }

@@ -1,0 +1,142 @@
+//! The command line through the real binary: help text, exit codes, `validate`, `schema`, `init`.
+
+use std::path::Path;
+use std::process::Command;
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn ssollama(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ssollama"))
+        .current_dir(dir)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env("HOME", dir)
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn help_lists_every_verb() {
+    let run = ssollama(root(), &["--help"]);
+    assert_eq!(run.code, Some(0));
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn usage_errors_exit_1_so_that_2_keeps_meaning_changes() {
+    let run = ssollama(root(), &["plan", "--no-such-flag"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("--no-such-flag"), "{}", run.stderr);
+}
+
+#[test]
+fn validate_accepts_the_example_and_says_so() {
+    let run = ssollama(root(), &["-c", "server.toml.example", "validate"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, "`server.toml.example` is valid\n");
+}
+
+#[test]
+fn validate_reports_every_error_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        "[listen]\nhost = \"10.0.0.300\"\nport = 0\n[logs]\nstdout = \"relative.log\"\n",
+    )
+    .unwrap();
+    let run = ssollama(dir.path(), &["validate"]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("has 3 errors"), "{}", run.stderr);
+    for key in ["listen.host", "listen.port", "logs.stdout"] {
+        assert!(
+            run.stderr.contains(key),
+            "{key} missing from:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_missing_config_says_how_to_create_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ssollama(dir.path(), &["plan"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("`server.toml` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("ssollama init"), "{}", run.stderr);
+}
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let run = ssollama(root(), &["schema"]);
+    assert_eq!(run.code, Some(0));
+    let committed = std::fs::read_to_string(root().join("schema/server.schema.json")).unwrap();
+    assert!(
+        run.stdout == committed,
+        "schema/server.schema.json is stale: run `cargo run -- schema > schema/server.schema.json`"
+    );
+}
+
+#[test]
+fn init_writes_a_valid_starter_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ssollama(dir.path(), &["init"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let written = std::fs::read_to_string(dir.path().join("server.toml")).unwrap();
+    assert_eq!(written, ssollama::config::STARTER);
+    assert_eq!(ssollama(dir.path(), &["validate"]).code, Some(0));
+    let again = ssollama(dir.path(), &["init"]);
+    assert_eq!(again.code, Some(1));
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("server.toml")).unwrap(),
+        written,
+        "the file was not touched"
+    );
+}
+
+#[test]
+fn plan_state_reads_a_saved_observation_and_refuses_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("state.json"),
+        "{\"not\": \"an observation\"}",
+    )
+    .unwrap();
+    let run = ssollama(
+        root(),
+        &[
+            "-c",
+            "server.toml.example",
+            "plan",
+            "--state",
+            dir.path().join("state.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("is not an observation saved by `ssollama observe --json`"),
+        "{}",
+        run.stderr
+    );
+}
