@@ -29,4 +29,21 @@ fn status_of_a_converged_server() {
     assert_eq!(doc["ollama"]["models"][0]["declared"], true);
     assert_eq!(doc["conflicts"], serde_json::json!([]));
     assert_eq!(doc["listen"]["declared"], doc["listen"]["loaded"]);
+
+    // Booted out: the job is gone and nothing answers; status still reports (exit 0).
+    let target = format!("gui/{}/com.ollama", server.sb.machine().uid);
+    assert!(server.sb.launchctl(&["bootout", &target]).status.success());
+    let start = std::time::Instant::now();
+    let doc = loop {
+        let out = server.run(&["status", "--json"]);
+        assert_eq!(out.status.code(), Some(0));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if doc["service"]["job"]["status"] == "not_loaded" || start.elapsed().as_secs() > 10 {
+            break doc;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(doc["service"]["job"]["status"], "not_loaded");
+    assert_eq!(doc["ollama"]["status"], "down");
+    assert_eq!(doc["listen"]["loaded"], serde_json::Value::Null);
 }
