@@ -6,10 +6,11 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | pure core | [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`] |
-//! | effects | [`sys`], [`ollama::client`], [`observe`], [`apply`] |
+//! | pure core | [`adopt`], [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`status`], [`verify::judge`](mod@verify::judge) |
+//! | effects | [`sys`], [`ollama::client`], [`observe`], [`apply`], [`verify::probe`](mod@verify::probe) |
 //! | front | [`cli`] |
 
+pub mod adopt;
 pub mod apply;
 pub mod cli;
 pub mod config;
@@ -21,4 +22,6 @@ pub mod ollama;
 pub mod plan;
 pub mod process;
 pub mod render;
+pub mod status;
 pub mod sys;
+pub mod verify;

@@ -73,6 +73,10 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Load models into memory and keep them there [default: the `warm = true` ones]
     Warm(WarmArgs),
+    /// Check the live server against server.toml and what Aider and Claude Code need
+    Verify(VerifyArgs),
+    /// One screen: the job, the bind address, the static IP, Ollama, models, logs, conflicts
+    Status(StatusArgs),
 }
 
 /// `ssollama init`.
@@ -80,6 +84,21 @@ pub enum Command {
 pub struct InitArgs {
     /// Where to write [default: the -c path, else ./server.toml]
     pub file: Option<PathBuf>,
+    /// Describe the server this Mac runs now (its launchd job, bind address, environment,
+    /// logs and models) instead of writing the starter file
+    #[arg(long)]
+    pub from_machine: bool,
+    /// With --from-machine: the label of the job to adopt
+    #[arg(
+        long,
+        value_name = "LABEL",
+        default_value = "com.ollama",
+        requires = "from_machine"
+    )]
+    pub label: String,
+    /// With --from-machine: also adopt the static IPv4 configuration of this network service
+    #[arg(long, value_name = "NAME", requires = "from_machine")]
+    pub network_service: Option<String>,
 }
 
 /// `ssollama observe`.
@@ -178,6 +197,41 @@ pub struct WarmArgs {
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub wait: u64,
     /// Results as JSON lines on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ssollama verify`.
+#[derive(Debug, ClapArgs)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line switches"
+)]
+pub struct VerifyArgs {
+    /// Leave out the checks that run a model
+    #[arg(long)]
+    pub skip_model_tests: bool,
+    /// Leave out the Anthropic API checks (Ollama before 0.14.0)
+    #[arg(long)]
+    pub skip_anthropic_tests: bool,
+    /// Do not ping the router of `[network]`
+    #[arg(long)]
+    pub skip_router: bool,
+    /// The model the model checks use [default: the first warm model, else the first model]
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Print the results as JSON (see specs/verify.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results to this file, as `JUnit` XML
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// `ssollama status`.
+#[derive(Debug, ClapArgs)]
+pub struct StatusArgs {
+    /// Print the status as JSON (see specs/verify.md)
     #[arg(long)]
     pub json: bool,
 }

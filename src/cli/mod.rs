@@ -126,6 +126,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Apply(apply) => commands::apply::apply(&ctx, &apply),
         Command::Destroy(destroy) => commands::destroy::destroy(&ctx, &destroy),
         Command::Warm(warm) => commands::warm::warm(&ctx, &warm),
+        Command::Status(status) => commands::status::run(&ctx, &status),
+        Command::Verify(verify) => commands::verify::run(&ctx, &verify, args.global.verbose > 0),
     };
     match status {
         Ok(status) => status.into(),

@@ -6,8 +6,11 @@
     reason = "the harness drives real processes and files"
 )]
 
+mod adopt;
 mod apply;
 mod cli;
 mod config_errors;
 mod plan_cases;
 mod real_mac;
+mod status;
+mod verify;

@@ -1,7 +1,10 @@
 //! One function per verb. Each returns an [`ExitStatus`] or a report for `cli::run` to print.
 
+mod adopt;
 pub(super) mod apply;
 pub(super) mod destroy;
+pub(super) mod status;
+pub(super) mod verify;
 pub(super) mod warm;
 
 use std::path::Path;
@@ -66,6 +69,9 @@ pub(super) fn schema(ctx: &Context) -> ExitStatus {
 /// `ssollama init [FILE]`.
 pub(super) fn init(ctx: &Context, args: &InitArgs) -> Result<ExitStatus, Report> {
     let path = args.file.as_deref().unwrap_or(&ctx.config_path);
+    if args.from_machine {
+        return adopt::run(ctx, args, path);
+    }
     if fs::meta(path).is_some() {
         return Err(miette!(
             code = "ssollama::init::exists",

@@ -70,7 +70,7 @@ impl App {
         let seed = u64::try_from(now_ns().rem_euclid(1 << 40)).unwrap_or(0);
         (seed
             .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(n * 1_442_695_040_888_963_407)
+            .wrapping_add(n.wrapping_mul(1_442_695_040_888_963_407))
             >> 17)
             % modulo
     }

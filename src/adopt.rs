@@ -1,0 +1,824 @@
+//! `ssollama init --from-machine`: the `server.toml` that describes what this Mac runs now.
+//!
+//! Pure: reads an [`Observed`] (the plist file, or the loaded job when the file is gone; the
+//! network service; Ollama's installed and loaded models) and returns the text of a
+//! `server.toml` that passes `config::parse`. Values that `server.toml` cannot express verbatim
+//! are normalized and listed as notes (in the file, as comments, and for the CLI to print): after
+//! adoption, `ssollama plan` shows exactly those normalizations, and nothing else.
+//!
+//! Entry points: [`observation_desired`] (what to observe with, since there is no `server.toml`
+//! yet), [`read_job`] (the job's definition, incl. its bind address for the second observation
+//! of Ollama's API) and [`server_toml`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use plist::{Dictionary, Value};
+
+use crate::config::duration::parse_env_duration;
+use crate::config::validate::{DEFAULT_PORT, DEFAULT_STDERR, DEFAULT_STDOUT, is_env_name};
+use crate::launchd::plist::{daemon_home, parse_plist};
+use crate::model::desired::{
+    Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, Service,
+};
+use crate::model::observed::{IpMethod, JobStatus, PlistFile, ServerStatus};
+use crate::model::{Knowable, Observed};
+use crate::ollama::name::ModelName;
+
+/// Why the Mac could not be described.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum AdoptError {
+    /// Neither a plist file nor a loaded job with this label.
+    #[error("there is no job `{label}` to adopt: no `{path}` and launchd has none loaded")]
+    #[diagnostic(
+        code(ssollama::adopt::no_job),
+        help("name the job with `--label`, or start from `ssollama init` without --from-machine")
+    )]
+    NoJob {
+        /// The label.
+        label: String,
+        /// Where the plist was looked for.
+        path: String,
+    },
+    /// The plist exists but is not a property list.
+    #[error("`{path}` cannot be read: {reason}")]
+    #[diagnostic(code(ssollama::adopt::plist))]
+    Plist {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A daemon without `UserName` runs Ollama as root.
+    #[error("the daemon `{path}` has no `UserName`, so it runs Ollama as root")]
+    #[diagnostic(
+        code(ssollama::adopt::root_daemon),
+        help(
+            "ssollama runs daemons as a user: add `UserName` to the plist, or write server.toml by hand"
+        )
+    )]
+    DaemonWithoutUser {
+        /// The file.
+        path: String,
+    },
+    /// `OLLAMA_HOST` names something `[listen]` cannot hold.
+    #[error("`OLLAMA_HOST={value}` is not an IP address and port: {reason}")]
+    #[diagnostic(
+        code(ssollama::adopt::host),
+        help("`[listen] host` takes an IP address; write server.toml by hand")
+    )]
+    Host {
+        /// The variable's value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// `--network-service` names a service that cannot be adopted.
+    #[error("network service {service:?}: {reason}")]
+    #[diagnostic(
+        code(ssollama::adopt::network),
+        help("leave out --network-service to leave the network unmanaged")
+    )]
+    Network {
+        /// The service.
+        service: String,
+        /// Why.
+        reason: String,
+    },
+    /// The result does not validate (a value Ollama accepts but `server.toml` refuses).
+    #[error("the adopted server.toml does not validate:\n{diagnostics}")]
+    #[diagnostic(
+        code(ssollama::adopt::invalid),
+        help("fix the plist, or write server.toml by hand")
+    )]
+    Invalid {
+        /// The config diagnostics, rendered.
+        diagnostics: String,
+    },
+}
+
+/// A `Desired` to observe with when there is no `server.toml`: the observation of the plist and
+/// the job depends only on the label, the mode and `HOME`; `listen` decides where Ollama's API
+/// is asked, and `network_service` makes observation read that service.
+pub fn observation_desired(
+    label: &Label,
+    mode: Mode,
+    listen: Listen,
+    network_service: Option<&str>,
+) -> Desired {
+    Desired {
+        service: Service {
+            label: label.clone(),
+            mode,
+            program: None,
+        },
+        listen,
+        network: network_service.map(|service| NetworkSpec {
+            service: service.to_owned(),
+            address: Ipv4Addr::UNSPECIFIED,
+            subnet_mask: Ipv4Addr::UNSPECIFIED,
+            router: Ipv4Addr::UNSPECIFIED,
+            dns: Some(Vec::new()),
+        }),
+        logs: Logs {
+            stdout: PathBuf::from(DEFAULT_STDOUT),
+            stderr: PathBuf::from(DEFAULT_STDERR),
+        },
+        ollama: OllamaSettings::default(),
+        model_policy: ModelPolicy::default(),
+        models: Vec::new(),
+    }
+}
+
+/// Ollama's default bind: `127.0.0.1:11434`.
+pub fn default_listen() -> Listen {
+    Listen {
+        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: DEFAULT_PORT,
+    }
+}
+
+/// The job's definition, as found on the Mac.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Where it came from (the plist path).
+    pub path: String,
+    /// Read from the file (`false`: from the loaded job, whose print lacks the other keys).
+    pub from_file: bool,
+    /// `ProgramArguments` (or `Program`).
+    pub arguments: Vec<String>,
+    /// `EnvironmentVariables`.
+    pub environment: BTreeMap<String, String>,
+    /// `StandardOutPath`.
+    pub stdout: Option<String>,
+    /// `StandardErrorPath`.
+    pub stderr: Option<String>,
+    /// `UserName`.
+    pub user: Option<String>,
+    /// Other top-level keys and their values, canonical (to compare with what ssollama writes).
+    pub other: BTreeMap<String, String>,
+    /// Where `OLLAMA_HOST` makes Ollama listen.
+    pub listen: Listen,
+    /// What could not be taken over verbatim.
+    pub notes: Vec<String>,
+}
+
+fn string(dict: &Dictionary, key: &str) -> Option<String> {
+    dict.get(key).and_then(Value::as_string).map(str::to_owned)
+}
+
+/// Reads the job from the plist file, else from the job launchd has loaded.
+///
+/// # Errors
+/// [`AdoptError::NoJob`] when there is neither, [`AdoptError::Plist`] for an unreadable file,
+/// [`AdoptError::Host`] when `OLLAMA_HOST` is not an address.
+pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
+    let mut job = match &observed.plist {
+        PlistFile::Present { path, text, .. } => {
+            let value = parse_plist(text).map_err(|e| AdoptError::Plist {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let dict = value.into_dictionary().unwrap_or_default();
+            let mut arguments: Vec<String> = dict
+                .get("ProgramArguments")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_string)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if arguments.is_empty() {
+                arguments.extend(string(&dict, "Program"));
+            }
+            let environment = dict
+                .get("EnvironmentVariables")
+                .and_then(Value::as_dictionary)
+                .map(|env| {
+                    env.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let handled = [
+                "Label",
+                "ProgramArguments",
+                "Program",
+                "EnvironmentVariables",
+                "StandardOutPath",
+                "StandardErrorPath",
+                "UserName",
+            ];
+            let other = dict
+                .iter()
+                .filter(|(k, _)| !handled.contains(&k.as_str()))
+                .map(|(k, v)| {
+                    let shown = match v {
+                        Value::Boolean(b) => b.to_string(),
+                        Value::String(s) => s.clone(),
+                        Value::Integer(i) => i.to_string(),
+                        other => format!("{other:?}"),
+                    };
+                    (k.clone(), shown)
+                })
+                .collect();
+            Job {
+                path: path.display().to_string(),
+                from_file: true,
+                arguments,
+                environment,
+                stdout: string(&dict, "StandardOutPath"),
+                stderr: string(&dict, "StandardErrorPath"),
+                user: string(&dict, "UserName"),
+                other,
+                listen: default_listen(),
+                notes: Vec::new(),
+            }
+        }
+        PlistFile::Unreadable { path, reason } => {
+            return Err(AdoptError::Plist {
+                path: path.display().to_string(),
+                reason: reason.clone(),
+            });
+        }
+        PlistFile::Absent { path } => match &observed.job {
+            Knowable::Known(JobStatus::Loaded(loaded)) => Job {
+                path: loaded
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| path.display().to_string()),
+                from_file: false,
+                arguments: loaded.arguments.clone(),
+                environment: crate::launchd::print::job_environment(&loaded.environment),
+                stdout: loaded.stdout_path.clone(),
+                stderr: loaded.stderr_path.clone(),
+                user: loaded.username.clone(),
+                other: BTreeMap::new(),
+                listen: default_listen(),
+                notes: vec![format!(
+                    "`{}` is gone; this describes the job launchd still has loaded",
+                    path.display()
+                )],
+            },
+            _ => {
+                return Err(AdoptError::NoJob {
+                    label: label.to_string(),
+                    path: path.display().to_string(),
+                });
+            }
+        },
+    };
+    job.listen = match job.environment.get("OLLAMA_HOST") {
+        None => default_listen(),
+        Some(value) => {
+            let listen = parse_ollama_host(value).map_err(|reason| AdoptError::Host {
+                value: value.clone(),
+                reason,
+            })?;
+            if listen.ollama_host() != *value {
+                job.notes.push(format!(
+                    "OLLAMA_HOST `{value}` becomes `{}` (the same bind, as ssollama writes it)",
+                    listen.ollama_host()
+                ));
+            }
+            listen
+        }
+    };
+    Ok(job)
+}
+
+/// Where `OLLAMA_HOST` makes `ollama serve` listen, parsed like Ollama's `envconfig.Host()`
+/// (ollama.md §4): quotes and spaces stripped, an optional scheme (`http` → port 80, `https` →
+/// 443), a path dropped, `host:port` split like Go's `net.SplitHostPort`, an invalid port replaced
+/// by the default. An empty host (`:11434`) is every interface; `localhost` is `127.0.0.1`.
+///
+/// # Errors
+/// A message when the host is a name rather than an IP address.
+pub fn parse_ollama_host(raw: &str) -> Result<Listen, String> {
+    let text = raw.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+    let (default_port, rest) = match text.split_once("://") {
+        Some(("http", rest)) => (80, rest),
+        Some(("https", rest)) => (443, rest),
+        Some((_, rest)) => (DEFAULT_PORT, rest),
+        None if text == "ollama.com" => (443, "ollama.com:443"),
+        None => (DEFAULT_PORT, text),
+    };
+    let host_port = rest.split_once('/').map_or(rest, |(h, _)| h);
+    let (host, port_text) = if let Some((host, port)) = split_host_port(host_port) {
+        (host.to_owned(), Some(port))
+    } else if host_port.is_empty() {
+        ("127.0.0.1".to_owned(), None)
+    } else {
+        let bare = host_port.trim_start_matches('[').trim_end_matches(']');
+        (bare.to_owned(), None)
+    };
+    let port = port_text
+        .and_then(|p| p.parse::<u16>().ok())
+        .filter(|p| *p != 0)
+        .unwrap_or(default_port);
+    let host = match host.as_str() {
+        "" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        other => other
+            .parse()
+            .map_err(|_| format!("`{other}` is a host name, not an IP address"))?,
+    };
+    Ok(Listen { host, port })
+}
+
+/// Go's `net.SplitHostPort` for the forms Ollama meets: `host:port`, `[v6]:port`, `:port`.
+fn split_host_port(text: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':')?;
+        return Some((host, port));
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some((host, port))
+}
+
+/// A TOML basic string.
+fn quote(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+/// A typed `[ollama]` key from one variable, or why it stays out.
+enum Typed {
+    /// `key = value` (TOML), exact: writes back the same text.
+    Exact(String),
+    /// `key = value`, but ssollama writes another (equivalent) text: a note says so.
+    Normalized(String, String),
+    /// Left out, with the reason.
+    Refused(String),
+}
+
+fn typed(var: &str, value: &str) -> Typed {
+    let number = |min: u32| match value.parse::<u32>() {
+        Ok(n) if n >= min && n.to_string() == value => Typed::Exact(n.to_string()),
+        Ok(n) if n >= min => Typed::Normalized(n.to_string(), n.to_string()),
+        _ => Typed::Refused(format!("`{value}` is not a whole number of at least {min}")),
+    };
+    let flag = || match value {
+        "1" => Typed::Exact("true".to_owned()),
+        "0" => Typed::Exact("false".to_owned()),
+        // Go's strconv.ParseBool; any other non-empty value counts as true (ollama.md §4).
+        "f" | "F" | "false" | "FALSE" | "False" => {
+            Typed::Normalized("false".to_owned(), "0".to_owned())
+        }
+        _ => Typed::Normalized("true".to_owned(), "1".to_owned()),
+    };
+    match var {
+        "OLLAMA_KEEP_ALIVE" | "OLLAMA_LOAD_TIMEOUT" => match parse_env_duration(value) {
+            Ok(_) => Typed::Exact(quote(value)),
+            Err(e) => Typed::Refused(format!("`{value}` is not a duration Ollama reads ({e})")),
+        },
+        "OLLAMA_CONTEXT_LENGTH" | "OLLAMA_NUM_PARALLEL" | "OLLAMA_MAX_QUEUE" => number(1),
+        "OLLAMA_MAX_LOADED_MODELS" => number(0),
+        "OLLAMA_FLASH_ATTENTION" | "OLLAMA_DEBUG" | "OLLAMA_NOPRUNE" => flag(),
+        "OLLAMA_KV_CACHE_TYPE" => match value {
+            "f16" | "q8_0" | "q4_0" => Typed::Exact(quote(value)),
+            _ => Typed::Refused(format!("`{value}` is not f16, q8_0 or q4_0")),
+        },
+        "OLLAMA_ORIGINS" => {
+            let items: Vec<String> = value.split(',').map(quote).collect();
+            Typed::Exact(format!("[{}]", items.join(", ")))
+        }
+        "OLLAMA_MODELS" if Path::new(value).is_absolute() => Typed::Exact(quote(value)),
+        "OLLAMA_MODELS" => Typed::Refused(format!("`{value}` is not an absolute path")),
+        _ => Typed::Refused("unknown variable".to_owned()),
+    }
+}
+
+/// The text of `server.toml` for what `observed` shows, and the notes about what was normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    /// The file.
+    pub text: String,
+    /// What could not be taken over verbatim (also in the file, as comments).
+    pub notes: Vec<String>,
+}
+
+/// Writes `server.toml` for `job` (from [`read_job`]) and the rest of `observed` (network,
+/// models). `mode` is where the plist was found.
+///
+/// # Errors
+/// [`AdoptError::DaemonWithoutUser`], [`AdoptError::Network`] when `--network-service` does not
+/// have a complete manual configuration, [`AdoptError::Invalid`] when the result does not
+/// validate.
+pub fn server_toml(
+    label: &Label,
+    daemon: bool,
+    job: &Job,
+    observed: &Observed,
+    network_service: Option<&str>,
+) -> Result<Adopted, AdoptError> {
+    let mut notes = job.notes.clone();
+    let mut out = String::new();
+    let _ = writeln!(out, "[service]\nlabel = {}", quote(label.as_str()));
+    let user = if daemon {
+        let user = job
+            .user
+            .clone()
+            .ok_or_else(|| AdoptError::DaemonWithoutUser {
+                path: job.path.clone(),
+            })?;
+        let _ = writeln!(out, "mode = \"daemon\"\nuser = {}", quote(&user));
+        Some(user)
+    } else {
+        out.push_str("mode = \"agent\"\n");
+        if let Some(user) = &job.user {
+            notes.push(format!(
+                "the agent's `UserName` ({user}) is dropped: an agent runs as you"
+            ));
+        }
+        None
+    };
+    match job.arguments.split_first() {
+        Some((program, rest)) => {
+            let _ = writeln!(out, "program = {}", quote(program));
+            if rest != ["serve"] {
+                notes.push(format!(
+                    "the job runs `{}`; ssollama runs `{program} serve`",
+                    job.arguments.join(" ")
+                ));
+            }
+        }
+        None => notes.push("the job names no program; ssollama detects `ollama`".to_owned()),
+    }
+    let _ = writeln!(
+        out,
+        "\n[listen]\nhost = {}\nport = {}",
+        quote(&job.listen.host.to_string()),
+        job.listen.port
+    );
+
+    if let Some(service) = network_service {
+        out.push_str(&network_section(service, observed)?);
+    }
+
+    let logs = |value: &Option<String>, key: &str, default: &str, notes: &mut Vec<String>| {
+        value.clone().unwrap_or_else(|| {
+            notes.push(format!("the job has no `{key}`; logs go to `{default}`"));
+            default.to_owned()
+        })
+    };
+    let stdout = logs(&job.stdout, "StandardOutPath", DEFAULT_STDOUT, &mut notes);
+    let stderr = logs(&job.stderr, "StandardErrorPath", DEFAULT_STDERR, &mut notes);
+    let _ = writeln!(
+        out,
+        "\n[logs]\nstdout = {}\nstderr = {}",
+        quote(&stdout),
+        quote(&stderr)
+    );
+
+    let mut typed_lines = Vec::new();
+    let mut extra = Vec::new();
+    for (var, value) in &job.environment {
+        if var == "OLLAMA_HOST" {
+            continue;
+        }
+        if let Some(user) = &user
+            && var == "HOME"
+        {
+            if *value != daemon_home(user) {
+                notes.push(format!(
+                    "HOME `{value}` becomes `{}` (ssollama sets a daemon's HOME to its user's home)",
+                    daemon_home(user)
+                ));
+            }
+            continue;
+        }
+        let key = crate::config::validate::TYPED_ENV
+            .iter()
+            .find(|(name, _)| name == var)
+            .map(|(_, key)| *key);
+        match key {
+            Some(key) => match typed(var, value) {
+                Typed::Exact(toml) => typed_lines.push(format!("{key} = {toml}")),
+                Typed::Normalized(toml, written) => {
+                    notes.push(format!(
+                        "{var} `{value}` becomes `{written}` (the same to Ollama)"
+                    ));
+                    typed_lines.push(format!("{key} = {toml}"));
+                }
+                Typed::Refused(reason) => {
+                    notes.push(format!("{var} is left out: {reason}"));
+                }
+            },
+            None if is_env_name(var) => extra.push(format!("{var} = {}", quote(value))),
+            None => notes.push(format!("`{var}` is left out: not a portable variable name")),
+        }
+    }
+    if !typed_lines.is_empty() {
+        out.push_str("\n[ollama]\n");
+        for line in &typed_lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    if !extra.is_empty() {
+        out.push_str("\n[ollama.extra_env]\n");
+        for line in &extra {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out.push_str("\n[model_policy]\nprune = false\n");
+    out.push_str(&models_section(observed, &mut notes));
+
+    for (key, value) in &job.other {
+        let same = match (key.as_str(), daemon) {
+            ("RunAtLoad" | "KeepAlive", _) => value == "true",
+            ("ProcessType", _) => value == "Interactive",
+            ("GroupName", true) => value == "staff",
+            ("WorkingDirectory", true) => user.as_deref().is_some_and(|u| *value == daemon_home(u)),
+            _ => false,
+        };
+        if !same {
+            notes.push(format!(
+                "the plist's `{key}` ({value}) is not kept: ssollama writes its own"
+            ));
+        }
+    }
+    for key in ["RunAtLoad", "KeepAlive", "ProcessType"] {
+        if job.from_file && !job.other.contains_key(key) {
+            notes.push(format!("the plist has no `{key}`; ssollama adds it"));
+        }
+    }
+
+    let mut text = String::from(
+        "#:schema ./schema/server.schema.json\n\
+         # Written by `ssollama init --from-machine` from what this Mac runs now.\n\
+         # `ssollama plan` shows what would still change; every key: specs/server-toml.md.\n",
+    );
+    for note in &notes {
+        let _ = writeln!(text, "# note: {note}");
+    }
+    text.push('\n');
+    text.push_str(&out);
+    if let Err(errors) = crate::config::parse("server.toml", &text) {
+        return Err(AdoptError::Invalid {
+            diagnostics: crate::config::render_plain(&errors, 100),
+        });
+    }
+    Ok(Adopted { text, notes })
+}
+
+fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptError> {
+    let error = |reason: String| AdoptError::Network {
+        service: service.to_owned(),
+        reason,
+    };
+    let state = match &observed.network {
+        Some(Knowable::Known(state)) => state,
+        Some(Knowable::Unknown { reason }) => return Err(error(reason.clone())),
+        None => return Err(error("was not observed".to_owned())),
+    };
+    let info = match &state.info {
+        None => {
+            let names: Vec<String> = state
+                .services
+                .iter()
+                .map(|s| format!("{:?}", s.name))
+                .collect();
+            return Err(error(format!(
+                "does not exist; services are: {}",
+                names.join(", ")
+            )));
+        }
+        Some(Knowable::Unknown { reason }) => return Err(error(reason.clone())),
+        Some(Knowable::Known(info)) => info,
+    };
+    let (IpMethod::Manual, Some(address), Some(mask), Some(router)) =
+        (&info.method, info.address, info.subnet_mask, info.router)
+    else {
+        return Err(error(
+            "has no complete manual IPv4 configuration (address, subnet mask and router); ssollama would change it"
+                .to_owned(),
+        ));
+    };
+    let mut out = format!(
+        "\n[network]\nservice = {}\naddress = \"{address}\"\nsubnet_mask = \"{mask}\"\nrouter = \"{router}\"\n",
+        quote(service)
+    );
+    if let Some(Knowable::Known(dns)) = &state.dns {
+        let list: Vec<String> = dns.iter().map(|d| format!("\"{d}\"")).collect();
+        let _ = writeln!(out, "dns = [{}]", list.join(", "));
+    }
+    Ok(out)
+}
+
+fn models_section(observed: &Observed, notes: &mut Vec<String>) -> String {
+    let ServerStatus::Up { models, loaded, .. } = &observed.ollama.server else {
+        if let ServerStatus::Down { reason } = &observed.ollama.server {
+            notes.push(format!(
+                "no [[models]]: Ollama did not answer at {} ({reason})",
+                observed.ollama.url
+            ));
+        }
+        return String::new();
+    };
+    let Knowable::Known(models) = models else {
+        notes.push("no [[models]]: the installed models could not be read".to_owned());
+        return String::new();
+    };
+    let in_memory: Vec<ModelName> = loaded
+        .known()
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| ModelName::parse(&m.name).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut names: Vec<ModelName> = Vec::new();
+    for model in models {
+        match ModelName::parse(&model.name) {
+            Ok(name) if !names.contains(&name) => names.push(name),
+            Ok(_) => {}
+            Err(e) => notes.push(format!("model `{}` is left out: {e}", model.name)),
+        }
+    }
+    names.sort();
+    let mut out = String::new();
+    for name in names {
+        let warm = in_memory.contains(&name) && !name.is_cloud();
+        let _ = write!(out, "\n[[models]]\nname = {}\n", quote(&name.display()));
+        if warm {
+            out.push_str("warm = true\n");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONVERGED: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/cases/plan/converged/observed.json"
+    ));
+
+    /// The plist the seed's `install.sh` writes (dedicated-IP binding), verbatim in shape.
+    const SEED_PLIST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+    <key>Label</key>
+    <string>com.ollama</string>
+    <key>ProgramArguments</key>
+    <array>
+        <string>/opt/homebrew/opt/ollama/bin/ollama</string>
+        <string>serve</string>
+    </array>
+    <key>EnvironmentVariables</key>
+    <dict>
+        <key>OLLAMA_HOST</key>
+        <string>192.168.250.20</string>
+        <!-- Optional CORS configuration (uncomment if needed):
+        <key>OLLAMA_ORIGINS</key>
+        <string>*</string>
+        -->
+    </dict>
+    <key>KeepAlive</key>
+    <true/>
+    <key>RunAtLoad</key>
+    <true/>
+    <key>StandardOutPath</key>
+    <string>/tmp/ollama.stdout.log</string>
+    <key>StandardErrorPath</key>
+    <string>/tmp/ollama.stderr.log</string>
+</dict>
+</plist>
+"#;
+
+    fn adopt(observed: &Observed) -> (Adopted, Desired) {
+        let label = Label::new("com.ollama").unwrap();
+        let job = read_job(&label, observed).unwrap();
+        let adopted = server_toml(&label, false, &job, observed, Some("Ethernet")).unwrap();
+        let desired = crate::config::parse("server.toml", &adopted.text)
+            .unwrap()
+            .desired;
+        (adopted, desired)
+    }
+
+    #[test]
+    fn adopting_a_server_ssollama_wrote_plans_no_changes() {
+        let observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let (adopted, desired) = adopt(&observed);
+        assert_eq!(adopted.notes, Vec::<String>::new());
+        let plan = crate::plan::plan(&desired, &observed);
+        assert!(plan.is_empty() && plan.unknowns.is_empty(), "{plan:?}");
+        insta::assert_snapshot!(adopted.text);
+    }
+
+    #[test]
+    fn adopting_the_seed_plist_plans_only_the_normalizations_it_notes() {
+        let mut observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let PlistFile::Present { text, .. } = &mut observed.plist else {
+            panic!("the converged case has a plist")
+        };
+        SEED_PLIST.clone_into(text);
+        // launchd loaded that same file.
+        if let Knowable::Known(JobStatus::Loaded(job)) = &mut observed.job {
+            job.environment = BTreeMap::from([
+                ("OLLAMA_HOST".to_owned(), "192.168.250.20".to_owned()),
+                ("XPC_SERVICE_NAME".to_owned(), "com.ollama".to_owned()),
+            ]);
+        }
+        let (adopted, desired) = adopt(&observed);
+        insta::assert_debug_snapshot!(adopted.notes, @r#"
+        [
+            "OLLAMA_HOST `192.168.250.20` becomes `192.168.250.20:11434` (the same bind, as ssollama writes it)",
+            "the plist has no `ProcessType`; ssollama adds it",
+        ]
+        "#);
+        let plan = crate::plan::plan(&desired, &observed);
+        // Exactly the noted normalizations: the file gains `ProcessType` and the `:11434`, the
+        // job is reloaded for the new OLLAMA_HOST text, and the restart re-warms the warm models.
+        let changes: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.resource.as_str(), c.reason.as_str()))
+            .collect();
+        insta::assert_debug_snapshot!(changes);
+    }
+
+    #[test]
+    fn a_daemon_keeps_its_user_and_drops_the_home_ssollama_sets() {
+        let mut observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let daemon = Desired {
+            service: Service {
+                label: Label::new("com.ollama").unwrap(),
+                mode: Mode::Daemon {
+                    user: "ai".to_owned(),
+                },
+                program: None,
+            },
+            ..crate::config::parse("s.toml", "[listen]\nhost = \"192.168.250.20\"\n")
+                .unwrap()
+                .desired
+        };
+        let path = PathBuf::from("/Library/LaunchDaemons/com.ollama.plist");
+        let program = Path::new("/opt/homebrew/opt/ollama/bin/ollama");
+        observed.plist = PlistFile::Present {
+            path,
+            text: crate::launchd::plist::desired_plist_xml(&daemon, program),
+            owner: 0,
+            mode: 0o644,
+        };
+        let label = Label::new("com.ollama").unwrap();
+        let job = read_job(&label, &observed).unwrap();
+        let adopted = server_toml(&label, true, &job, &observed, None).unwrap();
+        assert_eq!(adopted.notes, Vec::<String>::new());
+        assert!(adopted.text.contains("mode = \"daemon\"\nuser = \"ai\"\n"));
+        assert!(!adopted.text.contains("HOME"));
+        let mut no_user = job;
+        no_user.user = None;
+        assert!(matches!(
+            server_toml(&label, true, &no_user, &observed, None),
+            Err(AdoptError::DaemonWithoutUser { .. })
+        ));
+    }
+
+    #[test]
+    fn ollama_host_is_parsed_like_ollama() {
+        let parse = |s: &str| parse_ollama_host(s).map(|l| l.ollama_host());
+        assert_eq!(parse("192.168.250.20").unwrap(), "192.168.250.20:11434");
+        assert_eq!(parse("192.168.250.20:8080").unwrap(), "192.168.250.20:8080");
+        assert_eq!(parse("\"0.0.0.0\"").unwrap(), "0.0.0.0:11434");
+        assert_eq!(parse(":1234").unwrap(), "0.0.0.0:1234");
+        assert_eq!(parse("http://1.2.3.4").unwrap(), "1.2.3.4:80");
+        assert_eq!(parse("https://1.2.3.4/ollama").unwrap(), "1.2.3.4:443");
+        assert_eq!(parse("1.2.3.4:66000").unwrap(), "1.2.3.4:11434");
+        assert_eq!(parse("[::1]").unwrap(), "[::1]:11434");
+        assert_eq!(parse("::1").unwrap(), "[::1]:11434");
+        assert_eq!(parse("localhost:11434").unwrap(), "127.0.0.1:11434");
+        assert!(parse("example.com").is_err());
+        assert!(parse("ollama.com").is_err());
+    }
+
+    #[test]
+    fn typed_values_round_trip_or_say_why_not() {
+        assert!(matches!(typed("OLLAMA_KEEP_ALIVE", "24h"), Typed::Exact(t) if t == "\"24h\""));
+        assert!(matches!(
+            typed("OLLAMA_KEEP_ALIVE", "1d"),
+            Typed::Refused(_)
+        ));
+        assert!(matches!(typed("OLLAMA_FLASH_ATTENTION", "1"), Typed::Exact(t) if t == "true"));
+        assert!(
+            matches!(typed("OLLAMA_FLASH_ATTENTION", "true"), Typed::Normalized(t, w) if t == "true" && w == "1")
+        );
+        assert!(matches!(
+            typed("OLLAMA_NUM_PARALLEL", "0"),
+            Typed::Refused(_)
+        ));
+        assert!(matches!(typed("OLLAMA_MAX_LOADED_MODELS", "0"), Typed::Exact(t) if t == "0"));
+        assert!(matches!(typed("OLLAMA_ORIGINS", "a,b"), Typed::Exact(t) if t == "[\"a\", \"b\"]"));
+    }
+}

@@ -1,0 +1,82 @@
+//! `ssollama init --from-machine`: observe the job (agent first, then daemon), read its bind
+//! address, ask Ollama there for its models, and write the `server.toml` that describes it.
+
+use std::path::Path;
+
+use miette::{Report, miette};
+
+use super::{runtime, settings};
+use crate::adopt::{self, default_listen, observation_desired};
+use crate::cli::args::InitArgs;
+use crate::cli::{Context, ExitStatus, user_display};
+use crate::model::Knowable;
+use crate::model::desired::{Label, Mode};
+use crate::model::observed::{JobStatus, PlistFile};
+use crate::observe;
+use crate::sys::fs;
+
+/// Whether the observation found the job (its file or launchd's loaded copy).
+fn found(observed: &crate::model::Observed) -> bool {
+    !matches!(observed.plist, PlistFile::Absent { .. })
+        || matches!(observed.job, Knowable::Known(JobStatus::Loaded(_)))
+}
+
+/// `ssollama init --from-machine [--label L] [--network-service NAME] [FILE]`.
+pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitStatus, Report> {
+    if fs::meta(path).is_some() {
+        return Err(miette!(
+            code = "ssollama::init::exists",
+            help = "move it away and run `ssollama init --from-machine` again",
+            "`{}` already exists; not overwriting it",
+            path.display()
+        ));
+    }
+    let label = Label::new(&args.label).map_err(|e| {
+        miette!(
+            code = "ssollama::init::label",
+            "`--label {}` is not a launchd label: {e}",
+            args.label
+        )
+    })?;
+    let settings = settings(ctx)?;
+    let service = args.network_service.as_deref();
+    let rt = runtime()?;
+    let agent = observation_desired(&label, Mode::Agent, default_listen(), service);
+    let (mut observed, _) = rt.block_on(observe::observe(&agent, &settings));
+    let mut daemon = false;
+    if !found(&observed) {
+        // The user is only the job's `UserName`; observation does not depend on it.
+        let probe = observation_desired(
+            &label,
+            Mode::Daemon {
+                user: "root".to_owned(),
+            },
+            default_listen(),
+            service,
+        );
+        let (as_daemon, _) = rt.block_on(observe::observe(&probe, &settings));
+        if found(&as_daemon) {
+            observed = as_daemon;
+            daemon = true;
+        }
+    }
+    let job = adopt::read_job(&label, &observed)?;
+    let mode = match (&job.user, daemon) {
+        (Some(user), true) => Mode::Daemon { user: user.clone() },
+        _ => Mode::Agent,
+    };
+    // Ask Ollama where this job makes it listen.
+    let at_bind = observation_desired(&label, mode, job.listen, service);
+    observed.ollama = rt.block_on(observe::ollama(&at_bind, &settings));
+    let adopted = adopt::server_toml(&label, daemon, &job, &observed, service)?;
+    fs::write_atomic(path, adopted.text.as_bytes(), 0o644, None)?;
+    for note in &adopted.notes {
+        ctx.printer.note(&format!("note: {note}\n"));
+    }
+    ctx.printer.note(&format!(
+        "wrote `{}` from `{}`; run `ssollama plan` to compare\n",
+        path.display(),
+        user_display(Path::new(&job.path), ctx.env.home.as_deref())
+    ));
+    Ok(ExitStatus::Success)
+}

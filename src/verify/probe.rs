@@ -1,0 +1,376 @@
+//! The effects of `verify`: observe, run `lsof`/`ps`/`ping`, send the HTTP requests, and
+//! return [`Facts`]. Nothing here decides PASS or FAIL (that is [`super::judge()`]).
+//!
+//! Requests are sent one at a time (a real server runs one model request at a time anyway),
+//! each with its own timeout: [`MODEL_TIMEOUT`] for requests that run a model, [`SHORT_TIMEOUT`]
+//! for the rest. Model requests ask for one output token, so they are cheap on a real server.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::judge::{choose_model, is_dedicated};
+use super::{Exchange, Facts, Options, Outcome, PingOutcome, Probe};
+use crate::model::Knowable;
+use crate::model::desired::Desired;
+use crate::observe::{self, Settings};
+use crate::ollama::client::Client;
+use crate::process;
+
+/// Limit for a request that runs a model (it may have to load first).
+pub const MODEL_TIMEOUT: Duration = Duration::from_mins(1);
+/// Limit for every other request.
+pub const SHORT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A model name no server has (for the 404 check).
+pub const NONEXISTENT_MODEL: &str = "ssollama-verify-no-such-model:latest";
+/// The body of the malformed request (for the 400 check): JSON cut short.
+pub const MALFORMED_BODY: &str = "{\"model\": ";
+/// `max_tokens` of JSON mode: one token cannot hold a JSON object.
+pub const JSON_MODE_MAX_TOKENS: u32 = 32;
+
+/// The request a probe sends: method, path, body.
+pub fn request(probe: Probe, model: &str) -> (&'static str, String, Option<String>) {
+    let say = || json!([{ "role": "user", "content": "Say OK." }]);
+    let post =
+        |path: &str, body: serde_json::Value| ("POST", path.to_owned(), Some(body.to_string()));
+    match probe {
+        Probe::Root | Probe::Loopback => ("GET", "/".to_owned(), None),
+        Probe::ModelsList => ("GET", "/v1/models".to_owned(), None),
+        Probe::ModelRetrieve => ("GET", format!("/v1/models/{model}"), None),
+        Probe::Chat => post(
+            "/v1/chat/completions",
+            json!({ "model": model, "messages": say(), "max_tokens": 1, "stream": false }),
+        ),
+        Probe::ChatStream => post(
+            "/v1/chat/completions",
+            json!({
+                "model": model, "messages": say(), "max_tokens": 1, "stream": true,
+                "stream_options": { "include_usage": true },
+            }),
+        ),
+        Probe::JsonMode => post(
+            "/v1/chat/completions",
+            json!({
+                "model": model,
+                "messages": [{ "role": "user", "content": "Reply with a JSON object." }],
+                "max_tokens": JSON_MODE_MAX_TOKENS,
+                "response_format": { "type": "json_object" },
+                "stream": false,
+            }),
+        ),
+        // Ollama passes `max_output_tokens` on as `num_predict` and accepts 1 (OpenAI's own API
+        // wants at least 16; Ollama does not check).
+        Probe::Responses => post(
+            "/v1/responses",
+            json!({ "model": model, "input": "Say OK.", "max_output_tokens": 1 }),
+        ),
+        Probe::Messages => post(
+            "/v1/messages",
+            json!({ "model": model, "max_tokens": 1, "messages": say() }),
+        ),
+        Probe::MessagesStream => post(
+            "/v1/messages",
+            json!({ "model": model, "max_tokens": 1, "messages": say(), "stream": true }),
+        ),
+        Probe::MessagesSystem => post(
+            "/v1/messages",
+            json!({
+                "model": model, "max_tokens": 1, "system": "You answer in one word.",
+                "messages": say(),
+            }),
+        ),
+        // No `max_tokens`: Ollama refuses it before looking at the model.
+        Probe::MessagesError => post("/v1/messages", json!({ "model": model, "messages": say() })),
+        Probe::MessagesMultiTurn => post(
+            "/v1/messages",
+            json!({
+                "model": model, "max_tokens": 1,
+                "messages": [
+                    { "role": "user", "content": "My name is Ada." },
+                    { "role": "assistant", "content": "Hello Ada." },
+                    { "role": "user", "content": "What is my name?" },
+                ],
+            }),
+        ),
+        Probe::UnknownModel => post(
+            "/v1/chat/completions",
+            json!({ "model": NONEXISTENT_MODEL, "messages": say(), "max_tokens": 1 }),
+        ),
+        Probe::Malformed => (
+            "POST",
+            "/v1/chat/completions".to_owned(),
+            Some(MALFORMED_BODY.to_owned()),
+        ),
+    }
+}
+
+/// Whether a probe runs a model (and so uses [`MODEL_TIMEOUT`]).
+pub fn runs_model(probe: Probe) -> bool {
+    matches!(
+        probe,
+        Probe::Chat
+            | Probe::ChatStream
+            | Probe::JsonMode
+            | Probe::Responses
+            | Probe::Messages
+            | Probe::MessagesStream
+            | Probe::MessagesSystem
+            | Probe::MessagesMultiTurn
+    )
+}
+
+/// The probes to send once the server answers, in order.
+pub fn planned_probes(options: &Options, have_model: bool) -> Vec<Probe> {
+    let mut probes = vec![Probe::ModelsList];
+    let models = have_model && !options.skip_model_tests;
+    if models {
+        probes.extend([
+            Probe::ModelRetrieve,
+            Probe::Chat,
+            Probe::ChatStream,
+            Probe::JsonMode,
+            Probe::Responses,
+        ]);
+    }
+    if !options.skip_anthropic_tests {
+        if models {
+            probes.extend([
+                Probe::Messages,
+                Probe::MessagesStream,
+                Probe::MessagesSystem,
+                Probe::MessagesMultiTurn,
+            ]);
+        }
+        probes.push(Probe::MessagesError);
+    }
+    probes.extend([Probe::UnknownModel, Probe::Malformed]);
+    probes
+}
+
+async fn send(client: &Client, probe: Probe, model: &str) -> Exchange {
+    let (method, path, body) = request(probe, model);
+    let timeout = if runs_model(probe) {
+        MODEL_TIMEOUT
+    } else {
+        SHORT_TIMEOUT
+    };
+    let start = Instant::now();
+    let mut result = client.raw(method, &path, body.as_deref(), timeout).await;
+    // A pooled keep-alive connection that the server closed just as the request went out fails
+    // with "connection closed before message completed" (hyper does not retry a POST); one fresh
+    // try tells that race from a server that really drops requests. Refusals are not retried.
+    if let Err(crate::ollama::client::OllamaError::Unreachable { reason, .. }) = &result
+        && reason.contains("connection closed")
+    {
+        tracing::debug!(?probe, %reason, "retrying once on a fresh connection");
+        result = client.raw(method, &path, body.as_deref(), timeout).await;
+    }
+    let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let outcome = match result {
+        Ok(reply) => Outcome::Answered {
+            status: reply.status,
+            content_type: reply.content_type,
+            body: reply.body,
+        },
+        Err(err) => Outcome::Failed {
+            reason: match err {
+                crate::ollama::client::OllamaError::Unreachable { reason, .. } => reason,
+                other => other.to_string(),
+            },
+        },
+    };
+    tracing::debug!(?probe, elapsed_ms, "verify request done");
+    Exchange {
+        method: method.to_owned(),
+        url: format!("{}{path}", client.base_url()),
+        request: body,
+        outcome,
+        elapsed_ms,
+    }
+}
+
+/// The loopback address of the same family as `host`.
+fn loopback_of(host: IpAddr) -> IpAddr {
+    match host {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    }
+}
+
+async fn listeners_and_processes(
+    desired: &Desired,
+    settings: &Settings,
+) -> (
+    Knowable<Vec<process::Listener>>,
+    Knowable<Vec<process::ProcessInfo>>,
+) {
+    let (lsof_cmd, ps_cmd) = (process::lsof_listen(desired.listen.port), process::ps());
+    let (lsof, ps) = tokio::join!(settings.run(&lsof_cmd), settings.run(&ps_cmd));
+    let listeners = match lsof {
+        // lsof exits 1 with no output when nothing listens.
+        Ok(out) if out.success() || out.stdout.trim().is_empty() => {
+            process::parse_lsof(&out.stdout).map_or_else(
+                |e| Knowable::unknown(format!("`lsof`: {e}")),
+                Knowable::Known,
+            )
+        }
+        Ok(out) => Knowable::unknown(format!(
+            "`lsof` exited with {:?}: {}",
+            out.status,
+            out.stderr.trim()
+        )),
+        Err(err) => Knowable::unknown(err.to_string()),
+    };
+    let processes = match ps {
+        Ok(out) if out.success() => process::parse_ps(&out.stdout)
+            .map_or_else(|e| Knowable::unknown(format!("`ps`: {e}")), Knowable::Known),
+        Ok(out) => Knowable::unknown(format!(
+            "`ps` exited with {:?}: {}",
+            out.status,
+            out.stderr.trim()
+        )),
+        Err(err) => Knowable::unknown(err.to_string()),
+    };
+    (listeners, processes)
+}
+
+async fn ping_router(
+    desired: &Desired,
+    settings: &Settings,
+    options: &Options,
+) -> Option<PingOutcome> {
+    let spec = desired.network.as_ref()?;
+    if options.skip_router {
+        return None;
+    }
+    Some(match settings.run(&process::ping(spec.router)).await {
+        Ok(out) => PingOutcome::Ran {
+            status: out.status,
+            last_line: out
+                .stdout
+                .lines()
+                .chain(out.stderr.lines())
+                .map(str::trim)
+                .rfind(|l| !l.is_empty())
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        Err(err) => PingOutcome::Failed {
+            reason: err.to_string(),
+        },
+    })
+}
+
+/// Probes the Mac and the server for `verify`.
+pub async fn probe(desired: &Desired, settings: &Settings, options: &Options) -> Facts {
+    let ((observed, _timings), (listeners, processes), ping) = tokio::join!(
+        observe::observe(desired, settings),
+        listeners_and_processes(desired, settings),
+        ping_router(desired, settings, options),
+    );
+    let client = Client::new(desired.listen.connect_addr(), SHORT_TIMEOUT);
+    let model = choose_model(desired, options, &observed);
+    let model_name = model
+        .as_ref()
+        .map_or_else(|| NONEXISTENT_MODEL.to_owned(), |m| m.name.clone());
+    let mut http = BTreeMap::new();
+    let root = send(&client, Probe::Root, &model_name).await;
+    let answers = matches!(root.outcome, Outcome::Answered { .. });
+    http.insert(Probe::Root, root);
+    if is_dedicated(desired.listen.host) {
+        let loopback = Client::new(
+            SocketAddr::new(loopback_of(desired.listen.host), desired.listen.port),
+            SHORT_TIMEOUT,
+        );
+        http.insert(
+            Probe::Loopback,
+            send(&loopback, Probe::Loopback, &model_name).await,
+        );
+    }
+    if answers {
+        for probe in planned_probes(options, model.is_some()) {
+            http.insert(probe, send(&client, probe, &model_name).await);
+        }
+    }
+    Facts {
+        target: settings.target(desired).to_string(),
+        url: client.base_url().to_owned(),
+        observed,
+        listeners,
+        processes,
+        model,
+        http,
+        ping,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_body_is_json_except_the_malformed_one() {
+        let all = [
+            Probe::Chat,
+            Probe::ChatStream,
+            Probe::JsonMode,
+            Probe::Responses,
+            Probe::Messages,
+            Probe::MessagesStream,
+            Probe::MessagesSystem,
+            Probe::MessagesError,
+            Probe::MessagesMultiTurn,
+            Probe::UnknownModel,
+        ];
+        for probe in all {
+            let (method, _, body) = request(probe, "llama3.2:latest");
+            assert_eq!(method, "POST");
+            let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
+            assert!(body["model"].is_string(), "{probe:?}");
+        }
+        let (_, _, body) = request(Probe::Malformed, "m");
+        assert!(serde_json::from_str::<serde_json::Value>(&body.unwrap()).is_err());
+    }
+
+    #[test]
+    fn model_requests_ask_for_one_token_except_json_mode() {
+        for probe in [
+            Probe::Chat,
+            Probe::ChatStream,
+            Probe::Messages,
+            Probe::MessagesStream,
+        ] {
+            let (_, _, body) = request(probe, "m");
+            let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
+            assert_eq!(body["max_tokens"], 1, "{probe:?}");
+        }
+        let (_, _, body) = request(Probe::Responses, "m");
+        assert!(body.unwrap().contains("\"max_output_tokens\":1"));
+    }
+
+    #[test]
+    fn skips_leave_out_their_probes() {
+        let all = planned_probes(&Options::default(), true);
+        assert!(all.contains(&Probe::Chat) && all.contains(&Probe::Messages));
+        let no_models = planned_probes(
+            &Options {
+                skip_model_tests: true,
+                ..Options::default()
+            },
+            true,
+        );
+        assert!(!no_models.iter().any(|p| runs_model(*p)));
+        assert!(no_models.contains(&Probe::MessagesError));
+        let no_anthropic = planned_probes(
+            &Options {
+                skip_anthropic_tests: true,
+                ..Options::default()
+            },
+            true,
+        );
+        assert!(!no_anthropic.contains(&Probe::MessagesError));
+        assert!(no_anthropic.contains(&Probe::UnknownModel));
+    }
+}

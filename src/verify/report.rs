@@ -1,0 +1,186 @@
+//! A [`Verdict`] as text (for people), JSON (for scripts) and `JUnit` XML (for CI dashboards).
+//! Pure: returns strings; the CLI prints or writes them.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value as Json, json};
+
+use super::{Group, Status, Verdict};
+
+/// The format version of `verify --json`; bumped on incompatible change.
+pub const JSON_FORMAT: u32 = 1;
+
+/// `N passed, N failed, N skipped`.
+pub fn summary_line(verdict: &Verdict) -> String {
+    let (passed, failed, skipped) = verdict.counts();
+    format!("{passed} passed, {failed} failed, {skipped} skipped")
+}
+
+/// The human report: a heading, the checks by group, then the summary line. `verbose` adds the
+/// expected value of passing checks, each request and reply (truncated) and timings.
+pub fn text(verdict: &Verdict, verbose: bool) -> String {
+    let mut out = format!("Verifying {}", verdict.url);
+    match &verdict.model {
+        Some(model) => {
+            let _ = writeln!(out, " (model {}: {})", model.name, model.source);
+        }
+        None => out.push_str(" (no model to test with)\n"),
+    }
+    let mut group: Option<Group> = None;
+    for check in &verdict.checks {
+        if group != Some(check.group) {
+            group = Some(check.group);
+            let _ = write!(out, "\n{}\n", check.group.title());
+        }
+        let label = check.status.label();
+        match check.status {
+            Status::Pass => {
+                let _ = writeln!(out, "  {label}  {}: {}", check.name, check.received);
+                if verbose {
+                    let _ = writeln!(out, "          expected: {}", check.expected);
+                }
+            }
+            Status::Fail => {
+                let _ = writeln!(out, "  {label}  {}", check.name);
+                let _ = writeln!(out, "          expected: {}", check.expected);
+                let _ = writeln!(out, "          received: {}", check.received);
+                if let Some(hint) = &check.hint {
+                    let _ = writeln!(out, "          hint: {hint}");
+                }
+            }
+            Status::Skip => {
+                let _ = writeln!(out, "  {label}  {}: {}", check.name, check.received);
+                if let Some(hint) = &check.hint {
+                    let _ = writeln!(out, "          to enable: {hint}");
+                }
+            }
+        }
+        if verbose {
+            for line in &check.trace {
+                let _ = writeln!(out, "          {line}");
+            }
+        }
+    }
+    let _ = write!(out, "\n{}\n", summary_line(verdict));
+    out
+}
+
+/// The `verify --json` document (specs/verify.md).
+pub fn json(verdict: &Verdict) -> Json {
+    let (passed, failed, skipped) = verdict.counts();
+    let checks: Vec<Json> = verdict
+        .checks
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "group": c.group,
+                "name": c.name,
+                "status": c.status,
+                "expected": c.expected,
+                "received": c.received,
+                "hint": c.hint,
+                "elapsed_ms": c.elapsed_ms,
+            })
+        })
+        .collect();
+    json!({
+        "format": JSON_FORMAT,
+        "url": verdict.url,
+        "model": verdict.model.as_ref().map(|m| json!({ "name": m.name, "source": m.source })),
+        "passed": failed == 0,
+        "summary": { "passed": passed, "failed": failed, "skipped": skipped },
+        "checks": checks,
+    })
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 forbids most control characters, even escaped.
+            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn seconds(ms: Option<u64>) -> String {
+    let ms = ms.unwrap_or(0);
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// `JUnit` XML: one `<testsuite>` per group, one `<testcase>` per check; a failure carries the
+/// expected and received values as its message and the hint as its text; a skip its reason.
+pub fn junit(verdict: &Verdict) -> String {
+    let (passed, failed, skipped) = verdict.counts();
+    let total = passed + failed + skipped;
+    let time: u64 = verdict.checks.iter().filter_map(|c| c.elapsed_ms).sum();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"ssollama verify\" tests=\"{total}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">",
+        seconds(Some(time))
+    );
+    let mut groups: Vec<Group> = verdict.checks.iter().map(|c| c.group).collect();
+    groups.dedup();
+    for group in groups {
+        let checks: Vec<_> = verdict.checks.iter().filter(|c| c.group == group).collect();
+        let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+        let group_time: u64 = checks.iter().filter_map(|c| c.elapsed_ms).sum();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{}\">",
+            xml_escape(group.title()),
+            checks.len(),
+            count(Status::Fail),
+            count(Status::Skip),
+            seconds(Some(group_time))
+        );
+        for check in checks {
+            let head = format!(
+                "    <testcase classname=\"ssollama.verify.{}\" name=\"{}\" time=\"{}\"",
+                group.key(),
+                xml_escape(&check.name),
+                seconds(check.elapsed_ms)
+            );
+            match check.status {
+                Status::Pass => {
+                    let _ = writeln!(out, "{head}/>");
+                }
+                Status::Fail => {
+                    let _ = writeln!(out, "{head}>");
+                    let _ = writeln!(
+                        out,
+                        "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                        xml_escape(&format!(
+                            "expected: {}; received: {}",
+                            check.expected, check.received
+                        )),
+                        xml_escape(&check.id),
+                        xml_escape(check.hint.as_deref().unwrap_or(""))
+                    );
+                    let _ = writeln!(out, "    </testcase>");
+                }
+                Status::Skip => {
+                    let _ = writeln!(out, "{head}>");
+                    let message = match &check.hint {
+                        Some(hint) => format!("{} (to enable: {hint})", check.received),
+                        None => check.received.clone(),
+                    };
+                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_escape(&message));
+                    let _ = writeln!(out, "    </testcase>");
+                }
+            }
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

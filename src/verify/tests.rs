@@ -1,0 +1,570 @@
+//! The judge on crafted facts: a converged server passes every check; each fault fails the
+//! check that is about it (and skips what depends on it) with a hint.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::*;
+use crate::launchd::plist::{desired_plist, desired_plist_xml, loaded_of};
+use crate::model::observed::{
+    FileMeta, HostFacts, InstalledModel, IpConfig, IpMethod, JobStatus, LastExit, LoadedModel,
+    LogFile, NetworkService, NetworkState, OllamaState, PlistFile, ProgramState, ServerStatus,
+};
+
+const UID: u32 = 501;
+const PID: u32 = 4242;
+const PROGRAM: &str = "/opt/homebrew/opt/ollama/bin/ollama";
+
+const TOML: &str = r#"
+[listen]
+host = "192.168.250.20"
+[network]
+service = "Ethernet"
+address = "192.168.250.20"
+subnet_mask = "255.255.255.0"
+router = "192.168.250.1"
+dns = ["192.168.250.1"]
+[[models]]
+name = "llama3"
+[[models]]
+name = "qwen2.5-coder:32b"
+warm = true
+"#;
+
+fn desired(text: &str) -> Desired {
+    crate::config::parse("server.toml", text).unwrap().desired
+}
+
+fn answered(status: u16, content_type: &str, body: &str) -> Outcome {
+    Outcome::Answered {
+        status,
+        content_type: Some(content_type.to_owned()),
+        body: body.to_owned(),
+    }
+}
+
+const JSON: &str = "application/json";
+const SSE: &str = "text/event-stream";
+
+fn good_reply(probe: Probe, model: &str) -> Outcome {
+    match probe {
+        Probe::Root => answered(200, "text/plain; charset=utf-8", "Ollama is running"),
+        Probe::Loopback => Outcome::Failed {
+            reason: "Connection refused (os error 111)".to_owned(),
+        },
+        Probe::ModelsList => answered(
+            200,
+            JSON,
+            &format!(
+                r#"{{"object":"list","data":[{{"id":"{model}","object":"model","created":1,"owned_by":"library"}}]}}"#
+            ),
+        ),
+        Probe::ModelRetrieve => answered(
+            200,
+            JSON,
+            &format!(r#"{{"id":"{model}","object":"model","created":1,"owned_by":"library"}}"#),
+        ),
+        Probe::Chat => answered(
+            200,
+            JSON,
+            r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok."},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#,
+        ),
+        Probe::ChatStream => answered(
+            200,
+            SSE,
+            "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"ok.\"},\"finish_reason\":null}]}\n\n\
+             data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}\n\n\
+             data: {\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}\n\n\
+             data: [DONE]\n\n",
+        ),
+        Probe::JsonMode => answered(
+            200,
+            JSON,
+            r#"{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"{\"reply\":\"ok\"}"},"finish_reason":"stop"}]}"#,
+        ),
+        Probe::Responses => answered(
+            200,
+            JSON,
+            r#"{"id":"resp_1","object":"response","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"ok."}]}]}"#,
+        ),
+        Probe::Messages | Probe::MessagesSystem | Probe::MessagesMultiTurn => answered(
+            200,
+            JSON,
+            r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"ok."}],"stop_reason":"max_tokens","usage":{"input_tokens":9,"output_tokens":1}}"#,
+        ),
+        Probe::MessagesStream => answered(
+            200,
+            SSE,
+            "event: message_start\ndata: {\"type\":\"message_start\"}\n\n\
+             event: content_block_start\ndata: {\"type\":\"content_block_start\"}\n\n\
+             event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n\
+             event: content_block_stop\ndata: {\"type\":\"content_block_stop\"}\n\n\
+             event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}\n\n\
+             event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        ),
+        Probe::MessagesError => answered(
+            400,
+            "application/json; charset=utf-8",
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens is required and must be positive"}}"#,
+        ),
+        Probe::UnknownModel => answered(
+            404,
+            JSON,
+            r#"{"error":{"message":"model 'ssollama-verify-no-such-model:latest' not found","type":"not_found_error","param":null,"code":null}}"#,
+        ),
+        Probe::Malformed => answered(
+            400,
+            "application/json; charset=utf-8",
+            r#"{"error":{"message":"unexpected EOF","type":"invalid_request_error","param":null,"code":null}}"#,
+        ),
+    }
+}
+
+fn exchange(probe: Probe, model: &str, base: &str) -> Exchange {
+    let (method, path, request) = probe::request(probe, model);
+    Exchange {
+        method: method.to_owned(),
+        url: format!("{base}{path}"),
+        request,
+        outcome: good_reply(probe, model),
+        elapsed_ms: 3,
+    }
+}
+
+/// The facts of a server that is exactly what `desired` declares.
+fn converged(desired: &Desired) -> Facts {
+    let home = PathBuf::from("/Users/tester");
+    let path =
+        crate::launchd::domain::plist_path(&desired.service.mode, &desired.service.label, &home);
+    let program = PathBuf::from(PROGRAM);
+    let mut job = loaded_of(&desired_plist(desired, &program), &path);
+    job.state = Some("running".to_owned());
+    job.pid = Some(PID);
+    job.last_exit = Some(LastExit::NeverExited);
+    let network = desired.network.as_ref().map(|spec| {
+        Knowable::Known(NetworkState {
+            services: vec![NetworkService {
+                name: spec.service.clone(),
+                enabled: true,
+            }],
+            info: Some(Knowable::Known(IpConfig {
+                method: IpMethod::Manual,
+                address: Some(spec.address),
+                subnet_mask: Some(spec.subnet_mask),
+                router: Some(spec.router),
+            })),
+            dns: Some(Knowable::Known(spec.dns.clone().unwrap_or_default())),
+        })
+    });
+    let url = format!("http://{}", desired.listen.connect_addr());
+    let observed = Observed {
+        format: crate::model::observed::OBSERVATION_FORMAT,
+        host: HostFacts {
+            uid: UID,
+            home,
+            os_version: Knowable::Known("14.2.1".to_owned()),
+        },
+        plist: PlistFile::Present {
+            path: path.clone(),
+            text: desired_plist_xml(desired, &program),
+            owner: UID,
+            mode: 0o644,
+        },
+        job: Knowable::Known(JobStatus::Loaded(job)),
+        network,
+        ollama: OllamaState {
+            url: url.clone(),
+            server: ServerStatus::Up {
+                version: "0.14.2".to_owned(),
+                models: Knowable::Known(
+                    desired
+                        .models
+                        .iter()
+                        .map(|m| InstalledModel {
+                            name: m.name.display(),
+                            digest: "0".repeat(64),
+                            size: 1,
+                            modified_at: "2026-11-01T10:00:00Z".to_owned(),
+                            capabilities: Vec::new(),
+                            family: None,
+                        })
+                        .collect(),
+                ),
+                loaded: Knowable::Known(Vec::<LoadedModel>::new()),
+            },
+        },
+        program: ProgramState {
+            path: Some(program.clone()),
+            candidates: vec![program],
+            version: Knowable::Known("ollama version is 0.14.2".to_owned()),
+            brew: None,
+        },
+        logs: [&desired.logs.stdout, &desired.logs.stderr]
+            .into_iter()
+            .map(|p| LogFile {
+                path: p.clone(),
+                meta: Some(FileMeta {
+                    owner: UID,
+                    mode: 0o644,
+                }),
+            })
+            .collect(),
+        conflicts: Knowable::Known(Vec::new()),
+    };
+    let options = Options::default();
+    let model = choose_model(desired, &options, &observed);
+    let name = model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+    let mut http = BTreeMap::new();
+    http.insert(Probe::Root, exchange(Probe::Root, &name, &url));
+    if judge::is_dedicated(desired.listen.host) {
+        http.insert(
+            Probe::Loopback,
+            exchange(Probe::Loopback, &name, "http://127.0.0.1:11434"),
+        );
+    }
+    for probe in probe::planned_probes(&options, model.is_some()) {
+        http.insert(probe, exchange(probe, &name, &url));
+    }
+    let address = match desired.listen.host {
+        host if host.is_unspecified() => format!("*:{}", desired.listen.port),
+        host => format!("{host}:{}", desired.listen.port),
+    };
+    Facts {
+        observed,
+        target: format!("gui/{UID}/{}", desired.service.label),
+        url,
+        listeners: Knowable::Known(vec![crate::process::Listener {
+            command: "ollama".to_owned(),
+            pid: PID,
+            user: "tester".to_owned(),
+            address,
+        }]),
+        processes: Knowable::Known(vec![
+            crate::process::ProcessInfo {
+                pid: 1,
+                ppid: 0,
+                user: "root".to_owned(),
+                command: "/sbin/launchd".to_owned(),
+            },
+            crate::process::ProcessInfo {
+                pid: PID,
+                ppid: 1,
+                user: "tester".to_owned(),
+                command: PROGRAM.to_owned(),
+            },
+        ]),
+        model,
+        http,
+        ping: desired.network.as_ref().map(|_| PingOutcome::Ran {
+            status: Some(0),
+            last_line: "round-trip min/avg/max/stddev = 0.412/0.412/0.412/0.000 ms".to_owned(),
+        }),
+    }
+}
+
+fn result<'v>(verdict: &'v Verdict, id: &str) -> &'v CheckResult {
+    verdict
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+fn failed_ids(verdict: &Verdict) -> Vec<&str> {
+    verdict
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+#[test]
+fn a_converged_server_passes_every_check() {
+    let desired = desired(TOML);
+    let verdict = judge(&desired, &converged(&desired), &Options::default());
+    assert_eq!(
+        verdict.counts(),
+        (27, 0, 0),
+        "{}",
+        report::text(&verdict, false)
+    );
+    assert!(verdict.passed());
+    let model = verdict.model.as_ref().unwrap();
+    assert_eq!(model.name, "qwen2.5-coder:32b");
+    assert_eq!(model.source, "the first warm model in server.toml");
+    insta::assert_snapshot!(report::text(&verdict, false));
+}
+
+#[test]
+fn ids_are_unique_and_grouped_in_print_order() {
+    let desired = desired(TOML);
+    let verdict = judge(&desired, &converged(&desired), &Options::default());
+    let mut ids: Vec<&str> = verdict.checks.iter().map(|c| c.id.as_str()).collect();
+    let groups: Vec<Group> = verdict.checks.iter().map(|c| c.group).collect();
+    let mut sorted = groups.clone();
+    sorted.sort();
+    assert_eq!(groups, sorted);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), verdict.checks.len());
+}
+
+#[test]
+fn a_server_running_as_root_fails_the_owner_check() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    if let Knowable::Known(list) = &mut facts.processes {
+        list[1].user = "root".to_owned();
+    }
+    let verdict = judge(&desired, &facts, &Options::default());
+    assert_eq!(failed_ids(&verdict), ["security.process_user"]);
+    let check = result(&verdict, "security.process_user");
+    assert_eq!(check.received, format!("root (pid {PID})"));
+    assert!(check.hint.as_ref().unwrap().contains("root"));
+}
+
+#[test]
+fn a_job_bound_elsewhere_fails_bind_and_ollama_host() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    if let Knowable::Known(JobStatus::Loaded(job)) = &mut facts.observed.job {
+        job.environment
+            .insert("OLLAMA_HOST".to_owned(), "0.0.0.0:11434".to_owned());
+    }
+    facts.listeners = Knowable::Known(vec![crate::process::Listener {
+        command: "ollama".to_owned(),
+        pid: PID,
+        user: "tester".to_owned(),
+        address: "*:11434".to_owned(),
+    }]);
+    facts.http.get_mut(&Probe::Loopback).unwrap().outcome =
+        answered(200, "text/plain", "Ollama is running");
+    let verdict = judge(&desired, &facts, &Options::default());
+    assert_eq!(
+        failed_ids(&verdict),
+        ["security.ollama_host", "network.bind", "network.loopback"]
+    );
+    assert_eq!(result(&verdict, "network.bind").received, "*:11434");
+}
+
+#[test]
+fn a_missing_model_fails_once_with_a_pull_hint_and_skips_the_other_model_checks() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    let not_found = answered(
+        404,
+        JSON,
+        r#"{"error":{"message":"model 'qwen2.5-coder:32b' not found","type":"not_found_error","param":null,"code":null}}"#,
+    );
+    for probe in [
+        Probe::ModelRetrieve,
+        Probe::Chat,
+        Probe::ChatStream,
+        Probe::JsonMode,
+        Probe::Responses,
+        Probe::Messages,
+        Probe::MessagesStream,
+        Probe::MessagesSystem,
+        Probe::MessagesMultiTurn,
+    ] {
+        facts.http.get_mut(&probe).unwrap().outcome = not_found.clone();
+    }
+    let verdict = judge(&desired, &facts, &Options::default());
+    assert_eq!(
+        verdict.counts(),
+        (16, 1, 10),
+        "{}",
+        report::text(&verdict, false)
+    );
+    let model = result(&verdict, "openai.model");
+    assert!(
+        model.received.starts_with("HTTP 404: "),
+        "{}",
+        model.received
+    );
+    assert!(
+        model
+            .hint
+            .as_ref()
+            .unwrap()
+            .contains("ollama pull qwen2.5-coder:32b")
+    );
+    let chat = result(&verdict, "openai.chat");
+    assert_eq!(chat.received, "model `qwen2.5-coder:32b` is not installed");
+    assert_eq!(chat.hint.as_deref(), Some("fix `openai.model` first"));
+}
+
+#[test]
+fn an_old_server_without_the_endpoints_gets_an_upgrade_hint() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    let missing = answered(404, "text/plain", "404 page not found");
+    facts.http.get_mut(&Probe::Responses).unwrap().outcome = missing.clone();
+    facts.http.get_mut(&Probe::Messages).unwrap().outcome = missing;
+    let verdict = judge(&desired, &facts, &Options::default());
+    let responses = result(&verdict, "openai.responses");
+    assert!(responses.hint.as_ref().unwrap().contains("0.13.3"));
+    let messages = result(&verdict, "anthropic.messages");
+    assert!(
+        messages
+            .hint
+            .as_ref()
+            .unwrap()
+            .contains("--skip-anthropic-tests")
+    );
+}
+
+#[test]
+fn anthropic_errors_fail_every_anthropic_check() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    let error = answered(
+        500,
+        JSON,
+        r#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#,
+    );
+    for probe in [
+        Probe::Messages,
+        Probe::MessagesStream,
+        Probe::MessagesSystem,
+        Probe::MessagesMultiTurn,
+        Probe::MessagesError,
+    ] {
+        facts.http.get_mut(&probe).unwrap().outcome = error.clone();
+    }
+    let verdict = judge(&desired, &facts, &Options::default());
+    assert_eq!(
+        failed_ids(&verdict),
+        [
+            "anthropic.messages",
+            "anthropic.stream",
+            "anthropic.system",
+            "anthropic.error",
+            "anthropic.multi_turn",
+            "anthropic.stream_usage"
+        ]
+    );
+}
+
+#[test]
+fn a_server_that_does_not_answer_fails_once_and_skips_the_api_checks() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    if let Knowable::Known(JobStatus::Loaded(job)) = &mut facts.observed.job {
+        job.state = Some("spawn scheduled".to_owned());
+        job.pid = None;
+        job.last_exit = Some(LastExit::Code {
+            code: 78,
+            name: Some("EX_CONFIG".to_owned()),
+        });
+    }
+    facts.listeners = Knowable::Known(Vec::new());
+    let root = facts.http.remove(&Probe::Root).unwrap();
+    let loopback = facts.http.remove(&Probe::Loopback).unwrap();
+    facts.http.clear();
+    facts.http.insert(
+        Probe::Root,
+        Exchange {
+            outcome: Outcome::Failed {
+                reason: "Connection refused (os error 111)".to_owned(),
+            },
+            ..root
+        },
+    );
+    facts.http.insert(Probe::Loopback, loopback);
+    let verdict = judge(&desired, &facts, &Options::default());
+    assert_eq!(failed_ids(&verdict), ["service.process", "service.http"]);
+    assert_eq!(
+        result(&verdict, "service.process").received,
+        "state = spawn scheduled, last exit: 78: EX_CONFIG"
+    );
+    let chat = result(&verdict, "openai.chat");
+    assert_eq!(chat.status, Status::Skip);
+    assert_eq!(chat.hint.as_deref(), Some("fix `service.http` first"));
+    assert_eq!(
+        result(&verdict, "security.process_user").status,
+        Status::Skip
+    );
+    assert_eq!(result(&verdict, "network.bind").status, Status::Skip);
+    insta::assert_snapshot!(report::text(&verdict, false));
+}
+
+#[test]
+fn skips_say_how_to_enable_them() {
+    let desired = desired(
+        r#"
+[listen]
+host = "127.0.0.1"
+"#,
+    );
+    let options = Options {
+        skip_anthropic_tests: true,
+        ..Options::default()
+    };
+    let mut facts = converged(&desired);
+    facts.http.retain(|p, _| !matches!(p, Probe::MessagesError));
+    let verdict = judge(&desired, &facts, &options);
+    let skipped: Vec<(&str, &str)> = verdict
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Skip)
+        .map(|c| (c.id.as_str(), c.hint.as_deref().unwrap_or("")))
+        .collect();
+    insta::assert_debug_snapshot!(skipped);
+    assert!(verdict.passed());
+}
+
+#[test]
+fn model_choice_follows_the_flag_then_warm_then_first_then_installed() {
+    let warm = desired(TOML);
+    let observed = converged(&warm).observed;
+    let flag = Options {
+        model: Some("x:1".to_owned()),
+        ..Options::default()
+    };
+    assert_eq!(choose_model(&warm, &flag, &observed).unwrap().name, "x:1");
+    assert_eq!(
+        choose_model(&warm, &Options::default(), &observed)
+            .unwrap()
+            .name,
+        "qwen2.5-coder:32b"
+    );
+    let cold = desired("[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"llama3\"\n");
+    assert_eq!(
+        choose_model(&cold, &Options::default(), &observed)
+            .unwrap()
+            .name,
+        "llama3:latest"
+    );
+    let none = desired("[listen]\nhost = \"127.0.0.1\"\n");
+    let installed = choose_model(&none, &Options::default(), &observed).unwrap();
+    assert_eq!(
+        (installed.name.as_str(), installed.source.as_str()),
+        ("llama3:latest", "the first installed model")
+    );
+    let mut empty = observed;
+    empty.ollama.server = ServerStatus::Down {
+        reason: "refused".to_owned(),
+    };
+    assert_eq!(choose_model(&none, &Options::default(), &empty), None);
+}
+
+#[test]
+fn json_and_junit_reports_carry_every_check() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    if let Knowable::Known(list) = &mut facts.processes {
+        list[1].user = "root".to_owned();
+    }
+    let verdict = judge(&desired, &facts, &Options::default());
+    let json = report::json(&verdict);
+    assert_eq!(json["summary"]["failed"], 1);
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["checks"].as_array().unwrap().len(), 27);
+    let xml = report::junit(&verdict);
+    assert_eq!(xml.matches("<testcase ").count(), 27);
+    assert_eq!(xml.matches("<failure ").count(), 1);
+    assert!(xml.contains("tests=\"27\" failures=\"1\" errors=\"0\" skipped=\"0\""));
+    assert!(xml.contains("&quot;") || !xml.contains("message=\"expected: \""));
+}

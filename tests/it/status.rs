@@ -1,0 +1,49 @@
+//! `ssollama status` end to end on a converged simulated Mac: the one screen, and the stable
+//! fields of `--json`.
+
+use std::net::SocketAddr;
+
+use super::adopt::load;
+use super::verify::converged;
+
+#[test]
+fn status_of_a_converged_server() {
+    let server = converged(false);
+    // Warm the declared model for good (keep_alive -1, as server.toml says).
+    load(
+        SocketAddr::from((server.host, server.port)),
+        "llama3.2",
+        "-1",
+    );
+    let out = server.run(&["status"]);
+    insta::assert_snapshot!(server.shown(&out));
+
+    let out = server.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["format"], 1);
+    assert_eq!(doc["service"]["job"]["status"], "running");
+    assert_eq!(doc["ollama"]["status"], "up");
+    assert_eq!(doc["ollama"]["loaded"][0]["name"], "llama3.2:latest");
+    assert_eq!(doc["ollama"]["loaded"][0]["until"], "Forever");
+    assert_eq!(doc["ollama"]["models"][0]["declared"], true);
+    assert_eq!(doc["conflicts"], serde_json::json!([]));
+    assert_eq!(doc["listen"]["declared"], doc["listen"]["loaded"]);
+
+    // Booted out: the job is gone and nothing answers; status still reports (exit 0).
+    let target = format!("gui/{}/com.ollama", server.sb.machine().uid);
+    assert!(server.sb.launchctl(&["bootout", &target]).status.success());
+    let start = std::time::Instant::now();
+    let doc = loop {
+        let out = server.run(&["status", "--json"]);
+        assert_eq!(out.status.code(), Some(0));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if doc["service"]["job"]["status"] == "not_loaded" || start.elapsed().as_secs() > 10 {
+            break doc;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(doc["service"]["job"]["status"], "not_loaded");
+    assert_eq!(doc["ollama"]["status"], "down");
+    assert_eq!(doc["listen"]["loaded"], serde_json::Value::Null);
+}
