@@ -4,326 +4,9 @@
 //!
 //! The fault matrix of `specs/apply.md` is the `fault_*` tests.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-use simmac::Sandbox;
 use simmac::state::SudoPolicy;
 
-/// Two models: one warm (generate), one only pulled.
-const MODELS: &str = r#"
-[[models]]
-name = "llama3.2"
-warm = true
-
-[[models]]
-name = "all-minilm"
-"#;
-
-/// What one run printed and how it exited.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn both(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-
-    #[track_caller]
-    fn success(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "expected success:\n{}", self.both());
-        self
-    }
-
-    #[track_caller]
-    fn failure(&self) -> &Self {
-        assert_eq!(self.code, Some(1), "expected exit 1:\n{}", self.both());
-        self
-    }
-
-    #[track_caller]
-    fn says(&self, text: &str) -> &Self {
-        assert!(
-            self.both().contains(text),
-            "expected {text:?} in:\n{}",
-            self.both()
-        );
-        self
-    }
-}
-
-/// A simulated Mac with a `server.toml` bound to its loopback address.
-struct Mac {
-    sb: Sandbox,
-    config: PathBuf,
-}
-
-impl Mac {
-    fn new() -> Self {
-        Self::with(MODELS, "")
-    }
-
-    /// `models`: `[[models]]` tables; `ollama`: lines for the `[ollama]` table.
-    fn with(models: &str, ollama: &str) -> Self {
-        let sb = Sandbox::new();
-        // ssollama's agent domain is gui/<real uid> (0 in CI): make that the console user.
-        let uid = rustix::process::getuid().as_raw();
-        sb.update_machine(|m| m.uid = uid);
-        sb.set_fault("bootout-linger-ms", "100");
-        sb.set_fault("throttle-ms", "200");
-        let config = sb.root().join("server.toml");
-        let mac = Self { sb, config };
-        mac.configure(models, ollama);
-        mac
-    }
-
-    fn ip(&self) -> String {
-        self.sb.loopback().to_string()
-    }
-
-    fn configure(&self, models: &str, ollama: &str) {
-        let ip = self.ip();
-        let logs = self.logs_dir();
-        let text = format!(
-            r#"[service]
-label = "com.ollama"
-mode = "agent"
-
-[listen]
-host = "{ip}"
-port = 11434
-
-[network]
-service = "Ethernet"
-address = "{ip}"
-subnet_mask = "255.0.0.0"
-router = "127.0.0.1"
-
-[logs]
-stdout = "{logs}/ollama.stdout.log"
-stderr = "{logs}/ollama.stderr.log"
-
-[ollama]
-{ollama}
-{models}"#,
-            logs = logs.display()
-        );
-        std::fs::write(&self.config, text).unwrap();
-    }
-
-    fn logs_dir(&self) -> PathBuf {
-        self.sb.root().join("logs")
-    }
-
-    fn agents_dir(&self) -> PathBuf {
-        self.sb.home().join("Library").join("LaunchAgents")
-    }
-
-    fn plist(&self) -> PathBuf {
-        self.agents_dir().join("com.ollama.plist")
-    }
-
-    fn target() -> String {
-        format!("gui/{}/com.ollama", rustix::process::getuid().as_raw())
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = self.sb.command(env!("CARGO_BIN_EXE_ssollama"));
-        cmd.arg("-c").arg(&self.config).args(args);
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().unwrap();
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn apply(&self) -> Run {
-        self.run(&["apply", "--yes", "--ready-timeout", "10"])
-    }
-
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    /// The plan's changes as `action resource` lines.
-    fn planned(&self) -> Vec<String> {
-        let run = self.run(&["plan", "--json"]);
-        let plan: serde_json::Value = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("plan --json: {e}\n{}", run.both()));
-        let mut lines: Vec<String> = plan["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    c["action"].as_str().unwrap(),
-                    c["resource"].as_str().unwrap()
-                )
-            })
-            .collect();
-        lines.extend(
-            plan["blockers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|b| format!("blocked {}", b["resource"].as_str().unwrap())),
-        );
-        lines
-    }
-
-    #[track_caller]
-    fn assert_converged(&self) {
-        assert_eq!(
-            self.planned(),
-            Vec::<String>::new(),
-            "the plan is not empty"
-        );
-        self.run(&["check"]).success();
-    }
-
-    /// The mutating calls of the fakes, as one-line summaries.
-    fn mutations(&self) -> Vec<String> {
-        self.sb
-            .mutating_calls()
-            .iter()
-            .map(simmac::journal::Call::summary)
-            .collect()
-    }
-
-    /// A raw HTTP request to the fake Ollama; returns the response text.
-    fn http(&self, method: &str, path: &str, body: &str) -> String {
-        let mut stream = TcpStream::connect((self.sb.loopback(), 11434)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}:11434\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.ip(),
-            body.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        let _ = stream.read_to_string(&mut out);
-        out
-    }
-
-    fn loaded_models(&self) -> String {
-        self.http("GET", "/api/ps", "")
-    }
-}
-
-/// A run as a snapshot: exit code, stdout and stderr (without the pull progress lines, whose
-/// interleaving depends on timing), with the sandbox, address, uid, pids and times normalized.
-fn snapshot(mac: &Mac, run: &Run) -> String {
-    let stderr: String =
-        run.stderr
-            .lines()
-            .filter(|l| !l.starts_with("pull "))
-            .fold(String::new(), |mut out, l| {
-                out.push_str(l);
-                out.push('\n');
-                out
-            });
-    let text = format!(
-        "exit: {:?}\n--- stdout\n{}--- stderr\n{stderr}",
-        run.code, run.stdout
-    );
-    normalize(mac, &text)
-}
-
-fn normalize(mac: &Mac, text: &str) -> String {
-    let root = mac.sb.root().display().to_string();
-    let ip = mac.ip();
-    let text = text.replace(&root, "[SANDBOX]");
-    // The sandbox's 127.0.0.X, but not a longer address that starts with it.
-    let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find(&ip) {
-        let after = &rest[at + ip.len()..];
-        out.push_str(&rest[..at]);
-        if after.starts_with(|c: char| c.is_ascii_digit()) {
-            out.push_str(&ip);
-        } else {
-            out.push_str("[IP]");
-        }
-        rest = after;
-    }
-    out.push_str(rest);
-    out
-}
-
-/// insta filters for what changes from run to run.
-fn filters() -> Vec<(&'static str, &'static str)> {
-    vec![
-        (r"\(\d+\.\d s\)", "([T] s)"),
-        (r"\(\d+\.\d s, ", "([T] s, "),
-        (r"in \d+\.\d s", "in [T] s"),
-        (r"pid \d+", "pid [PID]"),
-        (r"gui/\d+", "gui/[UID]"),
-    ]
-}
-
-/// Waits (bounded) until a process of this sandbox runs with `needle` in its command line.
-fn wait_for_process(mac_dir: &Path, needle: &str) -> bool {
-    let start = Instant::now();
-    let mac = mac_dir.display().to_string();
-    while start.elapsed() < Duration::from_secs(20) {
-        let found = std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(Result::ok)
-            .any(|e| {
-                std::fs::read(e.path().join("cmdline")).is_ok_and(|raw| {
-                    let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                    line.contains(&mac) && line.contains(needle)
-                })
-            });
-        if found {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-fn finish(child: Child) -> Run {
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn no_temp_files(dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.filter_map(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let temp = Path::new(&name)
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("tmp"));
-            assert!(!temp, "temp file left behind: {name}");
-        }
-    }
-}
+use super::support::{MODELS, Mac, Run, no_temp_files, wait_for_process};
 
 // ---------------------------------------------------------------------------------------------
 // Converging
@@ -332,16 +15,14 @@ fn no_temp_files(dir: &Path) {
 fn a_fresh_mac_converges_and_a_second_apply_changes_nothing() {
     let mac = Mac::new();
     let run = mac.apply();
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("fresh_apply", snapshot(&mac, &run));
-        let tools: Vec<String> = mac
-            .mutations()
-            .into_iter()
-            .filter(|m| !m.starts_with("http"))
-            .map(|m| normalize(&mac, &m))
-            .collect();
-        insta::assert_snapshot!("fresh_apply_mutations", tools.join("\n"));
-    });
+    insta::assert_snapshot!("fresh_apply", mac.shown(&run));
+    let tools: Vec<String> = mac
+        .mutations()
+        .into_iter()
+        .filter(|m| !m.starts_with("http"))
+        .map(|m| mac.normalize(&m))
+        .collect();
+    insta::assert_snapshot!("fresh_apply_mutations", tools.join("\n"));
     run.success()
         .says("Apply complete:")
         .says("This Mac matches server.toml.")
@@ -439,18 +120,11 @@ fn drift_job_booted_out_by_hand_is_loaded_again() {
     mac.apply().success();
     assert!(
         mac.sb
-            .launchctl(&["bootout", &Mac::target()])
+            .launchctl(&["bootout", &mac.target()])
             .status
             .success()
     );
-    let start = Instant::now();
-    while !mac.planned().contains(&"reload launchd.job".to_owned()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "bootout never showed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    mac.wait_for_planned("reload launchd.job");
     mac.apply().success().says("done     reload launchd.job");
     mac.assert_converged();
 }
@@ -470,7 +144,7 @@ fn drift_env_changed_in_server_toml_reloads_the_job() {
         .success()
         .says("done     reload launchd.job")
         .says("done     warm ollama.model[\"llama3.2:latest\"]");
-    let print = mac.sb.launchctl(&["print", &Mac::target()]);
+    let print = mac.sb.launchctl(&["print", &mac.target()]);
     assert!(String::from_utf8_lossy(&print.stdout).contains("OLLAMA_FLASH_ATTENTION => 1"));
     mac.assert_converged();
 }
@@ -543,9 +217,7 @@ fn fault_bootstrap_eio_many_times_fails_then_a_rerun_converges() {
     let mac = Mac::new();
     mac.sb.set_fault("bootstrap-fail", "50");
     let run = mac.apply();
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("fault_bootstrap_eio_always", snapshot(&mac, &run));
-    });
+    insta::assert_snapshot!("fault_bootstrap_eio_always", mac.shown(&run));
     run
         .failure()
         .says("failed   reload launchd.job")
@@ -589,9 +261,7 @@ fn fault_networksetup_needs_admin_and_sudo_refuses() {
         m.sudo = SudoPolicy::Refuse;
     });
     let run = mac.apply();
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("fault_networksetup_sudo_refused", snapshot(&mac, &run));
-    });
+    insta::assert_snapshot!("fault_networksetup_sudo_refused", mac.shown(&run));
     run.failure()
         .says("failed   set-network network.service[\"Ethernet\"]")
         .says("sudo: a password is required")
@@ -629,9 +299,7 @@ fn fault_pull_dies_at_half_then_a_rerun_converges() {
     let mac = Mac::new();
     mac.sb.set_fault("pull-die-at-percent", "50");
     let run = mac.apply();
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("fault_pull_dies_at_half", snapshot(&mac, &run));
-    });
+    insta::assert_snapshot!("fault_pull_dies_at_half", mac.shown(&run));
     run
         .failure()
         .says("failed   pull ollama.model[\"llama3.2:latest\"]")
@@ -646,9 +314,7 @@ fn fault_unknown_model_names_the_registry_error() {
     let models = format!("{MODELS}\n[[models]]\nname = \"no-such-model\"\n");
     let mac = Mac::with(&models, "");
     let run = mac.apply();
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("fault_unknown_model", snapshot(&mac, &run));
-    });
+    insta::assert_snapshot!("fault_unknown_model", mac.shown(&run));
     run.failure()
         .says("failed   pull ollama.model[\"no-such-model:latest\"]")
         .says("pull model manifest: file does not exist");
@@ -670,7 +336,7 @@ fn fault_sigint_mid_apply_stops_after_the_current_step_then_a_rerun_converges() 
     );
     let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
-    let run = finish(child);
+    let run = Run::finish(child);
     run.failure()
         .says("interrupted: stopping after the current step")
         .says("done     set-network")
@@ -691,9 +357,7 @@ fn fault_plist_directory_not_writable() {
     std::fs::create_dir_all(mac.sb.home().join("Library")).unwrap();
     std::os::unix::fs::symlink("/proc/1", mac.agents_dir()).unwrap();
     let run = mac.apply();
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("fault_plist_directory_not_writable", snapshot(&mac, &run));
-    });
+    insta::assert_snapshot!("fault_plist_directory_not_writable", mac.shown(&run));
     run.failure()
         .says("failed   create launchd.plist")
         .says("could not write `")
@@ -711,9 +375,7 @@ fn fault_plist_directory_not_writable() {
 fn without_a_terminal_and_without_yes_apply_refuses() {
     let mac = Mac::new();
     let run = mac.run(&["apply"]);
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_snapshot!("tty_refusal", snapshot(&mac, &run));
-    });
+    insta::assert_snapshot!("tty_refusal", mac.shown(&run));
     run.failure()
         .says("refusing to apply without confirmation: stdin is not a terminal")
         .says("--yes");
@@ -732,7 +394,7 @@ fn a_second_apply_and_a_check_are_refused_while_one_runs() {
         .says(&holder)
         .says("is working on this Mac");
     mac.run(&["check"]).failure().says(&holder);
-    finish(first).success();
+    Run::finish(first).success();
 }
 
 #[test]
@@ -799,7 +461,7 @@ fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
             .exists()
     );
     assert!(!mac.logs_dir().join("ollama.stderr.log").exists());
-    let print = mac.sb.launchctl(&["print", &Mac::target()]);
+    let print = mac.sb.launchctl(&["print", &mac.target()]);
     assert_eq!(print.status.code(), Some(113));
     mac.sb.clear_journal();
     mac.run(&["destroy", "--yes", "--logs", "--network"])

@@ -13,4 +13,5 @@ mod config_errors;
 mod plan_cases;
 mod real_mac;
 mod status;
+mod support;
 mod verify;

@@ -1,26 +1,19 @@
 //! `ssollama status` end to end on a converged simulated Mac: the one screen, and the stable
 //! fields of `--json`.
 
-use std::net::SocketAddr;
-
-use super::adopt::load;
-use super::verify::converged;
+use super::support::Mac;
 
 #[test]
 fn status_of_a_converged_server() {
-    let server = converged(false);
+    let server = Mac::converged_server(false);
     // Warm the declared model for good (keep_alive -1, as server.toml says).
-    load(
-        SocketAddr::from((server.host, server.port)),
-        "llama3.2",
-        "-1",
-    );
+    server.load("llama3.2", "-1");
     let out = server.run(&["status"]);
     insta::assert_snapshot!(server.shown(&out));
 
     let out = server.run(&["status", "--json"]);
-    assert_eq!(out.status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.code, Some(0));
+    let doc = out.json();
     assert_eq!(doc["format"], 1);
     assert_eq!(doc["service"]["job"]["status"], "running");
     assert_eq!(doc["ollama"]["status"], "up");
@@ -31,13 +24,13 @@ fn status_of_a_converged_server() {
     assert_eq!(doc["listen"]["declared"], doc["listen"]["loaded"]);
 
     // Booted out: the job is gone and nothing answers; status still reports (exit 0).
-    let target = format!("gui/{}/com.ollama", server.sb.machine().uid);
+    let target = server.target();
     assert!(server.sb.launchctl(&["bootout", &target]).status.success());
     let start = std::time::Instant::now();
     let doc = loop {
         let out = server.run(&["status", "--json"]);
-        assert_eq!(out.status.code(), Some(0));
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.code, Some(0));
+        let doc = out.json();
         if doc["service"]["job"]["status"] == "not_loaded" || start.elapsed().as_secs() > 10 {
             break doc;
         }
