@@ -502,8 +502,8 @@ stderr = "{logs}/ollama.stderr.log"
 
     /// Replaces what changes from run to run: the sandbox path (`[SANDBOX]`), the sandbox's
     /// 127.0.0.X but never a longer address starting with it (`[IP]`; `[HOST]` on a served
-    /// Mac), a served Mac's port (`[PORT]`), the uid in `gui/<uid>` of a standard Mac
-    /// (`[UID]`), pids, durations and Anthropic request ids.
+    /// Mac), a served Mac's port (`[PORT]`), the uid in `gui/<uid>` and launchctl's `user gui: <uid>`
+    /// of a standard Mac (`[UID]`), pids, durations and Anthropic request ids.
     pub(crate) fn normalize(&self, text: &str) -> String {
         let text = text.replace(&self.sb.root().display().to_string(), "[SANDBOX]");
         let label = match self.kind {
@@ -529,14 +529,23 @@ stderr = "{logs}/ollama.stderr.log"
                 (Regex::new(r"pid \d+").unwrap(), "pid [PID]"),
             ]
         });
-        static UID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"gui/\d+").unwrap());
+        static UID: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"gui/\d+|user gui: \d+").unwrap());
         static REQUEST_ID: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"req_[0-9a-fA-F]{24}([^0-9a-fA-F]|$)").unwrap());
         for (re, to) in DURATIONS.iter() {
             text = re.replace_all(&text, *to).into_owned();
         }
         if self.kind == Kind::Standard {
-            text = UID.replace_all(&text, "gui/[UID]").into_owned();
+            text = UID
+                .replace_all(&text, |c: &regex::Captures<'_>| {
+                    if c[0].starts_with("gui/") {
+                        "gui/[UID]"
+                    } else {
+                        "user gui: [UID]"
+                    }
+                })
+                .into_owned();
         }
         REQUEST_ID.replace_all(&text, "req_[ID]$1").into_owned()
     }
