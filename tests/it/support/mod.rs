@@ -521,18 +521,6 @@ stderr = "{logs}/ollama.stderr.log"
                 text = text.replace(&from, to);
             }
         }
-        static DURATIONS: LazyLock<[(Regex, &str); 4]> = LazyLock::new(|| {
-            [
-                (Regex::new(r"\(\d+\.\d s\)").unwrap(), "([T] s)"),
-                (Regex::new(r"\(\d+\.\d s, ").unwrap(), "([T] s, "),
-                (Regex::new(r"in \d+\.\d s").unwrap(), "in [T] s"),
-                (Regex::new(r"pid \d+").unwrap(), "pid [PID]"),
-            ]
-        });
-        static UID: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"gui/\d+|user gui: \d+").unwrap());
-        static REQUEST_ID: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"req_[0-9a-fA-F]{24}([^0-9a-fA-F]|$)").unwrap());
         for (re, to) in DURATIONS.iter() {
             text = re.replace_all(&text, *to).into_owned();
         }
@@ -550,6 +538,21 @@ stderr = "{logs}/ollama.stderr.log"
         REQUEST_ID.replace_all(&text, "req_[ID]$1").into_owned()
     }
 }
+
+/// Pids and durations: `pid 123`, `(1.2 s)`, `(1.2 s, `, `in 1.2 s`.
+static DURATIONS: LazyLock<[(Regex, &str); 4]> = LazyLock::new(|| {
+    [
+        (Regex::new(r"\(\d+\.\d s\)").unwrap(), "([T] s)"),
+        (Regex::new(r"\(\d+\.\d s, ").unwrap(), "([T] s, "),
+        (Regex::new(r"in \d+\.\d s").unwrap(), "in [T] s"),
+        (Regex::new(r"pid \d+").unwrap(), "pid [PID]"),
+    ]
+});
+/// The uid of a standard Mac: `gui/0`, launchctl's `user gui: 0`.
+static UID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"gui/\d+|user gui: \d+").unwrap());
+/// Anthropic request ids: `req_` and exactly 24 hex digits.
+static REQUEST_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"req_[0-9a-fA-F]{24}([^0-9a-fA-F]|$)").unwrap());
 
 /// `text` with `ip` replaced by `label`, but not where a longer address starts with it
 /// (127.0.0.2 inside 127.0.0.23).
