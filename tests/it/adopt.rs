@@ -8,7 +8,7 @@ use std::path::Path;
 
 use simmac::ollama::seed;
 
-use super::support::{Mac, listening, wait_until};
+use super::support::{Mac, Run, listening, wait_until};
 
 /// A seed-style agent plist for `label` (4-space indentation, as `install.sh` writes it).
 fn seed_plist(
@@ -56,6 +56,13 @@ fn seed_plist(
     )
 }
 
+/// `ssollama -c server.toml init --from-machine <extra>` in the sandbox root.
+fn init_from_machine(mac: &Mac, extra: &[&str]) -> Run {
+    let mut args = vec!["-c", "server.toml", "init", "--from-machine"];
+    args.extend(extra);
+    mac.ssollama(&args)
+}
+
 /// The seed's install on `mac`: two models pulled, the plist written and bootstrapped with
 /// `OLLAMA_HOST=<host>`, `llama3.2` loaded for good.
 fn installed(mac: &Mac, host: &str, extra_env: &str, extra_keys: &str) {
@@ -97,14 +104,7 @@ fn adopting_an_install_in_ssollamas_shape_plans_no_changes() {
     );
     ethernet.dns = vec!["192.168.1.1".to_owned(), "1.1.1.1".to_owned()];
     mac.sb.set_network_services(vec![ethernet]);
-    let out = mac.ssollama(&[
-        "-c",
-        "server.toml",
-        "init",
-        "--from-machine",
-        "--network-service",
-        "Ethernet",
-    ]);
+    let out = init_from_machine(&mac, &["--network-service", "Ethernet"]);
     assert_eq!(out.code, Some(0), "{}", mac.shown(&out));
     let toml = std::fs::read_to_string(mac.sb.root().join("server.toml")).unwrap();
     insta::assert_snapshot!(mac.normalize(&toml));
@@ -115,7 +115,7 @@ fn adopting_an_install_in_ssollamas_shape_plans_no_changes() {
     assert_eq!(plan.stdout, "No changes. This Mac matches server.toml.\n");
 
     // Refuses to overwrite, like `init`.
-    let again = mac.ssollama(&["-c", "server.toml", "init", "--from-machine"]);
+    let again = init_from_machine(&mac, &[]);
     assert_eq!(again.code, Some(1));
     assert!(again.stderr.contains("already exists"));
 }
@@ -129,7 +129,7 @@ fn adopting_the_seed_plist_notes_what_plan_will_normalize() {
     // The seed writes the bare address: Ollama then listens on 11434 (free on the sandbox's
     // loopback address).
     installed(&mac, &host.to_string(), "", "");
-    let out = mac.ssollama(&["-c", "server.toml", "init", "--from-machine"]);
+    let out = init_from_machine(&mac, &[]);
     insta::assert_snapshot!("seed_init", mac.shown(&out));
     let toml = std::fs::read_to_string(mac.sb.root().join("server.toml")).unwrap();
     insta::assert_snapshot!("seed_server_toml", mac.normalize(&toml));
@@ -140,14 +140,7 @@ fn adopting_the_seed_plist_notes_what_plan_will_normalize() {
 #[test]
 fn without_a_job_there_is_nothing_to_adopt() {
     let mac = Mac::served();
-    let out = mac.ssollama(&[
-        "-c",
-        "server.toml",
-        "init",
-        "--from-machine",
-        "--label",
-        "com.example.none",
-    ]);
+    let out = init_from_machine(&mac, &["--label", "com.example.none"]);
     assert_eq!(out.code, Some(1));
     let stderr = out.stderr;
     assert!(
@@ -162,14 +155,7 @@ fn a_network_service_on_dhcp_is_not_adopted() {
     let mac = Mac::served();
     let (host, port) = (mac.host, mac.port);
     installed(&mac, &format!("{host}:{port}"), "", "");
-    let out = mac.ssollama(&[
-        "-c",
-        "server.toml",
-        "init",
-        "--from-machine",
-        "--network-service",
-        "Ethernet",
-    ]);
+    let out = init_from_machine(&mac, &["--network-service", "Ethernet"]);
     assert_eq!(out.code, Some(1), "{}", mac.shown(&out));
     let stderr = out.stderr;
     assert!(

@@ -153,17 +153,7 @@ fn drift_env_changed_in_server_toml_reloads_the_job() {
 fn drift_static_ip_changed_on_the_mac_is_set_back() {
     let mac = Mac::new();
     mac.apply().success();
-    let out = mac.sb.tool(
-        "networksetup",
-        &[
-            "-setmanual",
-            "Ethernet",
-            "10.9.9.9",
-            "255.0.0.0",
-            "10.0.0.1",
-        ],
-    );
-    assert!(out.status.success());
+    mac.set_manual("Ethernet", "10.9.9.9", "255.0.0.0", "10.0.0.1");
     assert!(
         mac.planned()
             .contains(&"set-network network.service[\"Ethernet\"]".to_owned())
@@ -404,16 +394,7 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
     let file = file.to_str().unwrap();
     mac.run(&["plan", "--out", file]).success();
     // The Mac changes before the plan is applied: stale.
-    mac.sb.tool(
-        "networksetup",
-        &[
-            "-setmanual",
-            "Ethernet",
-            "10.1.1.1",
-            "255.0.0.0",
-            "10.0.0.1",
-        ],
-    );
+    mac.set_manual("Ethernet", "10.1.1.1", "255.0.0.0", "10.0.0.1");
     mac.sb.clear_journal();
     mac.run(&["apply", file])
         .failure()

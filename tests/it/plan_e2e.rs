@@ -196,17 +196,7 @@ fn job_booted_out_by_hand_is_reloaded() {
 #[test]
 fn static_ip_changed_on_the_mac_is_set_back() {
     let mac = converged();
-    let out = mac.sb.tool(
-        "networksetup",
-        &[
-            "-setmanual",
-            "Ethernet",
-            "10.9.9.9",
-            "255.0.0.0",
-            "10.0.0.1",
-        ],
-    );
-    assert!(out.status.success());
+    mac.set_manual("Ethernet", "10.9.9.9", "255.0.0.0", "10.0.0.1");
     let run = snapshot_plan(&mac, "ip_changed");
     run.success().says("10.9.9.9");
     assert_eq!(

@@ -247,17 +247,12 @@ impl Mac {
     pub(crate) fn converge_by_hand(&self) -> &Self {
         let desired = self.desired();
         if let Some(net) = &desired.network {
-            let out = self.sb.tool(
-                "networksetup",
-                &[
-                    "-setmanual",
-                    &net.service,
-                    &net.address.to_string(),
-                    &net.subnet_mask.to_string(),
-                    &net.router.to_string(),
-                ],
+            self.set_manual(
+                &net.service,
+                &net.address.to_string(),
+                &net.subnet_mask.to_string(),
+                &net.router.to_string(),
             );
-            assert!(out.status.success(), "{}", Run::from(out).both());
         }
         for model in &desired.models {
             seed::install_model(&self.sb.mac_dir(), model.name.raw()).unwrap();
@@ -269,6 +264,17 @@ impl Mac {
             self.load(model.name.raw(), "-1");
         }
         self
+    }
+
+    /// `networksetup -setmanual <service> <address> <mask> <router>` through the fake, as
+    /// someone at the Mac would; asserts it succeeded.
+    #[track_caller]
+    pub(crate) fn set_manual(&self, service: &str, address: &str, mask: &str, router: &str) {
+        let out = self.sb.tool(
+            "networksetup",
+            &["-setmanual", service, address, mask, router],
+        );
+        assert!(out.status.success(), "{}", Run::from(out).both());
     }
 
     /// `server.toml` parsed.
