@@ -19,8 +19,7 @@ use simmac::ollama::{Readiness, ServeError, cli, seed, spawn, state};
 fn pull_dying_at_50_percent_closes_the_stream_and_installs_nothing() {
     let mac = Mac::new();
     mac.fault("pull-die-at-percent", "50\n");
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let r = post(addr, "/api/pull", r#"{"model":"llama3"}"#);
     assert_eq!(r.status, 200);
     assert!(!r.complete, "the chunked body must end abruptly");
@@ -45,10 +44,8 @@ fn pull_dying_at_50_percent_closes_the_stream_and_installs_nothing() {
 #[test]
 fn generate_with_empty_prompt_loads_and_keep_alive_zero_unloads() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    seed::install_model(mac.path(), "qwen2.5-coder:32b").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3", "qwen2.5-coder:32b"]);
+    let (_srv, addr) = mac.serve();
     assert_eq!(get(addr, "/api/ps").text(), r#"{"models":[]}"#);
     let r = post(
         addr,
@@ -103,7 +100,7 @@ fn generate_with_empty_prompt_loads_and_keep_alive_zero_unloads() {
 #[test]
 fn short_keep_alive_expires_and_env_default_applies() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
+    mac.install(&["llama3"]);
     let mut env = Mac::env(&format!("{}:0", mac.ip));
     env.insert("OLLAMA_KEEP_ALIVE".into(), "24h".into());
     env.insert("OLLAMA_CONTEXT_LENGTH".into(), "8192".into());
@@ -129,9 +126,8 @@ fn short_keep_alive_expires_and_env_default_applies() {
 #[test]
 fn generation_streams_ndjson_and_loads_the_model() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = post(
         addr,
         "/api/generate",
@@ -172,9 +168,8 @@ fn generation_streams_ndjson_and_loads_the_model() {
 #[test]
 fn embed_loads_embedding_models() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "all-minilm").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["all-minilm"]);
+    let (_srv, addr) = mac.serve();
     let r = post(addr, "/api/embed", r#"{"model":"all-minilm"}"#);
     assert_eq!(r.text(), r#"{"model":"all-minilm","embeddings":[]}"#);
     let r = post(
@@ -194,8 +189,7 @@ fn embed_loads_embedding_models() {
 #[test]
 fn restart_keeps_models_and_unloads_everything() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (srv, addr) = mac.serve();
     post(addr, "/api/pull", r#"{"model":"llama3.2"}"#);
     post(
         addr,
@@ -324,8 +318,7 @@ fn the_macs_lan_address_and_the_wildcard_use_the_sandbox_loopback() {
 #[test]
 fn listener_file_lives_as_long_as_the_server() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (srv, addr) = mac.serve();
     let file = mac.file(&format!("ollama/listeners/{}.json", std::process::id()));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -337,9 +330,8 @@ fn listener_file_lives_as_long_as_the_server() {
 #[test]
 fn every_request_is_journaled() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     get(addr, "/api/tags");
     post(addr, "/api/pull", r#"{"model":"llama3"}"#);
     post(addr, "/api/generate", r#"{"model":"llama3"}"#);
@@ -364,8 +356,7 @@ fn every_request_is_journaled() {
 fn crash_fault_ends_the_server_with_an_error() {
     let mac = Mac::new();
     mac.fault("ollama-crash", "150");
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (srv, addr) = mac.serve();
     assert_eq!(get(addr, "/").status, 200);
     std::thread::sleep(Duration::from_millis(400));
     assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err());
@@ -376,18 +367,17 @@ fn crash_fault_ends_the_server_with_an_error() {
 fn slow_fault_delays_responses() {
     let mac = Mac::new();
     mac.fault("ollama-slow-ms", "300");
-    let srv = mac.start();
+    let (_srv, addr) = mac.serve();
     let t = std::time::Instant::now();
-    assert_eq!(get(srv.addr().unwrap(), "/api/version").status, 200);
+    assert_eq!(get(addr, "/api/version").status, 200);
     assert!(t.elapsed() >= Duration::from_millis(300));
 }
 
 #[test]
 fn client_version_list_and_ps() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (srv, addr) = mac.serve();
     let env = Mac::env(&addr.to_string());
     assert_eq!(
         cli::version_lines(mac.path(), &env, "0.12.6"),

@@ -12,8 +12,7 @@ const GIN_JSON: &str = "application/json; charset=utf-8";
 #[test]
 fn root_get_and_head_say_ollama_is_running() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let r = get(addr, "/");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
@@ -28,8 +27,7 @@ fn root_get_and_head_say_ollama_is_running() {
 #[test]
 fn router_404_and_405_are_gin_plain_text() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let r = get(addr, "/api/nope");
     assert_eq!(r.status, 404);
     assert_eq!(r.header("content-type"), Some("text/plain"));
@@ -50,25 +48,24 @@ fn router_404_and_405_are_gin_plain_text() {
 fn version_is_gin_json_without_newline_and_configurable() {
     let mac = Mac::new();
     seed::set_version(mac.path(), "0.30.1").unwrap();
-    let srv = mac.start();
-    let r = get(srv.addr().unwrap(), "/api/version");
+    let (_srv, addr) = mac.serve();
+    let r = get(addr, "/api/version");
     assert_eq!(r.header("content-type"), Some(GIN_JSON));
     assert_eq!(r.text(), r#"{"version":"0.30.1"}"#);
-    let h = request(srv.addr().unwrap(), "HEAD", "/api/version", None);
+    let h = request(addr, "HEAD", "/api/version", None);
     assert_eq!(h.status, 200);
 }
 
 #[test]
 fn tags_empty_then_entries_in_struct_order() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let r = get(addr, "/api/tags");
     assert_eq!(r.header("content-type"), Some(GIN_JSON));
     assert_eq!(r.text(), r#"{"models":[]}"#);
 
     // v0.12.6 shape: the docs sample's key order (no capabilities, no lengths).
-    seed::install_model(mac.path(), "llama3.2").unwrap();
+    mac.install(&["llama3.2"]);
     let ours = get(addr, "/api/tags").text();
     let docs = fixture("api-tags-docs-sample.json");
     let docs_keys = key_sequence(&docs);
@@ -92,9 +89,9 @@ fn tags_empty_then_entries_in_struct_order() {
 fn tags_of_a_v030_server_match_the_compact_wire_entry() {
     let mac = Mac::new();
     seed::set_version(mac.path(), "0.30.0").unwrap();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let ours = get(srv.addr().unwrap(), "/api/tags").text();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
+    let ours = get(addr, "/api/tags").text();
     let theirs = fixture("api-tags-entry-compact.json");
     assert_eq!(key_sequence(&ours), key_sequence(&theirs));
     let (a, b): (serde_json::Value, serde_json::Value) = (
@@ -112,11 +109,11 @@ fn tags_of_a_v030_server_match_the_compact_wire_entry() {
 #[test]
 fn most_recently_modified_first() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
+    mac.install(&["llama3"]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    seed::install_model(mac.path(), "all-minilm").unwrap();
-    let srv = mac.start();
-    let v = get(srv.addr().unwrap(), "/api/tags").json();
+    mac.install(&["all-minilm"]);
+    let (_srv, addr) = mac.serve();
+    let v = get(addr, "/api/tags").json();
     assert_eq!(v["models"][0]["name"], "all-minilm:latest");
     assert_eq!(v["models"][1]["name"], "llama3:latest");
 }
@@ -124,8 +121,7 @@ fn most_recently_modified_first() {
 #[test]
 fn pull_streams_the_documented_ndjson_sequence() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let r = post(addr, "/api/pull", r#"{"model":"llama3"}"#);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
@@ -156,13 +152,9 @@ fn pull_streams_the_documented_ndjson_sequence() {
 #[test]
 fn pull_of_an_installed_model_emits_one_line_per_layer() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let r = post(
-        srv.addr().unwrap(),
-        "/api/pull",
-        r#"{"model":"llama3:latest"}"#,
-    );
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
+    let r = post(addr, "/api/pull", r#"{"model":"llama3:latest"}"#);
     // manifest + 4 layers + config + verifying/writing/success
     assert_eq!(r.lines().len(), 9, "{}", r.text());
     for l in &r.lines()[1..6] {
@@ -174,8 +166,7 @@ fn pull_of_an_installed_model_emits_one_line_per_layer() {
 #[test]
 fn pull_of_an_unknown_model_fails_inside_the_stream() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let r = post(addr, "/api/pull", r#"{"model":"nope-model"}"#);
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), fixture("pull-unknown-model.ndjson"));
@@ -208,9 +199,8 @@ fn pull_of_an_unknown_model_fails_inside_the_stream() {
 #[test]
 fn delete_replies_empty_200_then_404_with_the_name_as_sent() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = request(addr, "DELETE", "/api/delete", Some(r#"{"model":"llama3"}"#));
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
@@ -228,9 +218,8 @@ fn delete_replies_empty_200_then_404_with_the_name_as_sent() {
 #[test]
 fn show_and_generate_errors() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "all-minilm").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["all-minilm"]);
+    let (_srv, addr) = mac.serve();
     let r = post(addr, "/api/show", r#"{"model":"llama3"}"#);
     assert_eq!(
         (r.status, r.text()),
@@ -287,9 +276,8 @@ fn show_and_generate_errors() {
 #[test]
 fn load_and_unload_replies_match_the_reference_shapes() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = post(addr, "/api/generate", r#"{"model":"llama3"}"#);
     assert_eq!(r.header("content-type"), Some(GIN_JSON));
     assert_eq!(
@@ -317,12 +305,11 @@ fn load_and_unload_replies_match_the_reference_shapes() {
 #[test]
 fn v1_models_is_null_when_empty_and_uses_the_encoder_writer() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let r = get(addr, "/v1/models");
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.text(), fixture("v1-models-empty.json"));
-    seed::install_model(mac.path(), "llama3").unwrap();
+    mac.install(&["llama3"]);
     let r = get(addr, "/v1/models");
     let sample = fixture("v1-models-sample.json");
     assert_eq!(key_sequence(&r.text()), key_sequence(&sample));
@@ -341,8 +328,7 @@ fn v1_models_is_null_when_empty_and_uses_the_encoder_writer() {
 #[test]
 fn chat_completions_errors_are_byte_exact() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let body = r#"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#;
     for b in [body.to_owned(), body.replace('}', r#","stream":true}"#)] {
         let r = post(addr, "/v1/chat/completions", &b);
@@ -369,10 +355,10 @@ fn chat_completions_errors_are_byte_exact() {
 #[test]
 fn chat_completion_non_stream_follows_struct_order() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = post(
-        srv.addr().unwrap(),
+        addr,
         "/v1/chat/completions",
         r#"{"model":"llama3","messages":[{"role":"user","content":"Say <hi> & bye"}]}"#,
     );
@@ -398,9 +384,8 @@ fn chat_completion_non_stream_follows_struct_order() {
 #[test]
 fn chat_completion_stream_ends_with_done_and_usage_chunk() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = post(
         addr,
         "/v1/chat/completions",
@@ -447,10 +432,10 @@ fn chat_completion_stream_ends_with_done_and_usage_chunk() {
 #[test]
 fn json_object_response_format_yields_valid_json() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = post(
-        srv.addr().unwrap(),
+        addr,
         "/v1/chat/completions",
         r#"{"model":"llama3","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"give \"json\""}]}"#,
     );
@@ -477,9 +462,8 @@ fn anthropic_events(text: &str) -> Vec<(String, serde_json::Value)> {
 #[test]
 fn anthropic_messages_stream_event_order_and_errors() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = post(
         addr,
         "/v1/messages",
@@ -576,13 +560,13 @@ fn anthropic_messages_stream_event_order_and_errors() {
 #[test]
 fn anthropic_errors_switch_makes_messages_fail() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
+    mac.install(&["llama3"]);
     let mut cfg = simmac::ollama::state::config(mac.path()).unwrap();
     cfg.anthropic_errors = true;
     seed::set_config(mac.path(), &cfg).unwrap();
-    let srv = mac.start();
+    let (_srv, addr) = mac.serve();
     let r = post(
-        srv.addr().unwrap(),
+        addr,
         "/v1/messages",
         r#"{"model":"llama3","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#,
     );
@@ -593,9 +577,8 @@ fn anthropic_errors_switch_makes_messages_fail() {
 #[test]
 fn responses_non_stream_and_stream_shapes() {
     let mac = Mac::new();
-    seed::install_model(mac.path(), "llama3").unwrap();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    mac.install(&["llama3"]);
+    let (_srv, addr) = mac.serve();
     let r = post(addr, "/v1/responses", r#"{"model":"llama3","input":"hi"}"#);
     assert_eq!(r.status, 200);
     let keys = key_sequence(&r.text());
@@ -658,8 +641,7 @@ fn responses_non_stream_and_stream_shapes() {
 #[test]
 fn foreign_host_headers_get_an_empty_403_on_a_loopback_server() {
     let mac = Mac::new();
-    let srv = mac.start();
-    let addr = srv.addr().unwrap();
+    let (_srv, addr) = mac.serve();
     let raw = |host: &str| {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(addr).unwrap();

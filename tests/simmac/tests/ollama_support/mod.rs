@@ -54,6 +54,22 @@ impl Mac {
         self.start_on(&format!("{}:0", self.ip))
     }
 
+    /// Starts the server on `<ip>:0` and returns it with the address it listens on. Keep the
+    /// server bound (`let (_srv, addr)`): dropping it stops the server.
+    pub fn serve(&self) -> (RunningServer, SocketAddr) {
+        let srv = self.start();
+        let addr = srv.addr().expect("a started server has an address");
+        (srv, addr)
+    }
+
+    /// Installs each model of `names` (as `ollama pull` would have), in order.
+    pub fn install(&self, names: &[&str]) -> &Self {
+        for name in names {
+            simmac::ollama::seed::install_model(self.path(), name).expect("install model");
+        }
+        self
+    }
+
     pub fn start_on(&self, host: &str) -> RunningServer {
         spawn(self.path(), Self::env(host)).expect("server starts")
     }
