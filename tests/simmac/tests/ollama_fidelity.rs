@@ -14,9 +14,7 @@ fn root_get_and_head_say_ollama_is_running() {
     let mac = Mac::new();
     let (_srv, addr) = mac.serve();
     let r = get(addr, "/");
-    assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
-    assert_eq!(r.text(), "Ollama is running");
+    r.assert_is(200, "text/plain; charset=utf-8", "Ollama is running");
     let h = request(addr, "HEAD", "/", None);
     assert_eq!(h.status, 200);
     assert_eq!(h.header("content-type"), Some("text/plain; charset=utf-8"));
@@ -29,9 +27,7 @@ fn router_404_and_405_are_gin_plain_text() {
     let mac = Mac::new();
     let (_srv, addr) = mac.serve();
     let r = get(addr, "/api/nope");
-    assert_eq!(r.status, 404);
-    assert_eq!(r.header("content-type"), Some("text/plain"));
-    assert_eq!(r.text(), "404 page not found");
+    r.assert_is(404, "text/plain", "404 page not found");
     let r = get(addr, "/api/show");
     assert_eq!(r.status, 405);
     assert_eq!(r.header("content-type"), Some("text/plain"));
@@ -50,8 +46,7 @@ fn version_is_gin_json_without_newline_and_configurable() {
     seed::set_version(mac.path(), "0.30.1").unwrap();
     let (_srv, addr) = mac.serve();
     let r = get(addr, "/api/version");
-    assert_eq!(r.header("content-type"), Some(GIN_JSON));
-    assert_eq!(r.text(), r#"{"version":"0.30.1"}"#);
+    r.assert_body(GIN_JSON, r#"{"version":"0.30.1"}"#);
     let h = request(addr, "HEAD", "/api/version", None);
     assert_eq!(h.status, 200);
 }
@@ -61,8 +56,7 @@ fn tags_empty_then_entries_in_struct_order() {
     let mac = Mac::new();
     let (_srv, addr) = mac.serve();
     let r = get(addr, "/api/tags");
-    assert_eq!(r.header("content-type"), Some(GIN_JSON));
-    assert_eq!(r.text(), r#"{"models":[]}"#);
+    r.assert_body(GIN_JSON, r#"{"models":[]}"#);
 
     // v0.12.6 shape: the docs sample's key order (no capabilities, no lengths).
     mac.install(&["llama3.2"]);
@@ -175,18 +169,18 @@ fn pull_of_an_unknown_model_fails_inside_the_stream() {
         "/api/pull",
         r#"{"model":"nope-model","stream":false}"#,
     );
-    assert_eq!(r.status, 500);
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.text(), fixture("pull-unknown-model-nostream.json"));
+    r.assert_is(
+        500,
+        "application/json",
+        fixture("pull-unknown-model-nostream.json"),
+    );
     let r = post(addr, "/api/pull", r#"{"model":"llama3","stream":false}"#);
     assert_eq!(
         (r.status, r.text()),
         (200, r#"{"status":"success"}"#.to_owned())
     );
     let r = post(addr, "/api/pull", r#"{"model":"bad:"}"#);
-    assert_eq!(r.status, 400);
-    assert_eq!(r.header("content-type"), Some(GIN_JSON));
-    assert_eq!(r.text(), r#"{"error":"invalid model name"}"#);
+    r.assert_is(400, GIN_JSON, r#"{"error":"invalid model name"}"#);
     let r = post(addr, "/api/pull", "");
     assert_eq!(r.text(), r#"{"error":"missing request body"}"#);
     let r = post(addr, "/api/pull", "xyz");
@@ -307,8 +301,7 @@ fn v1_models_is_null_when_empty_and_uses_the_encoder_writer() {
     let mac = Mac::new();
     let (_srv, addr) = mac.serve();
     let r = get(addr, "/v1/models");
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.text(), fixture("v1-models-empty.json"));
+    r.assert_body("application/json", fixture("v1-models-empty.json"));
     mac.install(&["llama3"]);
     let r = get(addr, "/v1/models");
     let sample = fixture("v1-models-sample.json");
@@ -320,9 +313,11 @@ fn v1_models_is_null_when_empty_and_uses_the_encoder_writer() {
     let r = get(addr, "/v1/models/llama3");
     assert_eq!(r.json()["id"], "llama3");
     let r = get(addr, "/v1/models/nope");
-    assert_eq!(r.status, 404);
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.text(), fixture("v1-chat-completions-unknown-model.json"));
+    r.assert_is(
+        404,
+        "application/json",
+        fixture("v1-chat-completions-unknown-model.json"),
+    );
 }
 
 #[test]
@@ -332,14 +327,14 @@ fn chat_completions_errors_are_byte_exact() {
     let body = r#"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#;
     for b in [body.to_owned(), body.replace('}', r#","stream":true}"#)] {
         let r = post(addr, "/v1/chat/completions", &b);
-        assert_eq!(r.status, 404);
-        assert_eq!(r.header("content-type"), Some("application/json"));
-        assert_eq!(r.text(), fixture("v1-chat-completions-unknown-model.json"));
+        r.assert_is(
+            404,
+            "application/json",
+            fixture("v1-chat-completions-unknown-model.json"),
+        );
     }
     let r = post(addr, "/v1/chat/completions", "xyz");
-    assert_eq!(r.status, 400);
-    assert_eq!(r.header("content-type"), Some(GIN_JSON));
-    assert_eq!(r.text(), fixture("v1-malformed-json-error.json"));
+    r.assert_is(400, GIN_JSON, fixture("v1-malformed-json-error.json"));
     let r = post(
         addr,
         "/v1/chat/completions",

@@ -111,6 +111,20 @@ impl Resp {
         serde_json::from_slice(&self.body).expect("JSON body")
     }
 
+    /// Asserts the status, the exact `Content-Type` and the exact body text.
+    #[track_caller]
+    pub fn assert_is(&self, status: u16, content_type: &str, text: impl AsRef<str>) {
+        assert_eq!(self.status, status, "status");
+        self.assert_body(content_type, text);
+    }
+
+    /// Asserts the exact `Content-Type` and the exact body text.
+    #[track_caller]
+    pub fn assert_body(&self, content_type: &str, text: impl AsRef<str>) {
+        assert_eq!(self.header("content-type"), Some(content_type));
+        assert_eq!(self.text(), text.as_ref());
+    }
+
     pub fn lines(&self) -> Vec<String> {
         self.text().lines().map(str::to_owned).collect()
     }
