@@ -11,6 +11,8 @@
 mod ollama_support;
 
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use simmac::Sandbox;
@@ -63,11 +65,10 @@ fn open(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
 }
 
-#[test]
-fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
-    let sb = Sandbox::with_simmac(env!("CARGO_BIN_EXE_simmac"));
-    seed::install_model(&sb.mac_dir(), "llama3").unwrap();
-    let addr = SocketAddr::from((sb.loopback(), 11434));
+/// Writes the agent plist of [`LABEL`] (`ollama serve` with `OLLAMA_HOST=<host>`, stderr to
+/// `<root>/ollama.log`) and bootstraps it in gui/501; returns the log path.
+#[track_caller]
+fn bootstrap(sb: &Sandbox, host: &str) -> PathBuf {
     let path = sb.agents_dir().join(format!("{LABEL}.plist"));
     let log = sb.root().join("ollama.log");
     std::fs::create_dir_all(sb.agents_dir()).unwrap();
@@ -75,48 +76,64 @@ fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
         &path,
         plist(
             &sb.ollama_path().display().to_string(),
-            &addr.to_string(),
+            host,
             &log.display().to_string(),
         ),
     )
     .unwrap();
     let out = sb.launchctl(&["bootstrap", "gui/501", &path.display().to_string()]);
     assert!(out.status.success(), "bootstrap: {out:?}");
+    log
+}
+
+/// `launchctl bootout gui/501/<LABEL>`.
+fn bootout(sb: &Sandbox) -> Output {
+    sb.launchctl(&["bootout", &format!("gui/501/{LABEL}")])
+}
+
+/// The `ollama` client with `args`, through the wrapper, with `OLLAMA_HOST=<host>`.
+fn client(sb: &Sandbox, host: &str, args: &[&str]) -> Output {
+    sb.command(sb.ollama_path())
+        .args(args)
+        .env("OLLAMA_HOST", host)
+        .output()
+        .unwrap()
+}
+
+/// What `lsof -nP -iTCP:11434 -sTCP:LISTEN` prints.
+fn listeners_on_11434(sb: &Sandbox) -> String {
+    let lsof = sb.tool("lsof", &["-nP", "-iTCP:11434", "-sTCP:LISTEN"]);
+    String::from_utf8_lossy(&lsof.stdout).into_owned()
+}
+
+#[test]
+fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
+    let sb = Sandbox::with_simmac(env!("CARGO_BIN_EXE_simmac"));
+    seed::install_model(&sb.mac_dir(), "llama3").unwrap();
+    let addr = SocketAddr::from((sb.loopback(), 11434));
+    let log = bootstrap(&sb, &addr.to_string());
     wait_until("the fake Ollama listens", || open(addr));
     let r = ollama_support::get(addr, "/api/version");
     assert_eq!(r.text(), r#"{"version":"0.12.6"}"#);
     let r = ollama_support::get(addr, "/api/tags");
     assert_eq!(r.json()["models"][0]["name"], "llama3:latest");
     // The client side, through the wrapper, with the same OLLAMA_HOST.
-    let out = sb
-        .command(sb.ollama_path())
-        .arg("--version")
-        .env("OLLAMA_HOST", addr.to_string())
-        .output()
-        .unwrap();
+    let out = client(&sb, &addr.to_string(), &["--version"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "ollama version is 0.12.6\n"
     );
     assert!(out.status.success());
-    let out = sb
-        .command(sb.ollama_path())
-        .arg("list")
-        .env("OLLAMA_HOST", addr.to_string())
-        .output()
-        .unwrap();
+    let out = client(&sb, &addr.to_string(), &["list"]);
     assert!(
         String::from_utf8_lossy(&out.stdout)
             .starts_with("NAME             ID              SIZE      MODIFIED"),
         "{out:?}"
     );
     // lsof sees the listener the server registered.
-    let lsof = sb.tool("lsof", &["-nP", "-iTCP:11434", "-sTCP:LISTEN"]);
-    assert!(
-        String::from_utf8_lossy(&lsof.stdout).contains(&addr.to_string()),
-        "{lsof:?}"
-    );
-    let out = sb.launchctl(&["bootout", &format!("gui/501/{LABEL}")]);
+    let lsof = listeners_on_11434(&sb);
+    assert!(lsof.contains(&addr.to_string()), "{lsof}");
+    let out = bootout(&sb);
     assert!(out.status.success(), "bootout: {out:?}");
     wait_until("the port is closed", || !open(addr));
     let listeners = sb.mac_dir().join("ollama/listeners");
@@ -143,39 +160,21 @@ fn launchd_job_serves_ollama_on_the_plist_host_until_booted_out() {
 fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
     let sb = Sandbox::with_simmac(env!("CARGO_BIN_EXE_simmac"));
     let expected = SocketAddr::from((sb.loopback(), 11434));
-    let path = sb.agents_dir().join(format!("{LABEL}.plist"));
-    let log = sb.root().join("ollama.log");
-    std::fs::create_dir_all(sb.agents_dir()).unwrap();
     // Default OLLAMA_HOST would be 127.0.0.1:11434: shared with other tests, so use a LAN
     // address instead, which the simulated Mac refuses to bind.
-    std::fs::write(
-        &path,
-        plist(
-            &sb.ollama_path().display().to_string(),
-            "192.168.1.23:11434",
-            &log.display().to_string(),
-        ),
-    )
-    .unwrap();
-    let out = sb.launchctl(&["bootstrap", "gui/501", &path.display().to_string()]);
-    assert!(out.status.success(), "bootstrap: {out:?}");
+    let log = bootstrap(&sb, "192.168.1.23:11434");
     wait_until("serve has failed", || {
         std::fs::read_to_string(&log).is_ok_and(|t| {
             t.contains("Error: listen tcp 192.168.1.23:11434: bind: can't assign requested address")
         })
     });
     assert!(!open(expected));
-    let out = sb
-        .command(sb.ollama_path())
-        .arg("-v")
-        .env("OLLAMA_HOST", expected.to_string())
-        .output()
-        .unwrap();
+    let out = client(&sb, &expected.to_string(), &["-v"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "Warning: could not connect to a running Ollama instance\nWarning: client version is 0.12.6\n"
     );
-    let _ = sb.launchctl(&["bootout", &format!("gui/501/{LABEL}")]);
+    let _ = bootout(&sb);
 }
 
 #[test]
@@ -183,37 +182,16 @@ fn a_wildcard_plist_listens_on_the_sandbox_loopback() {
     let sb = Sandbox::with_simmac(env!("CARGO_BIN_EXE_simmac"));
     seed::set_loopback(&sb.mac_dir(), sb.loopback().into()).unwrap();
     let addr = SocketAddr::from((sb.loopback(), 11434));
-    let path = sb.agents_dir().join(format!("{LABEL}.plist"));
-    let log = sb.root().join("ollama.log");
-    std::fs::create_dir_all(sb.agents_dir()).unwrap();
-    std::fs::write(
-        &path,
-        plist(
-            &sb.ollama_path().display().to_string(),
-            "0.0.0.0",
-            &log.display().to_string(),
-        ),
-    )
-    .unwrap();
-    let out = sb.launchctl(&["bootstrap", "gui/501", &path.display().to_string()]);
-    assert!(out.status.success(), "bootstrap: {out:?}");
+    bootstrap(&sb, "0.0.0.0");
     wait_until("the fake Ollama listens", || open(addr));
-    let out = sb
-        .command(sb.ollama_path())
-        .arg("-v")
-        .env("OLLAMA_HOST", "0.0.0.0")
-        .output()
-        .unwrap();
+    let out = client(&sb, "0.0.0.0", &["-v"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "ollama version is 0.12.6\n"
     );
-    let lsof = sb.tool("lsof", &["-nP", "-iTCP:11434", "-sTCP:LISTEN"]);
-    assert!(
-        String::from_utf8_lossy(&lsof.stdout).contains("*:11434"),
-        "{lsof:?}"
-    );
-    let out = sb.launchctl(&["bootout", &format!("gui/501/{LABEL}")]);
+    let lsof = listeners_on_11434(&sb);
+    assert!(lsof.contains("*:11434"), "{lsof}");
+    let out = bootout(&sb);
     assert!(out.status.success(), "bootout: {out:?}");
     wait_until("the port is closed", || !open(addr));
 }

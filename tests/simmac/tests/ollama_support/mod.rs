@@ -216,35 +216,48 @@ pub fn post(addr: SocketAddr, path: &str, body: &str) -> Resp {
     request(addr, "POST", path, Some(body))
 }
 
-/// The keys of every JSON object in `json`, in the order they appear, depth-first (a scan of
-/// the text, so it sees the wire order that `serde_json::Value` would lose).
-pub fn key_sequence(json: &str) -> Vec<String> {
-    let mut keys = Vec::new();
+/// The string tokens of `json`, in order: the byte range of each one's contents (between the
+/// quotes; an escaped quote does not end it) and the `{`/`[` depth it sits at.
+fn string_tokens(json: &str) -> Vec<(usize, usize, i32)> {
     let b = json.as_bytes();
-    let mut i = 0;
+    let (mut depth, mut i, mut tokens) = (0_i32, 0, Vec::new());
     while i < b.len() {
-        if b[i] == b'"' {
-            let start = i + 1;
-            let mut j = start;
-            while j < b.len() && b[j] != b'"' {
-                if b[j] == b'\\' {
+        match b[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && b[j] != b'"' {
+                    if b[j] == b'\\' {
+                        j += 1;
+                    }
                     j += 1;
                 }
-                j += 1;
+                tokens.push((start, j.min(b.len()), depth));
+                i = j;
             }
-            let mut k = j + 1;
-            while k < b.len() && b[k].is_ascii_whitespace() {
-                k += 1;
-            }
-            if k < b.len() && b[k] == b':' {
-                keys.push(json[start..j].to_owned());
-            }
-            i = j + 1;
-        } else {
-            i += 1;
+            _ => {}
         }
+        i += 1;
     }
-    keys
+    tokens
+}
+
+/// The keys of every JSON object in `json`, in the order they appear, depth-first (a scan of
+/// the text, so it sees the wire order that `serde_json::Value` would lose). A key is a string
+/// followed by `:`, whitespace allowed between.
+pub fn key_sequence(json: &str) -> Vec<String> {
+    let b = json.as_bytes();
+    string_tokens(json)
+        .into_iter()
+        .filter(|&(_, end, _)| {
+            b.get(end + 1..)
+                .and_then(|rest| rest.iter().find(|c| !c.is_ascii_whitespace()))
+                == Some(&b':')
+        })
+        .map(|(start, end, _)| json[start..end].to_owned())
+        .collect()
 }
 
 /// Reads a fixture under `tests/fixtures/ollama/`.
@@ -271,31 +284,13 @@ pub fn mask_times(s: &str) -> String {
     out
 }
 
-/// The keys of the outermost object only, in wire order.
+/// The keys of the outermost object only, in wire order (a string at depth 1 immediately
+/// followed by `:`).
 pub fn top_level_keys(json: &str) -> Vec<String> {
     let b = json.as_bytes();
-    let (mut depth, mut i, mut keys) = (0_i32, 0, Vec::new());
-    while i < b.len() {
-        match b[i] {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth -= 1,
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len() && b[j] != b'"' {
-                    if b[j] == b'\\' {
-                        j += 1;
-                    }
-                    j += 1;
-                }
-                if depth == 1 && b.get(j + 1) == Some(&b':') {
-                    keys.push(json[start..j].to_owned());
-                }
-                i = j;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    keys
+    string_tokens(json)
+        .into_iter()
+        .filter(|&(_, end, depth)| depth == 1 && b.get(end + 1) == Some(&b':'))
+        .map(|(start, end, _)| json[start..end].to_owned())
+        .collect()
 }
