@@ -44,8 +44,7 @@ fn pull_dying_at_50_percent_closes_the_stream_and_installs_nothing() {
 #[test]
 fn generate_with_empty_prompt_loads_and_keep_alive_zero_unloads() {
     let mac = Mac::new();
-    mac.install(&["llama3", "qwen2.5-coder:32b"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3", "qwen2.5-coder:32b"]).serve();
     assert_eq!(get(addr, "/api/ps").text(), r#"{"models":[]}"#);
     let r = post(
         addr,
@@ -126,8 +125,7 @@ fn short_keep_alive_expires_and_env_default_applies() {
 #[test]
 fn generation_streams_ndjson_and_loads_the_model() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(
         addr,
         "/api/generate",
@@ -168,8 +166,7 @@ fn generation_streams_ndjson_and_loads_the_model() {
 #[test]
 fn embed_loads_embedding_models() {
     let mac = Mac::new();
-    mac.install(&["all-minilm"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["all-minilm"]).serve();
     let r = post(addr, "/api/embed", r#"{"model":"all-minilm"}"#);
     assert_eq!(r.text(), r#"{"model":"all-minilm","embeddings":[]}"#);
     let r = post(
@@ -330,8 +327,7 @@ fn listener_file_lives_as_long_as_the_server() {
 #[test]
 fn every_request_is_journaled() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     get(addr, "/api/tags");
     post(addr, "/api/pull", r#"{"model":"llama3"}"#);
     post(addr, "/api/generate", r#"{"model":"llama3"}"#);
@@ -376,8 +372,7 @@ fn slow_fault_delays_responses() {
 #[test]
 fn client_version_list_and_ps() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (srv, addr) = mac.serve();
+    let (srv, addr) = mac.install(&["llama3"]).serve();
     let env = Mac::env(&addr.to_string());
     assert_eq!(
         cli::version_lines(mac.path(), &env, "0.12.6"),

@@ -83,8 +83,7 @@ fn tags_empty_then_entries_in_struct_order() {
 fn tags_of_a_v030_server_match_the_compact_wire_entry() {
     let mac = Mac::new();
     seed::set_version(mac.path(), "0.30.0").unwrap();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let ours = get(addr, "/api/tags").text();
     let theirs = fixture("api-tags-entry-compact.json");
     assert_eq!(key_sequence(&ours), key_sequence(&theirs));
@@ -105,8 +104,7 @@ fn most_recently_modified_first() {
     let mac = Mac::new();
     mac.install(&["llama3"]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    mac.install(&["all-minilm"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["all-minilm"]).serve();
     let v = get(addr, "/api/tags").json();
     assert_eq!(v["models"][0]["name"], "all-minilm:latest");
     assert_eq!(v["models"][1]["name"], "llama3:latest");
@@ -146,8 +144,7 @@ fn pull_streams_the_documented_ndjson_sequence() {
 #[test]
 fn pull_of_an_installed_model_emits_one_line_per_layer() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(addr, "/api/pull", r#"{"model":"llama3:latest"}"#);
     // manifest + 4 layers + config + verifying/writing/success
     assert_eq!(r.lines().len(), 9, "{}", r.text());
@@ -193,8 +190,7 @@ fn pull_of_an_unknown_model_fails_inside_the_stream() {
 #[test]
 fn delete_replies_empty_200_then_404_with_the_name_as_sent() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = request(addr, "DELETE", "/api/delete", Some(r#"{"model":"llama3"}"#));
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
@@ -212,8 +208,7 @@ fn delete_replies_empty_200_then_404_with_the_name_as_sent() {
 #[test]
 fn show_and_generate_errors() {
     let mac = Mac::new();
-    mac.install(&["all-minilm"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["all-minilm"]).serve();
     let r = post(addr, "/api/show", r#"{"model":"llama3"}"#);
     assert_eq!(
         (r.status, r.text()),
@@ -270,8 +265,7 @@ fn show_and_generate_errors() {
 #[test]
 fn load_and_unload_replies_match_the_reference_shapes() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(addr, "/api/generate", r#"{"model":"llama3"}"#);
     assert_eq!(r.header("content-type"), Some(GIN_JSON));
     assert_eq!(
@@ -350,8 +344,7 @@ fn chat_completions_errors_are_byte_exact() {
 #[test]
 fn chat_completion_non_stream_follows_struct_order() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(
         addr,
         "/v1/chat/completions",
@@ -379,8 +372,7 @@ fn chat_completion_non_stream_follows_struct_order() {
 #[test]
 fn chat_completion_stream_ends_with_done_and_usage_chunk() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(
         addr,
         "/v1/chat/completions",
@@ -427,8 +419,7 @@ fn chat_completion_stream_ends_with_done_and_usage_chunk() {
 #[test]
 fn json_object_response_format_yields_valid_json() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(
         addr,
         "/v1/chat/completions",
@@ -457,8 +448,7 @@ fn anthropic_events(text: &str) -> Vec<(String, serde_json::Value)> {
 #[test]
 fn anthropic_messages_stream_event_order_and_errors() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(
         addr,
         "/v1/messages",
@@ -572,8 +562,7 @@ fn anthropic_errors_switch_makes_messages_fail() {
 #[test]
 fn responses_non_stream_and_stream_shapes() {
     let mac = Mac::new();
-    mac.install(&["llama3"]);
-    let (_srv, addr) = mac.serve();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(addr, "/v1/responses", r#"{"model":"llama3","input":"hi"}"#);
     assert_eq!(r.status, 200);
     let keys = key_sequence(&r.text());
