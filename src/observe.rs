@@ -318,16 +318,15 @@ async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
             .run(&Cmd::new(Tool::Ollama(path.clone()), ["--version"]))
             .await
         {
-            Ok(out) => out
-                .stdout
-                .lines()
-                .chain(out.stderr.lines())
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .map_or_else(
-                    || Knowable::unknown("`ollama --version` printed nothing"),
-                    |l| Knowable::Known(l.to_owned()),
-                ),
+            Ok(out) => crate::ollama::cli::parse_version_output(&out.stdout).map_or_else(
+                || {
+                    Knowable::unknown(format!(
+                        "`ollama --version` printed no version: {}",
+                        out.stdout.trim()
+                    ))
+                },
+                Knowable::Known,
+            ),
             Err(err) => Knowable::unknown(describe(&err)),
         },
     };

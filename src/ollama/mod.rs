@@ -2,5 +2,6 @@
 //! (`client`).
 
 pub mod api;
+pub mod cli;
 pub mod client;
 pub mod name;
