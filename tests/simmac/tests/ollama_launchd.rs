@@ -147,12 +147,13 @@ fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
     let log = sb.root().join("ollama.log");
     std::fs::create_dir_all(sb.agents_dir()).unwrap();
     // Default OLLAMA_HOST would be 127.0.0.1:11434: shared with other tests, so use a LAN
-    // address instead, which the simulated Mac refuses to bind.
+    // address this Mac does not have (its Ethernet lease is 192.168.1.23), which the simulated
+    // Mac refuses to bind, as a real one would. Nothing is ever bound or sent there.
     std::fs::write(
         &path,
         plist(
             &sb.ollama_path().display().to_string(),
-            "192.168.1.23:11434",
+            "192.168.77.77:11434",
             &log.display().to_string(),
         ),
     )
@@ -161,7 +162,7 @@ fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
     assert!(out.status.success(), "bootstrap: {out:?}");
     wait_until("serve has failed", || {
         std::fs::read_to_string(&log).is_ok_and(|t| {
-            t.contains("Error: listen tcp 192.168.1.23:11434: bind: can't assign requested address")
+            t.contains("Error: listen tcp 192.168.77.77:11434: bind: can't assign requested address")
         })
     });
     assert!(!open(expected));
