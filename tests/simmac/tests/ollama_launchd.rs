@@ -162,7 +162,9 @@ fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
     assert!(out.status.success(), "bootstrap: {out:?}");
     wait_until("serve has failed", || {
         std::fs::read_to_string(&log).is_ok_and(|t| {
-            t.contains("Error: listen tcp 192.168.77.77:11434: bind: can't assign requested address")
+            t.contains(
+                "Error: listen tcp 192.168.77.77:11434: bind: can't assign requested address",
+            )
         })
     });
     assert!(!open(expected));
