@@ -16,8 +16,9 @@ use std::path::Path;
 
 use plist::{Dictionary, Value};
 
-use crate::model::desired::{Desired, Mode};
+use crate::model::desired::{Desired, Mode, ProcessType};
 use crate::model::observed::LoadedJob;
+use crate::ollama::env;
 
 /// The `XML` prologue, `DOCTYPE` and root element Apple's tools write.
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n";
@@ -53,8 +54,10 @@ pub fn daemon_home(user: &str) -> String {
 ///
 /// Keys: `Label`, `ProgramArguments`, `EnvironmentVariables` (`OLLAMA_HOST`, the `[ollama]`
 /// settings, and for daemons `HOME`), `RunAtLoad`, `KeepAlive`, `StandardOutPath`,
-/// `StandardErrorPath`, `ProcessType = Interactive` (launchd otherwise throttles CPU and I/O of
-/// the job, macos.md §4), and for daemons `UserName`, `GroupName` and `WorkingDirectory`.
+/// `StandardErrorPath`, `ProcessType` from `service.process_type` (`Interactive` by default:
+/// launchd otherwise throttles CPU and I/O of the job, macos.md §4; `Standard`, launchd's
+/// default, is written as no key), and for daemons `UserName`, `GroupName` and
+/// `WorkingDirectory`.
 pub fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
     let mut env = BTreeMap::new();
     env.insert("OLLAMA_HOST".to_owned(), desired.listen.ollama_host());
@@ -98,10 +101,12 @@ pub fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
         "StandardErrorPath".to_owned(),
         Value::String(desired.logs.stderr.display().to_string()),
     );
-    dict.insert(
-        "ProcessType".to_owned(),
-        Value::String("Interactive".to_owned()),
-    );
+    if desired.service.process_type != ProcessType::Standard {
+        dict.insert(
+            "ProcessType".to_owned(),
+            Value::String(desired.service.process_type.plist_value().to_owned()),
+        );
+    }
     dict
 }
 
@@ -130,20 +135,51 @@ pub fn canonical_xml(value: &Value) -> String {
     out
 }
 
-/// Whether two plist values mean the same (key order and formatting never matter).
+/// Whether two plists mean the same to launchd and Ollama: key order and formatting never
+/// matter; two dictionaries are compared key by key as in [`differing_keys`] (Ollama's
+/// environment by meaning, a missing `ProcessType` as `Standard`); other values by value.
 pub fn semantically_equal(a: &Value, b: &Value) -> bool {
+    match (a.as_dictionary(), b.as_dictionary()) {
+        (Some(a), Some(b)) => differing_keys(a, b).is_empty(),
+        _ => same_value(a, b),
+    }
+}
+
+/// Equal values (key order and formatting never matter).
+fn same_value(a: &Value, b: &Value) -> bool {
     canonical_xml(a) == canonical_xml(b)
 }
 
-/// The top-level keys whose values differ between two dictionaries (present in one only, or
-/// different), sorted.
+/// Whether two `EnvironmentVariables` values set the same environment for Ollama: the same
+/// names, each value meaning the same ([`env::same_meaning`]).
+fn same_environment(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_dictionary(), b.as_dictionary()) else {
+        return same_value(a, b);
+    };
+    a.len() == b.len()
+        && a.iter().all(|(name, x)| {
+            b.get(name)
+                .is_some_and(|y| match (x.as_string(), y.as_string()) {
+                    (Some(x), Some(y)) => env::same_meaning(name, x, y),
+                    _ => same_value(x, y),
+                })
+        })
+}
+
+/// The top-level keys whose values differ in meaning between two plist dictionaries (present
+/// in one only, or different), sorted. `EnvironmentVariables` is compared by what Ollama makes
+/// of each value ([`env::same_meaning`]: `OLLAMA_HOST=192.168.250.20` is
+/// `192.168.250.20:11434`); a missing `ProcessType` is launchd's default, `Standard`.
 pub fn differing_keys(a: &Dictionary, b: &Dictionary) -> Vec<String> {
+    let standard = Value::String(ProcessType::Standard.plist_value().to_owned());
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter(|key| match (a.get(key), b.get(key)) {
-            (Some(x), Some(y)) => !semantically_equal(x, y),
+        .filter(|key| match (key.as_str(), a.get(key), b.get(key)) {
+            ("EnvironmentVariables", Some(x), Some(y)) => !same_environment(x, y),
+            ("ProcessType", x, y) => !same_value(x.unwrap_or(&standard), y.unwrap_or(&standard)),
+            (_, Some(x), Some(y)) => !same_value(x, y),
             _ => true,
         })
         .cloned()
@@ -272,8 +308,8 @@ fn string_at<'a>(dict: &'a Dictionary, key: &str) -> Option<&'a str> {
 
 /// Compares the job launchd has loaded with `desired` (the plist `apply` writes to `plist_path`).
 ///
-/// Checks the program and arguments, the environment (ignoring what launchd adds itself:
-/// `XPC_SERVICE_NAME`, `OSLogRateLimit`), the stdout/stderr paths, the plist path launchd
+/// Checks the program and arguments, the environment by meaning ([`env::same_meaning`];
+/// ignoring what launchd adds itself: `XPC_SERVICE_NAME`, `OSLogRateLimit`), the stdout/stderr paths, the plist path launchd
 /// imported, and the user of a daemon. A loaded job ignores edits to its file, so a file fixed on
 /// disk but not reloaded still shows here. Empty = the loaded job is the desired one.
 pub fn loaded_matches(
@@ -327,11 +363,18 @@ pub fn loaded_matches(
     names.sort_unstable();
     names.dedup();
     for name in names {
-        check(
-            name,
+        let (loaded, desired) = (
             loaded.environment.get(name).map(String::as_str),
             string_at(env, name),
         );
+        // The loaded value counts when it means the same to Ollama (`192.168.250.20` is
+        // `192.168.250.20:11434`): reloading would not change what the server does.
+        if let (Some(x), Some(y)) = (loaded, desired)
+            && env::same_meaning(name, x, y)
+        {
+            continue;
+        }
+        check(name, loaded, desired);
     }
     check(
         "stdout path",

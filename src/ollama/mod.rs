@@ -1,6 +1,7 @@
-//! Speaking to Ollama: model names ([`name`]) and HTTP wire types ([`api`]); more to come
-//! (`client`).
+//! Speaking to Ollama: model names ([`name`]), HTTP wire types ([`api`]), the HTTP client
+//! ([`client`]) and what its environment variables mean ([`env`]).
 
 pub mod api;
 pub mod client;
+pub mod env;
 pub mod name;

@@ -210,6 +210,7 @@ mod tests {
                 label: Label::new("com.ollama").unwrap(),
                 mode: Mode::Agent,
                 program: None,
+                process_type: crate::model::desired::ProcessType::Interactive,
             },
             listen: Listen {
                 host: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)),

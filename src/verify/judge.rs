@@ -1069,7 +1069,10 @@ fn security(j: &mut Judge<'_>) {
     let found = match j.loaded() {
         None => skip("the job is not loaded", "fix `service.job_loaded` first"),
         Some(job) => match job.environment.get("OLLAMA_HOST") {
-            Some(value) if *value == host => Found::Pass(value.clone()),
+            // Another spelling of the same bind (`192.168.250.20` for `…:11434`) passes.
+            Some(value) if crate::ollama::env::same_meaning("OLLAMA_HOST", value, &host) => {
+                Found::Pass(value.clone())
+            }
             Some(value) => fail(
                 value.clone(),
                 "the loaded job binds elsewhere: `ssollama apply` rewrites and reloads it",
