@@ -1,5 +1,5 @@
 //! Speaking to Ollama: model names ([`name`]), HTTP wire types ([`api`]), the HTTP client
-//! ([`client`]) and what its environment variables mean ([`env`]).
+//! ([`client`]) and what its environment variables mean ([`env`](mod@env)).
 
 pub mod api;
 pub mod client;
