@@ -19,7 +19,7 @@ use plist::{Dictionary, Value};
 
 use crate::config::duration::parse_env_duration;
 use crate::config::validate::{DEFAULT_PORT, DEFAULT_STDERR, DEFAULT_STDOUT, is_env_name};
-use crate::launchd::plist::{daemon_home, parse_plist};
+use crate::launchd::plist::{daemon_home, environment_variables, parse_plist, program_arguments};
 use crate::model::desired::{
     Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, ProcessType,
     Service,
@@ -187,28 +187,11 @@ pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
                 reason: e.to_string(),
             })?;
             let dict = value.into_dictionary().unwrap_or_default();
-            let mut arguments: Vec<String> = dict
-                .get("ProgramArguments")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_string)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut arguments = program_arguments(&dict);
             if arguments.is_empty() {
                 arguments.extend(string(&dict, "Program"));
             }
-            let environment = dict
-                .get("EnvironmentVariables")
-                .and_then(Value::as_dictionary)
-                .map(|env| {
-                    env.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let environment = environment_variables(&dict);
             let handled = [
                 "Label",
                 "ProgramArguments",

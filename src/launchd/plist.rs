@@ -306,6 +306,33 @@ fn string_at<'a>(dict: &'a Dictionary, key: &str) -> Option<&'a str> {
     dict.get(key).and_then(Value::as_string)
 }
 
+/// The plist's `ProgramArguments` (its string items; empty when absent).
+pub fn program_arguments(dict: &Dictionary) -> Vec<String> {
+    dict.get("ProgramArguments")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_string)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The plist's `EnvironmentVariables` (string values only: launchd ignores the others; empty
+/// when absent).
+pub fn environment_variables(dict: &Dictionary) -> BTreeMap<String, String> {
+    dict.get("EnvironmentVariables")
+        .and_then(Value::as_dictionary)
+        .map(|env| {
+            env.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Compares the job launchd has loaded with `desired` (the plist `apply` writes to `plist_path`).
 ///
 /// Checks the program and arguments, the environment by meaning ([`env::same_meaning`];
@@ -327,25 +354,20 @@ pub fn loaded_matches(
             });
         }
     };
-    let arguments: Vec<&str> = desired
-        .get("ProgramArguments")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_string).collect())
-        .unwrap_or_default();
+    let arguments = program_arguments(desired);
     // launchd infers `program` from `ProgramArguments[0]` ("inferred program"); some prints omit
     // the line (macos.md §1.2 E), so only a printed program counts.
     if loaded.program.is_some() {
         check(
             "program",
             loaded.program.as_deref(),
-            arguments.first().copied(),
+            arguments.first().map(String::as_str),
         );
     }
-    let loaded_args: Vec<&str> = loaded.arguments.iter().map(String::as_str).collect();
-    if loaded_args != arguments {
+    if loaded.arguments != arguments {
         check(
             "arguments",
-            Some(&loaded_args.join(" ")),
+            Some(&loaded.arguments.join(" ")),
             Some(&arguments.join(" ")),
         );
     }
@@ -400,26 +422,8 @@ pub fn loaded_matches(
 /// The job launchd would report right after loading `desired` from `plist_path` (run state
 /// aside): the inverse of [`loaded_matches`], used by tests and simulations.
 pub fn loaded_of(desired: &Dictionary, plist_path: &Path) -> LoadedJob {
-    let arguments: Vec<String> = desired
-        .get("ProgramArguments")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_string)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut environment: BTreeMap<String, String> = desired
-        .get("EnvironmentVariables")
-        .and_then(Value::as_dictionary)
-        .map(|env| {
-            env.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let arguments = program_arguments(desired);
+    let mut environment = environment_variables(desired);
     if let Some(label) = string_at(desired, "Label") {
         environment.insert("XPC_SERVICE_NAME".to_owned(), label.to_owned());
     }

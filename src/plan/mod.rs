@@ -497,7 +497,7 @@ fn plan_job(
     if !is_running(job)
         && let Some(exit) = &job.last_exit
     {
-        let _ = write!(reason, ", last exit: {}", describe_exit(exit));
+        let _ = write!(reason, ", last exit: {}", exit);
     }
     plan.changes.push(Change {
         resource: JOB.to_owned(),
@@ -508,19 +508,6 @@ fn plan_job(
         operation: Operation::KickstartJob { target },
     });
     true
-}
-
-fn describe_exit(exit: &crate::model::observed::LastExit) -> String {
-    use crate::model::observed::LastExit;
-    match exit {
-        LastExit::NeverExited => "never exited".to_owned(),
-        LastExit::Code { code, name: None } => code.to_string(),
-        LastExit::Code {
-            code,
-            name: Some(name),
-        } => format!("{code}: {name}"),
-        LastExit::Signal { signal, name } => format!("{name}: {signal}"),
-    }
 }
 
 /// Whether a model should be warmed through `/api/embed`.
