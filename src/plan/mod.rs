@@ -510,6 +510,20 @@ fn plan_job(
     true
 }
 
+/// The change that removes an installed model (`ollama rm`), by the name Ollama lists.
+fn remove_model(model: &InstalledModel, reason: &str) -> Change {
+    Change {
+        resource: model_address(&model.name),
+        action: Action::Remove,
+        reason: reason.to_owned(),
+        before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
+        after: Json::Null,
+        operation: Operation::RemoveModel {
+            name: model.name.clone(),
+        },
+    }
+}
+
 /// Whether a model should be warmed through `/api/embed`.
 fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
     match installed {
@@ -562,16 +576,10 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             if declared.contains(name) {
                 continue;
             }
-            plan.changes.push(Change {
-                resource: model_address(&model.name),
-                action: Action::Remove,
-                reason: "not declared in server.toml and `model_policy.prune = true`".to_owned(),
-                before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
-                after: Json::Null,
-                operation: Operation::RemoveModel {
-                    name: model.name.clone(),
-                },
-            });
+            plan.changes.push(remove_model(
+                model,
+                "not declared in server.toml and `model_policy.prune = true`",
+            ));
         }
     }
 
