@@ -497,7 +497,7 @@ fn plan_job(
     if !is_running(job)
         && let Some(exit) = &job.last_exit
     {
-        let _ = write!(reason, ", last exit: {}", exit);
+        let _ = write!(reason, ", last exit: {exit}");
     }
     plan.changes.push(Change {
         resource: JOB.to_owned(),

@@ -229,7 +229,7 @@ async fn ping_router(
 pub async fn probe(desired: &Desired, settings: &Settings, options: &Options) -> Facts {
     let ((observed, _timings), (listeners, processes), ping) = tokio::join!(
         observe::observe(desired, settings),
-        observe::listeners_and_processes(desired, settings, |err| err.to_string()),
+        observe::listeners_and_processes(desired, settings, ToString::to_string),
         ping_router(desired, settings, options),
     );
     let client = Client::new(desired.listen.connect_addr(), SHORT_TIMEOUT);
