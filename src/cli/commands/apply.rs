@@ -49,7 +49,8 @@ pub(in crate::cli) fn is_daemon(desired: &Desired) -> bool {
     )
 }
 
-/// Asks for confirmation on a terminal; without one, refuses unless `yes`.
+/// Asks for confirmation on a terminal; without one, refuses unless `yes`. A refusal prints
+/// `<verb> cancelled: nothing was changed`.
 pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bool, Report> {
     if yes {
         return Ok(true);
@@ -70,7 +71,12 @@ pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bo
         .read_line(&mut answer)
         .into_diagnostic()
         .wrap_err("could not read the answer")?;
-    Ok(answer.trim() == "yes")
+    let yes = answer.trim() == "yes";
+    if !yes {
+        ctx.printer
+            .err(&format!("{verb} cancelled: nothing was changed\n"));
+    }
+    Ok(yes)
 }
 
 /// Sets `cancel` on Ctrl-C (SIGINT) or SIGTERM; must be called inside the runtime. The run
@@ -184,7 +190,6 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
     }
     let touches = !plan.changes.is_empty() || !plan.blockers.is_empty();
     if touches && !saved && !confirm(ctx, args.yes, "apply")? {
-        ctx.printer.err("apply cancelled: nothing was changed\n");
         return Ok(ExitStatus::Failure);
     }
     converge_and_finish(

@@ -57,7 +57,6 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
         ));
     }
     if !confirm(ctx, args.yes, "destroy")? {
-        ctx.printer.err("destroy cancelled: nothing was changed\n");
         return Ok(ExitStatus::Failure);
     }
     converge_and_finish(
