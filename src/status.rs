@@ -388,7 +388,10 @@ pub fn text(doc: &Json, home: &Path) -> String {
     let listen = &doc["listen"];
     let declared = listen["declared"].as_str().unwrap_or("");
     let bind = match listen["loaded"].as_str() {
-        Some(loaded) if loaded == declared => format!("{declared} (loaded)"),
+        // Another spelling of the same bind (`192.168.250.20`) is no drift.
+        Some(loaded) if crate::ollama::env::same_meaning("OLLAMA_HOST", loaded, declared) => {
+            format!("{declared} (loaded)")
+        }
         Some(loaded) => format!("{declared} declared, {loaded} loaded"),
         None => format!("{declared} declared, not loaded"),
     };

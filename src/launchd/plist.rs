@@ -3,7 +3,7 @@
 //!
 //! Pure: no fs, no env, no process. Entry points: [`desired_plist`] / [`desired_plist_xml`]
 //! (what `server.toml` implies), [`parse_plist`] + [`canonical_xml`] + [`semantically_equal`]
-//! (compare an existing file by value, display it canonically), and [`loaded_matches`] (compare
+//! (compare an existing file by meaning, display it canonically), and [`loaded_matches`] (compare
 //! the job `launchctl print` reports against the desired plist).
 //!
 //! Canonical XML is the Apple look (`plutil -convert xml1`, Homebrew's `service.rb`): the standard
@@ -506,6 +506,50 @@ mod tests {
             differing_keys(&a, &b),
             ["ProcessType", "RunAtLoad", "WorkingDirectory"]
         );
+    }
+
+    #[test]
+    fn ollamas_environment_and_process_type_compare_by_meaning() {
+        let env = |host: &str, flash: &str| {
+            let mut vars = Dictionary::new();
+            vars.insert("OLLAMA_HOST".to_owned(), Value::String(host.to_owned()));
+            vars.insert(
+                "OLLAMA_FLASH_ATTENTION".to_owned(),
+                Value::String(flash.to_owned()),
+            );
+            let mut dict = Dictionary::new();
+            dict.insert("EnvironmentVariables".to_owned(), Value::Dictionary(vars));
+            dict
+        };
+        let written = env("192.168.250.20:11434", "1");
+        let seed = env("192.168.250.20", "true");
+        assert_eq!(differing_keys(&seed, &written), Vec::<String>::new());
+        assert!(semantically_equal(
+            &Value::Dictionary(seed.clone()),
+            &Value::Dictionary(written.clone())
+        ));
+        assert_eq!(
+            differing_keys(&env("192.168.250.20:8080", "1"), &written),
+            ["EnvironmentVariables"]
+        );
+        assert_eq!(
+            differing_keys(&env("192.168.250.20", "0"), &written),
+            ["EnvironmentVariables"]
+        );
+        // No `ProcessType` is launchd's `Standard`, not `Interactive`.
+        let mut standard = written.clone();
+        standard.insert("ProcessType".to_owned(), Value::String("Standard".into()));
+        assert_eq!(differing_keys(&standard, &written), Vec::<String>::new());
+        let mut interactive = written.clone();
+        interactive.insert(
+            "ProcessType".to_owned(),
+            Value::String("Interactive".into()),
+        );
+        assert_eq!(differing_keys(&interactive, &written), ["ProcessType"]);
+        // The loaded job's environment, too.
+        let path = Path::new("/Users/u/Library/LaunchAgents/com.ollama.plist");
+        let job = loaded_of(&seed, path);
+        assert_eq!(loaded_matches(&written, path, &job), []);
     }
 
     #[test]
