@@ -497,7 +497,7 @@ fn plan_job(
     if !is_running(job)
         && let Some(exit) = &job.last_exit
     {
-        let _ = write!(reason, ", last exit: {}", describe_exit(exit));
+        let _ = write!(reason, ", last exit: {exit}");
     }
     plan.changes.push(Change {
         resource: JOB.to_owned(),
@@ -510,16 +510,17 @@ fn plan_job(
     true
 }
 
-fn describe_exit(exit: &crate::model::observed::LastExit) -> String {
-    use crate::model::observed::LastExit;
-    match exit {
-        LastExit::NeverExited => "never exited".to_owned(),
-        LastExit::Code { code, name: None } => code.to_string(),
-        LastExit::Code {
-            code,
-            name: Some(name),
-        } => format!("{code}: {name}"),
-        LastExit::Signal { signal, name } => format!("{name}: {signal}"),
+/// The change that removes an installed model (`ollama rm`), by the name Ollama lists.
+fn remove_model(model: &InstalledModel, reason: &str) -> Change {
+    Change {
+        resource: model_address(&model.name),
+        action: Action::Remove,
+        reason: reason.to_owned(),
+        before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
+        after: Json::Null,
+        operation: Operation::RemoveModel {
+            name: model.name.clone(),
+        },
     }
 }
 
@@ -575,16 +576,10 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             if declared.contains(name) {
                 continue;
             }
-            plan.changes.push(Change {
-                resource: model_address(&model.name),
-                action: Action::Remove,
-                reason: "not declared in server.toml and `model_policy.prune = true`".to_owned(),
-                before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
-                after: Json::Null,
-                operation: Operation::RemoveModel {
-                    name: model.name.clone(),
-                },
-            });
+            plan.changes.push(remove_model(
+                model,
+                "not declared in server.toml and `model_policy.prune = true`",
+            ));
         }
     }
 
