@@ -541,7 +541,8 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
     let server_down = matches!(observed.ollama.server, ServerStatus::Down { .. });
     let (installed, loaded) = match &observed.ollama.server {
         ServerStatus::Down { reason } => {
-            let reason = format!("server at {} is down: {reason}", observed.ollama.url);
+            // The reason names the URL already (`Ollama did not answer at …`).
+            let reason = format!("the server is down: {reason}");
             (Knowable::unknown(reason.clone()), Knowable::unknown(reason))
         }
         ServerStatus::Up { models, loaded, .. } => (models.clone(), loaded.clone()),
@@ -590,8 +591,9 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             Knowable::Known(_) => "model is not installed".to_owned(),
             // Pulling a model Ollama already has is cheap (it compares digests), so an unknown
             // list means "pull everything", never "remove anything".
-            Knowable::Unknown { reason } if server_down => {
-                format!("after the server starts: installed models are unknown ({reason})")
+            // The full reason is in the plan's notes, once.
+            Knowable::Unknown { .. } if server_down => {
+                "after the server starts: installed models are unknown while it is down".to_owned()
             }
             Knowable::Unknown { reason } => format!("installed models are unknown ({reason})"),
         };
@@ -629,6 +631,9 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
                 Knowable::Known(set) if set.contains(&spec.name) => continue,
                 _ if pulled.contains(&spec.name) => "model is pulled in this plan".to_owned(),
                 Knowable::Known(_) => "model is not loaded in memory".to_owned(),
+                Knowable::Unknown { .. } if server_down => {
+                    "after the server starts: loaded models are unknown while it is down".to_owned()
+                }
                 Knowable::Unknown { reason } => {
                     format!("after the server starts: loaded models are unknown ({reason})")
                 }
