@@ -19,12 +19,14 @@ use plist::{Dictionary, Value};
 
 use crate::config::duration::parse_env_duration;
 use crate::config::validate::{DEFAULT_PORT, DEFAULT_STDERR, DEFAULT_STDOUT, is_env_name};
-use crate::launchd::plist::{daemon_home, parse_plist};
+use crate::launchd::plist::{daemon_home, environment_variables, parse_plist, program_arguments};
 use crate::model::desired::{
-    Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, Service,
+    Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, ProcessType,
+    Service,
 };
 use crate::model::observed::{IpMethod, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
+use crate::ollama::env;
 use crate::ollama::name::ModelName;
 
 /// Why the Mac could not be described.
@@ -113,6 +115,7 @@ pub fn observation_desired(
             label: label.clone(),
             mode,
             program: None,
+            process_type: ProcessType::default(),
         },
         listen,
         network: network_service.map(|service| NetworkSpec {
@@ -157,6 +160,8 @@ pub struct Job {
     pub stderr: Option<String>,
     /// `UserName`.
     pub user: Option<String>,
+    /// `ProcessType` as written (`None`: no key, launchd's `Standard`).
+    pub process_type: Option<String>,
     /// Other top-level keys and their values, canonical (to compare with what ssollama writes).
     pub other: BTreeMap<String, String>,
     /// Where `OLLAMA_HOST` makes Ollama listen.
@@ -182,28 +187,11 @@ pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
                 reason: e.to_string(),
             })?;
             let dict = value.into_dictionary().unwrap_or_default();
-            let mut arguments: Vec<String> = dict
-                .get("ProgramArguments")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_string)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut arguments = program_arguments(&dict);
             if arguments.is_empty() {
                 arguments.extend(string(&dict, "Program"));
             }
-            let environment = dict
-                .get("EnvironmentVariables")
-                .and_then(Value::as_dictionary)
-                .map(|env| {
-                    env.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let environment = environment_variables(&dict);
             let handled = [
                 "Label",
                 "ProgramArguments",
@@ -212,6 +200,7 @@ pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
                 "StandardOutPath",
                 "StandardErrorPath",
                 "UserName",
+                "ProcessType",
             ];
             let other = dict
                 .iter()
@@ -234,6 +223,7 @@ pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
                 stdout: string(&dict, "StandardOutPath"),
                 stderr: string(&dict, "StandardErrorPath"),
                 user: string(&dict, "UserName"),
+                process_type: string(&dict, "ProcessType"),
                 other,
                 listen: default_listen(),
                 notes: Vec::new(),
@@ -257,6 +247,7 @@ pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
                 stdout: loaded.stdout_path.clone(),
                 stderr: loaded.stderr_path.clone(),
                 user: loaded.username.clone(),
+                process_type: None,
                 other: BTreeMap::new(),
                 listen: default_listen(),
                 notes: vec![format!(
@@ -275,73 +266,15 @@ pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
     job.listen = match job.environment.get("OLLAMA_HOST") {
         None => default_listen(),
         Some(value) => {
-            let listen = parse_ollama_host(value).map_err(|reason| AdoptError::Host {
+            // Another spelling of the same bind (`192.168.250.20` for `192.168.250.20:11434`)
+            // is no difference: `plan` compares what Ollama makes of it.
+            env::parse_host(value).map_err(|reason| AdoptError::Host {
                 value: value.clone(),
                 reason,
-            })?;
-            if listen.ollama_host() != *value {
-                job.notes.push(format!(
-                    "OLLAMA_HOST `{value}` becomes `{}` (the same bind, as ssollama writes it)",
-                    listen.ollama_host()
-                ));
-            }
-            listen
+            })?
         }
     };
     Ok(job)
-}
-
-/// Where `OLLAMA_HOST` makes `ollama serve` listen, parsed like Ollama's `envconfig.Host()`
-/// (ollama.md §4): quotes and spaces stripped, an optional scheme (`http` → port 80, `https` →
-/// 443), a path dropped, `host:port` split like Go's `net.SplitHostPort`, an invalid port replaced
-/// by the default. An empty host (`:11434`) is every interface; `localhost` is `127.0.0.1`.
-///
-/// # Errors
-/// A message when the host is a name rather than an IP address.
-pub fn parse_ollama_host(raw: &str) -> Result<Listen, String> {
-    let text = raw.trim().trim_matches(|c| c == '"' || c == '\'').trim();
-    let (default_port, rest) = match text.split_once("://") {
-        Some(("http", rest)) => (80, rest),
-        Some(("https", rest)) => (443, rest),
-        Some((_, rest)) => (DEFAULT_PORT, rest),
-        None if text == "ollama.com" => (443, "ollama.com:443"),
-        None => (DEFAULT_PORT, text),
-    };
-    let host_port = rest.split_once('/').map_or(rest, |(h, _)| h);
-    let (host, port_text) = if let Some((host, port)) = split_host_port(host_port) {
-        (host.to_owned(), Some(port))
-    } else if host_port.is_empty() {
-        ("127.0.0.1".to_owned(), None)
-    } else {
-        let bare = host_port.trim_start_matches('[').trim_end_matches(']');
-        (bare.to_owned(), None)
-    };
-    let port = port_text
-        .and_then(|p| p.parse::<u16>().ok())
-        .filter(|p| *p != 0)
-        .unwrap_or(default_port);
-    let host = match host.as_str() {
-        "" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        other => other
-            .parse()
-            .map_err(|_| format!("`{other}` is a host name, not an IP address"))?,
-    };
-    Ok(Listen { host, port })
-}
-
-/// Go's `net.SplitHostPort` for the forms Ollama meets: `host:port`, `[v6]:port`, `:port`.
-fn split_host_port(text: &str) -> Option<(&str, &str)> {
-    if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        let port = after.strip_prefix(':')?;
-        return Some((host, port));
-    }
-    let (host, port) = text.rsplit_once(':')?;
-    if host.contains(':') {
-        return None;
-    }
-    Some((host, port))
 }
 
 /// A TOML basic string.
@@ -365,14 +298,17 @@ fn typed(var: &str, value: &str) -> Typed {
         Ok(n) if n >= min => Typed::Normalized(n.to_string(), n.to_string()),
         _ => Typed::Refused(format!("`{value}` is not a whole number of at least {min}")),
     };
-    let flag = || match value {
-        "1" => Typed::Exact("true".to_owned()),
-        "0" => Typed::Exact("false".to_owned()),
-        // Go's strconv.ParseBool; any other non-empty value counts as true (ollama.md §4).
-        "f" | "F" | "false" | "FALSE" | "False" => {
-            Typed::Normalized("false".to_owned(), "0".to_owned())
-        }
-        _ => Typed::Normalized("true".to_owned(), "1".to_owned()),
+    // What Ollama makes of the value (`true` and `1` are the same to it, and to `plan`).
+    let flag = || match env::parse_bool(value) {
+        Some(on) => Typed::Exact(on.to_string()),
+        None => Typed::Refused("it is empty, so Ollama's default applies".to_owned()),
+    };
+    let debug = || match env::debug_level(value) {
+        -4 => Typed::Exact("true".to_owned()),
+        0 => Typed::Exact("false".to_owned()),
+        level => Typed::Refused(format!(
+            "`{value}` is the log level {level}, which `debug = true` (DEBUG, -4) cannot express"
+        )),
     };
     match var {
         "OLLAMA_KEEP_ALIVE" | "OLLAMA_LOAD_TIMEOUT" => match parse_env_duration(value) {
@@ -381,7 +317,8 @@ fn typed(var: &str, value: &str) -> Typed {
         },
         "OLLAMA_CONTEXT_LENGTH" | "OLLAMA_NUM_PARALLEL" | "OLLAMA_MAX_QUEUE" => number(1),
         "OLLAMA_MAX_LOADED_MODELS" => number(0),
-        "OLLAMA_FLASH_ATTENTION" | "OLLAMA_DEBUG" | "OLLAMA_NOPRUNE" => flag(),
+        "OLLAMA_FLASH_ATTENTION" | "OLLAMA_NOPRUNE" => flag(),
+        "OLLAMA_DEBUG" => debug(),
         "OLLAMA_KV_CACHE_TYPE" => match value {
             "f16" | "q8_0" | "q4_0" => Typed::Exact(quote(value)),
             _ => Typed::Refused(format!("`{value}` is not f16, q8_0 or q4_0")),
@@ -451,6 +388,21 @@ pub fn server_toml(
             }
         }
         None => notes.push("the job names no program; ssollama detects `ollama`".to_owned()),
+    }
+    // `launchctl print` does not show `ProcessType`: only a file tells.
+    if job.from_file {
+        let kept = match &job.process_type {
+            None => Some(ProcessType::Standard),
+            Some(text) => ProcessType::from_plist(text).or_else(|| {
+                notes.push(format!(
+                    "the plist's `ProcessType` ({text}) is not a launchd value; ssollama writes `Interactive`"
+                ));
+                None
+            }),
+        };
+        if let Some(kept) = kept {
+            let _ = writeln!(out, "process_type = {}", quote(kept.as_str()));
+        }
     }
     let _ = writeln!(
         out,
@@ -534,7 +486,6 @@ pub fn server_toml(
     for (key, value) in &job.other {
         let same = match (key.as_str(), daemon) {
             ("RunAtLoad" | "KeepAlive", _) => value == "true",
-            ("ProcessType", _) => value == "Interactive",
             ("GroupName", true) => value == "staff",
             ("WorkingDirectory", true) => user.as_deref().is_some_and(|u| *value == daemon_home(u)),
             _ => false,
@@ -545,7 +496,7 @@ pub fn server_toml(
             ));
         }
     }
-    for key in ["RunAtLoad", "KeepAlive", "ProcessType"] {
+    for key in ["RunAtLoad", "KeepAlive"] {
         if job.from_file && !job.other.contains_key(key) {
             notes.push(format!("the plist has no `{key}`; ssollama adds it"));
         }
@@ -718,7 +669,7 @@ mod tests {
     }
 
     #[test]
-    fn adopting_the_seed_plist_plans_only_the_normalizations_it_notes() {
+    fn adopting_the_seed_plist_plans_no_changes() {
         let mut observed: Observed = serde_json::from_str(CONVERGED).unwrap();
         let PlistFile::Present { text, .. } = &mut observed.plist else {
             panic!("the converged case has a plist")
@@ -732,21 +683,16 @@ mod tests {
             ]);
         }
         let (adopted, desired) = adopt(&observed);
-        insta::assert_debug_snapshot!(adopted.notes, @r#"
-        [
-            "OLLAMA_HOST `192.168.250.20` becomes `192.168.250.20:11434` (the same bind, as ssollama writes it)",
-            "the plist has no `ProcessType`; ssollama adds it",
-        ]
-        "#);
+        // The bare address is the same bind, and no `ProcessType` is `process_type = "standard"`.
+        assert_eq!(adopted.notes, Vec::<String>::new());
+        assert!(adopted.text.contains("process_type = \"standard\"\n"));
+        assert!(
+            adopted
+                .text
+                .contains("host = \"192.168.250.20\"\nport = 11434\n")
+        );
         let plan = crate::plan::plan(&desired, &observed);
-        // Exactly the noted normalizations: the file gains `ProcessType` and the `:11434`, the
-        // job is reloaded for the new OLLAMA_HOST text, and the restart re-warms the warm models.
-        let changes: Vec<(&str, &str)> = plan
-            .changes
-            .iter()
-            .map(|c| (c.resource.as_str(), c.reason.as_str()))
-            .collect();
-        insta::assert_debug_snapshot!(changes);
+        assert!(plan.is_empty() && plan.unknowns.is_empty(), "{plan:?}");
     }
 
     #[test]
@@ -759,6 +705,7 @@ mod tests {
                     user: "ai".to_owned(),
                 },
                 program: None,
+                process_type: ProcessType::default(),
             },
             ..crate::config::parse("s.toml", "[listen]\nhost = \"192.168.250.20\"\n")
                 .unwrap()
@@ -787,23 +734,6 @@ mod tests {
     }
 
     #[test]
-    fn ollama_host_is_parsed_like_ollama() {
-        let parse = |s: &str| parse_ollama_host(s).map(|l| l.ollama_host());
-        assert_eq!(parse("192.168.250.20").unwrap(), "192.168.250.20:11434");
-        assert_eq!(parse("192.168.250.20:8080").unwrap(), "192.168.250.20:8080");
-        assert_eq!(parse("\"0.0.0.0\"").unwrap(), "0.0.0.0:11434");
-        assert_eq!(parse(":1234").unwrap(), "0.0.0.0:1234");
-        assert_eq!(parse("http://1.2.3.4").unwrap(), "1.2.3.4:80");
-        assert_eq!(parse("https://1.2.3.4/ollama").unwrap(), "1.2.3.4:443");
-        assert_eq!(parse("1.2.3.4:66000").unwrap(), "1.2.3.4:11434");
-        assert_eq!(parse("[::1]").unwrap(), "[::1]:11434");
-        assert_eq!(parse("::1").unwrap(), "[::1]:11434");
-        assert_eq!(parse("localhost:11434").unwrap(), "127.0.0.1:11434");
-        assert!(parse("example.com").is_err());
-        assert!(parse("ollama.com").is_err());
-    }
-
-    #[test]
     fn typed_values_round_trip_or_say_why_not() {
         assert!(matches!(typed("OLLAMA_KEEP_ALIVE", "24h"), Typed::Exact(t) if t == "\"24h\""));
         assert!(matches!(
@@ -811,9 +741,10 @@ mod tests {
             Typed::Refused(_)
         ));
         assert!(matches!(typed("OLLAMA_FLASH_ATTENTION", "1"), Typed::Exact(t) if t == "true"));
-        assert!(
-            matches!(typed("OLLAMA_FLASH_ATTENTION", "true"), Typed::Normalized(t, w) if t == "true" && w == "1")
-        );
+        assert!(matches!(typed("OLLAMA_FLASH_ATTENTION", "true"), Typed::Exact(t) if t == "true"));
+        assert!(matches!(typed("OLLAMA_NOPRUNE", "F"), Typed::Exact(t) if t == "false"));
+        assert!(matches!(typed("OLLAMA_DEBUG", "2"), Typed::Refused(_)));
+        assert!(matches!(typed("OLLAMA_DEBUG", "yes"), Typed::Exact(t) if t == "false"));
         assert!(matches!(
             typed("OLLAMA_NUM_PARALLEL", "0"),
             Typed::Refused(_)

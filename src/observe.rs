@@ -127,7 +127,10 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
         timed("networksetup", network(desired, settings)),
         timed("ollama api", ollama(desired, settings)),
         timed("ollama program", program(desired, settings)),
-        timed("lsof+ps", conflict_inputs(desired, settings)),
+        timed(
+            "lsof+ps",
+            listeners_and_processes(desired, settings, describe)
+        ),
     );
     let plist = plist_file(&settings.plist_path(desired));
     let logs = [&desired.logs.stdout, &desired.logs.stderr]
@@ -187,19 +190,37 @@ fn describe(err: &ExecError) -> String {
     }
 }
 
-async fn os_version(settings: &Settings) -> Knowable<String> {
-    match settings.run(&process::sw_vers_product_version()).await {
-        Ok(out) if out.success() => process::parse_product_version(&out.stdout).map_or_else(
-            |e| Knowable::unknown(format!("`sw_vers`: {e}")),
+/// A tool's run as a fact: `parse` of its stdout when `accept` takes the output (else the exit
+/// status and stderr), or why it did not run (`describe_err`).
+fn tool_fact<T, E: std::fmt::Display>(
+    tool: &str,
+    result: Result<Output, ExecError>,
+    accept: impl Fn(&Output) -> bool,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    describe_err: impl FnOnce(&ExecError) -> String,
+) -> Knowable<T> {
+    match result {
+        Ok(out) if accept(&out) => parse(&out.stdout).map_or_else(
+            |e| Knowable::unknown(format!("`{tool}`: {e}")),
             Knowable::Known,
         ),
         Ok(out) => Knowable::unknown(format!(
-            "`sw_vers` exited with {:?}: {}",
+            "`{tool}` exited with {:?}: {}",
             out.status,
             out.stderr.trim()
         )),
-        Err(err) => Knowable::unknown(describe(&err)),
+        Err(err) => Knowable::unknown(describe_err(&err)),
     }
+}
+
+async fn os_version(settings: &Settings) -> Knowable<String> {
+    tool_fact(
+        "sw_vers",
+        settings.run(&process::sw_vers_product_version()).await,
+        Output::success,
+        process::parse_product_version,
+        describe,
+    )
 }
 
 /// `launchctl print <target>`, parsed.
@@ -318,16 +339,15 @@ async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
             .run(&Cmd::new(Tool::Ollama(path.clone()), ["--version"]))
             .await
         {
-            Ok(out) => out
-                .stdout
-                .lines()
-                .chain(out.stderr.lines())
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .map_or_else(
-                    || Knowable::unknown("`ollama --version` printed nothing"),
-                    |l| Knowable::Known(l.to_owned()),
-                ),
+            Ok(out) => crate::ollama::cli::parse_version_output(&out.stdout).map_or_else(
+                || {
+                    Knowable::unknown(format!(
+                        "`ollama --version` printed no version: {}",
+                        out.stdout.trim()
+                    ))
+                },
+                Knowable::Known,
+            ),
             Err(err) => Knowable::unknown(describe(&err)),
         },
     };
@@ -339,40 +359,28 @@ async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
     }
 }
 
-async fn conflict_inputs(
+/// Who listens on the declared port (`lsof`) and which processes run (`ps`), run
+/// concurrently: the inputs of conflict detection (and of `verify`). `describe_err` says why a
+/// tool did not run.
+pub async fn listeners_and_processes(
     desired: &Desired,
     settings: &Settings,
+    describe_err: fn(&ExecError) -> String,
 ) -> (
     Knowable<Vec<process::Listener>>,
     Knowable<Vec<process::ProcessInfo>>,
 ) {
     let (lsof_cmd, ps_cmd) = (process::lsof_listen(desired.listen.port), process::ps());
     let (lsof, ps) = tokio::join!(settings.run(&lsof_cmd), settings.run(&ps_cmd));
-    let listeners = match lsof {
+    let listeners = tool_fact(
+        "lsof",
+        lsof,
         // lsof exits 1 with no output when nothing listens.
-        Ok(out) if out.success() || out.stdout.trim().is_empty() => {
-            process::parse_lsof(&out.stdout).map_or_else(
-                |e| Knowable::unknown(format!("`lsof`: {e}")),
-                Knowable::Known,
-            )
-        }
-        Ok(out) => Knowable::unknown(format!(
-            "`lsof` exited with {:?}: {}",
-            out.status,
-            out.stderr.trim()
-        )),
-        Err(err) => Knowable::unknown(describe(&err)),
-    };
-    let processes = match ps {
-        Ok(out) if out.success() => process::parse_ps(&out.stdout)
-            .map_or_else(|e| Knowable::unknown(format!("`ps`: {e}")), Knowable::Known),
-        Ok(out) => Knowable::unknown(format!(
-            "`ps` exited with {:?}: {}",
-            out.status,
-            out.stderr.trim()
-        )),
-        Err(err) => Knowable::unknown(describe(&err)),
-    };
+        |out| out.success() || out.stdout.trim().is_empty(),
+        process::parse_lsof,
+        describe_err,
+    );
+    let processes = tool_fact("ps", ps, Output::success, process::parse_ps, describe_err);
     (listeners, processes)
 }
 

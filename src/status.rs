@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use crate::launchd::domain;
 use crate::model::desired::{Desired, Mode};
-use crate::model::observed::{Conflict, IpMethod, JobStatus, LastExit, PlistFile, ServerStatus};
+use crate::model::observed::{Conflict, IpMethod, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 
@@ -144,18 +144,6 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
-fn last_exit(exit: &LastExit) -> String {
-    match exit {
-        LastExit::NeverExited => "never exited".to_owned(),
-        LastExit::Code { code, name: None } => code.to_string(),
-        LastExit::Code {
-            code,
-            name: Some(name),
-        } => format!("{code}: {name}"),
-        LastExit::Signal { signal, name } => format!("{name}: {signal}"),
-    }
-}
-
 fn conflict(conflict: &Conflict) -> String {
     match conflict {
         Conflict::OllamaAppRunning { pid } => format!("Ollama.app is running (pid {pid})"),
@@ -209,7 +197,7 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
                     "state": job.state,
                     "pid": job.pid,
                     "runs": job.runs,
-                    "last_exit": job.last_exit.as_ref().map(last_exit),
+                    "last_exit": job.last_exit.as_ref().map(ToString::to_string),
                 }),
                 job.environment.get("OLLAMA_HOST").cloned(),
             )
@@ -400,7 +388,10 @@ pub fn text(doc: &Json, home: &Path) -> String {
     let listen = &doc["listen"];
     let declared = listen["declared"].as_str().unwrap_or("");
     let bind = match listen["loaded"].as_str() {
-        Some(loaded) if loaded == declared => format!("{declared} (loaded)"),
+        // Another spelling of the same bind (`192.168.250.20`) is no drift.
+        Some(loaded) if crate::ollama::env::same_meaning("OLLAMA_HOST", loaded, declared) => {
+            format!("{declared} (loaded)")
+        }
         Some(loaded) => format!("{declared} declared, {loaded} loaded"),
         None => format!("{declared} declared, not loaded"),
     };

@@ -566,16 +566,7 @@ fn log_tail(path: &Path) -> String {
 
 async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
     let client = ctx.settings.observe.client(ctx.desired);
-    let model = name.raw().to_owned();
-    let reporter = ctx.reporter;
-    let pulling = client.pull(&model, |progress| {
-        reporter.event(&Event::Pull {
-            model: model.clone(),
-            status: progress.status.clone(),
-            completed: progress.completed,
-            total: progress.total,
-        });
-    });
+    let pulling = super::warm::pull(&client, name, ctx.reporter);
     tokio::select! {
         result = pulling => result?,
         () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),

@@ -80,17 +80,8 @@ async fn warm_one(
             .into_iter()
             .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name));
         if installed.is_none() {
-            let model = name.raw().to_owned();
-            let pulling = client.pull(&model, |p| {
-                reporter.event(&Event::Pull {
-                    model: model.clone(),
-                    status: p.status.clone(),
-                    completed: p.completed,
-                    total: p.total,
-                });
-            });
             tokio::select! {
-                pulled = pulling => pulled.map_err(|e: OllamaError| e.to_string())?,
+                pulled = pull(client, name, reporter) => pulled.map_err(|e| e.to_string())?,
                 () = cancel.cancelled() => return Err("interrupted".to_owned()),
             }
             result.pulled = true;
@@ -122,6 +113,25 @@ async fn warm_one(
     .await;
     result.error = outcome.err();
     result
+}
+
+/// Pulls `name` (as written), reporting Ollama's progress as [`Event::Pull`].
+pub(super) async fn pull(
+    client: &Client,
+    name: &ModelName,
+    reporter: &dyn Reporter,
+) -> Result<(), OllamaError> {
+    let model = name.raw().to_owned();
+    client
+        .pull(&model, |progress| {
+            reporter.event(&Event::Pull {
+                model: model.clone(),
+                status: progress.status.clone(),
+                completed: progress.completed,
+                total: progress.total,
+            });
+        })
+        .await
 }
 
 /// Loads with `keep_alive = -1`; a model that refuses `/api/generate` because it only embeds

@@ -385,6 +385,25 @@ pub enum ConfigError {
         span: SourceSpan,
     },
 
+    /// `service.process_type` is not one of launchd's `ProcessType` values.
+    #[error("unknown `service.process_type` {value:?}")]
+    #[diagnostic(
+        code(ssollama::config::process_type),
+        help(
+            "use \"interactive\" (no throttling; the default), \"standard\" (launchd's default: light CPU and I/O limits), \"background\" or \"adaptive\""
+        )
+    )]
+    ProcessType {
+        /// The value.
+        value: String,
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The value.
+        #[label("not interactive, standard, background or adaptive")]
+        span: SourceSpan,
+    },
+
     /// `mode = "daemon"` without `user`.
     #[error("`service.mode = \"daemon\"` needs `service.user`")]
     #[diagnostic(

@@ -60,6 +60,26 @@ pub struct RawService {
     /// `/Applications/Ollama.app/Contents/Resources/ollama`).
     #[schemars(with = "Option<String>")]
     pub program: Option<Spanned<String>>,
+    /// The plist `ProcessType`: how much launchd throttles the server's CPU and I/O.
+    /// `"interactive"` (default): no limits, like apps; right for an inference server.
+    /// `"standard"`: launchd's default (no `ProcessType` key), light CPU and I/O limits.
+    /// `"background"`: throttled like background work. `"adaptive"`: limits follow XPC activity.
+    #[schemars(with = "Option<RawProcessType>", extend("default" = "interactive"))]
+    pub process_type: Option<Spanned<String>>,
+}
+
+/// The values of `service.process_type` (schema only; the file keeps the text for its span).
+#[derive(Debug, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProcessType {
+    /// `ProcessType = Interactive`: no resource limits (the default).
+    Interactive,
+    /// No `ProcessType` key: launchd's light CPU and I/O limits.
+    Standard,
+    /// `ProcessType = Background`: throttled.
+    Background,
+    /// `ProcessType = Adaptive`: limits that follow XPC activity.
+    Adaptive,
 }
 
 /// The values of `service.mode` (schema only; the file keeps the text for its span).

@@ -20,7 +20,7 @@ use super::raw::{
 };
 use crate::model::desired::{
     Desired, KvCacheType, Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, NetworkSpec,
-    OllamaDuration, OllamaSettings, Service,
+    OllamaDuration, OllamaSettings, ProcessType, Service,
 };
 use crate::ollama::name::ModelName;
 
@@ -158,10 +158,22 @@ fn service(raw: &RawService, sink: &mut Sink) -> Option<Service> {
         None => Some(None),
         Some(path) => absolute("service.program", path, sink).map(Some),
     };
+    let process_type = match &raw.process_type {
+        None => Some(ProcessType::default()),
+        Some(text) => ProcessType::from_toml(text.get_ref()).or_else(|| {
+            sink.push(ConfigError::ProcessType {
+                value: text.get_ref().clone(),
+                src: sink.src(),
+                span: span(text),
+            });
+            None
+        }),
+    };
     Some(Service {
         label: label?,
         mode: mode?,
         program: program?,
+        process_type: process_type?,
     })
 }
 
@@ -652,6 +664,27 @@ fn models(raw: &[RawModel], sink: &mut Sink) -> Option<Vec<ModelSpec>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn process_type_takes_launchds_values_and_labels_others() {
+        for (text, expected) in [
+            (
+                "interactive",
+                crate::model::desired::ProcessType::Interactive,
+            ),
+            ("standard", crate::model::desired::ProcessType::Standard),
+            ("background", crate::model::desired::ProcessType::Background),
+            ("adaptive", crate::model::desired::ProcessType::Adaptive),
+        ] {
+            let file =
+                format!("[service]\nprocess_type = \"{text}\"\n[listen]\nhost = \"127.0.0.1\"\n");
+            let desired = crate::config::parse("s.toml", &file).unwrap().desired;
+            assert_eq!(desired.service.process_type, expected);
+        }
+        let file = "[service]\nprocess_type = \"Interactive\"\n[listen]\nhost = \"127.0.0.1\"\n";
+        let errors = crate::config::parse("s.toml", file).unwrap_err();
+        insta::assert_snapshot!(crate::config::render_plain(&errors, 100));
+    }
+
     use std::net::Ipv4Addr;
 
     use super::{RouterProblem, is_env_name, mask_prefix, router_problem, user_name_problem};

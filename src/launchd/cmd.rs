@@ -14,29 +14,11 @@ use super::domain::{Domain, ServiceTarget};
 use super::print::{parse_service_print, print_header};
 use crate::model::Knowable;
 use crate::model::observed::JobStatus;
-use crate::sys::exec::Cmd;
+use crate::sys::exec::{Cmd, excerpt};
 use crate::sys::tools::Tool;
-
-/// How many characters of a tool's stderr a message quotes.
-const EXCERPT_CHARS: usize = 200;
 
 /// `launchctl`'s "Could not find service" (113) text, stable across the captured releases.
 const SERVICE_NOT_FOUND: &str = "Could not find service";
-
-/// The trimmed text, its lines joined by ` / `, cut to a bounded length.
-fn excerpt(text: &str) -> String {
-    let joined = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ");
-    let mut out: String = joined.chars().take(EXCERPT_CHARS).collect();
-    if joined.chars().count() > EXCERPT_CHARS {
-        out.push('…');
-    }
-    out
-}
 
 /// How an exit status reads in a message.
 fn status_text(status: Option<i32>) -> String {

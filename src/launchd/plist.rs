@@ -3,7 +3,7 @@
 //!
 //! Pure: no fs, no env, no process. Entry points: [`desired_plist`] / [`desired_plist_xml`]
 //! (what `server.toml` implies), [`parse_plist`] + [`canonical_xml`] + [`semantically_equal`]
-//! (compare an existing file by value, display it canonically), and [`loaded_matches`] (compare
+//! (compare an existing file by meaning, display it canonically), and [`loaded_matches`] (compare
 //! the job `launchctl print` reports against the desired plist).
 //!
 //! Canonical XML is the Apple look (`plutil -convert xml1`, Homebrew's `service.rb`): the standard
@@ -16,8 +16,9 @@ use std::path::Path;
 
 use plist::{Dictionary, Value};
 
-use crate::model::desired::{Desired, Mode};
+use crate::model::desired::{Desired, Mode, ProcessType};
 use crate::model::observed::LoadedJob;
+use crate::ollama::env;
 
 /// The `XML` prologue, `DOCTYPE` and root element Apple's tools write.
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n";
@@ -53,8 +54,10 @@ pub fn daemon_home(user: &str) -> String {
 ///
 /// Keys: `Label`, `ProgramArguments`, `EnvironmentVariables` (`OLLAMA_HOST`, the `[ollama]`
 /// settings, and for daemons `HOME`), `RunAtLoad`, `KeepAlive`, `StandardOutPath`,
-/// `StandardErrorPath`, `ProcessType = Interactive` (launchd otherwise throttles CPU and I/O of
-/// the job, macos.md §4), and for daemons `UserName`, `GroupName` and `WorkingDirectory`.
+/// `StandardErrorPath`, `ProcessType` from `service.process_type` (`Interactive` by default:
+/// launchd otherwise throttles CPU and I/O of the job, macos.md §4; `Standard`, launchd's
+/// default, is written as no key), and for daemons `UserName`, `GroupName` and
+/// `WorkingDirectory`.
 pub fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
     let mut env = BTreeMap::new();
     env.insert("OLLAMA_HOST".to_owned(), desired.listen.ollama_host());
@@ -98,10 +101,12 @@ pub fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
         "StandardErrorPath".to_owned(),
         Value::String(desired.logs.stderr.display().to_string()),
     );
-    dict.insert(
-        "ProcessType".to_owned(),
-        Value::String("Interactive".to_owned()),
-    );
+    if desired.service.process_type != ProcessType::Standard {
+        dict.insert(
+            "ProcessType".to_owned(),
+            Value::String(desired.service.process_type.plist_value().to_owned()),
+        );
+    }
     dict
 }
 
@@ -130,20 +135,51 @@ pub fn canonical_xml(value: &Value) -> String {
     out
 }
 
-/// Whether two plist values mean the same (key order and formatting never matter).
+/// Whether two plists mean the same to launchd and Ollama: key order and formatting never
+/// matter; two dictionaries are compared key by key as in [`differing_keys`] (Ollama's
+/// environment by meaning, a missing `ProcessType` as `Standard`); other values by value.
 pub fn semantically_equal(a: &Value, b: &Value) -> bool {
+    match (a.as_dictionary(), b.as_dictionary()) {
+        (Some(a), Some(b)) => differing_keys(a, b).is_empty(),
+        _ => same_value(a, b),
+    }
+}
+
+/// Equal values (key order and formatting never matter).
+fn same_value(a: &Value, b: &Value) -> bool {
     canonical_xml(a) == canonical_xml(b)
 }
 
-/// The top-level keys whose values differ between two dictionaries (present in one only, or
-/// different), sorted.
+/// Whether two `EnvironmentVariables` values set the same environment for Ollama: the same
+/// names, each value meaning the same ([`env::same_meaning`]).
+fn same_environment(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_dictionary(), b.as_dictionary()) else {
+        return same_value(a, b);
+    };
+    a.len() == b.len()
+        && a.iter().all(|(name, x)| {
+            b.get(name)
+                .is_some_and(|y| match (x.as_string(), y.as_string()) {
+                    (Some(x), Some(y)) => env::same_meaning(name, x, y),
+                    _ => same_value(x, y),
+                })
+        })
+}
+
+/// The top-level keys whose values differ in meaning between two plist dictionaries (present
+/// in one only, or different), sorted. `EnvironmentVariables` is compared by what Ollama makes
+/// of each value ([`env::same_meaning`]: `OLLAMA_HOST=192.168.250.20` is
+/// `192.168.250.20:11434`); a missing `ProcessType` is launchd's default, `Standard`.
 pub fn differing_keys(a: &Dictionary, b: &Dictionary) -> Vec<String> {
+    let standard = Value::String(ProcessType::Standard.plist_value().to_owned());
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter(|key| match (a.get(key), b.get(key)) {
-            (Some(x), Some(y)) => !semantically_equal(x, y),
+        .filter(|key| match (key.as_str(), a.get(key), b.get(key)) {
+            ("EnvironmentVariables", Some(x), Some(y)) => !same_environment(x, y),
+            ("ProcessType", x, y) => !same_value(x.unwrap_or(&standard), y.unwrap_or(&standard)),
+            (_, Some(x), Some(y)) => !same_value(x, y),
             _ => true,
         })
         .cloned()
@@ -270,10 +306,37 @@ fn string_at<'a>(dict: &'a Dictionary, key: &str) -> Option<&'a str> {
     dict.get(key).and_then(Value::as_string)
 }
 
+/// The plist's `ProgramArguments` (its string items; empty when absent).
+pub fn program_arguments(dict: &Dictionary) -> Vec<String> {
+    dict.get("ProgramArguments")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_string)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The plist's `EnvironmentVariables` (string values only: launchd ignores the others; empty
+/// when absent).
+pub fn environment_variables(dict: &Dictionary) -> BTreeMap<String, String> {
+    dict.get("EnvironmentVariables")
+        .and_then(Value::as_dictionary)
+        .map(|env| {
+            env.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Compares the job launchd has loaded with `desired` (the plist `apply` writes to `plist_path`).
 ///
-/// Checks the program and arguments, the environment (ignoring what launchd adds itself:
-/// `XPC_SERVICE_NAME`, `OSLogRateLimit`), the stdout/stderr paths, the plist path launchd
+/// Checks the program and arguments, the environment by meaning ([`env::same_meaning`];
+/// ignoring what launchd adds itself: `XPC_SERVICE_NAME`, `OSLogRateLimit`), the stdout/stderr paths, the plist path launchd
 /// imported, and the user of a daemon. A loaded job ignores edits to its file, so a file fixed on
 /// disk but not reloaded still shows here. Empty = the loaded job is the desired one.
 pub fn loaded_matches(
@@ -291,25 +354,20 @@ pub fn loaded_matches(
             });
         }
     };
-    let arguments: Vec<&str> = desired
-        .get("ProgramArguments")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_string).collect())
-        .unwrap_or_default();
+    let arguments = program_arguments(desired);
     // launchd infers `program` from `ProgramArguments[0]` ("inferred program"); some prints omit
     // the line (macos.md §1.2 E), so only a printed program counts.
     if loaded.program.is_some() {
         check(
             "program",
             loaded.program.as_deref(),
-            arguments.first().copied(),
+            arguments.first().map(String::as_str),
         );
     }
-    let loaded_args: Vec<&str> = loaded.arguments.iter().map(String::as_str).collect();
-    if loaded_args != arguments {
+    if loaded.arguments != arguments {
         check(
             "arguments",
-            Some(&loaded_args.join(" ")),
+            Some(&loaded.arguments.join(" ")),
             Some(&arguments.join(" ")),
         );
     }
@@ -327,11 +385,18 @@ pub fn loaded_matches(
     names.sort_unstable();
     names.dedup();
     for name in names {
-        check(
-            name,
+        let (loaded, desired) = (
             loaded.environment.get(name).map(String::as_str),
             string_at(env, name),
         );
+        // The loaded value counts when it means the same to Ollama (`192.168.250.20` is
+        // `192.168.250.20:11434`): reloading would not change what the server does.
+        if let (Some(x), Some(y)) = (loaded, desired)
+            && env::same_meaning(name, x, y)
+        {
+            continue;
+        }
+        check(name, loaded, desired);
     }
     check(
         "stdout path",
@@ -357,26 +422,8 @@ pub fn loaded_matches(
 /// The job launchd would report right after loading `desired` from `plist_path` (run state
 /// aside): the inverse of [`loaded_matches`], used by tests and simulations.
 pub fn loaded_of(desired: &Dictionary, plist_path: &Path) -> LoadedJob {
-    let arguments: Vec<String> = desired
-        .get("ProgramArguments")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_string)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut environment: BTreeMap<String, String> = desired
-        .get("EnvironmentVariables")
-        .and_then(Value::as_dictionary)
-        .map(|env| {
-            env.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_string()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let arguments = program_arguments(desired);
+    let mut environment = environment_variables(desired);
     if let Some(label) = string_at(desired, "Label") {
         environment.insert("XPC_SERVICE_NAME".to_owned(), label.to_owned());
     }
@@ -459,6 +506,50 @@ mod tests {
             differing_keys(&a, &b),
             ["ProcessType", "RunAtLoad", "WorkingDirectory"]
         );
+    }
+
+    #[test]
+    fn ollamas_environment_and_process_type_compare_by_meaning() {
+        let env = |host: &str, flash: &str| {
+            let mut vars = Dictionary::new();
+            vars.insert("OLLAMA_HOST".to_owned(), Value::String(host.to_owned()));
+            vars.insert(
+                "OLLAMA_FLASH_ATTENTION".to_owned(),
+                Value::String(flash.to_owned()),
+            );
+            let mut dict = Dictionary::new();
+            dict.insert("EnvironmentVariables".to_owned(), Value::Dictionary(vars));
+            dict
+        };
+        let written = env("192.168.250.20:11434", "1");
+        let seed = env("192.168.250.20", "true");
+        assert_eq!(differing_keys(&seed, &written), Vec::<String>::new());
+        assert!(semantically_equal(
+            &Value::Dictionary(seed.clone()),
+            &Value::Dictionary(written.clone())
+        ));
+        assert_eq!(
+            differing_keys(&env("192.168.250.20:8080", "1"), &written),
+            ["EnvironmentVariables"]
+        );
+        assert_eq!(
+            differing_keys(&env("192.168.250.20", "0"), &written),
+            ["EnvironmentVariables"]
+        );
+        // No `ProcessType` is launchd's `Standard`, not `Interactive`.
+        let mut standard = written.clone();
+        standard.insert("ProcessType".to_owned(), Value::String("Standard".into()));
+        assert_eq!(differing_keys(&standard, &written), Vec::<String>::new());
+        let mut interactive = written.clone();
+        interactive.insert(
+            "ProcessType".to_owned(),
+            Value::String("Interactive".into()),
+        );
+        assert_eq!(differing_keys(&interactive, &written), ["ProcessType"]);
+        // The loaded job's environment, too.
+        let path = Path::new("/Users/u/Library/LaunchAgents/com.ollama.plist");
+        let job = loaded_of(&seed, path);
+        assert_eq!(loaded_matches(&written, path, &job), []);
     }
 
     #[test]

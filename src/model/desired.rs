@@ -96,6 +96,65 @@ pub struct Service {
     pub mode: Mode,
     /// `service.program`; `None` = detect (Homebrew arm64, `/usr/local`, Ollama.app).
     pub program: Option<PathBuf>,
+    /// `service.process_type`: the plist's `ProcessType`, default `Interactive`.
+    #[serde(default)]
+    pub process_type: ProcessType,
+}
+
+/// launchd's `ProcessType` (launchd.plist(5), macos.md §4): how much launchd throttles the
+/// job's CPU and I/O.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessType {
+    /// No limits, like apps (what ssollama writes unless told otherwise).
+    #[default]
+    Interactive,
+    /// launchd's default ("light resource limits"): written as no `ProcessType` key at all.
+    Standard,
+    /// Throttled like background work.
+    Background,
+    /// Limits that depend on XPC activity.
+    Adaptive,
+}
+
+impl ProcessType {
+    /// Every value, in the order `server.toml` documents them.
+    pub const ALL: [Self; 4] = [
+        Self::Interactive,
+        Self::Standard,
+        Self::Background,
+        Self::Adaptive,
+    ];
+
+    /// The `server.toml` spelling (`"interactive"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Interactive => "interactive",
+            Self::Standard => "standard",
+            Self::Background => "background",
+            Self::Adaptive => "adaptive",
+        }
+    }
+
+    /// The plist spelling (`Interactive`, …); `Standard` is what launchd assumes without a key.
+    pub fn plist_value(self) -> &'static str {
+        match self {
+            Self::Interactive => "Interactive",
+            Self::Standard => "Standard",
+            Self::Background => "Background",
+            Self::Adaptive => "Adaptive",
+        }
+    }
+
+    /// Parses the `server.toml` spelling.
+    pub fn from_toml(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// Parses the plist spelling.
+    pub fn from_plist(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.plist_value() == text)
+    }
 }
 
 /// Agent (per-user, `gui/<uid>`) or daemon (`system`, runs as `user`).

@@ -4,6 +4,7 @@
 //! against it on any OS. Facts that could not be learned are [`Knowable::Unknown`], never guessed.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -141,6 +142,22 @@ pub enum LastExit {
         /// Its description.
         name: String,
     },
+}
+
+/// How a last exit reads in plans, checks and `status`: `never exited`, `78: EX_CONFIG`, `1`,
+/// `Terminated: 15`.
+impl fmt::Display for LastExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NeverExited => f.write_str("never exited"),
+            Self::Code { code, name: None } => write!(f, "{code}"),
+            Self::Code {
+                code,
+                name: Some(name),
+            } => write!(f, "{code}: {name}"),
+            Self::Signal { signal, name } => write!(f, "{name}: {signal}"),
+        }
+    }
 }
 
 /// The managed network service.

@@ -8,11 +8,8 @@
 use std::net::Ipv4Addr;
 
 use crate::model::observed::{IpConfig, IpMethod, NetworkService};
-use crate::sys::exec::Cmd;
+use crate::sys::exec::{Cmd, excerpt};
 use crate::sys::tools::Tool;
-
-/// How many characters of a line or message an error quotes.
-const EXCERPT_CHARS: usize = 200;
 
 /// The first line of `-listallnetworkservices`.
 const ASTERISK_NOTICE: &str = "An asterisk (*) denotes that a network service is disabled.";
@@ -22,21 +19,6 @@ const NOT_A_SERVICE: &str = " is not a recognized network service";
 
 /// What `networksetup` says to a user without admin rights (exit 14).
 const NEEDS_ADMIN: &str = "requires admin privileges";
-
-/// The trimmed text, its lines joined by ` / `, cut to a bounded length.
-fn excerpt(text: &str) -> String {
-    let joined = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ");
-    let mut out: String = joined.chars().take(EXCERPT_CHARS).collect();
-    if joined.chars().count() > EXCERPT_CHARS {
-        out.push('…');
-    }
-    out
-}
 
 /// Why a `networksetup` output could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,7 +8,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{JOB, PLIST, model_address, network_address, plist_path};
+use super::{JOB, PLIST, network_address, plist_path, remove_model};
 use crate::launchd::domain;
 use crate::model::desired::Desired;
 use crate::model::observed::{IpMethod, JobStatus, PlistFile, ServerStatus};
@@ -123,16 +123,10 @@ fn destroy_models(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     for spec in &desired.models {
         for model in installed {
             if ModelName::parse(&model.name).is_ok_and(|n| n == spec.name) {
-                plan.changes.push(Change {
-                    resource: model_address(&model.name),
-                    action: Action::Remove,
-                    reason: "declared in server.toml and `destroy --models`".to_owned(),
-                    before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
-                    after: Json::Null,
-                    operation: Operation::RemoveModel {
-                        name: model.name.clone(),
-                    },
-                });
+                plan.changes.push(remove_model(
+                    model,
+                    "declared in server.toml and `destroy --models`",
+                ));
             }
         }
     }
@@ -210,6 +204,7 @@ mod tests {
                 label: Label::new("com.ollama").unwrap(),
                 mode: Mode::Agent,
                 program: None,
+                process_type: crate::model::desired::ProcessType::Interactive,
             },
             listen: Listen {
                 host: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)),

@@ -497,7 +497,7 @@ fn plan_job(
     if !is_running(job)
         && let Some(exit) = &job.last_exit
     {
-        let _ = write!(reason, ", last exit: {}", describe_exit(exit));
+        let _ = write!(reason, ", last exit: {exit}");
     }
     plan.changes.push(Change {
         resource: JOB.to_owned(),
@@ -510,16 +510,17 @@ fn plan_job(
     true
 }
 
-fn describe_exit(exit: &crate::model::observed::LastExit) -> String {
-    use crate::model::observed::LastExit;
-    match exit {
-        LastExit::NeverExited => "never exited".to_owned(),
-        LastExit::Code { code, name: None } => code.to_string(),
-        LastExit::Code {
-            code,
-            name: Some(name),
-        } => format!("{code}: {name}"),
-        LastExit::Signal { signal, name } => format!("{name}: {signal}"),
+/// The change that removes an installed model (`ollama rm`), by the name Ollama lists.
+fn remove_model(model: &InstalledModel, reason: &str) -> Change {
+    Change {
+        resource: model_address(&model.name),
+        action: Action::Remove,
+        reason: reason.to_owned(),
+        before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
+        after: Json::Null,
+        operation: Operation::RemoveModel {
+            name: model.name.clone(),
+        },
     }
 }
 
@@ -540,7 +541,8 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
     let server_down = matches!(observed.ollama.server, ServerStatus::Down { .. });
     let (installed, loaded) = match &observed.ollama.server {
         ServerStatus::Down { reason } => {
-            let reason = format!("server at {} is down: {reason}", observed.ollama.url);
+            // The reason names the URL already (`Ollama did not answer at …`).
+            let reason = format!("the server is down: {reason}");
             (Knowable::unknown(reason.clone()), Knowable::unknown(reason))
         }
         ServerStatus::Up { models, loaded, .. } => (models.clone(), loaded.clone()),
@@ -575,16 +577,10 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             if declared.contains(name) {
                 continue;
             }
-            plan.changes.push(Change {
-                resource: model_address(&model.name),
-                action: Action::Remove,
-                reason: "not declared in server.toml and `model_policy.prune = true`".to_owned(),
-                before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
-                after: Json::Null,
-                operation: Operation::RemoveModel {
-                    name: model.name.clone(),
-                },
-            });
+            plan.changes.push(remove_model(
+                model,
+                "not declared in server.toml and `model_policy.prune = true`",
+            ));
         }
     }
 
@@ -595,8 +591,9 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             Knowable::Known(_) => "model is not installed".to_owned(),
             // Pulling a model Ollama already has is cheap (it compares digests), so an unknown
             // list means "pull everything", never "remove anything".
-            Knowable::Unknown { reason } if server_down => {
-                format!("after the server starts: installed models are unknown ({reason})")
+            // The full reason is in the plan's notes, once.
+            Knowable::Unknown { .. } if server_down => {
+                "after the server starts: installed models are unknown while it is down".to_owned()
             }
             Knowable::Unknown { reason } => format!("installed models are unknown ({reason})"),
         };
@@ -634,6 +631,9 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
                 Knowable::Known(set) if set.contains(&spec.name) => continue,
                 _ if pulled.contains(&spec.name) => "model is pulled in this plan".to_owned(),
                 Knowable::Known(_) => "model is not loaded in memory".to_owned(),
+                Knowable::Unknown { .. } if server_down => {
+                    "after the server starts: loaded models are unknown while it is down".to_owned()
+                }
                 Knowable::Unknown { reason } => {
                     format!("after the server starts: loaded models are unknown ({reason})")
                 }

@@ -38,6 +38,7 @@ fn desired() -> Desired {
             label: Label::new("com.ollama").unwrap(),
             mode: Mode::Agent,
             program: None,
+            process_type: crate::model::desired::ProcessType::Interactive,
         },
         listen: Listen {
             host: IpAddr::V4(ip("192.168.250.20")),
@@ -1380,6 +1381,123 @@ fn saved_observations_match_the_examples() {
         assert_eq!(
             parsed, observed,
             "{case}: rerun with SSOLLAMA_WRITE_CASES=1"
+        );
+    }
+}
+
+/// The converged Mac, but the plist (and the job launchd loaded from it) spells `OLLAMA_HOST`
+/// and `OLLAMA_FLASH_ATTENTION` its own way, with `process_type` as given (`None`: no key).
+fn respelled(desired: &Desired, host: &str, flash: &str, process_type: Option<&str>) -> Observed {
+    let mut observed = observed_of(desired);
+    let path = plist_path(desired, Path::new(HOME));
+    let mut dict = desired_plist(desired, Path::new(BREW_OLLAMA));
+    if let Some(plist::Value::Dictionary(env)) = dict.get_mut("EnvironmentVariables") {
+        env.insert(
+            "OLLAMA_HOST".to_owned(),
+            plist::Value::String(host.to_owned()),
+        );
+        env.insert(
+            "OLLAMA_FLASH_ATTENTION".to_owned(),
+            plist::Value::String(flash.to_owned()),
+        );
+    }
+    dict.remove("ProcessType");
+    if let Some(value) = process_type {
+        dict.insert(
+            "ProcessType".to_owned(),
+            plist::Value::String(value.to_owned()),
+        );
+    }
+    if let PlistFile::Present { text, .. } = &mut observed.plist {
+        *text = canonical_xml(&plist::Value::Dictionary(dict.clone()));
+    }
+    observed.job = Knowable::Known(JobStatus::Loaded(running(loaded_of(&dict, &path), 812)));
+    observed
+}
+
+/// Spellings of `192.168.250.20:11434` that Ollama reads as that bind.
+const SAME_BIND: [&str; 5] = [
+    "192.168.250.20",
+    "192.168.250.20:11434",
+    "http://192.168.250.20:11434",
+    "\"192.168.250.20\"",
+    " 192.168.250.20:11434 ",
+];
+
+#[test]
+fn a_standard_process_type_is_no_key_and_matches_a_written_standard() {
+    let mut standard = desired();
+    standard.service.process_type = crate::model::desired::ProcessType::Standard;
+    for file in [None, Some("Standard")] {
+        let observed = respelled(&standard, "192.168.250.20:11434", "1", file);
+        let plan = plan(&standard, &observed);
+        assert!(plan.is_empty(), "{file:?}: {plan:#?}");
+    }
+    let interactive = plan(
+        &desired(),
+        &respelled(&desired(), "192.168.250.20:11434", "1", None),
+    );
+    let reasons: Vec<&str> = interactive
+        .changes
+        .iter()
+        .map(|c| c.reason.as_str())
+        .collect();
+    assert_eq!(reasons[0], "file differs (1 key: ProcessType)");
+    assert!(
+        !desired_plist(&standard, Path::new(BREW_OLLAMA)).contains_key("ProcessType"),
+        "standard is written as no key"
+    );
+}
+
+proptest! {
+    #[test]
+    fn equal_meanings_never_plan_a_change(
+        host in proptest::sample::select(SAME_BIND.to_vec()),
+        flash in proptest::sample::select(vec!["1", "t", "T", "TRUE", "true", "True", "'1'"]),
+        process_type in proptest::sample::select(vec![
+            ("interactive", Some("Interactive")),
+            ("standard", None),
+            ("standard", Some("Standard")),
+            ("background", Some("Background")),
+            ("adaptive", Some("Adaptive")),
+        ]),
+    ) {
+        let mut desired = desired();
+        desired.service.process_type =
+            crate::model::desired::ProcessType::from_toml(process_type.0).unwrap();
+        let observed = respelled(&desired, host, flash, process_type.1);
+        let plan = plan(&desired, &observed);
+        prop_assert!(plan.is_empty(), "{plan:#?}");
+        prop_assert!(plan.unknowns.is_empty());
+    }
+
+    #[test]
+    fn a_different_bind_always_rewrites_and_reloads(
+        last in 0u8..=255,
+        port in 1u16..=65535,
+        spelling in 0usize..3,
+    ) {
+        prop_assume!(last != 20 || port != 11434);
+        let text = match spelling {
+            0 => format!("192.168.250.{last}:{port}"),
+            1 => format!("http://192.168.250.{last}:{port}"),
+            _ if port == 11434 => format!("192.168.250.{last}"),
+            _ => format!("192.168.250.{last}:{port}"),
+        };
+        let desired = desired();
+        let plan = plan(&desired, &respelled(&desired, &text, "1", Some("Interactive")));
+        let changed: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.resource.as_str(), c.reason.as_str()))
+            .take(2)
+            .collect();
+        prop_assert_eq!(
+            changed,
+            vec![
+                (PLIST, "file differs (1 key: EnvironmentVariables)"),
+                (JOB, "loaded definition differs (OLLAMA_HOST)"),
+            ]
         );
     }
 }

@@ -513,9 +513,10 @@ fn service(j: &mut Judge<'_>) {
                 Found::Pass(format!("pid {pid}, user {user}"))
             }
             (state, _) => {
-                let exit = job.last_exit.as_ref().map_or_else(String::new, |e| {
-                    format!(", last exit: {}", describe_exit(e))
-                });
+                let exit = job
+                    .last_exit
+                    .as_ref()
+                    .map_or_else(String::new, |e| format!(", last exit: {e}"));
                 fail(
                     format!("state = {}{exit}", state.unwrap_or("unknown")),
                     format!(
@@ -588,19 +589,6 @@ fn service(j: &mut Judge<'_>) {
             }
         },
     );
-}
-
-fn describe_exit(exit: &crate::model::observed::LastExit) -> String {
-    use crate::model::observed::LastExit;
-    match exit {
-        LastExit::NeverExited => "never exited".to_owned(),
-        LastExit::Code { code, name: None } => code.to_string(),
-        LastExit::Code {
-            code,
-            name: Some(name),
-        } => format!("{code}: {name}"),
-        LastExit::Signal { signal, name } => format!("{name}: {signal}"),
-    }
 }
 
 fn openai(j: &mut Judge<'_>) {
@@ -1069,7 +1057,10 @@ fn security(j: &mut Judge<'_>) {
     let found = match j.loaded() {
         None => skip("the job is not loaded", "fix `service.job_loaded` first"),
         Some(job) => match job.environment.get("OLLAMA_HOST") {
-            Some(value) if *value == host => Found::Pass(value.clone()),
+            // Another spelling of the same bind (`192.168.250.20` for `…:11434`) passes.
+            Some(value) if crate::ollama::env::same_meaning("OLLAMA_HOST", value, &host) => {
+                Found::Pass(value.clone())
+            }
             Some(value) => fail(
                 value.clone(),
                 "the loaded job binds elsewhere: `ssollama apply` rewrites and reloads it",

@@ -13,7 +13,6 @@ use serde_json::json;
 
 use super::judge::{choose_model, is_dedicated};
 use super::{Exchange, Facts, Options, Outcome, PingOutcome, Probe};
-use crate::model::Knowable;
 use crate::model::desired::Desired;
 use crate::observe::{self, Settings};
 use crate::ollama::client::Client;
@@ -199,43 +198,6 @@ fn loopback_of(host: IpAddr) -> IpAddr {
     }
 }
 
-async fn listeners_and_processes(
-    desired: &Desired,
-    settings: &Settings,
-) -> (
-    Knowable<Vec<process::Listener>>,
-    Knowable<Vec<process::ProcessInfo>>,
-) {
-    let (lsof_cmd, ps_cmd) = (process::lsof_listen(desired.listen.port), process::ps());
-    let (lsof, ps) = tokio::join!(settings.run(&lsof_cmd), settings.run(&ps_cmd));
-    let listeners = match lsof {
-        // lsof exits 1 with no output when nothing listens.
-        Ok(out) if out.success() || out.stdout.trim().is_empty() => {
-            process::parse_lsof(&out.stdout).map_or_else(
-                |e| Knowable::unknown(format!("`lsof`: {e}")),
-                Knowable::Known,
-            )
-        }
-        Ok(out) => Knowable::unknown(format!(
-            "`lsof` exited with {:?}: {}",
-            out.status,
-            out.stderr.trim()
-        )),
-        Err(err) => Knowable::unknown(err.to_string()),
-    };
-    let processes = match ps {
-        Ok(out) if out.success() => process::parse_ps(&out.stdout)
-            .map_or_else(|e| Knowable::unknown(format!("`ps`: {e}")), Knowable::Known),
-        Ok(out) => Knowable::unknown(format!(
-            "`ps` exited with {:?}: {}",
-            out.status,
-            out.stderr.trim()
-        )),
-        Err(err) => Knowable::unknown(err.to_string()),
-    };
-    (listeners, processes)
-}
-
 async fn ping_router(
     desired: &Desired,
     settings: &Settings,
@@ -267,7 +229,7 @@ async fn ping_router(
 pub async fn probe(desired: &Desired, settings: &Settings, options: &Options) -> Facts {
     let ((observed, _timings), (listeners, processes), ping) = tokio::join!(
         observe::observe(desired, settings),
-        listeners_and_processes(desired, settings),
+        observe::listeners_and_processes(desired, settings, ToString::to_string),
         ping_router(desired, settings, options),
     );
     let client = Client::new(desired.listen.connect_addr(), SHORT_TIMEOUT);

@@ -325,6 +325,22 @@ fn a_server_running_as_root_fails_the_owner_check() {
 }
 
 #[test]
+fn the_seeds_spelling_of_the_same_bind_passes_ollama_host() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    if let Knowable::Known(JobStatus::Loaded(job)) = &mut facts.observed.job {
+        job.environment
+            .insert("OLLAMA_HOST".to_owned(), "192.168.250.20".to_owned());
+    }
+    let verdict = judge(&desired, &facts, &Options::default());
+    assert_eq!(failed_ids(&verdict), Vec::<String>::new());
+    assert_eq!(
+        result(&verdict, "security.ollama_host").received,
+        "192.168.250.20"
+    );
+}
+
+#[test]
 fn a_job_bound_elsewhere_fails_bind_and_ollama_host() {
     let desired = desired(TOML);
     let mut facts = converged(&desired);

@@ -108,7 +108,8 @@ fn minimal_file_takes_the_defaults() {
         "mode": {
           "mode": "agent"
         },
-        "program": null
+        "program": null,
+        "process_type": "interactive"
       },
       "listen": {
         "host": "127.0.0.1",

@@ -10,6 +10,7 @@ mod adopt;
 mod apply;
 mod cli;
 mod config_errors;
+mod examples;
 mod plan_cases;
 mod plan_e2e;
 mod real_mac;

@@ -49,7 +49,8 @@ pub(in crate::cli) fn is_daemon(desired: &Desired) -> bool {
     )
 }
 
-/// Asks for confirmation on a terminal; without one, refuses unless `yes`.
+/// Asks for confirmation on a terminal; without one, refuses unless `yes`. A refusal prints
+/// `<verb> cancelled: nothing was changed`.
 pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bool, Report> {
     if yes {
         return Ok(true);
@@ -70,7 +71,12 @@ pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bo
         .read_line(&mut answer)
         .into_diagnostic()
         .wrap_err("could not read the answer")?;
-    Ok(answer.trim() == "yes")
+    let yes = answer.trim() == "yes";
+    if !yes {
+        ctx.printer
+            .err(&format!("{verb} cancelled: nothing was changed\n"));
+    }
+    Ok(yes)
 }
 
 /// Sets `cancel` on Ctrl-C (SIGINT) or SIGTERM; must be called inside the runtime. The run
@@ -170,12 +176,7 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
         }
     }
     apply::preflight(&desired, &plan, settings.is_root)?;
-    let progress = Progress::new(
-        ctx.printer,
-        if args.json { Mode::Json } else { Mode::Text },
-        std::io::stderr().is_terminal(),
-        ctx.env.home.clone(),
-    );
+    let progress = progress(ctx, args.json);
     show_plan(ctx, &progress, &plan, &observed);
     if plan.is_empty() && plan.unknowns.is_empty() {
         return Ok(ExitStatus::Success);
@@ -189,27 +190,57 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
     }
     let touches = !plan.changes.is_empty() || !plan.blockers.is_empty();
     if touches && !saved && !confirm(ctx, args.yes, "apply")? {
-        ctx.printer.err("apply cancelled: nothing was changed\n");
         return Ok(ExitStatus::Failure);
     }
+    converge_and_finish(
+        ctx,
+        &rt,
+        &desired,
+        (observed, plan),
+        &plan::plan,
+        &settings,
+        &progress,
+        "Apply",
+    )
+}
+
+/// Converges (stopping after the current step on Ctrl-C or SIGTERM), then prints the summary
+/// and the final state ([`finish`]): the confirmed part of `apply` and `destroy`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pieces of one run, each owned by the caller"
+)]
+pub(in crate::cli) fn converge_and_finish(
+    ctx: &Context,
+    rt: &tokio::runtime::Runtime,
+    desired: &Desired,
+    first: (Observed, Plan),
+    planner: apply::Planner<'_>,
+    settings: &apply::Settings,
+    progress: &Progress,
+    verb: &str,
+) -> Result<ExitStatus, Report> {
     let cancel = Cancel::new();
     let report = rt.block_on(async {
         let watcher = watch_signals(ctx, &cancel);
-        let report = apply::converge(
-            &desired,
-            (observed, plan),
-            &plan::plan,
-            &settings,
-            &progress,
-            &cancel,
-        )
-        .await;
+        let report = apply::converge(desired, first, planner, settings, progress, &cancel).await;
         if let Some(watcher) = watcher {
             watcher.abort();
         }
         report
     });
-    finish(ctx, &progress, &report, "Apply")
+    finish(ctx, progress, &report, verb)
+}
+
+/// The progress reporter of `apply`, `destroy` and `warm`: JSON lines with `--json`, else text
+/// (live on a terminal).
+pub(in crate::cli) fn progress(ctx: &Context, json: bool) -> Progress {
+    Progress::new(
+        ctx.printer,
+        if json { Mode::Json } else { Mode::Text },
+        std::io::stderr().is_terminal(),
+        ctx.env.home.clone(),
+    )
 }
 
 /// Prints the first plan (text, or a `plan` JSON line).

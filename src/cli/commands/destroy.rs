@@ -2,19 +2,17 @@
 //! `--network`, `--models` also those), with the same lock, confirmation, journal and executor
 //! as `apply`.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use miette::Report;
 
 use super::super::args::DestroyArgs;
-use super::super::progress::{Mode, Progress};
 use super::super::{Context, ExitStatus};
 use super::apply::{
-    apply_settings, confirm, finish, is_daemon, lock, observe_now, show_plan, watch_signals,
+    apply_settings, confirm, converge_and_finish, is_daemon, lock, observe_now, progress, show_plan,
 };
 use super::{load_config, runtime};
-use crate::apply::{self, Cancel, Timing};
+use crate::apply::{self, Timing};
 use crate::model::{Desired, Observed};
 use crate::plan::Plan;
 use crate::plan::destroy::{DestroyOptions, destroy_plan};
@@ -41,12 +39,7 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
     let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, options) };
     let plan = planner(&desired, &observed);
     apply::preflight(&desired, &plan, settings.is_root)?;
-    let progress = Progress::new(
-        ctx.printer,
-        if args.json { Mode::Json } else { Mode::Text },
-        std::io::stderr().is_terminal(),
-        ctx.env.home.clone(),
-    );
+    let progress = progress(ctx, args.json);
     show_plan(ctx, &progress, &plan, &observed);
     if !args.models && !progress.is_json() {
         ctx.printer
@@ -64,25 +57,16 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
         ));
     }
     if !confirm(ctx, args.yes, "destroy")? {
-        ctx.printer.err("destroy cancelled: nothing was changed\n");
         return Ok(ExitStatus::Failure);
     }
-    let cancel = Cancel::new();
-    let report = rt.block_on(async {
-        let watcher = watch_signals(ctx, &cancel);
-        let report = apply::converge(
-            &desired,
-            (observed, plan),
-            &planner,
-            &settings,
-            &progress,
-            &cancel,
-        )
-        .await;
-        if let Some(watcher) = watcher {
-            watcher.abort();
-        }
-        report
-    });
-    finish(ctx, &progress, &report, "Destroy")
+    converge_and_finish(
+        ctx,
+        &rt,
+        &desired,
+        (observed, plan),
+        &planner,
+        &settings,
+        &progress,
+        "Destroy",
+    )
 }

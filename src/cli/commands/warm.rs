@@ -1,14 +1,12 @@
 //! `ssollama warm [MODEL…]`: pull what is missing, load, keep loaded, report the time per model.
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use miette::{Report, miette};
 
 use super::super::args::WarmArgs;
-use super::super::progress::{Mode, Progress};
 use super::super::{Context, ExitStatus};
-use super::apply::{lock, watch_signals};
+use super::apply::{lock, progress, watch_signals};
 use super::{load_config, runtime, settings};
 use crate::apply::{Cancel, warm};
 use crate::ollama::name::ModelName;
@@ -37,12 +35,7 @@ pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus,
     let settings = settings(ctx)?;
     let _lock = lock(ctx, &desired, false)?;
     let client = settings.client(&desired);
-    let progress = Progress::new(
-        ctx.printer,
-        if args.json { Mode::Json } else { Mode::Text },
-        std::io::stderr().is_terminal(),
-        ctx.env.home.clone(),
-    );
+    let progress = progress(ctx, args.json);
     let cancel = Cancel::new();
     let results = runtime()?.block_on(async {
         let watcher = watch_signals(ctx, &cancel);

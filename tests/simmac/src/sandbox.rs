@@ -111,6 +111,10 @@ impl Sandbox {
         "bridge0".clone_into(&mut bridge.device);
         self.set_network_services(vec![ethernet, wifi, bridge]);
         self.set_processes(Vec::new());
+        // Wildcard binds (`0.0.0.0`, `:11434`) and the Mac's LAN address really bind this
+        // sandbox's own 127.0.0.X, so parallel sandboxes never collide on 127.0.0.1.
+        crate::ollama::seed::set_loopback(&self.mac_dir(), self.loopback.into())
+            .unwrap_or_else(|e| panic!("cannot write the fake Ollama's config: {e}"));
     }
 
     /// The sandbox root.

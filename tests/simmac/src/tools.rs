@@ -44,11 +44,16 @@ pub fn write_wrapper(bin: &Path, simmac: &Path, state: &Path, tool: &str) -> std
 /// run with the elevation marker in their environment.
 pub fn sudo(ctx: &Ctx, args: &[String]) -> Outcome {
     let mut non_interactive = false;
+    // `-u USER` (or `-u #UID`): the command runs as that user, not as root.
+    let mut as_user: Option<&str> = None;
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
         match first.as_str() {
             "-n" => non_interactive = true,
             "-u" | "-g" => {
+                if first == "-u" {
+                    as_user = tail.first().map(String::as_str);
+                }
                 rest = tail.get(1..).unwrap_or_default();
                 continue;
             }
@@ -79,12 +84,13 @@ pub fn sudo(ctx: &Ctx, args: &[String]) -> Outcome {
         };
         return Outcome::err(1, text);
     }
+    let elevated = as_user.is_none_or(|u| matches!(u, "root" | "#0" | "0"));
     let name = program.rsplit('/').next().unwrap_or(program);
     if cli::TOOLS.contains(&name) {
         let root = Ctx {
             mac: ctx.mac.clone(),
             machine: ctx.machine.clone(),
-            elevated: true,
+            elevated,
         };
         let inner = cli::call(&root, name, program_args);
         return Outcome {
@@ -100,7 +106,7 @@ pub fn sudo(ctx: &Ctx, args: &[String]) -> Outcome {
     };
     match Command::new(&path)
         .args(program_args)
-        .env(state::ELEVATED_ENV, "1")
+        .env(state::ELEVATED_ENV, if elevated { "1" } else { "0" })
         .output()
     {
         Ok(out) => Outcome {

@@ -1094,3 +1094,16 @@ fn launchctl_latency_is_injectable() {
     assert_exit(&print(&sb, "gui/501/com.example.slow"), 113);
     assert!(start.elapsed() >= Duration::from_millis(200));
 }
+
+#[test]
+fn sudo_dash_u_runs_the_command_as_that_user_not_root() {
+    let sb = Sandbox::new();
+    sb.remove_ollama();
+    // As root, Homebrew refuses; `sudo -u <user>` makes brew run as the user, so it installs.
+    let as_root = sb.tool("sudo", &["-n", "brew", "install", "ollama"]);
+    assert_eq!(as_root.status.code(), Some(1), "{as_root:?}");
+    assert!(!sb.ollama_path().exists());
+    let as_user = sb.tool("sudo", &["-n", "-u", "#501", "brew", "install", "ollama"]);
+    assert!(as_user.status.success(), "{as_user:?}");
+    assert!(sb.ollama_path().exists());
+}

@@ -161,11 +161,14 @@ fn a_plist_with_the_wrong_host_leaves_the_expected_address_unreachable() {
     let sb = Sandbox::with_simmac(env!("CARGO_BIN_EXE_simmac"));
     let expected = SocketAddr::from((sb.loopback(), 11434));
     // Default OLLAMA_HOST would be 127.0.0.1:11434: shared with other tests, so use a LAN
-    // address instead, which the simulated Mac refuses to bind.
-    let log = bootstrap(&sb, "192.168.1.23:11434");
+    // address this Mac does not have (its Ethernet lease is 192.168.1.23), which the simulated
+    // Mac refuses to bind, as a real one would. Nothing is ever bound or sent there.
+    let log = bootstrap(&sb, "192.168.77.77:11434");
     wait_until("serve has failed", || {
         std::fs::read_to_string(&log).is_ok_and(|t| {
-            t.contains("Error: listen tcp 192.168.1.23:11434: bind: can't assign requested address")
+            t.contains(
+                "Error: listen tcp 192.168.77.77:11434: bind: can't assign requested address",
+            )
         })
     });
     assert!(!open(expected));
