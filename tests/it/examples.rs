@@ -9,6 +9,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use super::support::Mac;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -61,34 +63,21 @@ fn replace_address(text: &str, from: &str, to: &str) -> String {
 #[test]
 #[ignore = "regenerates examples/state/*.json from the simulated Mac"]
 fn regenerate_example_states() {
-    let sandbox = simmac::Sandbox::new();
-    let uid = rustix::process::getuid().as_raw();
-    sandbox.update_machine(|m| m.uid = uid);
-    sandbox.set_fault("bootout-linger-ms", "100");
-    let ip = sandbox.loopback().to_string();
-    let sandbox_root = sandbox.root().display().to_string();
+    let mac = Mac::new();
+    let uid = mac.sb.machine().uid;
+    let ip = mac.ip();
+    let sandbox_root = mac.sb.root().display().to_string();
     let example = std::fs::read_to_string(root().join("server.toml.example")).unwrap();
     let config = example
         .replace("\"192.168.250.20\"", &format!("\"{ip}\""))
         .replace("\"255.255.255.0\"", "\"255.0.0.0\"")
         .replace("\"192.168.250.1\"", "\"127.0.0.1\"")
         .replace("/tmp/ollama.", &format!("{sandbox_root}/logs/ollama."));
-    let config_path = sandbox.root().join("server.toml");
-    std::fs::write(&config_path, config).unwrap();
+    std::fs::write(&mac.config, config).unwrap();
     let run = |args: &[&str]| {
-        let out = sandbox
-            .command(env!("CARGO_BIN_EXE_ssollama"))
-            .arg("-c")
-            .arg(&config_path)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let run = mac.run(args);
+        run.success();
+        run.stdout
     };
     let typical = |json: String| {
         let json = json
