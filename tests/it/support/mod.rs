@@ -143,6 +143,7 @@ enum Kind {
 
 /// A simulated Mac with a `server.toml` bound to its loopback address.
 #[derive(Debug)]
+#[must_use]
 pub(crate) struct Mac {
     /// The simulated Mac itself.
     pub(crate) sb: Sandbox,
