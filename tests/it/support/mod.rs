@@ -421,7 +421,7 @@ stderr = "{logs}/ollama.stderr.log"
 
     /// The plan's changes as `action resource` lines, then `blocked resource` lines.
     pub(crate) fn planned(&self) -> Vec<String> {
-        planned_lines(&self.run(&["plan", "--json"]))
+        planned_lines(&self.run(&["plan", "--json"]).json())
     }
 
     /// The plan is empty and `check` succeeds.
@@ -580,10 +580,10 @@ fn replace_address(text: &str, ip: &str, label: &str) -> String {
     out
 }
 
-/// The changes of a `plan --json` run as `action resource` lines, then `blocked resource`.
+/// The changes of a plan JSON document (`plan --json`, `plan --out`) as `action resource`
+/// lines, then `blocked resource` lines.
 #[track_caller]
-pub(crate) fn planned_lines(run: &Run) -> Vec<String> {
-    let plan = run.json();
+pub(crate) fn planned_lines(plan: &serde_json::Value) -> Vec<String> {
     let mut lines: Vec<String> = plan["changes"]
         .as_array()
         .unwrap()
