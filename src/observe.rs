@@ -148,9 +148,14 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
         _ => None,
     };
     let conflicts = match (listeners, processes) {
-        (Knowable::Known(listeners), Knowable::Known(processes)) => Knowable::Known(
-            process::find_conflicts(&listeners, &processes, job_pid, homebrew.clone()),
-        ),
+        (Knowable::Known(listeners), Knowable::Known(processes)) => {
+            let found = process::find_conflicts(&listeners, &processes, job_pid, homebrew.clone());
+            if matches!(job, Knowable::Unknown { .. }) {
+                process::attribute_without_job(found)
+            } else {
+                Knowable::Known(found)
+            }
+        }
         (Knowable::Unknown { reason }, _) | (_, Knowable::Unknown { reason }) => {
             // Still report what we know for sure.
             match homebrew {

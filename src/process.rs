@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Knowable;
 use crate::model::observed::Conflict;
 use crate::sys::exec::Cmd;
 use crate::sys::tools::Tool;
@@ -307,6 +308,25 @@ pub fn find_conflicts(
     conflicts.into_iter().collect()
 }
 
+/// The conflicts as far as they can be told when the job's state is unknown (`launchctl print`
+/// gave 112 or unreadable output): without the job's pid, an `ollama` process on the port may be
+/// our own server, so it is reported as unknown rather than as a conflict that blocks `apply`
+/// and tells the user to stop it. Other conflicts are kept.
+pub fn attribute_without_job(conflicts: Vec<Conflict>) -> Knowable<Vec<Conflict>> {
+    let ours = conflicts.iter().find_map(|c| match c {
+        Conflict::PortTaken {
+            pid,
+            command,
+            address,
+        } if basename(command) == "ollama" => Some(format!(
+            "`{command}` (pid {pid}) listens on {address}, and the job's state is unknown, so it \
+             cannot be told apart from the managed server"
+        )),
+        _ => None,
+    });
+    ours.map_or(Knowable::Known(conflicts), Knowable::unknown)
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -318,6 +338,7 @@ mod tests {
         parse_lsof, parse_product_version, parse_ps, ping, ping_succeeded, ps,
         sw_vers_product_version,
     };
+    use crate::model::Knowable;
     use crate::model::observed::Conflict;
 
     const SW_VERS: &str = include_str!(concat!(
@@ -576,5 +597,29 @@ mod tests {
             let _ = parse_lsof(&text);
             let _ = parse_ps(&text);
         }
+    }
+
+    #[test]
+    fn an_ollama_on_the_port_is_not_blamed_when_the_job_is_unknown() {
+        let port = Conflict::PortTaken {
+            pid: 921,
+            command: "ollama".to_owned(),
+            address: "127.0.0.1:11434".to_owned(),
+        };
+        let app = Conflict::OllamaAppRunning { pid: 853 };
+        let Knowable::Unknown { reason } = super::attribute_without_job(vec![app.clone(), port])
+        else {
+            panic!("an unattributable listener must be unknown");
+        };
+        assert!(reason.contains("pid 921"), "{reason}");
+        let stranger = Conflict::PortTaken {
+            pid: 77,
+            command: "nginx".to_owned(),
+            address: "*:11434".to_owned(),
+        };
+        assert_eq!(
+            super::attribute_without_job(vec![app.clone(), stranger.clone()]),
+            Knowable::Known(vec![app, stranger])
+        );
     }
 }

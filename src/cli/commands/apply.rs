@@ -365,10 +365,7 @@ fn final_state(observed: &Observed) -> String {
             let _ = writeln!(out, "  launchd.job: unknown ({reason})");
         }
     }
-    // `ollama --version` warns first when it cannot reach a server at its default address.
-    if let Knowable::Known(version) = &observed.program.version
-        && !version.starts_with("Warning")
-    {
+    if let Knowable::Known(version) = &observed.program.version {
         let _ = writeln!(out, "  ollama.program: {version}");
     }
     match &observed.ollama.server {
@@ -378,12 +375,16 @@ fn final_state(observed: &Observed) -> String {
             loaded,
         } => {
             let _ = writeln!(out, "  ollama: {version} at {}", observed.ollama.url);
+            // Sorted: Ollama lists the most recently modified first, which depends on which of
+            // the concurrent pulls finished last.
             if let Knowable::Known(models) = models {
-                let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+                let mut names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+                names.sort_unstable();
                 let _ = writeln!(out, "  models: {}", list(&names));
             }
             if let Knowable::Known(loaded) = loaded {
-                let names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
+                let mut names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
+                names.sort_unstable();
                 let _ = writeln!(out, "  in memory: {}", list(&names));
             }
         }

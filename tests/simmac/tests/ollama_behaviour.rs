@@ -433,7 +433,6 @@ fn client_version_list_and_ps() {
 /// not race (a shared temp file name, or a read-modify-write that loses one entry). Seen as
 /// `pull all-minilm failed: No such file or directory (os error 2)` in `ssollama apply` under load.
 #[test]
-#[ignore = "simmac bug: concurrent writes of models.json race (see ollama/state.rs write_atomic)"]
 fn concurrent_pulls_all_install() {
     for _ in 0..20 {
         let mac = Mac::new();

@@ -11,6 +11,10 @@ use super::gotime;
 use super::name::{Name, key_of};
 use super::state::{self, Installed, ModelSpec, Registry};
 
+/// Serializes the read-modify-write of `models.json` within one process (the server handles
+/// concurrent pulls and deletes on several threads).
+static MODELS_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Finds `name` (any accepted spelling: `llama3`, `LLAMA3:latest`) in the catalog.
 pub fn lookup(reg: &Registry, name: &str) -> Option<(String, ModelSpec)> {
     let key = key_of(name);
@@ -22,6 +26,10 @@ pub fn lookup(reg: &Registry, name: &str) -> Option<(String, ModelSpec)> {
 
 /// Records `spec` as installed under its display name, replacing an older entry; returns it.
 pub fn record_install(mac: &Path, display: &str, spec: &ModelSpec) -> io::Result<Installed> {
+    // Concurrent pulls in one server must not lose each other's read-modify-write.
+    let _guard = MODELS_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut models = state::installed(mac)?;
     let key = key_of(display);
     models.retain(|m| key_of(&m.name) != key);
@@ -52,6 +60,9 @@ pub fn install_model(mac: &Path, name: &str) -> io::Result<Installed> {
 
 /// Removes an installed model; `Ok(false)` when it was not installed.
 pub fn remove_model(mac: &Path, name: &str) -> io::Result<bool> {
+    let _guard = MODELS_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut models = state::installed(mac)?;
     let key = key_of(name);
     let before = models.len();

@@ -201,12 +201,15 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> io::Result<Option<T>>
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file + rename), creating parent dirs.
+/// Writes `bytes` to `path` atomically (temp file + rename), creating parent dirs. The temp name
+/// is unique per write (pid + counter), so concurrent requests of one server never share it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
     fs::write(&tmp, bytes)?;
     fs::rename(&tmp, path)
 }
