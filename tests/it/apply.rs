@@ -448,6 +448,22 @@ fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
     mac.run(&["destroy", "--yes", "--logs", "--network"])
         .success();
     assert_eq!(mac.mutations(), Vec::<String>::new());
+    // After destroy, plan wants everything ssollama manages back (the models were kept, so the
+    // planner knows nothing about them until the server answers again).
+    let planned = mac.planned();
+    for wanted in [
+        "set-network network.service[\"Ethernet\"]",
+        "create launchd.plist",
+        "reload launchd.job",
+    ] {
+        assert!(
+            planned.iter().any(|line| line == wanted),
+            "{wanted:?} not in {planned:?}"
+        );
+    }
+    // And one apply brings it all back.
+    mac.apply().success();
+    mac.assert_converged();
 }
 
 #[test]
