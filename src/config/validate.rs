@@ -632,7 +632,7 @@ fn models(raw: &[RawModel], sink: &mut Sink) -> Option<Vec<ModelSpec>> {
     for entry in raw {
         match ModelName::parse(entry.name.get_ref()) {
             Ok(name) => {
-                if let Some(first) = seen.get(&name.key()) {
+                if let Some(first) = seen.get(name.key()) {
                     sink.push(ConfigError::DuplicateModel {
                         model: name.display(),
                         src: sink.src(),
@@ -642,7 +642,7 @@ fn models(raw: &[RawModel], sink: &mut Sink) -> Option<Vec<ModelSpec>> {
                     ok = false;
                     continue;
                 }
-                seen.insert(name.key(), entry.name.span());
+                seen.insert(name.key().to_owned(), entry.name.span());
                 models.push(ModelSpec {
                     name,
                     warm: entry.warm.unwrap_or(false),

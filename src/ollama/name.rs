@@ -20,6 +20,9 @@ const DEFAULT_TAG: &str = "latest";
 pub struct ModelName {
     /// As written by the user (trimmed).
     raw: String,
+    /// [`ModelName::key`], computed once: names are compared and sorted a lot (200 models in a
+    /// plan), and comparing must not allocate.
+    key: String,
     host: String,
     namespace: String,
     model: String,
@@ -157,6 +160,7 @@ impl ModelName {
         )?;
         Ok(Self {
             raw: raw.to_owned(),
+            key: format!("{host}/{namespace}/{model}:{tag}").to_ascii_lowercase(),
             host: host.to_owned(),
             namespace: namespace.to_owned(),
             model: model.to_owned(),
@@ -170,12 +174,8 @@ impl ModelName {
     }
 
     /// The case-insensitive identity: `host/namespace/model:tag`, lower-cased.
-    pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}:{}",
-            self.host, self.namespace, self.model, self.tag
-        )
-        .to_ascii_lowercase()
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// Ollama's `DisplayShortest()`: what `/api/tags`, `/api/ps` and `ollama list` show.
@@ -215,7 +215,7 @@ impl ModelName {
 
 impl PartialEq for ModelName {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.key == other.key
     }
 }
 
@@ -223,7 +223,7 @@ impl Eq for ModelName {}
 
 impl Hash for ModelName {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state);
+        self.key.hash(state);
     }
 }
 
@@ -235,7 +235,7 @@ impl PartialOrd for ModelName {
 
 impl Ord for ModelName {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
+        self.key.cmp(&other.key)
     }
 }
 
