@@ -11,9 +11,14 @@ fn ssollama() -> Command {
 
 fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("server.toml");
+    // Its own label, port and log files: nothing of an existing Ollama setup is touched.
     std::fs::write(
         &path,
-        "[service]\nlabel = \"com.ssollama.smoketest\"\n[listen]\nhost = \"127.0.0.1\"\nport = 11999\n",
+        format!(
+            "[service]\nlabel = \"com.ssollama.smoketest\"\n[listen]\nhost = \"127.0.0.1\"\nport = 11999\n\
+             [logs]\nstdout = \"{dir}/stdout.log\"\nstderr = \"{dir}/stderr.log\"\n",
+            dir = dir.display()
+        ),
     )
     .unwrap();
     path
@@ -69,4 +74,42 @@ fn plan_on_the_real_mac_wants_to_create_the_throwaway_job() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("launchd.plist"));
+}
+
+#[test]
+#[ignore = "mutates this Mac: installs Ollama with Homebrew if missing, loads and removes a throwaway LaunchAgent"]
+fn apply_verify_destroy_roundtrip_on_the_real_mac() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let run = |args: &[&str]| {
+        let out = ssollama()
+            .arg("-c")
+            .arg(&config)
+            .args(args)
+            .env_remove("SSOLLAMA_TOOL_DIR")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, text) = run(&["apply", "--yes"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, Some(0), "a second plan must be empty:\n{text}");
+    let (code, text) = run(&["verify", "--skip-model-tests", "--skip-router"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["destroy", "--yes", "--logs"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        code,
+        Some(2),
+        "after destroy the job is planned again:\n{text}"
+    );
 }
