@@ -303,7 +303,7 @@ pub async fn converge(
         }
         fresh = true;
         if !plan.blockers.is_empty() {
-            if settings.take_over && !took_over && has_take_over_targets(&observed) {
+            if settings.take_over && !took_over && only_take_over_blockers(&plan, &observed) {
                 took_over = true;
                 rounds += 1;
                 reporter.event(&Event::Note {
@@ -534,8 +534,17 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// Whether `--take-over` has something to stop (Ollama.app or Homebrew's job).
-fn has_take_over_targets(observed: &Observed) -> bool {
-    matches!(&observed.conflicts, Knowable::Known(list) if list.iter().any(|c| !matches!(c, Conflict::PortTaken { .. })))
+/// `--take-over` acts only when it would unblock the apply: every blocker is Ollama.app or
+/// Homebrew's job. With any other blocker (a missing network service, a port held by an unrelated
+/// process) apply stops before touching anything, Ollama.app included.
+pub fn only_take_over_blockers(plan: &Plan, observed: &Observed) -> bool {
+    const TAKEOVER: [&str; 2] = ["conflict.ollama_app", "conflict.homebrew_service"];
+    let has_targets = matches!(&observed.conflicts, Knowable::Known(list) if list.iter().any(|c| !matches!(c, Conflict::PortTaken { .. })));
+    has_targets
+        && plan
+            .blockers
+            .iter()
+            .all(|b| TAKEOVER.contains(&b.resource.as_str()))
 }
 
 /// `--take-over`: quit Ollama.app, boot out `homebrew.mxcl.ollama`. A port taken by anything

@@ -58,6 +58,15 @@ pub enum OllamaError {
     },
 }
 
+/// How long a pull may go without a single progress line before it counts as stalled. Ollama
+/// reports download progress every 60 ms, but hashing a large blob (`verifying sha256 digest`)
+/// prints nothing for a while on a slow disk.
+pub const PULL_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long loading one model may take (a 70B model from a slow disk takes minutes; Ollama's own
+/// stall limit, `OLLAMA_LOAD_TIMEOUT`, defaults to 5 minutes).
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(900);
+
 /// A raw HTTP exchange, for `verify` (status, content type, body text).
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -236,7 +245,17 @@ impl Client {
                 }
             }
         };
-        while let Some(chunk) = stream.next().await {
+        loop {
+            let Ok(next) = tokio::time::timeout(PULL_IDLE_TIMEOUT, stream.next()).await else {
+                return Err(OllamaError::Stream {
+                    operation,
+                    message: format!(
+                        "no progress for {} s: the pull stalled",
+                        PULL_IDLE_TIMEOUT.as_secs()
+                    ),
+                });
+            };
+            let Some(chunk) = next else { break };
             let chunk = chunk.map_err(|e| OllamaError::Stream {
                 operation: operation.clone(),
                 message: format!("the connection broke: {e}"),
@@ -297,7 +316,7 @@ impl Client {
         } else {
             "/api/generate"
         };
-        self.post(path, &body, None).await.map(drop)
+        self.post(path, &body, Some(LOAD_TIMEOUT)).await.map(drop)
     }
 
     /// Any request, raw (for `verify`): never fails on an HTTP error status.

@@ -31,6 +31,11 @@ impl Cmd {
         }
     }
 
+    /// Whether the command may read a password from the terminal (`sudo` without `-n`).
+    pub fn may_prompt(&self) -> bool {
+        self.tool == Tool::Sudo && !self.args.iter().any(|a| a == "-n")
+    }
+
     /// This command run through `sudo` (`-n`: never prompt, fail instead).
     #[must_use]
     pub fn via_sudo(self, non_interactive: bool) -> Self {
@@ -175,19 +180,32 @@ pub async fn run(
     timeout: Duration,
 ) -> Result<Output, ExecError> {
     let path = cmd.tool.resolve(tool_dir);
+    // Someone may be typing a password: the limit is for hung programs, not for people.
+    let timeout = if cmd.may_prompt() {
+        timeout.max(Duration::from_secs(300))
+    } else {
+        timeout
+    };
     tracing::debug!(command = %cmd, path = %path.display(), "run");
-    let child = tokio::process::Command::new(&path)
+    let mut command = tokio::process::Command::new(&path);
+    command
         .args(&cmd.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| ExecError::Spawn {
-            cmd: cmd.to_string(),
-            path: path.clone(),
-            source,
-        })?;
+        .kill_on_drop(true);
+    // Its own process group, so a Ctrl-C at the terminal (SIGINT to the foreground group) reaches
+    // ssollama only, which stops *after* the running step: a `launchctl bootstrap` or a
+    // `brew install` is never killed halfway. A `sudo` that may ask for a password stays in the
+    // foreground group: it needs the terminal.
+    if !cmd.may_prompt() {
+        command.process_group(0);
+    }
+    let child = command.spawn().map_err(|source| ExecError::Spawn {
+        cmd: cmd.to_string(),
+        path: path.clone(),
+        source,
+    })?;
     let output = tokio::time::timeout(timeout, child.wait_with_output())
         .await
         .map_err(|_| ExecError::Timeout {

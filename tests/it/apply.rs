@@ -339,6 +339,38 @@ fn fault_sigint_mid_apply_stops_after_the_current_step_then_a_rerun_converges() 
     mac.assert_converged();
 }
 
+/// A Ctrl-C at a terminal signals the whole foreground process group: the running `networksetup`
+/// must not die with ssollama's group (it runs in its own), so the step finishes and only then does
+/// apply stop.
+#[test]
+fn ctrl_c_at_a_terminal_lets_the_running_step_finish() {
+    use std::os::unix::process::CommandExt as _;
+    let mac = Mac::new();
+    mac.sb.set_fault("networksetup-delay-ms", "1000");
+    let child = mac
+        .command(&["apply", "--yes", "--ready-timeout", "10"])
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for_process(&mac.sb.mac_dir(), "-setmanual"),
+        "the network step never started"
+    );
+    // The job-control group of the "terminal": ssollama's own pid is its group id.
+    let group = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process_group(group, rustix::process::Signal::INT).unwrap();
+    Run::finish(child)
+        .failure()
+        .says("interrupted: stopping after the current step")
+        .says("done     set-network")
+        .says("skipped  create launchd.plist: interrupted");
+    mac.sb.clear_fault("networksetup-delay-ms");
+    mac.apply().success();
+    mac.assert_converged();
+}
+
 #[test]
 fn fault_plist_directory_not_writable() {
     let mac = Mac::new();
@@ -420,6 +452,37 @@ fn conflicts_block_until_take_over_which_never_kills_a_port_owner() {
         .says("done     take-over conflict.ollama_app");
     assert!(mac.mutations().iter().any(|m| m.starts_with("osascript")));
     mac.assert_converged();
+
+    // A port held by an unrelated process stays a blocker: `--take-over` never stops it.
+    mac.sb.add_process(simmac::state::FakeProcess {
+        pid: 4242,
+        user: "tester".to_owned(),
+        command: "/usr/local/bin/caddy".to_owned(),
+        args: Vec::new(),
+        listen: vec![simmac::state::Listen::new(format!("*:{}", mac.port))],
+    });
+    mac.sb.clear_journal();
+    mac.run(&["apply", "--yes", "--take-over"])
+        .failure()
+        .says("conflict.port")
+        .says("apply is blocked: nothing was changed");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+}
+
+#[test]
+fn take_over_touches_nothing_while_another_blocker_remains() {
+    let mac = Mac::new();
+    mac.sb.add_ollama_app();
+    let text = std::fs::read_to_string(&mac.config)
+        .unwrap()
+        .replace("service = \"Ethernet\"", "service = \"No Such Service\"");
+    std::fs::write(&mac.config, text).unwrap();
+    mac.run(&["apply", "--yes", "--take-over"])
+        .failure()
+        .says("No Such Service")
+        .says("apply is blocked: nothing was changed");
+    // Ollama.app was not quit: the apply could not have gone on anyway.
+    assert_eq!(mac.mutations(), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------------
