@@ -61,11 +61,11 @@ pub enum OllamaError {
 /// How long a pull may go without a single progress line before it counts as stalled. Ollama
 /// reports download progress every 60 ms, but hashing a large blob (`verifying sha256 digest`)
 /// prints nothing for a while on a slow disk.
-pub const PULL_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+pub const PULL_IDLE_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// How long loading one model may take (a 70B model from a slow disk takes minutes; Ollama's own
 /// stall limit, `OLLAMA_LOAD_TIMEOUT`, defaults to 5 minutes).
-pub const LOAD_TIMEOUT: Duration = Duration::from_secs(900);
+pub const LOAD_TIMEOUT: Duration = Duration::from_mins(15);
 
 /// A raw HTTP exchange, for `verify` (status, content type, body text).
 #[derive(Debug, Clone)]

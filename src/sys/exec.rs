@@ -182,7 +182,7 @@ pub async fn run(
     let path = cmd.tool.resolve(tool_dir);
     // Someone may be typing a password: the limit is for hung programs, not for people.
     let timeout = if cmd.may_prompt() {
-        timeout.max(Duration::from_secs(300))
+        timeout.max(Duration::from_mins(5))
     } else {
         timeout
     };

@@ -181,9 +181,8 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
     if plan.is_empty() && plan.unknowns.is_empty() {
         return Ok(ExitStatus::Success);
     }
-    if !plan.blockers.is_empty()
-        && !(args.take_over && apply::only_take_over_blockers(&plan, &observed))
-    {
+    let take_over_unblocks = args.take_over && apply::only_take_over_blockers(&plan, &observed);
+    if !plan.blockers.is_empty() && !take_over_unblocks {
         return Err(miette!(
             code = "ssollama::apply::blocked",
             help = "fix what is listed under `Blocked:` above; `--take-over` quits Ollama.app and boots out Homebrew's job (never anything else)",
