@@ -164,6 +164,10 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
             }
         }
     };
+    let ollama = not_here_yet(desired, network.as_ref()).map_or(ollama, |reason| OllamaState {
+        url: settings.client(desired).base_url().to_owned(),
+        server: ServerStatus::Down { reason },
+    });
     let observed = Observed {
         format: OBSERVATION_FORMAT,
         host: HostFacts {
@@ -184,6 +188,34 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
         total: start.elapsed(),
     };
     (observed, timings)
+}
+
+/// Why the declared bind address cannot be this Mac's server yet: `[network]` gives this Mac
+/// `listen.host`, but the service does not have it (a replacement Mac before its first apply).
+/// Whatever answers there is another machine — the old server, say — and must not be planned
+/// against: its models would look installed, and with `prune` someone else's would be removed.
+fn not_here_yet(desired: &Desired, network: Option<&Knowable<NetworkState>>) -> Option<String> {
+    let spec = desired.network.as_ref()?;
+    if desired.listen.host != std::net::IpAddr::V4(spec.address) {
+        return None;
+    }
+    let have = match network? {
+        Knowable::Known(NetworkState {
+            info: Some(Knowable::Known(info)),
+            ..
+        }) => info.address,
+        Knowable::Known(NetworkState { info: None, .. }) => None,
+        // Unknown network: nothing to go on; probe as usual.
+        _ => return None,
+    };
+    (have != Some(spec.address)).then(|| {
+        format!(
+            "{} is not this Mac's address yet (network service {:?} has {}): not asking whatever answers there",
+            spec.address,
+            spec.service,
+            have.map_or_else(|| "none".to_owned(), |a| a.to_string())
+        )
+    })
 }
 
 fn describe(err: &ExecError) -> String {

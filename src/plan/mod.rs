@@ -481,8 +481,15 @@ fn plan_job(
         });
         return true;
     }
+    // The bind address is being (re)configured in this plan: a running job that cannot answer
+    // yet is given the new address first (KeepAlive retries the bind); the next round re-checks.
+    let network_changes = plan
+        .changes
+        .iter()
+        .any(|c| matches!(c.operation, Operation::SetManual { .. }));
     let mut reason = match &observed.ollama.server {
         ServerStatus::Up { .. } => return false,
+        ServerStatus::Down { .. } if is_running(job) && network_changes => return false,
         // Running, yet nothing answers at the bind address (hung, or bound elsewhere): only a
         // restart can help, and `apply` then waits until it answers (or quotes its log).
         ServerStatus::Down { reason } if is_running(job) => format!(
