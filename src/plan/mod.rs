@@ -227,8 +227,13 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
         plan.blockers.push(Blocker {
             resource: address,
             problem: format!(
-                "network service {:?} does not exist; services are: {names}",
-                spec.service
+                "network service {:?} does not exist; services are: {}",
+                spec.service,
+                if names.is_empty() {
+                    "(none listed)"
+                } else {
+                    &names
+                }
             ),
             fix: "set `network.service` in server.toml to one of the listed services".to_owned(),
         });

@@ -584,3 +584,16 @@ fn json_and_junit_reports_carry_every_check() {
     assert!(xml.contains("tests=\"27\" failures=\"1\" errors=\"0\" skipped=\"0\""));
     assert!(xml.contains("&quot;") || !xml.contains("message=\"expected: \""));
 }
+
+#[test]
+fn loopback_passes_only_when_refused_a_timeout_cannot_tell() {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    facts.http.get_mut(&Probe::Loopback).unwrap().outcome = Outcome::Failed {
+        reason: "operation timed out".to_owned(),
+    };
+    let verdict = judge(&desired, &facts, &Options::default());
+    let check = result(&verdict, "network.loopback");
+    assert_eq!(check.status, Status::Skip, "{check:?}");
+    assert!(check.received.contains("cannot tell"), "{check:?}");
+}

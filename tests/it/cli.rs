@@ -92,7 +92,10 @@ fn schema_prints_the_committed_schema() {
     let committed = std::fs::read_to_string(root().join("schema/server.schema.json")).unwrap();
     assert!(
         run.stdout == committed,
-        "schema/server.schema.json is stale: run `cargo run -- schema > schema/server.schema.json`"
+        "schema/server.schema.json is stale: run `cargo run -- schema > schema/server.schema.json`\n{}",
+        similar::TextDiff::from_lines(&committed, &run.stdout)
+            .unified_diff()
+            .header("schema/server.schema.json", "ssollama schema")
     );
 }
 
@@ -112,6 +115,62 @@ fn init_writes_a_valid_starter_and_refuses_to_overwrite() {
         written,
         "the file was not touched"
     );
+}
+
+#[test]
+fn plan_state_refuses_another_observation_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/state/fresh-mac.json"))
+        .unwrap()
+        .replacen("\"format\": 1,", "\"format\": 99,", 1);
+    std::fs::write(dir.path().join("state.json"), text).unwrap();
+    let state = dir.path().join("state.json");
+    let run = ssollama(
+        root(),
+        &[
+            "-c",
+            "server.toml.example",
+            "plan",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("format 99"), "{}", run.stderr);
+}
+
+#[test]
+fn a_relative_home_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        "[listen]\nhost = \"127.0.0.1\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ssollama"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("HOME", "relative/home")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an absolute path"));
+}
+
+#[test]
+fn warnings_are_shown_even_when_there_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        "[listen]\nhost = \"0.0.0.0\"\nport = 0\n",
+    )
+    .unwrap();
+    let run = ssollama(dir.path(), &["validate"]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("listen.port"), "{}", run.stderr);
+    assert!(run.stderr.contains("every interface"), "{}", run.stderr);
 }
 
 #[test]

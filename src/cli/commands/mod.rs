@@ -48,7 +48,13 @@ pub(super) fn load_config(ctx: &Context) -> Result<Desired, Report> {
             }
             Ok(loaded.desired)
         }
-        Err(errors) => Err(Report::new(errors)),
+        Err(errors) => {
+            // Warnings still matter when there are errors (`0.0.0.0` exposes the API, …).
+            for warning in &errors.warnings {
+                ctx.printer.note(&ctx.render(warning));
+            }
+            Err(Report::new(errors))
+        }
     }
 }
 
@@ -97,6 +103,14 @@ pub(super) fn settings(ctx: &Context) -> Result<Settings, Report> {
             "HOME is not set: it decides where the LaunchAgent lives"
         )
     })?;
+    if !home.is_absolute() {
+        return Err(miette!(
+            code = "ssollama::env::home",
+            help = "set HOME to your home directory, e.g. /Users/you",
+            "HOME is `{}`, not an absolute path: it decides where the LaunchAgent lives",
+            home.display()
+        ));
+    }
     let real = rustix::process::getuid().as_raw();
     // Under `sudo`, the agent belongs to the user who ran sudo, not to root.
     let uid = match (real, ctx.env.sudo_uid) {
@@ -133,6 +147,16 @@ fn observation(ctx: &Context, desired: &Desired, state: Option<&Path>) -> Result
                     state.display()
                 )
             })?;
+        if observed.format != crate::model::observed::OBSERVATION_FORMAT {
+            return Err(miette!(
+                code = "ssollama::state::format",
+                help = "make the observation again with this ssollama: `ssollama observe --json > FILE`",
+                "`{}` is an observation in format {}; this ssollama reads format {}",
+                state.display(),
+                observed.format,
+                crate::model::observed::OBSERVATION_FORMAT
+            ));
+        }
         return Ok(observed);
     }
     let settings = settings(ctx)?;
