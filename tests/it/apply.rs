@@ -508,6 +508,21 @@ fn destroy_models_removes_only_the_declared_models() {
 }
 
 #[test]
+fn destroy_models_with_the_server_down_refuses_and_touches_nothing() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.boot_out();
+    mac.sb.clear_journal();
+    mac.run(&["destroy", "--yes", "--models"])
+        .code(1)
+        .says("cannot remove the models server.toml lists: Ollama is not running")
+        .says("nothing was changed")
+        .says("without `--models`");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    assert!(mac.plist().exists());
+}
+
+#[test]
 fn destroy_without_a_gui_session_touches_nothing_and_says_why() {
     let mac = Mac::new();
     mac.apply().success();
