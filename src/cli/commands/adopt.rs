@@ -2,6 +2,7 @@
 //! address, ask Ollama there for its models, and write the `server.toml` that describes it.
 
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use miette::{Report, miette};
 
@@ -68,7 +69,11 @@ pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitSta
     // Ask Ollama where this job makes it listen.
     let at_bind = observation_desired(&label, mode, job.listen, service);
     observed.ollama = rt.block_on(observe::ollama(&at_bind, &settings));
-    let adopted = adopt::server_toml(&label, daemon, &job, &observed, service)?;
+    // The one clock read: a model whose expiry is "forever" is pinned (`warm = true`).
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let adopted = adopt::server_toml(&label, daemon, &job, &observed, service, now)?;
     fs::write_atomic(path, adopted.text.as_bytes(), 0o644, None)?;
     for note in &adopted.notes {
         ctx.printer.note(&format!("note: {note}\n"));
