@@ -416,6 +416,8 @@ pub fn server_toml(
 
     if let Some(service) = network_service {
         out.push_str(&network_section(service, observed)?);
+    } else if let Some(note) = dedicated_address_note(job.listen.host) {
+        notes.push(note);
     }
 
     let logs = |value: &Option<String>, key: &str, default: &str, notes: &mut Vec<String>| {
@@ -521,6 +523,19 @@ pub fn server_toml(
         });
     }
     Ok(Adopted { text, notes })
+}
+
+/// A bind to one address of this Mac (neither loopback nor all interfaces) relies on a network
+/// service keeping that address; without `--network-service` nothing in `server.toml` says so.
+fn dedicated_address_note(host: IpAddr) -> Option<String> {
+    match host {
+        IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(format!(
+            "the job listens on {ip} only, and nothing keeps that address: no [network] is written; \
+             run `ssollama init --from-machine --network-service NAME` with the network service that \
+             has {ip} (`networksetup -listallnetworkservices`) to manage its static IP"
+        )),
+        _ => None,
+    }
 }
 
 fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptError> {
@@ -750,7 +765,9 @@ mod tests {
         let label = Label::new("com.ollama").unwrap();
         let job = read_job(&label, &observed).unwrap();
         let adopted = server_toml(&label, true, &job, &observed, None, NOW).unwrap();
-        assert_eq!(adopted.notes, Vec::<String>::new());
+        // Bound to a dedicated address, adopted without `--network-service`: the one note.
+        assert_eq!(adopted.notes.len(), 1, "{:?}", adopted.notes);
+        assert!(adopted.notes[0].contains("listens on 192.168.250.20 only"));
         assert!(adopted.text.contains("mode = \"daemon\"\nuser = \"ai\"\n"));
         assert!(!adopted.text.contains("HOME"));
         let mut no_user = job;
@@ -817,5 +834,34 @@ mod tests {
             adopted.notes
         );
         assert!(desired.models.iter().all(|m| !m.warm));
+    }
+
+    #[test]
+    fn a_dedicated_address_without_a_network_service_says_which_flag_to_pass() {
+        let observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let label = Label::new("com.ollama").unwrap();
+        let job = read_job(&label, &observed).unwrap();
+        assert_eq!(job.listen.host.to_string(), "192.168.250.20");
+        let adopted = server_toml(&label, false, &job, &observed, None, NOW).unwrap();
+        let hint = "--network-service NAME` with the network service that has 192.168.250.20";
+        assert!(
+            adopted.notes.iter().any(|n| n.contains(hint)),
+            "{:?}",
+            adopted.notes
+        );
+        assert!(
+            adopted
+                .text
+                .contains("# note: the job listens on 192.168.250.20 only")
+        );
+        assert!(!adopted.text.contains("\n[network]\n"));
+        // Loopback and all interfaces need no network service.
+        for host in ["127.0.0.1", "0.0.0.0"] {
+            assert_eq!(
+                dedicated_address_note(host.parse().unwrap()),
+                None,
+                "{host}"
+            );
+        }
     }
 }
