@@ -24,7 +24,7 @@ use crate::model::desired::{
     Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, ProcessType,
     Service,
 };
-use crate::model::observed::{IpMethod, JobStatus, PlistFile, ServerStatus};
+use crate::model::observed::{IpConfig, IpMethod, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
 use crate::ollama::env;
 use crate::ollama::name::ModelName;
@@ -525,17 +525,38 @@ pub fn server_toml(
     Ok(Adopted { text, notes })
 }
 
-/// A bind to one address of this Mac (neither loopback nor all interfaces) relies on a network
-/// service keeping that address; without `--network-service` nothing in `server.toml` says so.
-fn dedicated_address_note(host: IpAddr) -> Option<String> {
+/// The address of a bind to one IPv4 address of this Mac (neither loopback nor all
+/// interfaces): such a server relies on a network service keeping that address.
+#[must_use]
+pub fn dedicated_address(host: IpAddr) -> Option<Ipv4Addr> {
     match host {
-        IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(format!(
+        IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
+        _ => None,
+    }
+}
+
+/// The one network service whose manual configuration has `address` (from `networksetup
+/// -getinfo` of each service); `None` when none or several do.
+#[must_use]
+pub fn service_with_address(configs: &[(String, IpConfig)], address: Ipv4Addr) -> Option<&str> {
+    let mut matching = configs
+        .iter()
+        .filter(|(_, info)| info.method == IpMethod::Manual && info.address == Some(address));
+    match (matching.next(), matching.next()) {
+        (Some((name, _)), None) => Some(name),
+        _ => None,
+    }
+}
+
+/// Without `--network-service`, nothing in `server.toml` keeps a dedicated bind address.
+fn dedicated_address_note(host: IpAddr) -> Option<String> {
+    dedicated_address(host).map(|ip| {
+        format!(
             "the job listens on {ip} only, and nothing keeps that address: no [network] is written; \
              run `ssollama init --from-machine --network-service NAME` with the network service that \
              has {ip} (`networksetup -listallnetworkservices`) to manage its static IP"
-        )),
-        _ => None,
-    }
+        )
+    })
 }
 
 fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptError> {
@@ -863,5 +884,40 @@ mod tests {
                 "{host}"
             );
         }
+    }
+
+    #[test]
+    fn the_one_manual_service_with_the_address_is_found() {
+        let config = |method: IpMethod, address: &str| IpConfig {
+            method,
+            address: Some(address.parse().unwrap()),
+            subnet_mask: Some(Ipv4Addr::new(255, 255, 255, 0)),
+            router: Some(Ipv4Addr::new(192, 168, 250, 1)),
+        };
+        let ip = Ipv4Addr::new(192, 168, 250, 20);
+        let wifi = ("Wi-Fi".to_owned(), config(IpMethod::Dhcp, "192.168.1.7"));
+        let ethernet = (
+            "Ethernet".to_owned(),
+            config(IpMethod::Manual, "192.168.250.20"),
+        );
+        assert_eq!(
+            service_with_address(&[wifi.clone(), ethernet.clone()], ip),
+            Some("Ethernet")
+        );
+        // The address from DHCP is not a configuration server.toml can hold.
+        let leased = (
+            "Ethernet".to_owned(),
+            config(IpMethod::Dhcp, "192.168.250.20"),
+        );
+        assert_eq!(service_with_address(&[wifi.clone(), leased], ip), None);
+        // Two services with it: ambiguous, the user says which.
+        let thunderbolt = ("Thunderbolt Bridge".to_owned(), ethernet.1.clone());
+        assert_eq!(service_with_address(&[ethernet, thunderbolt], ip), None);
+        assert_eq!(service_with_address(&[wifi], ip), None);
+        assert_eq!(
+            dedicated_address("192.168.250.20".parse().unwrap()),
+            Some(ip)
+        );
+        assert_eq!(dedicated_address("::1".parse().unwrap()), None);
     }
 }
