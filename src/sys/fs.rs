@@ -154,7 +154,11 @@ fn make_dirs(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    if path.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::from(std::io::ErrorKind::NotADirectory))
+    }
 }
 
 fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
@@ -421,6 +425,11 @@ mod tests {
         }
         // Again: nothing to create, fine.
         create_dir_all_owned(&deep, Some((other_uid(), 20))).unwrap();
+        // A file in the way is an error that names the path.
+        let file = dir.path().join("file");
+        write_atomic(&file, b"", 0o644, None).unwrap();
+        let err = create_dir_all_owned(&file, None).unwrap_err();
+        assert!(err.to_string().contains("file"), "{err}");
     }
 
     #[test]
