@@ -24,10 +24,11 @@ use crate::model::desired::{
     Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, ProcessType,
     Service,
 };
-use crate::model::observed::{IpMethod, JobStatus, PlistFile, ServerStatus};
+use crate::model::observed::{IpConfig, IpMethod, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
 use crate::ollama::env;
 use crate::ollama::name::ModelName;
+use crate::status;
 
 /// Why the Mac could not be described.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
@@ -343,7 +344,8 @@ pub struct Adopted {
 }
 
 /// Writes `server.toml` for `job` (from [`read_job`]) and the rest of `observed` (network,
-/// models). `mode` is where the plist was found.
+/// models). `mode` is where the plist was found. `now` (Unix seconds) tells a model pinned in
+/// memory (`warm = true`) from one loaded by a recent request ([`status::is_forever`]).
 ///
 /// # Errors
 /// [`AdoptError::DaemonWithoutUser`], [`AdoptError::Network`] when `--network-service` does not
@@ -355,6 +357,7 @@ pub fn server_toml(
     job: &Job,
     observed: &Observed,
     network_service: Option<&str>,
+    now: i64,
 ) -> Result<Adopted, AdoptError> {
     let mut notes = job.notes.clone();
     let mut out = String::new();
@@ -413,6 +416,8 @@ pub fn server_toml(
 
     if let Some(service) = network_service {
         out.push_str(&network_section(service, observed)?);
+    } else if let Some(note) = dedicated_address_note(job.listen.host) {
+        notes.push(note);
     }
 
     let logs = |value: &Option<String>, key: &str, default: &str, notes: &mut Vec<String>| {
@@ -481,7 +486,7 @@ pub fn server_toml(
         }
     }
     out.push_str("\n[model_policy]\nprune = false\n");
-    out.push_str(&models_section(observed, &mut notes));
+    out.push_str(&models_section(observed, now, &mut notes));
 
     for (key, value) in &job.other {
         let same = match (key.as_str(), daemon) {
@@ -518,6 +523,40 @@ pub fn server_toml(
         });
     }
     Ok(Adopted { text, notes })
+}
+
+/// The address of a bind to one IPv4 address of this Mac (neither loopback nor all
+/// interfaces): such a server relies on a network service keeping that address.
+#[must_use]
+pub fn dedicated_address(host: IpAddr) -> Option<Ipv4Addr> {
+    match host {
+        IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
+        _ => None,
+    }
+}
+
+/// The one network service whose manual configuration has `address` (from `networksetup
+/// -getinfo` of each service); `None` when none or several do.
+#[must_use]
+pub fn service_with_address(configs: &[(String, IpConfig)], address: Ipv4Addr) -> Option<&str> {
+    let mut matching = configs
+        .iter()
+        .filter(|(_, info)| info.method == IpMethod::Manual && info.address == Some(address));
+    match (matching.next(), matching.next()) {
+        (Some((name, _)), None) => Some(name),
+        _ => None,
+    }
+}
+
+/// Without `--network-service`, nothing in `server.toml` keeps a dedicated bind address.
+fn dedicated_address_note(host: IpAddr) -> Option<String> {
+    dedicated_address(host).map(|ip| {
+        format!(
+            "the job listens on {ip} only, and nothing keeps that address: no [network] is written; \
+             run `ssollama init --from-machine --network-service NAME` with the network service that \
+             has {ip} (`networksetup -listallnetworkservices`) to manage its static IP"
+        )
+    })
 }
 
 fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptError> {
@@ -564,7 +603,7 @@ fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptEr
     Ok(out)
 }
 
-fn models_section(observed: &Observed, notes: &mut Vec<String>) -> String {
+fn models_section(observed: &Observed, now: i64, notes: &mut Vec<String>) -> String {
     let ServerStatus::Up { models, loaded, .. } = &observed.ollama.server else {
         if let ServerStatus::Down { reason } = &observed.ollama.server {
             notes.push(format!(
@@ -578,11 +617,16 @@ fn models_section(observed: &Observed, notes: &mut Vec<String>) -> String {
         notes.push("no [[models]]: the installed models could not be read".to_owned());
         return String::new();
     };
-    let in_memory: Vec<ModelName> = loaded
+    // Loaded models and when they unload (`expires_at`).
+    let in_memory: Vec<(ModelName, &str)> = loaded
         .known()
         .map(|list| {
             list.iter()
-                .filter_map(|m| ModelName::parse(&m.name).ok())
+                .filter_map(|m| {
+                    ModelName::parse(&m.name)
+                        .ok()
+                        .map(|n| (n, m.expires_at.as_str()))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -597,10 +641,27 @@ fn models_section(observed: &Observed, notes: &mut Vec<String>) -> String {
     names.sort();
     let mut out = String::new();
     for name in names {
-        let warm = in_memory.contains(&name) && !name.is_cloud();
         let _ = write!(out, "\n[[models]]\nname = {}\n", quote(&name.display()));
-        if warm {
-            out.push_str("warm = true\n");
+        let expiry = in_memory
+            .iter()
+            .find(|(loaded, _)| *loaded == name)
+            .map(|(_, expires_at)| *expires_at);
+        match expiry {
+            Some(_) if name.is_cloud() => {}
+            // Pinned (`keep_alive` -1): that is what `warm = true` keeps.
+            Some(at) if status::is_forever(at, now) => out.push_str("warm = true\n"),
+            // Loaded by a recent request; pinning it forever would be a change, not a description.
+            Some(at) => {
+                let _ = writeln!(
+                    out,
+                    "# loaded now, until {at}: add warm = true to keep it loaded"
+                );
+                notes.push(format!(
+                    "`{}` is loaded now, until {at}: add `warm = true` to keep it loaded",
+                    name.display()
+                ));
+            }
+            None => {}
         }
     }
     out
@@ -609,6 +670,9 @@ fn models_section(observed: &Observed, notes: &mut Vec<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 2025-11-24T16:00:00Z: the clock of these tests.
+    const NOW: i64 = 1_764_000_000;
 
     const CONVERGED: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -651,7 +715,7 @@ mod tests {
     fn adopt(observed: &Observed) -> (Adopted, Desired) {
         let label = Label::new("com.ollama").unwrap();
         let job = read_job(&label, observed).unwrap();
-        let adopted = server_toml(&label, false, &job, observed, Some("Ethernet")).unwrap();
+        let adopted = server_toml(&label, false, &job, observed, Some("Ethernet"), NOW).unwrap();
         let desired = crate::config::parse("server.toml", &adopted.text)
             .unwrap()
             .desired;
@@ -721,14 +785,16 @@ mod tests {
         };
         let label = Label::new("com.ollama").unwrap();
         let job = read_job(&label, &observed).unwrap();
-        let adopted = server_toml(&label, true, &job, &observed, None).unwrap();
-        assert_eq!(adopted.notes, Vec::<String>::new());
+        let adopted = server_toml(&label, true, &job, &observed, None, NOW).unwrap();
+        // Bound to a dedicated address, adopted without `--network-service`: the one note.
+        assert_eq!(adopted.notes.len(), 1, "{:?}", adopted.notes);
+        assert!(adopted.notes[0].contains("listens on 192.168.250.20 only"));
         assert!(adopted.text.contains("mode = \"daemon\"\nuser = \"ai\"\n"));
         assert!(!adopted.text.contains("HOME"));
         let mut no_user = job;
         no_user.user = None;
         assert!(matches!(
-            server_toml(&label, true, &no_user, &observed, None),
+            server_toml(&label, true, &no_user, &observed, None, NOW),
             Err(AdoptError::DaemonWithoutUser { .. })
         ));
     }
@@ -751,5 +817,107 @@ mod tests {
         ));
         assert!(matches!(typed("OLLAMA_MAX_LOADED_MODELS", "0"), Typed::Exact(t) if t == "0"));
         assert!(matches!(typed("OLLAMA_ORIGINS", "a,b"), Typed::Exact(t) if t == "[\"a\", \"b\"]"));
+    }
+
+    #[test]
+    fn only_a_model_pinned_forever_is_warm() {
+        let mut observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let ServerStatus::Up { loaded, .. } = &mut observed.ollama.server else {
+            panic!("the converged case has a server")
+        };
+        let Knowable::Known(loaded) = loaded else {
+            panic!("the converged case knows what is loaded")
+        };
+        assert!(!loaded.is_empty());
+        // Loaded by a request with the default keep-alive: 5 minutes after NOW.
+        for model in loaded.iter_mut() {
+            "2025-11-24T16:05:00Z".clone_into(&mut model.expires_at);
+        }
+        let (adopted, desired) = adopt(&observed);
+        assert!(
+            !adopted.text.contains("\nwarm = true\n"),
+            "{}",
+            adopted.text
+        );
+        assert!(
+            adopted.text.contains(
+                "# loaded now, until 2025-11-24T16:05:00Z: add warm = true to keep it loaded\n"
+            ),
+            "{}",
+            adopted.text
+        );
+        assert!(
+            adopted
+                .notes
+                .iter()
+                .any(|n| n.contains("is loaded now, until 2025-11-24T16:05:00Z")),
+            "{:?}",
+            adopted.notes
+        );
+        assert!(desired.models.iter().all(|m| !m.warm));
+    }
+
+    #[test]
+    fn a_dedicated_address_without_a_network_service_says_which_flag_to_pass() {
+        let observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let label = Label::new("com.ollama").unwrap();
+        let job = read_job(&label, &observed).unwrap();
+        assert_eq!(job.listen.host.to_string(), "192.168.250.20");
+        let adopted = server_toml(&label, false, &job, &observed, None, NOW).unwrap();
+        let hint = "--network-service NAME` with the network service that has 192.168.250.20";
+        assert!(
+            adopted.notes.iter().any(|n| n.contains(hint)),
+            "{:?}",
+            adopted.notes
+        );
+        assert!(
+            adopted
+                .text
+                .contains("# note: the job listens on 192.168.250.20 only")
+        );
+        assert!(!adopted.text.contains("\n[network]\n"));
+        // Loopback and all interfaces need no network service.
+        for host in ["127.0.0.1", "0.0.0.0"] {
+            assert_eq!(
+                dedicated_address_note(host.parse().unwrap()),
+                None,
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_one_manual_service_with_the_address_is_found() {
+        let config = |method: IpMethod, address: &str| IpConfig {
+            method,
+            address: Some(address.parse().unwrap()),
+            subnet_mask: Some(Ipv4Addr::new(255, 255, 255, 0)),
+            router: Some(Ipv4Addr::new(192, 168, 250, 1)),
+        };
+        let ip = Ipv4Addr::new(192, 168, 250, 20);
+        let wifi = ("Wi-Fi".to_owned(), config(IpMethod::Dhcp, "192.168.1.7"));
+        let ethernet = (
+            "Ethernet".to_owned(),
+            config(IpMethod::Manual, "192.168.250.20"),
+        );
+        assert_eq!(
+            service_with_address(&[wifi.clone(), ethernet.clone()], ip),
+            Some("Ethernet")
+        );
+        // The address from DHCP is not a configuration server.toml can hold.
+        let leased = (
+            "Ethernet".to_owned(),
+            config(IpMethod::Dhcp, "192.168.250.20"),
+        );
+        assert_eq!(service_with_address(&[wifi.clone(), leased], ip), None);
+        // Two services with it: ambiguous, the user says which.
+        let thunderbolt = ("Thunderbolt Bridge".to_owned(), ethernet.1.clone());
+        assert_eq!(service_with_address(&[ethernet, thunderbolt], ip), None);
+        assert_eq!(service_with_address(&[wifi], ip), None);
+        assert_eq!(
+            dedicated_address("192.168.250.20".parse().unwrap()),
+            Some(ip)
+        );
+        assert_eq!(dedicated_address("::1".parse().unwrap()), None);
     }
 }

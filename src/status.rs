@@ -73,6 +73,16 @@ pub fn human_duration(seconds: i64) -> String {
     }
 }
 
+/// Beyond this many seconds ahead an expiry is "forever" (`keep_alive` -1 makes it ~292 years).
+const FOREVER_SECONDS: i64 = 20 * 365 * 24 * 3600;
+
+/// Whether a loaded model's `expires_at` means it stays loaded forever (`keep_alive` -1): more
+/// than 20 years after `now`, where `ollama ps` shows `Forever`. An unreadable time is not forever.
+#[must_use]
+pub fn is_forever(expires_at: &str, now: i64) -> bool {
+    parse_rfc3339(expires_at).is_some_and(|at| at - now > FOREVER_SECONDS)
+}
+
 /// `ollama ps`'s UNTIL column: `Forever` beyond 20 years, `Stopping...` when already past,
 /// else `<duration> from now`.
 pub fn until(expires_at: &str, now: i64) -> String {
@@ -82,7 +92,7 @@ pub fn until(expires_at: &str, now: i64) -> String {
     let left = at - now;
     if left < 0 {
         "Stopping...".to_owned()
-    } else if left > 20 * 365 * 24 * 3600 {
+    } else if is_forever(expires_at, now) {
         "Forever".to_owned()
     } else {
         format!("{} from now", human_duration(left))
@@ -557,6 +567,9 @@ mod tests {
     fn expiry_is_forever_beyond_twenty_years_and_stopping_when_past() {
         let now = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
         assert_eq!(until("2318-04-12T23:47:16.854775807Z", now), "Forever");
+        assert!(is_forever("2318-04-12T23:47:16.854775807Z", now));
+        assert!(!is_forever("2025-05-10T08:11:48Z", now));
+        assert!(!is_forever("not a time", now));
         assert_eq!(until("2026-01-01T00:04:30Z", now), "4 minutes from now");
         assert_eq!(until("2025-12-31T23:59:00Z", now), "Stopping...");
         assert_eq!(

@@ -253,6 +253,21 @@ pub fn preflight(desired: &Desired, plan: &Plan, is_root: bool) -> Result<(), Pr
     Ok(())
 }
 
+/// Staff, the primary group of macOS users: the group of what root writes for a user's agent.
+pub const STAFF_GID: u32 = 20;
+
+/// The owner of what ssollama creates for an agent when it runs as root for a user (`sudo`,
+/// `uid` = `SUDO_UID`): `(uid, staff)`, so the user's own runs and agents can use it afterwards.
+/// `None` (keep the creator's) otherwise: a daemon's files belong to root, and a user's own run
+/// creates them as that user already.
+#[must_use]
+pub fn home_owner(desired: &Desired, is_root: bool, uid: u32) -> Option<(u32, u32)> {
+    match desired.service.mode {
+        Mode::Agent if is_root && uid != 0 => Some((uid, STAFF_GID)),
+        Mode::Agent | Mode::Daemon { .. } => None,
+    }
+}
+
 /// Where the lock lives: per user under `HOME` for agents; `/var/run/ssollama.lock` for a daemon
 /// (one system-wide job, changed by root).
 pub fn lock_path(desired: &Desired, home: &Path) -> PathBuf {
@@ -594,7 +609,7 @@ async fn take_over(
 mod tests {
     use std::path::Path;
 
-    use super::{PreflightError, lock_path, preflight};
+    use super::{PreflightError, STAFF_GID, home_owner, lock_path, preflight};
     use crate::model::desired::Mode;
     use crate::plan::{Action, Change, Operation, Plan};
 
@@ -655,5 +670,17 @@ mod tests {
             lock_path(&daemon, home),
             Path::new("/var/run/ssollama.lock")
         );
+    }
+
+    #[test]
+    fn only_an_agent_applied_as_root_for_a_user_gives_the_user_its_files() {
+        let agent = desired(&Mode::Agent);
+        assert_eq!(home_owner(&agent, true, 501), Some((501, STAFF_GID)));
+        assert_eq!(home_owner(&agent, false, 501), None);
+        assert_eq!(home_owner(&agent, true, 0), None);
+        let daemon = desired(&Mode::Daemon {
+            user: "tester".to_owned(),
+        });
+        assert_eq!(home_owner(&daemon, true, 501), None);
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Cancel, Event, Reporter, Settings};
+use super::{Cancel, Event, Reporter, Settings, home_owner};
 use crate::launchd::cmd as launchctl;
 use crate::launchd::cmd::{BootoutOutcome, BootstrapOutcome};
 use crate::launchd::domain::{Domain, ServiceTarget};
@@ -26,9 +26,6 @@ pub(super) const INTERRUPTED: &str = "interrupted";
 
 /// How many lines of the job's stderr log a readiness error quotes.
 const LOG_TAIL_LINES: usize = 12;
-
-/// Staff, the primary group of macOS users: the group of an agent plist written by root.
-const STAFF_GID: u32 = 20;
 
 /// What a step needs.
 pub(super) struct Ctx<'a> {
@@ -195,7 +192,7 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
         }
         Operation::CreateLogDirs { dirs } => {
             for dir in dirs {
-                fs::create_dir_all(dir)?;
+                fs::create_dir_all_owned(dir, dir_owner(ctx))?;
             }
             Ok(format!("created {} directories", dirs.len()))
         }
@@ -235,7 +232,7 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
         }
         Operation::RemovePlist { path } => {
             let backup = backup_path(path);
-            fs::backup(path, &backup)?;
+            fs::backup(path, &backup, plist_owner(ctx))?;
             fs::remove_file(path)?;
             Ok(format!(
                 "removed {} (a copy is kept as {})",
@@ -375,11 +372,14 @@ async fn run_admin(settings: &Settings, cmd: &Cmd) -> Result<String, StepError> 
 fn plist_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
     match ctx.desired.service.mode {
         Mode::Daemon { .. } => Some((0, 0)),
-        Mode::Agent if ctx.settings.is_root && ctx.settings.observe.uid != 0 => {
-            Some((ctx.settings.observe.uid, STAFF_GID))
-        }
-        Mode::Agent => None,
+        Mode::Agent => dir_owner(ctx),
     }
+}
+
+/// The owner of the directories ssollama creates (`~/Library/LaunchAgents`, log directories):
+/// the user behind `sudo` for an agent, else whoever runs ssollama.
+fn dir_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
+    home_owner(ctx.desired, ctx.settings.is_root, ctx.settings.observe.uid)
 }
 
 fn log_dirs(desired: &Desired) -> Vec<PathBuf> {
@@ -392,15 +392,16 @@ fn log_dirs(desired: &Desired) -> Vec<PathBuf> {
 }
 
 fn write_plist(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String, StepError> {
+    let owner = dir_owner(ctx);
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+        fs::create_dir_all_owned(dir, owner)?;
     }
     // launchd creates the log files, not their directories.
     for dir in log_dirs(ctx.desired) {
-        fs::create_dir_all(&dir)?;
+        fs::create_dir_all_owned(&dir, owner)?;
     }
     let backup = backup_path(path);
-    let kept = fs::backup(path, &backup)?;
+    let kept = fs::backup(path, &backup, plist_owner(ctx))?;
     fs::write_atomic(path, contents.as_bytes(), 0o644, plist_owner(ctx))?;
     Ok(if kept {
         format!(
@@ -460,7 +461,7 @@ async fn load_job(
         bootout_and_wait(settings, ctx.cancel, target).await?;
     }
     for dir in log_dirs(ctx.desired) {
-        fs::create_dir_all(&dir)?;
+        fs::create_dir_all_owned(&dir, dir_owner(ctx))?;
     }
     // Clears a persistent `disable` override, which would make bootstrap fail with 119.
     let enable = launchctl::enable(target);

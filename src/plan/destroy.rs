@@ -98,27 +98,38 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed, options: DestroyOpti
     plan
 }
 
-fn destroy_models(desired: &Desired, observed: &Observed, plan: &mut Plan) {
-    let installed = match &observed.ollama.server {
+/// Why `destroy --models` cannot tell which models to remove: `Some(reason)` when `server.toml`
+/// lists models and the installed ones are unknown (Ollama down or its list unreadable). The CLI
+/// refuses to start on it, so a destroy never reports success while leaving every model behind.
+#[must_use]
+pub fn models_unknown(desired: &Desired, observed: &Observed) -> Option<String> {
+    if desired.models.is_empty() {
+        return None;
+    }
+    match &observed.ollama.server {
         ServerStatus::Up {
-            models: Knowable::Known(models),
+            models: Knowable::Known(_),
             ..
-        } => models,
+        } => None,
         ServerStatus::Up {
             models: Knowable::Unknown { reason },
             ..
-        } => {
-            plan.unknowns.push(format!(
-                "ollama.models: installed models are unknown ({reason}); no model is removed"
-            ));
-            return;
+        } => Some(format!("the installed models are unknown ({reason})")),
+        ServerStatus::Down { reason } => Some(format!("Ollama is not running ({reason})")),
+    }
+}
+
+fn destroy_models(desired: &Desired, observed: &Observed, plan: &mut Plan) {
+    let ServerStatus::Up {
+        models: Knowable::Known(installed),
+        ..
+    } = &observed.ollama.server
+    else {
+        if let Some(reason) = models_unknown(desired, observed) {
+            plan.unknowns
+                .push(format!("ollama.models: {reason}; no model is removed"));
         }
-        ServerStatus::Down { reason } => {
-            plan.unknowns.push(format!(
-                "ollama.models: Ollama is not running ({reason}); no model is removed (start it with `ssollama apply` first)"
-            ));
-            return;
-        }
+        return;
     };
     for spec in &desired.models {
         for model in installed {
@@ -184,7 +195,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
     use std::path::PathBuf;
 
-    use super::{DestroyOptions, destroy_plan};
+    use super::{DestroyOptions, destroy_plan, models_unknown};
     use crate::model::Knowable;
     use crate::model::desired::{
         Desired, Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, NetworkSpec, OllamaSettings,
@@ -389,5 +400,22 @@ mod tests {
         let plan = destroy_plan(&desired(), &observed, DestroyOptions::default());
         assert!(plan.changes.is_empty());
         assert_eq!(plan.unknowns.len(), 1);
+    }
+
+    #[test]
+    fn models_are_unknown_only_when_the_server_cannot_list_them() {
+        assert_eq!(models_unknown(&desired(), &deployed()), None);
+        let mut down = deployed();
+        down.ollama.server = ServerStatus::Down {
+            reason: "connection refused".to_owned(),
+        };
+        let reason = models_unknown(&desired(), &down).unwrap();
+        assert!(
+            reason.contains("Ollama is not running (connection refused)"),
+            "{reason}"
+        );
+        let mut none_declared = desired();
+        none_declared.models.clear();
+        assert_eq!(models_unknown(&none_declared, &down), None);
     }
 }

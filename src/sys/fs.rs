@@ -110,13 +110,55 @@ pub fn tail(path: &Path, max_bytes: usize) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes[start..]).into_owned())
 }
 
-/// Creates a directory and its parents.
-#[expect(clippy::disallowed_methods, reason = "the file gateway")]
-pub fn create_dir_all(path: &Path) -> Result<(), FsError> {
-    std::fs::create_dir_all(path).map_err(|source| FsError::CreateDir {
+/// Creates a directory and its parents; each directory it creates (not the ones that already
+/// exist) is given `owner` (`(uid, gid)`): under `sudo`, what ssollama creates in the user's home
+/// must belong to the user, not to root.
+pub fn create_dir_all_owned(path: &Path, owner: Option<(u32, u32)>) -> Result<(), FsError> {
+    make_dirs(path, owner).map_err(|source| FsError::CreateDir {
         path: path.to_owned(),
         source,
     })
+}
+
+/// [`create_dir_all_owned`] with the bare OS error.
+#[expect(clippy::disallowed_methods, reason = "the file gateway")]
+fn make_dirs(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    // The missing ancestors, deepest first; created top down.
+    let mut missing = Vec::new();
+    let mut at = Some(path);
+    while let Some(dir) = at {
+        if dir.as_os_str().is_empty() || std::fs::metadata(dir).is_ok() {
+            break;
+        }
+        missing.push(dir);
+        at = dir.parent();
+    }
+    for dir in missing.into_iter().rev() {
+        match std::fs::create_dir(dir) {
+            Ok(()) => {
+                if let Some((uid, gid)) = owner {
+                    chown(dir, uid, gid)?;
+                }
+            }
+            // Created meanwhile by someone else: theirs, not ours to chown.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if path.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::from(std::io::ErrorKind::NotADirectory))
+    }
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    rustix::fs::chown(
+        path,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+    )
+    .map_err(std::io::Error::from)
 }
 
 /// Removes a file; a missing file is fine.
@@ -179,13 +221,14 @@ pub fn write_atomic(
     result.map_err(err)
 }
 
-/// Copies `path` to `backup` (atomically, same mode) when `path` exists.
-pub fn backup(path: &Path, backup: &Path) -> Result<bool, FsError> {
+/// Copies `path` to `backup` (atomically, same mode, `owner` as for [`write_atomic`]) when
+/// `path` exists.
+pub fn backup(path: &Path, backup: &Path, owner: Option<(u32, u32)>) -> Result<bool, FsError> {
     let Some(text) = read_optional(path)? else {
         return Ok(false);
     };
     let mode = meta(path).map_or(0o644, |m| m.mode);
-    write_atomic(backup, text.as_bytes(), mode, None)?;
+    write_atomic(backup, text.as_bytes(), mode, owner)?;
     Ok(true)
 }
 
@@ -224,23 +267,20 @@ pub enum LockError {
 }
 
 impl Lock {
-    /// Takes the lock at `path` without waiting, and writes our pid into it.
+    /// Takes the lock at `path` without waiting, and writes our pid into it. The directories
+    /// and the file it creates get `owner` (see [`create_dir_all_owned`]). A lock file this user
+    /// may not write (left by an older run as root) is opened read-only instead: `flock` works
+    /// on it all the same, only the pid is not recorded.
     #[expect(clippy::disallowed_methods, reason = "the file gateway")]
-    pub fn acquire(path: &Path) -> Result<Self, LockError> {
+    pub fn acquire(path: &Path, owner: Option<(u32, u32)>) -> Result<Self, LockError> {
         let open_err = |source| LockError::Open {
             path: path.to_owned(),
             source,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(open_err)?;
+            make_dirs(dir, owner).map_err(open_err)?;
         }
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(open_err)?;
+        let (mut file, writable) = open_lock(path, owner).map_err(open_err)?;
         if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             let holder = std::fs::read_to_string(path)
                 .ok()
@@ -252,8 +292,10 @@ impl Lock {
                 path: path.to_owned(),
             });
         }
-        file.set_len(0).map_err(open_err)?;
-        writeln!(file, "{}", std::process::id()).map_err(open_err)?;
+        if writable {
+            file.set_len(0).map_err(open_err)?;
+            writeln!(file, "{}", std::process::id()).map_err(open_err)?;
+        }
         Ok(Self {
             _file: file,
             path: path.to_owned(),
@@ -264,6 +306,40 @@ impl Lock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Opens (creating it, with `owner`, when absent) the lock file; `true` when writable.
+fn open_lock(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<(std::fs::File, bool)> {
+    use std::io::ErrorKind;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true);
+    // Two rounds: the file may vanish between "exists" and opening it.
+    let mut last = std::io::Error::from(ErrorKind::NotFound);
+    for _ in 0..2 {
+        match options.clone().create_new(true).open(path) {
+            Ok(file) => {
+                if let Some((uid, gid)) = owner {
+                    rustix::fs::fchown(
+                        &file,
+                        Some(rustix::fs::Uid::from_raw(uid)),
+                        Some(rustix::fs::Gid::from_raw(gid)),
+                    )
+                    .map_err(std::io::Error::from)?;
+                }
+                return Ok((file, true));
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        match options.open(path) {
+            Ok(file) => return Ok((file, true)),
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                return std::fs::File::open(path).map(|file| (file, false));
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 #[cfg(test)]
@@ -294,20 +370,122 @@ mod tests {
     fn second_lock_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock");
-        let held = Lock::acquire(&path).unwrap();
-        let err = Lock::acquire(&path).unwrap_err();
+        let held = Lock::acquire(&path, None).unwrap();
+        let err = Lock::acquire(&path, None).unwrap_err();
         assert!(
             err.to_string()
                 .contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
         drop(held);
-        Lock::acquire(&path).unwrap();
+        Lock::acquire(&path, None).unwrap();
     }
 
     #[test]
     fn read_optional_distinguishes_absent() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read_optional(&dir.path().join("nope")).unwrap(), None);
+    }
+
+    /// A uid that is not ours: chowning to it needs root, which CI has; elsewhere our own.
+    fn other_uid() -> u32 {
+        if rustix::process::geteuid().is_root() {
+            501
+        } else {
+            rustix::process::getuid().as_raw()
+        }
+    }
+
+    #[test]
+    fn created_directories_get_the_owner_and_existing_ones_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = meta(dir.path()).unwrap().uid;
+        let deep = dir.path().join("Library/LaunchAgents/x");
+        create_dir_all_owned(&dir.path().join("Library"), None).unwrap();
+        create_dir_all_owned(&deep, Some((other_uid(), 20))).unwrap();
+        assert!(deep.is_dir());
+        assert_eq!(meta(dir.path()).unwrap().uid, mine);
+        assert_eq!(meta(&dir.path().join("Library")).unwrap().uid, mine);
+        for created in [dir.path().join("Library/LaunchAgents"), deep.clone()] {
+            assert_eq!(
+                meta(&created).unwrap().uid,
+                other_uid(),
+                "{}",
+                created.display()
+            );
+        }
+        // Again: nothing to create, fine.
+        create_dir_all_owned(&deep, Some((other_uid(), 20))).unwrap();
+        // A file in the way is an error that names the path.
+        let file = dir.path().join("file");
+        write_atomic(&file, b"", 0o644, None).unwrap();
+        let err = create_dir_all_owned(&file, None).unwrap_err();
+        assert!(err.to_string().contains("file"), "{err}");
+    }
+
+    #[test]
+    fn a_created_lock_and_its_directories_get_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Caches/ssollama/lock");
+        let lock = Lock::acquire(&path, Some((other_uid(), 20))).unwrap();
+        for owned in [
+            &path,
+            &dir.path().join("Caches/ssollama"),
+            &dir.path().join("Caches"),
+        ] {
+            assert_eq!(meta(owned).unwrap().uid, other_uid(), "{}", owned.display());
+        }
+        assert_eq!(
+            read_text(&path).unwrap(),
+            format!("{}\n", std::process::id())
+        );
+        drop(lock);
+    }
+
+    #[test]
+    fn backup_gets_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.plist");
+        write_atomic(&path, b"x", 0o644, None).unwrap();
+        let copy = dir.path().join("a.plist.bak");
+        assert!(backup(&path, &copy, Some((other_uid(), 20))).unwrap());
+        assert_eq!(meta(&copy).unwrap().uid, other_uid());
+        assert_eq!(read_text(&copy).unwrap(), "x");
+    }
+
+    #[test]
+    fn a_lock_file_we_may_not_write_is_locked_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.path().join("lock");
+        // Left by an older run as root: read-only for anyone else.
+        write_atomic(&path, b"1\n", 0o444, None).unwrap();
+        let try_lock = {
+            let path = path.clone();
+            move || {
+                Lock::acquire(&path, None)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        };
+        let result = if rustix::process::geteuid().is_root() {
+            // Root may write anything: be uid 501 in one thread (Linux: uids are per thread).
+            std::thread::spawn(move || {
+                rustix::thread::set_thread_uid(rustix::fs::Uid::from_raw(501)).unwrap();
+                try_lock()
+            })
+            .join()
+            .unwrap()
+        } else {
+            try_lock()
+        };
+        assert_eq!(result, Ok(()));
+        // The flock still excludes: a held lock is reported as held.
+        let held = Lock::acquire(&path, None).unwrap();
+        assert!(matches!(
+            Lock::acquire(&path, None),
+            Err(LockError::Held { .. })
+        ));
+        drop(held);
     }
 }

@@ -51,6 +51,53 @@ fn a_fresh_mac_converges_and_a_second_apply_changes_nothing() {
 }
 
 #[test]
+fn apply_under_sudo_leaves_what_it_creates_to_the_user() {
+    const USER: u32 = 501;
+    if !rustix::process::getuid().is_root() {
+        // `SUDO_UID` only counts for root (CI runs as root); as a user everything is ours anyway.
+        eprintln!("skipped: needs root to act as `sudo ssollama apply`");
+        return;
+    }
+    let mac = Mac::new();
+    // The console user is 501, and ssollama runs as root through `sudo` on its behalf.
+    mac.sb.update_machine(|m| m.uid = USER);
+    let sudo_apply = || -> Run {
+        mac.command(&["apply", "--yes", "--ready-timeout", "10"])
+            .env("SUDO_UID", USER.to_string())
+            .output()
+            .unwrap()
+            .into()
+    };
+    sudo_apply().success().says("done     create launchd.plist");
+    let plan: Run = mac
+        .command(&["plan", "--detailed-exitcode"])
+        .env("SUDO_UID", USER.to_string())
+        .output()
+        .unwrap()
+        .into();
+    plan.success().says("No changes.");
+    let lock = mac.sb.home().join("Library/Caches/ssollama/lock");
+    let uid = |path: &std::path::Path| {
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(path).unwrap())
+    };
+    for path in [
+        mac.agents_dir(),
+        mac.logs_dir(),
+        lock.parent().unwrap().to_path_buf(),
+        lock.clone(),
+        mac.plist(),
+    ] {
+        assert_eq!(uid(&path), USER, "{} is not the user's", path.display());
+    }
+    // A plist edited by hand: rewritten, and its backup is the user's too.
+    let text = std::fs::read_to_string(mac.plist()).unwrap();
+    std::fs::write(mac.plist(), text.replace("<true/>", "<false/>")).unwrap();
+    sudo_apply().success().says("done     update launchd.plist");
+    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    assert_eq!(uid(&backup), USER);
+}
+
+#[test]
 fn a_mac_without_ollama_gets_it_from_homebrew() {
     let mac = Mac::new();
     mac.sb.remove_ollama();
@@ -568,6 +615,21 @@ fn destroy_models_removes_only_the_declared_models() {
         std::fs::read_to_string(mac.sb.mac_dir().join("ollama").join("models.json")).unwrap();
     assert!(models.contains("nomic-embed-text"), "{models}");
     assert!(!models.contains("llama3.2"), "{models}");
+}
+
+#[test]
+fn destroy_models_with_the_server_down_refuses_and_touches_nothing() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.boot_out();
+    mac.sb.clear_journal();
+    mac.run(&["destroy", "--yes", "--models"])
+        .code(1)
+        .says("cannot remove the models server.toml lists: Ollama is not running")
+        .says("nothing was changed")
+        .says("without `--models`");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    assert!(mac.plist().exists());
 }
 
 #[test]

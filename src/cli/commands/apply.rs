@@ -28,9 +28,11 @@ pub(in crate::cli) fn lock(
     desired: &Desired,
     strict: bool,
 ) -> Result<Option<Lock>, Report> {
-    let home = settings(ctx)?.home;
-    let path = apply::lock_path(desired, &home);
-    match Lock::acquire(&path) {
+    let settings = settings(ctx)?;
+    let path = apply::lock_path(desired, &settings.home);
+    // Under `sudo`, the lock of an agent is the user's: a later run as the user must open it.
+    let owner = apply::home_owner(desired, rustix::process::geteuid().is_root(), settings.uid);
+    match Lock::acquire(&path, owner) {
         Ok(lock) => Ok(Some(lock)),
         Err(held @ LockError::Held { .. }) => Err(Report::new(held)),
         Err(error) if strict => Err(Report::new(error)),

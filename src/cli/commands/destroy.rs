@@ -15,7 +15,7 @@ use super::{load_config, runtime};
 use crate::apply::{self, Timing};
 use crate::model::{Desired, Observed};
 use crate::plan::Plan;
-use crate::plan::destroy::{DestroyOptions, destroy_plan};
+use crate::plan::destroy::{DestroyOptions, destroy_plan, models_unknown};
 
 /// `ssollama destroy`.
 pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus, Report> {
@@ -36,6 +36,16 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
     let _lock = lock(ctx, &desired, settings.is_root || !is_daemon(&desired))?;
     let rt = runtime()?;
     let observed = observe_now(&rt, &desired, &settings.observe);
+    if args.models
+        && let Some(reason) = models_unknown(&desired, &observed)
+    {
+        // Removing the job but no model, then reporting success, would be a lie.
+        return Err(miette::miette!(
+            code = "ssollama::destroy::models_unknown",
+            help = "start the server (`ssollama apply`) and run `ssollama destroy --models` again, or run `ssollama destroy` without `--models`",
+            "cannot remove the models server.toml lists: {reason}; nothing was changed"
+        ));
+    }
     let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, options) };
     let plan = planner(&desired, &observed);
     apply::preflight(&desired, &plan, settings.is_root)?;
