@@ -608,7 +608,7 @@ pub(super) async fn quit_ollama_app(settings: &Settings) -> Result<String, StepE
     if !out.success() {
         return Err(failed(&cmd, &out));
     }
-    Ok("quit Ollama.app".to_owned())
+    Ok("quit Ollama.app (remove it from System Settings → General → Login Items too, or it starts again at the next login)".to_owned())
 }
 
 /// Boots out Homebrew's `homebrew.mxcl.ollama` (`--take-over`).
@@ -619,7 +619,16 @@ pub(super) async fn bootout_homebrew(
 ) -> Result<String, StepError> {
     let target = parse_target(target)?;
     bootout_and_wait(settings, cancel, &target).await?;
-    Ok(format!("booted out {target}"))
+    // Disabled too, or its RunAtLoad brings it back at the next login and the two fight for the
+    // port again (`brew services start ollama` re-enables it, as it always runs `enable`).
+    let cmd = launchctl::disable(&target);
+    let out = run(settings, &cmd).await?;
+    if !out.success() {
+        return Err(failed(&cmd, &out));
+    }
+    Ok(format!(
+        "booted out and disabled {target} (`brew services start ollama` undoes it)"
+    ))
 }
 
 #[cfg(test)]
