@@ -41,6 +41,8 @@ const PROGRAM: &str = "ollama.program";
 const PLIST: &str = "launchd.plist";
 /// Resource address of the loaded job.
 const JOB: &str = "launchd.job";
+/// Resource address of the log files' directories.
+const LOGS: &str = "logs";
 
 /// Where the plist lives (`launchd::domain::plist_path`).
 fn plist_path(desired: &Desired, home: &Path) -> PathBuf {
@@ -82,7 +84,9 @@ fn program_for_plist(observed: &Observed, desired: &Desired) -> PathBuf {
 /// 2. conflicts become [`Blocker`]s (they stop `apply` before anything runs);
 /// 3. `network.service[…]` (static IPv4, then DNS), before the server binds to the address;
 /// 4. `launchd.plist` (write), before the job loads it;
-/// 5. `launchd.job` (reload = bootout + bootstrap, or kickstart), so the server runs the new file;
+/// 5. `logs` (create the log directories, only before a kickstart: a (re)load creates them
+///    itself), then `launchd.job` (reload = bootout + bootstrap, or kickstart), so the server
+///    runs the new file;
 /// 6. `ollama.model[…]`: removals (free disk first), pulls, then warming, all after the server
 ///    is up.
 #[must_use]
@@ -499,6 +503,7 @@ fn plan_job(
     {
         let _ = write!(reason, ", last exit: {exit}");
     }
+    plan_log_dirs(observed, plan);
     plan.changes.push(Change {
         resource: JOB.to_owned(),
         action: Action::Restart,
@@ -508,6 +513,48 @@ fn plan_job(
         operation: Operation::KickstartJob { target },
     });
     true
+}
+
+/// Before a restart (kickstart) of a loaded job: the directories of the declared log files that
+/// are absent. launchd creates the files but not their directories, and a job whose
+/// `StandardOutPath` cannot be opened never starts (last exit 78). A (re)load creates them
+/// itself (`LoadJob`), and a running job that answers is left alone (it is not restarted only to
+/// recreate a deleted log file), so this step is planned only here.
+fn plan_log_dirs(observed: &Observed, plan: &mut Plan) {
+    let absent: Vec<&Path> = observed
+        .logs
+        .iter()
+        .filter(|log| log.meta.is_none())
+        .map(|log| log.path.as_path())
+        .collect();
+    let mut dirs: Vec<PathBuf> = absent
+        .iter()
+        .filter_map(|path| path.parent())
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    if dirs.is_empty() {
+        return;
+    }
+    let files = absent
+        .iter()
+        .map(|path| format!("`{}`", path.display()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    plan.changes.push(Change {
+        resource: LOGS.to_owned(),
+        action: Action::Create,
+        reason: format!(
+            "log file is absent ({files}); launchd cannot start the job without its directory"
+        ),
+        before: Json::Null,
+        after: json!({
+            "dirs": dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+        }),
+        operation: Operation::CreateLogDirs { dirs },
+    });
 }
 
 /// The change that removes an installed model (`ollama rm`), by the name Ollama lists.

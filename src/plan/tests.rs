@@ -364,6 +364,7 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 state.dns = Some(Knowable::Known(servers.clone()));
             }
         }
+        // Directories are not observed: the files appear when launchd next starts the job.
         // `destroy` operations never appear in `plan()`'s output.
         Operation::CreateLogDirs { .. }
         | Operation::BootoutJob { .. }
@@ -396,12 +397,14 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 previous_pid + 1,
             )));
             next.ollama.server = started_server(&observed.ollama.server);
+            create_logs(&mut next);
         }
         Operation::KickstartJob { .. } => {
             if let Knowable::Known(JobStatus::Loaded(job)) = &observed.job {
                 let pid = job.pid.unwrap_or(0) + 1;
                 next.job = Knowable::Known(JobStatus::Loaded(running(job.clone(), pid)));
                 next.ollama.server = started_server(&observed.ollama.server);
+                create_logs(&mut next);
             }
         }
         Operation::PullModel { name } => {
@@ -443,6 +446,16 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
         }
     }
     next
+}
+
+/// launchd opens (creates) the log files when it starts the job.
+fn create_logs(observed: &mut Observed) {
+    for log in &mut observed.logs {
+        log.meta.get_or_insert(FileMeta {
+            owner: UID,
+            mode: 0o644,
+        });
+    }
 }
 
 fn apply_all(observed: &Observed, plan: &Plan, desired: &Desired) -> Observed {
@@ -534,6 +547,58 @@ fn plist_drift_updates_the_file_and_reloads_the_job() {
     drift: ollama.model["nomic-embed-text:latest"]: the server (re)starts in this plan
     "#);
     insta::assert_snapshot!("plist_drift", text(&plan));
+}
+
+#[test]
+fn absent_log_files_get_their_directories_before_a_kickstart_only() {
+    let desired = desired();
+    // The job is loaded, launchd could not open its `StandardOutPath` (exit 78).
+    let mut observed = observed_of(&desired);
+    for log in &mut observed.logs {
+        log.meta = None;
+    }
+    if let Knowable::Known(JobStatus::Loaded(job)) = &mut observed.job {
+        job.state = Some("spawn scheduled".to_owned());
+        job.pid = None;
+        job.last_exit = Some(LastExit::Code {
+            code: 78,
+            name: Some("EX_CONFIG".to_owned()),
+        });
+    }
+    observed.ollama.server = ServerStatus::Down {
+        reason: "connection refused".to_owned(),
+    };
+    let planned = plan(&desired, &observed);
+    assert_eq!(
+        actions(&planned)[..2],
+        [
+            (LOGS.to_owned(), Action::Create),
+            (JOB.to_owned(), Action::Restart),
+        ]
+    );
+    let dirs = [&desired.logs.stdout, &desired.logs.stderr]
+        .into_iter()
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        planned.changes[0].operation,
+        Operation::CreateLogDirs { dirs }
+    );
+
+    // A job that is (re)loaded gets its directories from the load itself.
+    let fresh = plan(&desired, &fresh_mac(&desired));
+    assert!(
+        !fresh.changes.iter().any(|c| c.resource == LOGS),
+        "{fresh:#?}"
+    );
+    // A running server that answers is not restarted to recreate a deleted log file.
+    let mut running = observed_of(&desired);
+    for log in &mut running.logs {
+        log.meta = None;
+    }
+    assert!(plan(&desired, &running).is_empty());
 }
 
 #[test]
@@ -961,6 +1026,8 @@ struct Scenario {
     net_state: u8,
     conflicts: u8,
     reverse: bool,
+    /// The declared log files are absent (deleted by hand, or a fresh Mac).
+    logs_absent: bool,
 }
 
 const DNS_SETS: [&[&str]; 3] = [&[], &["1.1.1.1"], &["192.168.250.1", "1.1.1.1"]];
@@ -990,13 +1057,14 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             0u8..6,
             prop_oneof![4 => Just(0u8), 1 => Just(1), 1 => Just(2)],
             any::<bool>(),
+            any::<bool>(),
         ),
     )
         .prop_map(
             |(
                 (models, warm, prune, daemon, network, dns, port),
                 (program, plist, job, server_up, models_unknown),
-                (installed, extra_installed, in_memory, net_state, conflicts, reverse),
+                (installed, extra_installed, in_memory, net_state, conflicts, reverse, logs_absent),
             )| Scenario {
                 models: models.into_iter().map(|i| (i, warm[i])).collect(),
                 prune,
@@ -1015,6 +1083,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 net_state,
                 conflicts,
                 reverse,
+                logs_absent,
             },
         )
 }
@@ -1172,6 +1241,11 @@ fn build(s: &Scenario) -> (Desired, Observed) {
             }
         }
     }
+    if s.logs_absent {
+        for log in &mut observed.logs {
+            log.meta = None;
+        }
+    }
     observed.conflicts = match s.conflicts {
         0 => Knowable::Known(Vec::new()),
         1 => Knowable::Known(vec![Conflict::OllamaAppRunning { pid: 90 }]),
@@ -1326,7 +1400,10 @@ proptest! {
             let server_down = matches!(world.ollama.server, ServerStatus::Down { .. });
             // Pulls and warms planned "after the server starts" wait for a server; when none
             // starts in this plan, the simulation cannot carry them out.
-            if !(server_down && matches!(change.action, Action::Pull | Action::Warm)) {
+            // Log directories are not part of the observation (the kickstart after them
+            // creates the files).
+            let after_start = server_down && matches!(change.action, Action::Pull | Action::Warm);
+            if !after_start && !matches!(change.operation, Operation::CreateLogDirs { .. }) {
                 prop_assert_ne!(&next, &world, "change moves nothing: {:#?}", change);
             }
             world = next;

@@ -130,6 +130,34 @@ fn drift_job_booted_out_by_hand_is_loaded_again() {
 }
 
 #[test]
+fn drift_deleted_log_directory_is_created_before_the_restart() {
+    let mac = Mac::new();
+    mac.apply().success();
+    std::fs::remove_dir_all(mac.logs_dir()).unwrap();
+    // launchd cannot open `StandardOutPath`: the job never runs again (exit 78).
+    assert!(
+        mac.sb
+            .launchctl(&["kickstart", "-k", &mac.target()])
+            .status
+            .success()
+    );
+    mac.wait_for_planned("restart launchd.job");
+    let plan = mac.planned();
+    let logs = plan.iter().position(|l| l == "create logs");
+    let restart = plan.iter().position(|l| l == "restart launchd.job");
+    assert!(
+        matches!((logs, restart), (Some(l), Some(r)) if l < r),
+        "{plan:?}"
+    );
+    mac.apply()
+        .success()
+        .says("done     create logs")
+        .says("done     restart launchd.job");
+    assert!(mac.logs_dir().is_dir());
+    mac.assert_converged();
+}
+
+#[test]
 fn drift_env_changed_in_server_toml_reloads_the_job() {
     let mac = Mac::new();
     mac.apply().success();
