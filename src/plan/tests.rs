@@ -283,6 +283,15 @@ fn model_missing_mac(desired: &Desired) -> Observed {
     observed
 }
 
+/// Converged, but Ollama evicted the warm models (idle, memory pressure, `keep_alive: 0`).
+fn warm_evicted_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    if let ServerStatus::Up { loaded, .. } = &mut observed.ollama.server {
+        *loaded = Knowable::Known(Vec::new());
+    }
+    observed
+}
+
 /// Ollama.app runs, and its own server holds the port.
 fn ollama_app_mac(desired: &Desired) -> Observed {
     let mut observed = observed_of(desired);
@@ -543,8 +552,6 @@ fn plist_drift_updates_the_file_and_reloads_the_job() {
     insta::assert_snapshot!(check_lines(&plan), @r#"
     drift: launchd.plist: file differs (1 key: EnvironmentVariables)
     drift: launchd.job: plist changes in this plan and a loaded job keeps its old definition
-    drift: ollama.model["qwen2.5-coder:32b"]: the server (re)starts in this plan
-    drift: ollama.model["nomic-embed-text:latest"]: the server (re)starts in this plan
     "#);
     insta::assert_snapshot!("plist_drift", text(&plan));
 }
@@ -783,6 +790,33 @@ fn missing_network_service_blocks_with_the_list_of_services() {
 
     Plan: 0 to add, 0 to change, 0 to destroy.
     "#);
+}
+
+#[test]
+fn an_evicted_warm_model_is_warmed_by_apply_but_is_not_drift() {
+    let desired = desired();
+    let planned = plan(&desired, &warm_evicted_mac(&desired));
+    assert_eq!(
+        actions(&planned),
+        [
+            (model_address("qwen2.5-coder:32b"), Action::Warm),
+            (model_address("nomic-embed-text:latest"), Action::Warm),
+        ]
+    );
+    assert!(planned.drift().is_empty(), "{planned:#?}");
+    assert_eq!(check_lines(&planned), "");
+    // A restart is drift; the warms after it are not.
+    let full = plan(&desired, &booted_out_mac(&desired));
+    assert!(full.changes.iter().any(|c| c.action == Action::Warm));
+    let drift = full.drift();
+    assert!(drift.changes.iter().all(|c| c.action != Action::Warm));
+    assert_eq!(
+        drift
+            .changes
+            .first()
+            .map(|c| (c.resource.as_str(), c.action)),
+        Some((JOB, Action::Reload))
+    );
 }
 
 #[test]
@@ -1420,7 +1454,7 @@ type Scene = fn(&Desired) -> Observed;
 
 fn cases() -> BTreeMap<&'static str, Observed> {
     let desired = desired();
-    let builders: [(&'static str, Scene); 10] = [
+    let builders: [(&'static str, Scene); 11] = [
         ("converged", observed_of),
         ("fresh-mac", fresh_mac),
         ("fresh-mac-without-brew", fresh_mac_without_brew),
@@ -1431,6 +1465,7 @@ fn cases() -> BTreeMap<&'static str, Observed> {
         ("model-missing", model_missing_mac),
         ("ollama-app-running", ollama_app_mac),
         ("no-gui-session", no_gui_session_mac),
+        ("warm-evicted", warm_evicted_mac),
     ];
     builders
         .into_iter()

@@ -216,6 +216,28 @@ fn drift_deleted_model_is_pulled_and_unloaded_warm_model_is_warmed() {
     mac.assert_converged();
 }
 
+#[test]
+fn an_evicted_warm_model_is_not_drift_for_check_but_apply_warms_it() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.http(
+        "POST",
+        "/api/generate",
+        r#"{"model":"llama3.2","keep_alive":0}"#,
+    );
+    mac.wait_for_planned("warm ollama.model[\"llama3.2:latest\"]");
+    let check = mac.run(&["check"]);
+    check.success();
+    assert_eq!(check.stdout, "", "{}", check.both());
+    let json = mac.run(&["check", "--json"]);
+    json.success();
+    assert_eq!(json.json()["in_sync"], true, "{}", json.both());
+    mac.apply()
+        .success()
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
+    assert!(mac.loaded_models().contains("llama3.2:latest"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fault matrix (specs/apply.md)
 
