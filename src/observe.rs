@@ -151,7 +151,7 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
         (Knowable::Known(listeners), Knowable::Known(processes)) => {
             let found = process::find_conflicts(&listeners, &processes, job_pid, homebrew.clone());
             if matches!(job, Knowable::Unknown { .. }) {
-                process::attribute_without_job(found)
+                Knowable::Known(process::attribute_without_job(found))
             } else {
                 Knowable::Known(found)
             }

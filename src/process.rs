@@ -9,7 +9,6 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Knowable;
 use crate::model::observed::Conflict;
 use crate::sys::exec::Cmd;
 use crate::sys::tools::Tool;
@@ -310,21 +309,16 @@ pub fn find_conflicts(
 
 /// The conflicts as far as they can be told when the job's state is unknown (`launchctl print`
 /// gave 112 or unreadable output): without the job's pid, an `ollama` process on the port may be
-/// our own server, so it is reported as unknown rather than as a conflict that blocks `apply`
-/// and tells the user to stop it. Other conflicts are kept.
-pub fn attribute_without_job(conflicts: Vec<Conflict>) -> Knowable<Vec<Conflict>> {
-    let ours = conflicts.iter().find_map(|c| match c {
-        Conflict::PortTaken {
-            pid,
-            command,
-            address,
-        } if basename(command) == "ollama" => Some(format!(
-            "`{command}` (pid {pid}) listens on {address}, and the job's state is unknown, so it \
-             cannot be told apart from the managed server"
-        )),
-        _ => None,
-    });
-    ours.map_or(Knowable::Known(conflicts), Knowable::unknown)
+/// our own server, so it is left out rather than reported as a conflict that blocks `apply` and
+/// tells the user to stop it. Every other conflict (Ollama.app, Homebrew's job, a stranger on the
+/// port) is kept; the unknown job is already an unknown of its own (`check` fails on it).
+pub fn attribute_without_job(conflicts: Vec<Conflict>) -> Vec<Conflict> {
+    conflicts
+        .into_iter()
+        .filter(
+            |c| !matches!(c, Conflict::PortTaken { command, .. } if basename(command) == "ollama"),
+        )
+        .collect()
 }
 
 #[cfg(test)]
@@ -338,7 +332,6 @@ mod tests {
         parse_lsof, parse_product_version, parse_ps, ping, ping_succeeded, ps,
         sw_vers_product_version,
     };
-    use crate::model::Knowable;
     use crate::model::observed::Conflict;
 
     const SW_VERS: &str = include_str!(concat!(
@@ -607,11 +600,14 @@ mod tests {
             address: "127.0.0.1:11434".to_owned(),
         };
         let app = Conflict::OllamaAppRunning { pid: 853 };
-        let Knowable::Unknown { reason } = super::attribute_without_job(vec![app.clone(), port])
-        else {
-            panic!("an unattributable listener must be unknown");
+        let brew = Conflict::HomebrewServiceLoaded {
+            target: "gui/501/homebrew.mxcl.ollama".to_owned(),
         };
-        assert!(reason.contains("pid 921"), "{reason}");
+        // The ambiguous listener is left out; what is known for sure is kept.
+        assert_eq!(
+            super::attribute_without_job(vec![app.clone(), brew.clone(), port]),
+            vec![app.clone(), brew]
+        );
         let stranger = Conflict::PortTaken {
             pid: 77,
             command: "nginx".to_owned(),
@@ -619,7 +615,7 @@ mod tests {
         };
         assert_eq!(
             super::attribute_without_job(vec![app.clone(), stranger.clone()]),
-            Knowable::Known(vec![app, stranger])
+            vec![app, stranger]
         );
     }
 }
