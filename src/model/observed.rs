@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -167,8 +167,9 @@ pub struct NetworkState {
     pub services: Vec<NetworkService>,
     /// `-getinfo <service>`; `None` when the service does not exist.
     pub info: Option<Knowable<IpConfig>>,
-    /// `-getdnsservers <service>`; `None` when the service does not exist.
-    pub dns: Option<Knowable<Vec<Ipv4Addr>>>,
+    /// `-getdnsservers <service>` (IPv4 and IPv6 servers, in the resolver's order); `None`
+    /// when the service does not exist.
+    pub dns: Option<Knowable<Vec<IpAddr>>>,
 }
 
 /// One line of `-listallnetworkservices`.

@@ -202,7 +202,7 @@ fn ip_json(config: &IpConfig) -> Json {
     })
 }
 
-fn dns_json(servers: &[std::net::Ipv4Addr]) -> Json {
+fn dns_json<T: std::fmt::Display>(servers: &[T]) -> Json {
     Json::Array(servers.iter().map(|s| json!(s.to_string())).collect())
 }
 
@@ -295,18 +295,26 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
             plan.unknowns
                 .push(format!("{address}: DNS servers: {reason}"));
         }
-        // Order matters: the resolver asks the servers in this order.
-        Some(Knowable::Known(servers)) if servers != wanted => plan.changes.push(Change {
-            resource: address,
-            action: Action::SetDns,
-            reason: "dns servers differ".to_owned(),
-            before: json!({ "dns": dns_json(servers) }),
-            after: json!({ "dns": dns_json(wanted) }),
-            operation: Operation::SetDnsServers {
-                service: spec.service.clone(),
-                servers: wanted.clone(),
-            },
-        }),
+        // Order matters: the resolver asks the servers in this order. The declared servers are
+        // IPv4; any IPv6 server on the Mac is a difference.
+        Some(Knowable::Known(servers))
+            if !servers
+                .iter()
+                .copied()
+                .eq(wanted.iter().copied().map(std::net::IpAddr::V4)) =>
+        {
+            plan.changes.push(Change {
+                resource: address,
+                action: Action::SetDns,
+                reason: "dns servers differ".to_owned(),
+                before: json!({ "dns": dns_json(servers) }),
+                after: json!({ "dns": dns_json(wanted) }),
+                operation: Operation::SetDnsServers {
+                    service: spec.service.clone(),
+                    servers: wanted.clone(),
+                },
+            });
+        }
         Some(Knowable::Known(_)) => {}
     }
 }

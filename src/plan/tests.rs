@@ -142,7 +142,10 @@ fn observed_of(desired: &Desired) -> Observed {
                 subnet_mask: Some(spec.subnet_mask),
                 router: Some(spec.router),
             })),
-            dns: Some(Knowable::Known(spec.dns.clone().unwrap_or_default())),
+            dns: Some(Knowable::Known(v4s(spec
+                .dns
+                .as_deref()
+                .unwrap_or_default()))),
         })
     });
     Observed {
@@ -268,7 +271,7 @@ fn ip_drift_mac(desired: &Desired) -> Observed {
             subnet_mask: Some(ip("255.255.255.0")),
             router: Some(ip("192.168.250.1")),
         }));
-        state.dns = Some(Knowable::Known(vec![ip("1.1.1.1"), ip("192.168.250.1")]));
+        state.dns = Some(Knowable::Known(v4s(&[ip("1.1.1.1"), ip("192.168.250.1")])));
     }
     observed
 }
@@ -348,6 +351,11 @@ fn started_server(server: &ServerStatus) -> ServerStatus {
     }
 }
 
+/// IPv4 servers as the observation holds them.
+fn v4s(servers: &[Ipv4Addr]) -> Vec<IpAddr> {
+    servers.iter().copied().map(IpAddr::V4).collect()
+}
+
 /// A pure model of the Mac: the observation after `apply` carried out `change`.
 fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed {
     let mut next = observed.clone();
@@ -370,7 +378,7 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
         }
         Operation::SetDnsServers { servers, .. } => {
             if let Some(Knowable::Known(state)) = &mut next.network {
-                state.dns = Some(Knowable::Known(servers.clone()));
+                state.dns = Some(Knowable::Known(v4s(servers)));
             }
         }
         // Directories are not observed: the files appear when launchd next starts the job.
@@ -773,6 +781,36 @@ fn ip_drift_sets_the_network_service() {
 
     Plan: 0 to add, 2 to change, 0 to destroy.
     "#);
+}
+
+#[test]
+fn an_ipv6_dns_server_on_the_mac_is_a_difference_not_an_unknown() {
+    let desired = desired();
+    let mut observed = observed_of(&desired);
+    let v6: IpAddr = "2001:4860:4860::8888".parse().unwrap();
+    if let Some(Knowable::Known(state)) = &mut observed.network {
+        let mut servers = v4s(&[ip("192.168.250.1"), ip("1.1.1.1")]);
+        servers.push(v6);
+        state.dns = Some(Knowable::Known(servers));
+    }
+    let planned = plan(&desired, &observed);
+    assert!(planned.unknowns.is_empty(), "{planned:#?}");
+    assert_eq!(
+        actions(&planned),
+        [(network_address("Ethernet"), Action::SetDns)]
+    );
+    insta::assert_snapshot!(text(&planned), @r#"
+    ssollama will make these changes:
+      ~ network.service["Ethernet"]
+
+    ~ network.service["Ethernet"]: set-dns
+        why: dns servers differ
+        dns: [192.168.250.1, 1.1.1.1, 2001:4860:4860::8888] -> [192.168.250.1, 1.1.1.1]
+
+    Plan: 0 to add, 1 to change, 0 to destroy.
+    "#);
+    // The same servers, all IPv4, compare equal to the declared ones.
+    assert!(plan(&desired, &observed_of(&desired)).is_empty());
 }
 
 #[test]
@@ -1268,7 +1306,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                     info.router = None;
                 }
             }
-            3 => state.dns = Some(Knowable::Known(vec![ip("8.8.8.8")])),
+            3 => state.dns = Some(Knowable::Known(v4s(&[ip("8.8.8.8")]))),
             4 => state.info = Some(Knowable::unknown("networksetup timed out")),
             _ => {
                 observed.network = Some(Knowable::unknown("`networksetup` needs an administrator"));

@@ -191,6 +191,34 @@ fn drift_static_ip_changed_on_the_mac_is_set_back() {
 }
 
 #[test]
+fn drift_ipv6_dns_server_set_on_the_mac_is_set_back() {
+    let mac = Mac::new();
+    let toml = std::fs::read_to_string(&mac.config).unwrap();
+    std::fs::write(
+        &mac.config,
+        toml.replace("[network]\n", "[network]\ndns = [\"1.1.1.1\"]\n"),
+    )
+    .unwrap();
+    mac.apply().success();
+    let out = mac.sb.tool(
+        "networksetup",
+        &[
+            "-setdnsservers",
+            "Ethernet",
+            "1.1.1.1",
+            "2001:4860:4860::8888",
+        ],
+    );
+    assert!(out.status.success());
+    let plan = mac.run(&["plan"]);
+    plan.success()
+        .says("dns: [1.1.1.1, 2001:4860:4860::8888] -> [1.1.1.1]")
+        .never_says("could not be observed");
+    mac.apply().success().says("done     set-dns");
+    mac.assert_converged();
+}
+
+#[test]
 fn drift_deleted_model_is_pulled_and_unloaded_warm_model_is_warmed() {
     let mac = Mac::new();
     mac.apply().success();
