@@ -749,6 +749,7 @@ mod tests {
             text: crate::launchd::plist::desired_plist_xml(&daemon, program),
             owner: 0,
             mode: 0o644,
+            binary: false,
         };
         let label = Label::new("com.ollama").unwrap();
         let job = read_job(&label, &observed).unwrap();

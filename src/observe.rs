@@ -400,31 +400,57 @@ fn lsof_found_nothing(out: &Output) -> bool {
     out.status == Some(1) && out.stdout.trim().is_empty() && out.stderr.trim().is_empty()
 }
 
+/// The plist file as observed: its text (a binary plist's canonical XML, flagged `binary`), its
+/// owner and mode; unreadable when it cannot be read or decoded.
 fn plist_file(path: &Path) -> PlistFile {
-    match fs::read_optional(path) {
-        Ok(None) => PlistFile::Absent {
-            path: path.to_owned(),
-        },
-        Ok(Some(text)) => {
-            let meta = fs::meta(path);
-            PlistFile::Present {
+    let unreadable = |reason: String| PlistFile::Unreadable {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = match fs::read_optional_bytes(path) {
+        Ok(None) => {
+            return PlistFile::Absent {
                 path: path.to_owned(),
-                text,
-                owner: meta.map_or(0, |m| m.uid),
-                mode: meta.map_or(0, |m| m.mode),
-            }
+            };
         }
-        Err(err) => PlistFile::Unreadable {
-            path: path.to_owned(),
-            reason: std::error::Error::source(&err)
-                .map_or_else(|| err.to_string(), ToString::to_string),
-        },
+        Ok(Some(bytes)) => bytes,
+        Err(err) => {
+            return unreadable(
+                std::error::Error::source(&err)
+                    .map_or_else(|| err.to_string(), ToString::to_string),
+            );
+        }
+    };
+    let (text, binary) = match plist_text(&bytes) {
+        Ok(decoded) => decoded,
+        Err(reason) => return unreadable(reason),
+    };
+    let meta = fs::meta(path);
+    PlistFile::Present {
+        path: path.to_owned(),
+        text,
+        owner: meta.map_or(0, |m| m.uid),
+        mode: meta.map_or(0, |m| m.mode),
+        binary,
     }
+}
+
+/// A plist file's bytes as text: XML as it is, a binary plist (`bplist00`) as the canonical XML
+/// of what it holds (`true` = it was binary). `Err` says why it cannot be read.
+fn plist_text(bytes: &[u8]) -> Result<(String, bool), String> {
+    if bytes.starts_with(b"bplist00") {
+        let value = plist::Value::from_reader(std::io::Cursor::new(bytes))
+            .map_err(|e| format!("binary plist could not be decoded: {e}"))?;
+        return Ok((crate::launchd::plist::canonical_xml(&value), true));
+    }
+    String::from_utf8(bytes.to_vec())
+        .map(|text| (text, false))
+        .map_err(|e| e.utf8_error().to_string())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{homebrew_job_of, lsof_found_nothing};
+    use super::{homebrew_job_of, lsof_found_nothing, plist_text};
     use crate::launchd::domain::{Domain, ServiceTarget};
     use crate::model::Knowable;
     use crate::model::desired::Label;
@@ -449,6 +475,30 @@ mod tests {
         )));
         assert!(!lsof_found_nothing(&out(Some(2), "", "")));
         assert!(!lsof_found_nothing(&out(None, "", "")));
+    }
+
+    #[test]
+    fn a_binary_plist_reads_as_its_canonical_xml() {
+        let mut dict = plist::Dictionary::new();
+        dict.insert("Label".to_owned(), "com.ollama".into());
+        dict.insert("RunAtLoad".to_owned(), true.into());
+        let value = plist::Value::Dictionary(dict);
+        let mut bytes = Vec::new();
+        value.to_writer_binary(&mut bytes).unwrap();
+        assert!(bytes.starts_with(b"bplist00"));
+        let (text, binary) = plist_text(&bytes).unwrap();
+        assert!(binary);
+        assert_eq!(text, crate::launchd::plist::canonical_xml(&value));
+        // XML stays as it is.
+        let xml = crate::launchd::plist::canonical_xml(&value);
+        assert_eq!(plist_text(xml.as_bytes()), Ok((xml.clone(), false)));
+        // A truncated binary plist and non-UTF-8 text are unreadable, with the reason.
+        let cut = plist_text(&bytes[..12]).unwrap_err();
+        assert!(
+            cut.starts_with("binary plist could not be decoded: "),
+            "{cut}"
+        );
+        assert!(plist_text(&[0xff, 0xfe, b'<']).is_err());
     }
 
     #[test]

@@ -62,12 +62,17 @@ pub enum PlistFile {
     Present {
         /// The file.
         path: PathBuf,
-        /// Its content (XML plists are text; a binary plist is `Unreadable`).
+        /// Its content: the file's text, or for a binary plist (`bplist00`) the canonical XML of
+        /// what it holds.
         text: String,
         /// Owner uid.
         owner: u32,
         /// Permission bits (`0o644`).
         mode: u32,
+        /// The file is a binary plist (launchd reads it; `plutil -convert binary1` and
+        /// `defaults write` make them); `text` is then its canonical XML.
+        #[serde(default)]
+        binary: bool,
     },
     /// It exists but could not be read.
     Unreadable {

@@ -366,6 +366,7 @@ fn plan_plist(
             text,
             owner: file_owner,
             mode,
+            binary,
             ..
         } => match parse_plist(text) {
             Err(error) => (
@@ -402,6 +403,15 @@ fn plan_plist(
                     (
                         Action::Update,
                         format!("file mode {mode:o} lets others write it; launchd refuses it"),
+                        json!(before),
+                    )
+                } else if *binary {
+                    // launchd reads it, but people and `plan`'s diffs read XML: same content, so
+                    // the job needs no reload.
+                    outcome = PlistOutcome::Rewritten;
+                    (
+                        Action::Update,
+                        "binary plist; rewritten as XML".to_owned(),
                         json!(before),
                     )
                 } else {

@@ -160,6 +160,7 @@ fn observed_of(desired: &Desired) -> Observed {
             text: desired_plist_xml(desired, &program),
             owner: expected_owner(desired, UID),
             mode: 0o644,
+            binary: false,
         },
         job: Knowable::Known(JobStatus::Loaded(running(loaded_of(&dict, &path), 812))),
         network,
@@ -394,6 +395,7 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 text: contents.clone(),
                 owner: expected_owner(desired, observed.host.uid),
                 mode: 0o644,
+                binary: false,
             };
         }
         Operation::LoadJob { plist, .. } => {
@@ -636,6 +638,25 @@ fn group_writable_plist_is_rewritten_without_reloading_the_job() {
     let plan = plan(&desired, &observed);
     assert_eq!(actions(&plan), [(PLIST.to_owned(), Action::Update)]);
     insta::assert_snapshot!(check_lines(&plan), @"drift: launchd.plist: file mode 664 lets others write it; launchd refuses it");
+}
+
+#[test]
+fn binary_plist_with_the_same_content_is_rewritten_as_xml_without_a_reload() {
+    let desired = desired();
+    let mut observed = observed_of(&desired);
+    if let PlistFile::Present { binary, .. } = &mut observed.plist {
+        *binary = true;
+    }
+    let planned = plan(&desired, &observed);
+    assert_eq!(actions(&planned), [(PLIST.to_owned(), Action::Update)]);
+    assert_eq!(planned.changes[0].reason, "binary plist; rewritten as XML");
+    assert!(matches!(
+        planned.changes[0].operation,
+        Operation::WritePlist { .. }
+    ));
+    // Once written, the file is XML: nothing left to do.
+    let after = apply_all(&observed, &planned, &desired);
+    assert!(plan(&desired, &after).is_empty());
 }
 
 #[test]
@@ -1209,6 +1230,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                 text: desired_plist_xml(&other, Path::new(BREW_OLLAMA)),
                 owner: expected_owner(&desired, UID),
                 mode: 0o644,
+                binary: false,
             }
         }
         3 => {
@@ -1217,6 +1239,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                 text: "garbage".to_owned(),
                 owner: expected_owner(&desired, UID),
                 mode: 0o644,
+                binary: false,
             }
         }
         4 => {
@@ -1453,7 +1476,7 @@ proptest! {
             prop_assert_eq!(planned_loaded, loaded_now);
         }
         if let Some(write) = write {
-            let content_changes = !matches!(plan.changes[write].reason.as_str(), r if r.starts_with("file mode") || r.starts_with("file is owned"));
+            let content_changes = !matches!(plan.changes[write].reason.as_str(), r if r.starts_with("file mode") || r.starts_with("file is owned") || r.starts_with("binary plist"));
             if content_changes && observed.job.known().is_some() {
                 prop_assert!(load.is_some(), "plist content changes without a reload: {plan:#?}");
             }

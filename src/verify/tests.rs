@@ -176,6 +176,7 @@ fn converged(desired: &Desired) -> Facts {
             text: desired_plist_xml(desired, &program),
             owner: UID,
             mode: 0o644,
+            binary: false,
         },
         job: Knowable::Known(JobStatus::Loaded(job)),
         network,

@@ -115,6 +115,31 @@ fn drift_plist_edited_by_hand_is_rewritten_with_a_backup() {
 }
 
 #[test]
+fn drift_binary_plist_is_rewritten_as_xml_without_a_reload() {
+    let mac = Mac::new();
+    mac.apply().success();
+    // `plutil -convert binary1` / `defaults write`: the same content, in binary.
+    let value = plist::Value::from_file(mac.plist()).unwrap();
+    value.to_file_binary(mac.plist()).unwrap();
+    assert!(std::fs::read(mac.plist()).unwrap().starts_with(b"bplist00"));
+    let run = mac.run(&["plan"]);
+    run.success()
+        .says("binary plist; rewritten as XML")
+        .never_says("could not be read");
+    assert_eq!(mac.planned(), ["update launchd.plist"]);
+    mac.apply().success().says("done     update launchd.plist");
+    assert!(
+        std::fs::read_to_string(mac.plist())
+            .unwrap()
+            .starts_with("<?xml")
+    );
+    // The backup is the binary file, byte for byte.
+    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    assert!(std::fs::read(backup).unwrap().starts_with(b"bplist00"));
+    mac.assert_converged();
+}
+
+#[test]
 fn drift_job_booted_out_by_hand_is_loaded_again() {
     let mac = Mac::new();
     mac.apply().success();
