@@ -598,7 +598,17 @@ fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptEr
     );
     if let Some(Knowable::Known(dns)) = &state.dns {
         let list: Vec<String> = dns.iter().map(|d| format!("\"{d}\"")).collect();
-        let _ = writeln!(out, "dns = [{}]", list.join(", "));
+        if dns.iter().all(std::net::IpAddr::is_ipv4) {
+            let _ = writeln!(out, "dns = [{}]", list.join(", "));
+        } else {
+            // `network.dns` takes IPv4 servers only: leave DNS unmanaged rather than adopt a
+            // list that would not validate (or plan to drop the IPv6 servers).
+            let _ = writeln!(
+                out,
+                "# dns is not managed: this Mac lists IPv6 servers ({}) and `network.dns` takes IPv4 only",
+                list.join(", ")
+            );
+        }
     }
     Ok(out)
 }
@@ -733,6 +743,27 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_dns_servers_leave_dns_unmanaged() {
+        let mut observed: Observed = serde_json::from_str(CONVERGED).unwrap();
+        let Some(Knowable::Known(state)) = &mut observed.network else {
+            panic!("the converged case has a network")
+        };
+        state.dns = Some(Knowable::Known(vec![
+            "1.1.1.1".parse().unwrap(),
+            "2001:4860:4860::8888".parse().unwrap(),
+        ]));
+        let (adopted, desired) = adopt(&observed);
+        assert!(
+            adopted.text.contains(
+                "# dns is not managed: this Mac lists IPv6 servers (\"1.1.1.1\", \"2001:4860:4860::8888\")"
+            ),
+            "{}",
+            adopted.text
+        );
+        assert_eq!(desired.network.and_then(|n| n.dns), None);
+    }
+
+    #[test]
     fn adopting_the_seed_plist_plans_no_changes() {
         let mut observed: Observed = serde_json::from_str(CONVERGED).unwrap();
         let PlistFile::Present { text, .. } = &mut observed.plist else {
@@ -782,6 +813,7 @@ mod tests {
             text: crate::launchd::plist::desired_plist_xml(&daemon, program),
             owner: 0,
             mode: 0o644,
+            binary: false,
         };
         let label = Label::new("com.ollama").unwrap();
         let job = read_job(&label, &observed).unwrap();

@@ -11,7 +11,7 @@ use crate::model::Desired;
 use crate::model::Knowable;
 use crate::model::desired::Label;
 use crate::model::observed::{
-    Conflict, FileMeta, HostFacts, JobStatus, LogFile, NetworkState, OBSERVATION_FORMAT, Observed,
+    FileMeta, HostFacts, JobStatus, LogFile, NetworkState, OBSERVATION_FORMAT, Observed,
     OllamaState, PlistFile, ProgramState, ServerStatus,
 };
 use crate::network::networksetup;
@@ -143,27 +143,15 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
             }),
         })
         .collect();
-    let job_pid = match &job {
-        Knowable::Known(JobStatus::Loaded(loaded)) => loaded.pid,
-        _ => None,
-    };
-    let conflicts = match (listeners, processes) {
-        (Knowable::Known(listeners), Knowable::Known(processes)) => {
-            let found = process::find_conflicts(&listeners, &processes, job_pid, homebrew.clone());
-            if matches!(job, Knowable::Unknown { .. }) {
-                process::attribute_without_job(found)
-            } else {
-                Knowable::Known(found)
-            }
-        }
-        (Knowable::Unknown { reason }, _) | (_, Knowable::Unknown { reason }) => {
-            // Still report what we know for sure.
-            match homebrew {
-                Some(target) => Knowable::Known(vec![Conflict::HomebrewServiceLoaded { target }]),
-                None => Knowable::Unknown { reason },
-            }
-        }
-    };
+    let conflicts = process::conflicts(
+        listeners,
+        processes,
+        homebrew,
+        &job.as_ref().map(|status| match status {
+            JobStatus::Loaded(loaded) => loaded.pid,
+            JobStatus::NotLoaded => None,
+        }),
+    );
     let ollama = not_here_yet(desired, network.as_ref()).map_or(ollama, |reason| OllamaState {
         url: settings.client(desired).base_url().to_owned(),
         server: ServerStatus::Down { reason },
@@ -268,17 +256,35 @@ pub async fn job(settings: &Settings, target: &ServiceTarget) -> Knowable<JobSta
     }
 }
 
-async fn homebrew_job(desired: &Desired, settings: &Settings) -> Option<String> {
+/// Whether Homebrew's `homebrew.mxcl.ollama` agent is loaded in the user's GUI domain: its
+/// target when loaded, `None` when not (or when it is the managed job itself), unknown when
+/// `launchctl print` failed.
+async fn homebrew_job(desired: &Desired, settings: &Settings) -> Knowable<Option<String>> {
     if desired.service.label.as_str() == HOMEBREW_LABEL {
-        return None;
+        return Knowable::Known(None);
     }
-    let Ok(label) = Label::new(HOMEBREW_LABEL) else {
-        return None;
+    let label = match Label::new(HOMEBREW_LABEL) {
+        Ok(label) => label,
+        Err(err) => return Knowable::unknown(err.to_string()),
     };
     let target = ServiceTarget::new(Domain::Gui(settings.uid), label);
-    match job(settings, &target).await {
-        Knowable::Known(JobStatus::Loaded(_)) => Some(target.to_string()),
-        _ => None,
+    match settings.run(&launchctl::print(&target)).await {
+        Ok(out) => homebrew_job_of(&target, &out),
+        Err(err) => Knowable::unknown(format!("Homebrew's job: {}", describe(&err))),
+    }
+}
+
+/// What `launchctl print gui/<uid>/homebrew.mxcl.ollama` says about Homebrew's agent. Exit 112
+/// (no GUI session for the user) means no agent of that user can be loaded at all, so it is
+/// "not loaded"; any other failure is unknown.
+fn homebrew_job_of(target: &ServiceTarget, out: &Output) -> Knowable<Option<String>> {
+    if out.status == Some(112) {
+        return Knowable::Known(None);
+    }
+    match launchctl::parse_print(target, out.status, &out.stdout, &out.stderr) {
+        Knowable::Known(JobStatus::Loaded(_)) => Knowable::Known(Some(target.to_string())),
+        Knowable::Known(JobStatus::NotLoaded) => Knowable::Known(None),
+        Knowable::Unknown { reason } => Knowable::unknown(format!("Homebrew's job: {reason}")),
     }
 }
 
@@ -412,8 +418,7 @@ pub async fn listeners_and_processes(
     let listeners = tool_fact(
         "lsof",
         lsof,
-        // lsof exits 1 with no output when nothing listens.
-        |out| out.success() || out.stdout.trim().is_empty(),
+        |out| out.success() || lsof_found_nothing(out),
         process::parse_lsof,
         describe_err,
     );
@@ -421,24 +426,134 @@ pub async fn listeners_and_processes(
     (listeners, processes)
 }
 
+/// lsof exits 1 without a word when nothing listens; a non-zero exit that says something on
+/// either stream is a failure (a missing or broken lsof, a bad option), not "no listeners".
+fn lsof_found_nothing(out: &Output) -> bool {
+    out.status == Some(1) && out.stdout.trim().is_empty() && out.stderr.trim().is_empty()
+}
+
+/// The plist file as observed: its text (a binary plist's canonical XML, flagged `binary`), its
+/// owner and mode; unreadable when it cannot be read or decoded.
 fn plist_file(path: &Path) -> PlistFile {
-    match fs::read_optional(path) {
-        Ok(None) => PlistFile::Absent {
-            path: path.to_owned(),
-        },
-        Ok(Some(text)) => {
-            let meta = fs::meta(path);
-            PlistFile::Present {
+    let unreadable = |reason: String| PlistFile::Unreadable {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = match fs::read_optional_bytes(path) {
+        Ok(None) => {
+            return PlistFile::Absent {
                 path: path.to_owned(),
-                text,
-                owner: meta.map_or(0, |m| m.uid),
-                mode: meta.map_or(0, |m| m.mode),
-            }
+            };
         }
-        Err(err) => PlistFile::Unreadable {
-            path: path.to_owned(),
-            reason: std::error::Error::source(&err)
-                .map_or_else(|| err.to_string(), ToString::to_string),
-        },
+        Ok(Some(bytes)) => bytes,
+        Err(err) => {
+            return unreadable(
+                std::error::Error::source(&err)
+                    .map_or_else(|| err.to_string(), ToString::to_string),
+            );
+        }
+    };
+    let (text, binary) = match plist_text(&bytes) {
+        Ok(decoded) => decoded,
+        Err(reason) => return unreadable(reason),
+    };
+    let meta = fs::meta(path);
+    PlistFile::Present {
+        path: path.to_owned(),
+        text,
+        owner: meta.map_or(0, |m| m.uid),
+        mode: meta.map_or(0, |m| m.mode),
+        binary,
+    }
+}
+
+/// A plist file's bytes as text: XML as it is, a binary plist (`bplist00`) as the canonical XML
+/// of what it holds (`true` = it was binary). `Err` says why it cannot be read.
+fn plist_text(bytes: &[u8]) -> Result<(String, bool), String> {
+    if bytes.starts_with(b"bplist00") {
+        let value = plist::Value::from_reader(std::io::Cursor::new(bytes))
+            .map_err(|e| format!("binary plist could not be decoded: {e}"))?;
+        return Ok((crate::launchd::plist::canonical_xml(&value), true));
+    }
+    String::from_utf8(bytes.to_vec())
+        .map(|text| (text, false))
+        .map_err(|e| e.utf8_error().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{homebrew_job_of, lsof_found_nothing, plist_text};
+    use crate::launchd::domain::{Domain, ServiceTarget};
+    use crate::model::Knowable;
+    use crate::model::desired::Label;
+    use crate::sys::exec::Output;
+
+    fn out(status: Option<i32>, stdout: &str, stderr: &str) -> Output {
+        Output {
+            status,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+        }
+    }
+
+    #[test]
+    fn lsof_says_no_listeners_only_by_a_silent_exit_1() {
+        assert!(lsof_found_nothing(&out(Some(1), "", "")));
+        assert!(lsof_found_nothing(&out(Some(1), "\n", " ")));
+        assert!(!lsof_found_nothing(&out(
+            Some(1),
+            "",
+            "lsof: unsupported TCP/TPI info selection: X"
+        )));
+        assert!(!lsof_found_nothing(&out(Some(2), "", "")));
+        assert!(!lsof_found_nothing(&out(None, "", "")));
+    }
+
+    #[test]
+    fn a_binary_plist_reads_as_its_canonical_xml() {
+        let mut dict = plist::Dictionary::new();
+        dict.insert("Label".to_owned(), "com.ollama".into());
+        dict.insert("RunAtLoad".to_owned(), true.into());
+        let value = plist::Value::Dictionary(dict);
+        let mut bytes = Vec::new();
+        value.to_writer_binary(&mut bytes).unwrap();
+        assert!(bytes.starts_with(b"bplist00"));
+        let (text, binary) = plist_text(&bytes).unwrap();
+        assert!(binary);
+        assert_eq!(text, crate::launchd::plist::canonical_xml(&value));
+        // XML stays as it is.
+        let xml = crate::launchd::plist::canonical_xml(&value);
+        assert_eq!(plist_text(xml.as_bytes()), Ok((xml.clone(), false)));
+        // A truncated binary plist and non-UTF-8 text are unreadable, with the reason.
+        let cut = plist_text(&bytes[..12]).unwrap_err();
+        assert!(
+            cut.starts_with("binary plist could not be decoded: "),
+            "{cut}"
+        );
+        assert!(plist_text(&[0xff, 0xfe, b'<']).is_err());
+    }
+
+    #[test]
+    fn a_failed_homebrew_probe_is_unknown_not_absent() {
+        let target = ServiceTarget::new(
+            Domain::Gui(501),
+            Label::new("homebrew.mxcl.ollama").unwrap(),
+        );
+        let not_found = out(
+            Some(113),
+            "",
+            "Could not find service \"homebrew.mxcl.ollama\" in domain for user gui: 501\n",
+        );
+        assert_eq!(homebrew_job_of(&target, &not_found), Knowable::Known(None));
+        // No GUI session: no agent of that user can be loaded.
+        let no_session = out(Some(112), "", "Could not find domain for user gui: 501\n");
+        assert_eq!(homebrew_job_of(&target, &no_session), Knowable::Known(None));
+        let Knowable::Unknown { reason } =
+            homebrew_job_of(&target, &out(Some(5), "", "Input/output error\n"))
+        else {
+            panic!("a failed print must be unknown");
+        };
+        assert!(reason.starts_with("Homebrew's job: "), "{reason}");
+        assert!(reason.contains("Input/output error"), "{reason}");
     }
 }

@@ -308,23 +308,59 @@ pub fn find_conflicts(
     conflicts.into_iter().collect()
 }
 
+/// The conflict list of an observation, from its probes: `listeners` (lsof), `processes` (ps),
+/// `homebrew` (the loaded `homebrew.mxcl.ollama` target, if any) and the job's pid (`None` inside
+/// when it is not running, unknown when `launchctl print` failed).
+///
+/// Unknown, with every failed probe's reason, whenever one of the three conflict probes failed:
+/// a partial list would be taken for a full one (`check` would pass, `apply` would go ahead).
+/// With an unknown job, [`attribute_without_job`] leaves out the `ollama` listener that cannot
+/// be told apart from the managed server.
+pub fn conflicts(
+    listeners: Knowable<Vec<Listener>>,
+    processes: Knowable<Vec<ProcessInfo>>,
+    homebrew: Knowable<Option<String>>,
+    job_pid: &Knowable<Option<u32>>,
+) -> Knowable<Vec<Conflict>> {
+    match (listeners, processes, homebrew) {
+        (Knowable::Known(listeners), Knowable::Known(processes), Knowable::Known(homebrew)) => {
+            match job_pid {
+                Knowable::Known(pid) => {
+                    Knowable::Known(find_conflicts(&listeners, &processes, *pid, homebrew))
+                }
+                Knowable::Unknown { .. } => Knowable::Known(attribute_without_job(find_conflicts(
+                    &listeners, &processes, None, homebrew,
+                ))),
+            }
+        }
+        (listeners, processes, homebrew) => {
+            fn reason<T>(fact: Knowable<T>) -> Option<String> {
+                match fact {
+                    Knowable::Known(_) => None,
+                    Knowable::Unknown { reason } => Some(reason),
+                }
+            }
+            let reasons: Vec<String> = [reason(listeners), reason(processes), reason(homebrew)]
+                .into_iter()
+                .flatten()
+                .collect();
+            Knowable::unknown(reasons.join("; "))
+        }
+    }
+}
+
 /// The conflicts as far as they can be told when the job's state is unknown (`launchctl print`
 /// gave 112 or unreadable output): without the job's pid, an `ollama` process on the port may be
-/// our own server, so it is reported as unknown rather than as a conflict that blocks `apply`
-/// and tells the user to stop it. Other conflicts are kept.
-pub fn attribute_without_job(conflicts: Vec<Conflict>) -> Knowable<Vec<Conflict>> {
-    let ours = conflicts.iter().find_map(|c| match c {
-        Conflict::PortTaken {
-            pid,
-            command,
-            address,
-        } if basename(command) == "ollama" => Some(format!(
-            "`{command}` (pid {pid}) listens on {address}, and the job's state is unknown, so it \
-             cannot be told apart from the managed server"
-        )),
-        _ => None,
-    });
-    ours.map_or(Knowable::Known(conflicts), Knowable::unknown)
+/// our own server, so it is left out rather than reported as a conflict that blocks `apply` and
+/// tells the user to stop it. Every other conflict (Ollama.app, Homebrew's job, a stranger on the
+/// port) is kept; the unknown job is already an unknown of its own (`check` fails on it).
+pub fn attribute_without_job(conflicts: Vec<Conflict>) -> Vec<Conflict> {
+    conflicts
+        .into_iter()
+        .filter(
+            |c| !matches!(c, Conflict::PortTaken { command, .. } if basename(command) == "ollama"),
+        )
+        .collect()
 }
 
 #[cfg(test)]
@@ -600,6 +636,55 @@ mod tests {
     }
 
     #[test]
+    fn conflicts_are_unknown_whenever_a_probe_failed() {
+        let app = ProcessInfo {
+            pid: 853,
+            ppid: 1,
+            user: "scott".to_owned(),
+            command: "/Applications/Ollama.app/Contents/MacOS/Ollama".to_owned(),
+        };
+        let brew = "gui/501/homebrew.mxcl.ollama".to_owned();
+        let known = super::conflicts(
+            Knowable::Known(Vec::new()),
+            Knowable::Known(vec![app.clone()]),
+            Knowable::Known(Some(brew.clone())),
+            &Knowable::Known(None),
+        );
+        assert_eq!(
+            known,
+            Knowable::Known(vec![
+                Conflict::OllamaAppRunning { pid: 853 },
+                Conflict::HomebrewServiceLoaded {
+                    target: brew.clone()
+                },
+            ])
+        );
+        // A loaded Homebrew job does not hide a failed lsof or ps.
+        let Knowable::Unknown { reason } = super::conflicts(
+            Knowable::unknown("`lsof` exited with Some(1): lsof: bad option"),
+            Knowable::unknown("could not run `ps`"),
+            Knowable::Known(Some(brew)),
+            &Knowable::Known(None),
+        ) else {
+            panic!("a failed probe must make the conflicts unknown");
+        };
+        assert_eq!(
+            reason,
+            "`lsof` exited with Some(1): lsof: bad option; could not run `ps`"
+        );
+        // Nor does a failed Homebrew probe read as "not loaded".
+        assert_eq!(
+            super::conflicts(
+                Knowable::Known(Vec::new()),
+                Knowable::Known(vec![app]),
+                Knowable::unknown("Homebrew's job: timed out"),
+                &Knowable::Known(None),
+            ),
+            Knowable::unknown("Homebrew's job: timed out")
+        );
+    }
+
+    #[test]
     fn an_ollama_on_the_port_is_not_blamed_when_the_job_is_unknown() {
         let port = Conflict::PortTaken {
             pid: 921,
@@ -607,11 +692,14 @@ mod tests {
             address: "127.0.0.1:11434".to_owned(),
         };
         let app = Conflict::OllamaAppRunning { pid: 853 };
-        let Knowable::Unknown { reason } = super::attribute_without_job(vec![app.clone(), port])
-        else {
-            panic!("an unattributable listener must be unknown");
+        let brew = Conflict::HomebrewServiceLoaded {
+            target: "gui/501/homebrew.mxcl.ollama".to_owned(),
         };
-        assert!(reason.contains("pid 921"), "{reason}");
+        // The ambiguous listener is left out; what is known for sure is kept.
+        assert_eq!(
+            super::attribute_without_job(vec![app.clone(), brew.clone(), port]),
+            vec![app.clone(), brew]
+        );
         let stranger = Conflict::PortTaken {
             pid: 77,
             command: "nginx".to_owned(),
@@ -619,7 +707,7 @@ mod tests {
         };
         assert_eq!(
             super::attribute_without_job(vec![app.clone(), stranger.clone()]),
-            Knowable::Known(vec![app, stranger])
+            vec![app, stranger]
         );
     }
 }

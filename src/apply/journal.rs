@@ -103,7 +103,8 @@ pub fn depends_on(later: &Operation, earlier: &Operation) -> bool {
     };
     match earlier {
         Op::InstallOllama => job(later) || model(later),
-        Op::SetManual { .. } => job(later),
+        // A job whose log directory is missing never starts (launchd exit 78).
+        Op::SetManual { .. } | Op::CreateLogDirs { .. } => job(later),
         Op::WritePlist { .. } => matches!(later, Op::LoadJob { .. }),
         Op::LoadJob { .. } | Op::KickstartJob { .. } => model(later),
         Op::PullModel { name } => {
@@ -111,7 +112,6 @@ pub fn depends_on(later: &Operation, earlier: &Operation) -> bool {
         }
         Op::BootoutJob { .. } => matches!(later, Op::RemovePlist { .. }),
         Op::SetDnsServers { .. }
-        | Op::CreateLogDirs { .. }
         | Op::RemoveModel { .. }
         | Op::WarmModel { .. }
         | Op::RemovePlist { .. }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -62,12 +62,17 @@ pub enum PlistFile {
     Present {
         /// The file.
         path: PathBuf,
-        /// Its content (XML plists are text; a binary plist is `Unreadable`).
+        /// Its content: the file's text, or for a binary plist (`bplist00`) the canonical XML of
+        /// what it holds.
         text: String,
         /// Owner uid.
         owner: u32,
         /// Permission bits (`0o644`).
         mode: u32,
+        /// The file is a binary plist (launchd reads it; `plutil -convert binary1` and
+        /// `defaults write` make them); `text` is then its canonical XML.
+        #[serde(default)]
+        binary: bool,
     },
     /// It exists but could not be read.
     Unreadable {
@@ -167,8 +172,9 @@ pub struct NetworkState {
     pub services: Vec<NetworkService>,
     /// `-getinfo <service>`; `None` when the service does not exist.
     pub info: Option<Knowable<IpConfig>>,
-    /// `-getdnsservers <service>`; `None` when the service does not exist.
-    pub dns: Option<Knowable<Vec<Ipv4Addr>>>,
+    /// `-getdnsservers <service>` (IPv4 and IPv6 servers, in the resolver's order); `None`
+    /// when the service does not exist.
+    pub dns: Option<Knowable<Vec<IpAddr>>>,
 }
 
 /// One line of `-listallnetworkservices`.

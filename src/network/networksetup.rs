@@ -5,7 +5,7 @@
 //! marks disabled services with a leading `*`; `-getinfo` starts with the method line and may
 //! omit any other line; errors are `** Error: …` lines, sometimes with exit 0 (§6.7).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::model::observed::{IpConfig, IpMethod, NetworkService};
 use crate::sys::exec::{Cmd, excerpt};
@@ -222,14 +222,13 @@ pub fn parse_getinfo(stdout: &str) -> Result<IpConfig, ParseError> {
     Ok(config)
 }
 
-/// Reads `-getdnsservers <service>`: one address per line, or none for
-/// `There aren't any DNS Servers set on <service>.`.
+/// Reads `-getdnsservers <service>`: one IPv4 or IPv6 address per line (an IPv6 zone such as
+/// `%en0` is dropped), or none for `There aren't any DNS Servers set on <service>.`.
 ///
 /// # Errors
 /// [`ParseError`] when the output is empty, holds an error line, or has a line that is not an
-/// IPv4 address (an IPv6 server is refused rather than dropped, so it is never mistaken for
-/// "no servers").
-pub fn parse_dns(stdout: &str) -> Result<Vec<Ipv4Addr>, ParseError> {
+/// IPv4 or IPv6 address.
+pub fn parse_dns(stdout: &str) -> Result<Vec<IpAddr>, ParseError> {
     refuse_tool_errors(stdout)?;
     let lines: Vec<(usize, &str)> = numbered_lines(stdout).collect();
     match lines.as_slice() {
@@ -244,9 +243,15 @@ pub fn parse_dns(stdout: &str) -> Result<Vec<Ipv4Addr>, ParseError> {
         lines => lines
             .iter()
             .map(|&(number, line)| {
-                line.trim()
-                    .parse()
-                    .map_err(|_| bad_line(number, "not an IPv4 address", line))
+                let text = line.trim();
+                // A link-local IPv6 server may carry its zone (`fe80::1%en0`): dropped, as an
+                // `IpAddr` cannot hold it (and ssollama only ever sets IPv4 servers).
+                let text = match text.split_once('%') {
+                    Some((address, _zone)) if address.contains(':') => address,
+                    _ => text,
+                };
+                text.parse()
+                    .map_err(|_| bad_line(number, "not an IP address", line))
             })
             .collect(),
     }
@@ -340,6 +345,7 @@ mod tests {
         set_dns_servers, set_manual,
     };
     use crate::model::observed::{IpConfig, IpMethod};
+    use std::net::IpAddr;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -541,10 +547,10 @@ mod tests {
     #[test]
     fn dns_empty_and_one() {
         assert_eq!(parse_dns(DNS_EMPTY), Ok(Vec::new()));
-        assert_eq!(parse_dns(DNS_ONE), Ok(vec![ip("10.4.0.1")]));
+        assert_eq!(parse_dns(DNS_ONE), Ok(vec![IpAddr::V4(ip("10.4.0.1"))]));
         assert_eq!(
             parse_dns("10.4.0.1\n1.1.1.1\n"),
-            Ok(vec![ip("10.4.0.1"), ip("1.1.1.1")])
+            Ok(vec![IpAddr::V4(ip("10.4.0.1")), IpAddr::V4(ip("1.1.1.1"))])
         );
         insta::assert_debug_snapshot!(parse_dns(DNS_ONE), @r"
         Ok(
@@ -556,14 +562,28 @@ mod tests {
     }
 
     #[test]
-    fn dns_refuses_garbage_and_ipv6() {
+    fn dns_reads_ipv6_servers_in_order() {
+        // A router advertising IPv6 DNS (RDNSS), or one set by hand, next to an IPv4 one.
+        // A link-local server may carry its zone (`%en0`), which an `IpAddr` cannot hold.
+        assert_eq!(
+            parse_dns("2001:4860:4860::8888\n10.4.0.1\nfe80::1%en0\n"),
+            Ok(vec![
+                "2001:4860:4860::8888".parse::<IpAddr>().unwrap(),
+                IpAddr::V4(ip("10.4.0.1")),
+                "fe80::1".parse::<IpAddr>().unwrap(),
+            ])
+        );
+    }
+
+    #[test]
+    fn dns_refuses_garbage() {
         assert_eq!(parse_dns(""), Err(ParseError::Empty));
         assert!(matches!(
             parse_dns(UNKNOWN_SERVICE),
             Err(ParseError::ToolError { .. })
         ));
         assert!(matches!(
-            parse_dns("10.4.0.1\nfe80::1\n"),
+            parse_dns("10.4.0.1\nfe80::zz\n"),
             Err(ParseError::BadLine { line: 2, .. })
         ));
         assert!(matches!(

@@ -26,6 +26,23 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.blockers.is_empty()
     }
+
+    /// The plan as `check` judges it: without [`Action::Warm`] changes. A warm model that was
+    /// evicted (or that loads after a restart) is an action `apply` takes, not drift; a restart
+    /// or reload that empties the memory is drift of its own.
+    #[must_use]
+    pub fn drift(&self) -> Self {
+        Self {
+            changes: self
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::Warm)
+                .cloned()
+                .collect(),
+            blockers: self.blockers.clone(),
+            unknowns: self.unknowns.clone(),
+        }
+    }
 }
 
 /// One change to one resource.

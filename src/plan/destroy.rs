@@ -266,6 +266,7 @@ mod tests {
                 text: String::new(),
                 owner: 501,
                 mode: 0o644,
+                binary: false,
             },
             job: Knowable::Known(JobStatus::Loaded(LoadedJob {
                 state: Some("running".to_owned()),

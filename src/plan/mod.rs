@@ -41,6 +41,8 @@ const PROGRAM: &str = "ollama.program";
 const PLIST: &str = "launchd.plist";
 /// Resource address of the loaded job.
 const JOB: &str = "launchd.job";
+/// Resource address of the log files' directories.
+const LOGS: &str = "logs";
 
 /// Where the plist lives (`launchd::domain::plist_path`).
 fn plist_path(desired: &Desired, home: &Path) -> PathBuf {
@@ -82,7 +84,9 @@ fn program_for_plist(observed: &Observed, desired: &Desired) -> PathBuf {
 /// 2. conflicts become [`Blocker`]s (they stop `apply` before anything runs);
 /// 3. `network.service[…]` (static IPv4, then DNS), before the server binds to the address;
 /// 4. `launchd.plist` (write), before the job loads it;
-/// 5. `launchd.job` (reload = bootout + bootstrap, or kickstart), so the server runs the new file;
+/// 5. `logs` (create the log directories, only before a kickstart: a (re)load creates them
+///    itself), then `launchd.job` (reload = bootout + bootstrap, or kickstart), so the server
+///    runs the new file;
 /// 6. `ollama.model[…]`: removals (free disk first), pulls, then warming, all after the server
 ///    is up.
 #[must_use]
@@ -198,7 +202,7 @@ fn ip_json(config: &IpConfig) -> Json {
     })
 }
 
-fn dns_json(servers: &[std::net::Ipv4Addr]) -> Json {
+fn dns_json<T: std::fmt::Display>(servers: &[T]) -> Json {
     Json::Array(servers.iter().map(|s| json!(s.to_string())).collect())
 }
 
@@ -296,18 +300,26 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
             plan.unknowns
                 .push(format!("{address}: DNS servers: {reason}"));
         }
-        // Order matters: the resolver asks the servers in this order.
-        Some(Knowable::Known(servers)) if servers != wanted => plan.changes.push(Change {
-            resource: address,
-            action: Action::SetDns,
-            reason: "dns servers differ".to_owned(),
-            before: json!({ "dns": dns_json(servers) }),
-            after: json!({ "dns": dns_json(wanted) }),
-            operation: Operation::SetDnsServers {
-                service: spec.service.clone(),
-                servers: wanted.clone(),
-            },
-        }),
+        // Order matters: the resolver asks the servers in this order. The declared servers are
+        // IPv4; any IPv6 server on the Mac is a difference.
+        Some(Knowable::Known(servers))
+            if !servers
+                .iter()
+                .copied()
+                .eq(wanted.iter().copied().map(std::net::IpAddr::V4)) =>
+        {
+            plan.changes.push(Change {
+                resource: address,
+                action: Action::SetDns,
+                reason: "dns servers differ".to_owned(),
+                before: json!({ "dns": dns_json(servers) }),
+                after: json!({ "dns": dns_json(wanted) }),
+                operation: Operation::SetDnsServers {
+                    service: spec.service.clone(),
+                    servers: wanted.clone(),
+                },
+            });
+        }
         Some(Knowable::Known(_)) => {}
     }
 }
@@ -359,6 +371,7 @@ fn plan_plist(
             text,
             owner: file_owner,
             mode,
+            binary,
             ..
         } => match parse_plist(text) {
             Err(error) => (
@@ -395,6 +408,15 @@ fn plan_plist(
                     (
                         Action::Update,
                         format!("file mode {mode:o} lets others write it; launchd refuses it"),
+                        json!(before),
+                    )
+                } else if *binary {
+                    // launchd reads it, but people and `plan`'s diffs read XML: same content, so
+                    // the job needs no reload.
+                    outcome = PlistOutcome::Rewritten;
+                    (
+                        Action::Update,
+                        "binary plist; rewritten as XML".to_owned(),
                         json!(before),
                     )
                 } else {
@@ -511,6 +533,7 @@ fn plan_job(
     {
         let _ = write!(reason, ", last exit: {exit}");
     }
+    plan_log_dirs(observed, plan);
     plan.changes.push(Change {
         resource: JOB.to_owned(),
         action: Action::Restart,
@@ -520,6 +543,48 @@ fn plan_job(
         operation: Operation::KickstartJob { target },
     });
     true
+}
+
+/// Before a restart (kickstart) of a loaded job: the directories of the declared log files that
+/// are absent. launchd creates the files but not their directories, and a job whose
+/// `StandardOutPath` cannot be opened never starts (last exit 78). A (re)load creates them
+/// itself (`LoadJob`), and a running job that answers is left alone (it is not restarted only to
+/// recreate a deleted log file), so this step is planned only here.
+fn plan_log_dirs(observed: &Observed, plan: &mut Plan) {
+    let absent: Vec<&Path> = observed
+        .logs
+        .iter()
+        .filter(|log| log.meta.is_none())
+        .map(|log| log.path.as_path())
+        .collect();
+    let mut dirs: Vec<PathBuf> = absent
+        .iter()
+        .filter_map(|path| path.parent())
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    if dirs.is_empty() {
+        return;
+    }
+    let files = absent
+        .iter()
+        .map(|path| format!("`{}`", path.display()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    plan.changes.push(Change {
+        resource: LOGS.to_owned(),
+        action: Action::Create,
+        reason: format!(
+            "log file is absent ({files}); launchd cannot start the job without its directory"
+        ),
+        before: Json::Null,
+        after: json!({
+            "dirs": dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+        }),
+        operation: Operation::CreateLogDirs { dirs },
+    });
 }
 
 /// The change that removes an installed model (`ollama rm`), by the name Ollama lists.

@@ -142,7 +142,10 @@ fn observed_of(desired: &Desired) -> Observed {
                 subnet_mask: Some(spec.subnet_mask),
                 router: Some(spec.router),
             })),
-            dns: Some(Knowable::Known(spec.dns.clone().unwrap_or_default())),
+            dns: Some(Knowable::Known(v4s(spec
+                .dns
+                .as_deref()
+                .unwrap_or_default()))),
         })
     });
     Observed {
@@ -157,6 +160,7 @@ fn observed_of(desired: &Desired) -> Observed {
             text: desired_plist_xml(desired, &program),
             owner: expected_owner(desired, UID),
             mode: 0o644,
+            binary: false,
         },
         job: Knowable::Known(JobStatus::Loaded(running(loaded_of(&dict, &path), 812))),
         network,
@@ -268,7 +272,7 @@ fn ip_drift_mac(desired: &Desired) -> Observed {
             subnet_mask: Some(ip("255.255.255.0")),
             router: Some(ip("192.168.250.1")),
         }));
-        state.dns = Some(Knowable::Known(vec![ip("1.1.1.1"), ip("192.168.250.1")]));
+        state.dns = Some(Knowable::Known(v4s(&[ip("1.1.1.1"), ip("192.168.250.1")])));
     }
     observed
 }
@@ -278,6 +282,15 @@ fn model_missing_mac(desired: &Desired) -> Observed {
     let mut observed = observed_of(desired);
     if let ServerStatus::Up { models, loaded, .. } = &mut observed.ollama.server {
         *models = Knowable::Known(vec![installed(&name("llama3"))]);
+        *loaded = Knowable::Known(Vec::new());
+    }
+    observed
+}
+
+/// Converged, but Ollama evicted the warm models (idle, memory pressure, `keep_alive: 0`).
+fn warm_evicted_mac(desired: &Desired) -> Observed {
+    let mut observed = observed_of(desired);
+    if let ServerStatus::Up { loaded, .. } = &mut observed.ollama.server {
         *loaded = Knowable::Known(Vec::new());
     }
     observed
@@ -339,6 +352,11 @@ fn started_server(server: &ServerStatus) -> ServerStatus {
     }
 }
 
+/// IPv4 servers as the observation holds them.
+fn v4s(servers: &[Ipv4Addr]) -> Vec<IpAddr> {
+    servers.iter().copied().map(IpAddr::V4).collect()
+}
+
 /// A pure model of the Mac: the observation after `apply` carried out `change`.
 fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed {
     let mut next = observed.clone();
@@ -361,9 +379,10 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
         }
         Operation::SetDnsServers { servers, .. } => {
             if let Some(Knowable::Known(state)) = &mut next.network {
-                state.dns = Some(Knowable::Known(servers.clone()));
+                state.dns = Some(Knowable::Known(v4s(servers)));
             }
         }
+        // Directories are not observed: the files appear when launchd next starts the job.
         // `destroy` operations never appear in `plan()`'s output.
         Operation::CreateLogDirs { .. }
         | Operation::BootoutJob { .. }
@@ -376,6 +395,7 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 text: contents.clone(),
                 owner: expected_owner(desired, observed.host.uid),
                 mode: 0o644,
+                binary: false,
             };
         }
         Operation::LoadJob { plist, .. } => {
@@ -396,12 +416,14 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 previous_pid + 1,
             )));
             next.ollama.server = started_server(&observed.ollama.server);
+            create_logs(&mut next);
         }
         Operation::KickstartJob { .. } => {
             if let Knowable::Known(JobStatus::Loaded(job)) = &observed.job {
                 let pid = job.pid.unwrap_or(0) + 1;
                 next.job = Knowable::Known(JobStatus::Loaded(running(job.clone(), pid)));
                 next.ollama.server = started_server(&observed.ollama.server);
+                create_logs(&mut next);
             }
         }
         Operation::PullModel { name } => {
@@ -443,6 +465,16 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
         }
     }
     next
+}
+
+/// launchd opens (creates) the log files when it starts the job.
+fn create_logs(observed: &mut Observed) {
+    for log in &mut observed.logs {
+        log.meta.get_or_insert(FileMeta {
+            owner: UID,
+            mode: 0o644,
+        });
+    }
 }
 
 fn apply_all(observed: &Observed, plan: &Plan, desired: &Desired) -> Observed {
@@ -530,10 +562,60 @@ fn plist_drift_updates_the_file_and_reloads_the_job() {
     insta::assert_snapshot!(check_lines(&plan), @r#"
     drift: launchd.plist: file differs (1 key: EnvironmentVariables)
     drift: launchd.job: plist changes in this plan and a loaded job keeps its old definition
-    drift: ollama.model["qwen2.5-coder:32b"]: the server (re)starts in this plan
-    drift: ollama.model["nomic-embed-text:latest"]: the server (re)starts in this plan
     "#);
     insta::assert_snapshot!("plist_drift", text(&plan));
+}
+
+#[test]
+fn absent_log_files_get_their_directories_before_a_kickstart_only() {
+    let desired = desired();
+    // The job is loaded, launchd could not open its `StandardOutPath` (exit 78).
+    let mut observed = observed_of(&desired);
+    for log in &mut observed.logs {
+        log.meta = None;
+    }
+    if let Knowable::Known(JobStatus::Loaded(job)) = &mut observed.job {
+        job.state = Some("spawn scheduled".to_owned());
+        job.pid = None;
+        job.last_exit = Some(LastExit::Code {
+            code: 78,
+            name: Some("EX_CONFIG".to_owned()),
+        });
+    }
+    observed.ollama.server = ServerStatus::Down {
+        reason: "connection refused".to_owned(),
+    };
+    let planned = plan(&desired, &observed);
+    assert_eq!(
+        actions(&planned)[..2],
+        [
+            (LOGS.to_owned(), Action::Create),
+            (JOB.to_owned(), Action::Restart),
+        ]
+    );
+    let dirs = [&desired.logs.stdout, &desired.logs.stderr]
+        .into_iter()
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        planned.changes[0].operation,
+        Operation::CreateLogDirs { dirs }
+    );
+
+    // A job that is (re)loaded gets its directories from the load itself.
+    let fresh = plan(&desired, &fresh_mac(&desired));
+    assert!(
+        !fresh.changes.iter().any(|c| c.resource == LOGS),
+        "{fresh:#?}"
+    );
+    // A running server that answers is not restarted to recreate a deleted log file.
+    let mut running = observed_of(&desired);
+    for log in &mut running.logs {
+        log.meta = None;
+    }
+    assert!(plan(&desired, &running).is_empty());
 }
 
 #[test]
@@ -556,6 +638,25 @@ fn group_writable_plist_is_rewritten_without_reloading_the_job() {
     let plan = plan(&desired, &observed);
     assert_eq!(actions(&plan), [(PLIST.to_owned(), Action::Update)]);
     insta::assert_snapshot!(check_lines(&plan), @"drift: launchd.plist: file mode 664 lets others write it; launchd refuses it");
+}
+
+#[test]
+fn binary_plist_with_the_same_content_is_rewritten_as_xml_without_a_reload() {
+    let desired = desired();
+    let mut observed = observed_of(&desired);
+    if let PlistFile::Present { binary, .. } = &mut observed.plist {
+        *binary = true;
+    }
+    let planned = plan(&desired, &observed);
+    assert_eq!(actions(&planned), [(PLIST.to_owned(), Action::Update)]);
+    assert_eq!(planned.changes[0].reason, "binary plist; rewritten as XML");
+    assert!(matches!(
+        planned.changes[0].operation,
+        Operation::WritePlist { .. }
+    ));
+    // Once written, the file is XML: nothing left to do.
+    let after = apply_all(&observed, &planned, &desired);
+    assert!(plan(&desired, &after).is_empty());
 }
 
 #[test]
@@ -704,6 +805,36 @@ fn ip_drift_sets_the_network_service() {
 }
 
 #[test]
+fn an_ipv6_dns_server_on_the_mac_is_a_difference_not_an_unknown() {
+    let desired = desired();
+    let mut observed = observed_of(&desired);
+    let v6: IpAddr = "2001:4860:4860::8888".parse().unwrap();
+    if let Some(Knowable::Known(state)) = &mut observed.network {
+        let mut servers = v4s(&[ip("192.168.250.1"), ip("1.1.1.1")]);
+        servers.push(v6);
+        state.dns = Some(Knowable::Known(servers));
+    }
+    let planned = plan(&desired, &observed);
+    assert!(planned.unknowns.is_empty(), "{planned:#?}");
+    assert_eq!(
+        actions(&planned),
+        [(network_address("Ethernet"), Action::SetDns)]
+    );
+    insta::assert_snapshot!(text(&planned), @r#"
+    ssollama will make these changes:
+      ~ network.service["Ethernet"]
+
+    ~ network.service["Ethernet"]: set-dns
+        why: dns servers differ
+        dns: [192.168.250.1, 1.1.1.1, 2001:4860:4860::8888] -> [192.168.250.1, 1.1.1.1]
+
+    Plan: 0 to add, 1 to change, 0 to destroy.
+    "#);
+    // The same servers, all IPv4, compare equal to the declared ones.
+    assert!(plan(&desired, &observed_of(&desired)).is_empty());
+}
+
+#[test]
 fn missing_network_service_blocks_with_the_list_of_services() {
     let mut desired = desired();
     if let Some(spec) = &mut desired.network {
@@ -718,6 +849,33 @@ fn missing_network_service_blocks_with_the_list_of_services() {
 
     Plan: 0 to add, 0 to change, 0 to destroy.
     "#);
+}
+
+#[test]
+fn an_evicted_warm_model_is_warmed_by_apply_but_is_not_drift() {
+    let desired = desired();
+    let planned = plan(&desired, &warm_evicted_mac(&desired));
+    assert_eq!(
+        actions(&planned),
+        [
+            (model_address("qwen2.5-coder:32b"), Action::Warm),
+            (model_address("nomic-embed-text:latest"), Action::Warm),
+        ]
+    );
+    assert!(planned.drift().is_empty(), "{planned:#?}");
+    assert_eq!(check_lines(&planned), "");
+    // A restart is drift; the warms after it are not.
+    let full = plan(&desired, &booted_out_mac(&desired));
+    assert!(full.changes.iter().any(|c| c.action == Action::Warm));
+    let drift = full.drift();
+    assert!(drift.changes.iter().all(|c| c.action != Action::Warm));
+    assert_eq!(
+        drift
+            .changes
+            .first()
+            .map(|c| (c.resource.as_str(), c.action)),
+        Some((JOB, Action::Reload))
+    );
 }
 
 #[test]
@@ -961,6 +1119,8 @@ struct Scenario {
     net_state: u8,
     conflicts: u8,
     reverse: bool,
+    /// The declared log files are absent (deleted by hand, or a fresh Mac).
+    logs_absent: bool,
 }
 
 const DNS_SETS: [&[&str]; 3] = [&[], &["1.1.1.1"], &["192.168.250.1", "1.1.1.1"]];
@@ -990,13 +1150,14 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             0u8..6,
             prop_oneof![4 => Just(0u8), 1 => Just(1), 1 => Just(2)],
             any::<bool>(),
+            any::<bool>(),
         ),
     )
         .prop_map(
             |(
                 (models, warm, prune, daemon, network, dns, port),
                 (program, plist, job, server_up, models_unknown),
-                (installed, extra_installed, in_memory, net_state, conflicts, reverse),
+                (installed, extra_installed, in_memory, net_state, conflicts, reverse, logs_absent),
             )| Scenario {
                 models: models.into_iter().map(|i| (i, warm[i])).collect(),
                 prune,
@@ -1015,6 +1176,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 net_state,
                 conflicts,
                 reverse,
+                logs_absent,
             },
         )
 }
@@ -1068,6 +1230,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                 text: desired_plist_xml(&other, Path::new(BREW_OLLAMA)),
                 owner: expected_owner(&desired, UID),
                 mode: 0o644,
+                binary: false,
             }
         }
         3 => {
@@ -1076,6 +1239,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                 text: "garbage".to_owned(),
                 owner: expected_owner(&desired, UID),
                 mode: 0o644,
+                binary: false,
             }
         }
         4 => {
@@ -1165,11 +1329,16 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                     info.router = None;
                 }
             }
-            3 => state.dns = Some(Knowable::Known(vec![ip("8.8.8.8")])),
+            3 => state.dns = Some(Knowable::Known(v4s(&[ip("8.8.8.8")]))),
             4 => state.info = Some(Knowable::unknown("networksetup timed out")),
             _ => {
                 observed.network = Some(Knowable::unknown("`networksetup` needs an administrator"));
             }
+        }
+    }
+    if s.logs_absent {
+        for log in &mut observed.logs {
+            log.meta = None;
         }
     }
     observed.conflicts = match s.conflicts {
@@ -1307,7 +1476,7 @@ proptest! {
             prop_assert_eq!(planned_loaded, loaded_now);
         }
         if let Some(write) = write {
-            let content_changes = !matches!(plan.changes[write].reason.as_str(), r if r.starts_with("file mode") || r.starts_with("file is owned"));
+            let content_changes = !matches!(plan.changes[write].reason.as_str(), r if r.starts_with("file mode") || r.starts_with("file is owned") || r.starts_with("binary plist"));
             if content_changes && observed.job.known().is_some() {
                 prop_assert!(load.is_some(), "plist content changes without a reload: {plan:#?}");
             }
@@ -1326,7 +1495,10 @@ proptest! {
             let server_down = matches!(world.ollama.server, ServerStatus::Down { .. });
             // Pulls and warms planned "after the server starts" wait for a server; when none
             // starts in this plan, the simulation cannot carry them out.
-            if !(server_down && matches!(change.action, Action::Pull | Action::Warm)) {
+            // Log directories are not part of the observation (the kickstart after them
+            // creates the files).
+            let after_start = server_down && matches!(change.action, Action::Pull | Action::Warm);
+            if !after_start && !matches!(change.operation, Operation::CreateLogDirs { .. }) {
                 prop_assert_ne!(&next, &world, "change moves nothing: {:#?}", change);
             }
             world = next;
@@ -1343,7 +1515,7 @@ type Scene = fn(&Desired) -> Observed;
 
 fn cases() -> BTreeMap<&'static str, Observed> {
     let desired = desired();
-    let builders: [(&'static str, Scene); 10] = [
+    let builders: [(&'static str, Scene); 11] = [
         ("converged", observed_of),
         ("fresh-mac", fresh_mac),
         ("fresh-mac-without-brew", fresh_mac_without_brew),
@@ -1354,6 +1526,7 @@ fn cases() -> BTreeMap<&'static str, Observed> {
         ("model-missing", model_missing_mac),
         ("ollama-app-running", ollama_app_mac),
         ("no-gui-session", no_gui_session_mac),
+        ("warm-evicted", warm_evicted_mac),
     ];
     builders
         .into_iter()

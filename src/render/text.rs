@@ -258,11 +258,13 @@ fn notes(out: &mut String, plan: &Plan) {
 
 /// One line per drifted resource (`drift: launchd.plist: file differs (2 keys: …)`), per
 /// blocker (`blocked: conflict.port: …`) and per fact that could not be observed
-/// (`unknown: …`), for `ssollama check`. Empty when the Mac is known to be in sync.
+/// (`unknown: …`), for `ssollama check`. `warm` changes are not drift and are left out. Empty
+/// when the Mac is known to be in sync.
 pub fn check_lines(plan: &Plan) -> String {
     let mut out = String::new();
     let mut seen: Vec<&str> = Vec::new();
-    for change in &plan.changes {
+    // Warming is an action, not drift (`Plan::drift`).
+    for change in plan.changes.iter().filter(|c| c.action != Action::Warm) {
         if seen.contains(&change.resource.as_str()) {
             continue;
         }

@@ -79,6 +79,19 @@ pub fn read_optional(path: &Path) -> Result<Option<String>, FsError> {
     }
 }
 
+/// Reads a whole file as bytes (a binary plist is not text); `Ok(None)` when it does not exist.
+#[expect(clippy::disallowed_methods, reason = "the file gateway")]
+pub fn read_optional_bytes(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(FsError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 /// Reads a whole file as UTF-8 text.
 pub fn read_text(path: &Path) -> Result<String, FsError> {
     read_optional(path)?.ok_or_else(|| FsError::Read {
@@ -221,14 +234,14 @@ pub fn write_atomic(
     result.map_err(err)
 }
 
-/// Copies `path` to `backup` (atomically, same mode, `owner` as for [`write_atomic`]) when
-/// `path` exists.
+/// Copies `path` to `backup` byte for byte (atomically, same mode, `owner` as for
+/// [`write_atomic`]) when `path` exists.
 pub fn backup(path: &Path, backup: &Path, owner: Option<(u32, u32)>) -> Result<bool, FsError> {
-    let Some(text) = read_optional(path)? else {
+    let Some(bytes) = read_optional_bytes(path)? else {
         return Ok(false);
     };
     let mode = meta(path).map_or(0o644, |m| m.mode);
-    write_atomic(backup, text.as_bytes(), mode, owner)?;
+    write_atomic(backup, &bytes, mode, owner)?;
     Ok(true)
 }
 

@@ -1269,7 +1269,9 @@ fn network(j: &mut Judge<'_>) {
                             ", DNS {}",
                             if shown.is_empty() { "(none)" } else { &shown }
                         );
-                        wanted == have
+                        have.iter()
+                            .copied()
+                            .eq(wanted.iter().copied().map(IpAddr::V4))
                     }
                     (Some(_), _) => {
                         received.push_str(", DNS unknown");

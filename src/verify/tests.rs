@@ -153,7 +153,14 @@ fn converged(desired: &Desired) -> Facts {
                 subnet_mask: Some(spec.subnet_mask),
                 router: Some(spec.router),
             })),
-            dns: Some(Knowable::Known(spec.dns.clone().unwrap_or_default())),
+            dns: Some(Knowable::Known(
+                spec.dns
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .map(std::net::IpAddr::V4)
+                    .collect(),
+            )),
         })
     });
     let url = format!("http://{}", desired.listen.connect_addr());
@@ -169,6 +176,7 @@ fn converged(desired: &Desired) -> Facts {
             text: desired_plist_xml(desired, &program),
             owner: UID,
             mode: 0o644,
+            binary: false,
         },
         job: Knowable::Known(JobStatus::Loaded(job)),
         network,

@@ -162,6 +162,31 @@ fn drift_plist_edited_by_hand_is_rewritten_with_a_backup() {
 }
 
 #[test]
+fn drift_binary_plist_is_rewritten_as_xml_without_a_reload() {
+    let mac = Mac::new();
+    mac.apply().success();
+    // `plutil -convert binary1` / `defaults write`: the same content, in binary.
+    let value = plist::Value::from_file(mac.plist()).unwrap();
+    value.to_file_binary(mac.plist()).unwrap();
+    assert!(std::fs::read(mac.plist()).unwrap().starts_with(b"bplist00"));
+    let run = mac.run(&["plan"]);
+    run.success()
+        .says("binary plist; rewritten as XML")
+        .never_says("could not be read");
+    assert_eq!(mac.planned(), ["update launchd.plist"]);
+    mac.apply().success().says("done     update launchd.plist");
+    assert!(
+        std::fs::read_to_string(mac.plist())
+            .unwrap()
+            .starts_with("<?xml")
+    );
+    // The backup is the binary file, byte for byte.
+    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    assert!(std::fs::read(backup).unwrap().starts_with(b"bplist00"));
+    mac.assert_converged();
+}
+
+#[test]
 fn drift_job_booted_out_by_hand_is_loaded_again() {
     let mac = Mac::new();
     mac.apply().success();
@@ -173,6 +198,34 @@ fn drift_job_booted_out_by_hand_is_loaded_again() {
     );
     mac.wait_for_planned("reload launchd.job");
     mac.apply().success().says("done     reload launchd.job");
+    mac.assert_converged();
+}
+
+#[test]
+fn drift_deleted_log_directory_is_created_before_the_restart() {
+    let mac = Mac::new();
+    mac.apply().success();
+    std::fs::remove_dir_all(mac.logs_dir()).unwrap();
+    // launchd cannot open `StandardOutPath`: the job never runs again (exit 78).
+    assert!(
+        mac.sb
+            .launchctl(&["kickstart", "-k", &mac.target()])
+            .status
+            .success()
+    );
+    mac.wait_for_planned("restart launchd.job");
+    let plan = mac.planned();
+    let logs = plan.iter().position(|l| l == "create logs");
+    let restart = plan.iter().position(|l| l == "restart launchd.job");
+    assert!(
+        matches!((logs, restart), (Some(l), Some(r)) if l < r),
+        "{plan:?}"
+    );
+    mac.apply()
+        .success()
+        .says("done     create logs")
+        .says("done     restart launchd.job");
+    assert!(mac.logs_dir().is_dir());
     mac.assert_converged();
 }
 
@@ -210,6 +263,34 @@ fn drift_static_ip_changed_on_the_mac_is_set_back() {
 }
 
 #[test]
+fn drift_ipv6_dns_server_set_on_the_mac_is_set_back() {
+    let mac = Mac::new();
+    let toml = std::fs::read_to_string(&mac.config).unwrap();
+    std::fs::write(
+        &mac.config,
+        toml.replace("[network]\n", "[network]\ndns = [\"1.1.1.1\"]\n"),
+    )
+    .unwrap();
+    mac.apply().success();
+    let out = mac.sb.tool(
+        "networksetup",
+        &[
+            "-setdnsservers",
+            "Ethernet",
+            "1.1.1.1",
+            "2001:4860:4860::8888",
+        ],
+    );
+    assert!(out.status.success());
+    let plan = mac.run(&["plan"]);
+    plan.success()
+        .says("dns: [1.1.1.1, 2001:4860:4860::8888] -> [1.1.1.1]")
+        .never_says("could not be observed");
+    mac.apply().success().says("done     set-dns");
+    mac.assert_converged();
+}
+
+#[test]
 fn drift_deleted_model_is_pulled_and_unloaded_warm_model_is_warmed() {
     let mac = Mac::new();
     mac.apply().success();
@@ -233,6 +314,28 @@ fn drift_deleted_model_is_pulled_and_unloaded_warm_model_is_warmed() {
         .says("done     pull ollama.model[\"all-minilm:latest\"]")
         .says("done     warm ollama.model[\"llama3.2:latest\"]");
     mac.assert_converged();
+}
+
+#[test]
+fn an_evicted_warm_model_is_not_drift_for_check_but_apply_warms_it() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.http(
+        "POST",
+        "/api/generate",
+        r#"{"model":"llama3.2","keep_alive":0}"#,
+    );
+    mac.wait_for_planned("warm ollama.model[\"llama3.2:latest\"]");
+    let check = mac.run(&["check"]);
+    check.success();
+    assert_eq!(check.stdout, "", "{}", check.both());
+    let json = mac.run(&["check", "--json"]);
+    json.success();
+    assert_eq!(json.json()["in_sync"], true, "{}", json.both());
+    mac.apply()
+        .success()
+        .says("done     warm ollama.model[\"llama3.2:latest\"]");
+    assert!(mac.loaded_models().contains("llama3.2:latest"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -265,11 +265,13 @@ fn launchctl_print_garbage_makes_the_job_unknown_with_the_reason() {
         .never_says("not running");
     let plan = mac.planned();
     assert!(!plan.iter().any(|l| l.contains("launchd.job")), "{plan:?}");
-    // Never "in sync" on facts it does not have. (It exits 2 today: the job's own listener is
-    // taken for a `conflict.port`, see the snapshot.)
+    // Never "in sync" on facts it does not have; the job's own listener, which cannot be told
+    // apart from a stranger without the job's pid, is neither a conflict nor hides the others.
     let check = mac.run(&["check"]);
-    assert_ne!(check.code, Some(0), "{}", check.both());
-    check.says("unknown: launchd.job: could not read");
+    check
+        .code(1)
+        .says("unknown: launchd.job: could not read")
+        .never_says("conflict");
 }
 
 #[test]
@@ -288,6 +290,46 @@ fn a_missing_tool_is_a_clear_unknown_not_a_panic() {
     mac.run(&["check"])
         .failure()
         .says("unknown: network.service[\"Ethernet\"]");
+}
+
+#[test]
+fn a_failed_conflict_probe_keeps_the_conflicts_unknown() {
+    let mac = converged();
+    // Homebrew's own agent is loaded (not started): a conflict, as long as lsof works.
+    let plist = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>homebrew.mxcl.ollama</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>/bin/sh</string>
+		<string>-c</string>
+		<string>sleep 30</string>
+	</array>
+	<key>StandardErrorPath</key>
+	<string>{}</string>
+</dict>
+</plist>
+"#,
+        mac.sb.root().join("brew.log").display()
+    );
+    mac.bootstrap("homebrew.mxcl.ollama", &plist);
+    assert_eq!(mac.planned(), ["blocked conflict.homebrew_service"]);
+
+    // Without lsof, the list is unknown, whatever else is known: never a partial list.
+    std::fs::remove_file(mac.sb.bin_dir().join("lsof")).unwrap();
+    let run = mac.run(&["plan"]);
+    run.success()
+        .says("conflicts: could not check (could not run `")
+        .says("/lsof`: No such file or directory")
+        .never_says("conflict.homebrew_service");
+    assert_eq!(mac.planned(), Vec::<String>::new());
+    mac.run(&["check"])
+        .code(1)
+        .says("unknown: conflicts: could not check");
 }
 
 #[test]

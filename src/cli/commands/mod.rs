@@ -227,7 +227,8 @@ pub(super) fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus, Repor
         None => apply::lock(ctx, &desired, false)?,
     };
     let observed = observation(ctx, &desired, args.state.as_deref())?;
-    let plan = plan::plan(&desired, &observed);
+    // An unloaded warm model is not drift (`apply` warms it again); see `Plan::drift`.
+    let plan = plan::plan(&desired, &observed).drift();
     if args.json {
         let fingerprint = plan::fingerprint(&observed);
         let mut json = render::json::plan_json(&plan, &fingerprint);
