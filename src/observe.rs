@@ -457,12 +457,15 @@ fn plist_file(path: &Path) -> PlistFile {
         Ok(decoded) => decoded,
         Err(reason) => return unreadable(reason),
     };
-    let meta = fs::meta(path);
+    // Read but not stat'ed (it went away in between): never invent an owner or a mode.
+    let Some(meta) = fs::meta(path) else {
+        return unreadable("its owner and mode could not be read".to_owned());
+    };
     PlistFile::Present {
         path: path.to_owned(),
         text,
-        owner: meta.map_or(0, |m| m.uid),
-        mode: meta.map_or(0, |m| m.mode),
+        owner: meta.uid,
+        mode: meta.mode,
         binary,
     }
 }
