@@ -53,9 +53,12 @@ fn the_converged_mac_example_has_no_changes() {
     assert_eq!(out.status.code(), Some(0));
 }
 
-/// Replaces `from` only where it stands as a whole JSON string or before a `:port`.
+/// Replaces `from` only where it stands as a whole JSON string, before a `:port`, or as a word in
+/// a message.
 fn replace_address(text: &str, from: &str, to: &str) -> String {
     text.replace(&format!("\"{from}\""), &format!("\"{to}\""))
+        .replace(&format!("\"{from} "), &format!("\"{to} "))
+        .replace(&format!(" {from} "), &format!(" {to} "))
         .replace(&format!("{from}:"), &format!("{to}:"))
         .replace(&format!("//{from}"), &format!("//{to}"))
 }
