@@ -622,26 +622,7 @@ fn conflicts_block_until_take_over_which_never_kills_a_port_owner() {
 #[test]
 fn take_over_boots_out_and_disables_homebrews_job() {
     let mac = Mac::new();
-    // A loaded `brew services` job (its program is a stand-in that just waits).
-    mac.bootstrap(
-        "homebrew.mxcl.ollama",
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-	<key>Label</key>
-	<string>homebrew.mxcl.ollama</string>
-	<key>ProgramArguments</key>
-	<array>
-		<string>/bin/sleep</string>
-		<string>600</string>
-	</array>
-	<key>RunAtLoad</key>
-	<true/>
-</dict>
-</plist>
-"#,
-    );
+    mac.load_homebrew_job();
     mac.apply().failure().says("conflict.homebrew_service");
     mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
         .success()

@@ -295,28 +295,8 @@ fn a_missing_tool_is_a_clear_unknown_not_a_panic() {
 #[test]
 fn a_failed_conflict_probe_keeps_the_conflicts_unknown() {
     let mac = converged();
-    // Homebrew's own agent is loaded (not started): a conflict, as long as lsof works.
-    let plist = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-	<key>Label</key>
-	<string>homebrew.mxcl.ollama</string>
-	<key>ProgramArguments</key>
-	<array>
-		<string>/bin/sh</string>
-		<string>-c</string>
-		<string>sleep 30</string>
-	</array>
-	<key>StandardErrorPath</key>
-	<string>{}</string>
-</dict>
-</plist>
-"#,
-        mac.sb.root().join("brew.log").display()
-    );
-    mac.bootstrap("homebrew.mxcl.ollama", &plist);
+    // Homebrew's own agent is loaded: a conflict, as long as lsof works.
+    mac.load_homebrew_job();
     assert_eq!(mac.planned(), ["blocked conflict.homebrew_service"]);
 
     // Without lsof, the list is unknown, whatever else is known: never a partial list.

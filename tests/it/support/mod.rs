@@ -291,6 +291,30 @@ impl Mac {
         ssollama::launchd::plist::desired_plist_xml(&self.desired(), &self.sb.ollama_path())
     }
 
+    /// Loads a stand-in for Homebrew's `homebrew.mxcl.ollama` job (`brew services start
+    /// ollama`): RunAtLoad like the real one, its program just waits and listens nowhere.
+    pub(crate) fn load_homebrew_job(&self) -> PathBuf {
+        self.bootstrap(
+            "homebrew.mxcl.ollama",
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>homebrew.mxcl.ollama</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>/bin/sleep</string>
+		<string>600</string>
+	</array>
+	<key>RunAtLoad</key>
+	<true/>
+</dict>
+</plist>
+"#,
+        )
+    }
+
     /// Writes `text` as the agent plist of `label`, owned by the machine user, and bootstraps
     /// it through the fake `launchctl`.
     pub(crate) fn bootstrap(&self, label: &str, text: &str) -> PathBuf {

@@ -102,22 +102,6 @@ pub fn retrieve_model(app: &App, id: &str) -> Response {
 
 type Req = serde_json::Map<String, Value>;
 
-/// The conversation as (prompt text, message count) for the fake model.
-fn conversation(req: &Req, key: &str) -> (String, usize) {
-    let msgs = req.get(key).and_then(Value::as_array);
-    let n = msgs.map_or(0, Vec::len);
-    let last = msgs
-        .and_then(|m| {
-            m.iter()
-                .rev()
-                .find(|x| x.get("role").and_then(Value::as_str) == Some("user"))
-        })
-        .and_then(|m| m.get("content"))
-        .map(content_text)
-        .unwrap_or_default();
-    (last, n)
-}
-
 /// Loads `model` like the native chat handler would; `Err` = the native error.
 fn load_for(app: &App, req: &Req) -> Result<Installed, NativeError> {
     let mut native_req = Req::new();
@@ -153,7 +137,7 @@ pub fn chat_completions(app: &Arc<App>, body: &[u8]) -> Response {
         Ok(r) => r,
         Err(e) => return openai_parse_error(&e),
     };
-    let (prompt, n) = conversation(&req, "messages");
+    let (prompt, n) = native::prompt_of(&req, true);
     if n == 0 {
         return openai_parse_error("[] is too short - 'messages'");
     }
@@ -551,7 +535,7 @@ pub fn messages(app: &Arc<App>, body: &[u8], fail: bool) -> Response {
     if max_tokens <= 0 {
         return bad("max_tokens is required and must be positive");
     }
-    let (prompt, n) = conversation(&req, "messages");
+    let (prompt, n) = native::prompt_of(&req, true);
     if n == 0 {
         return bad("messages is required");
     }

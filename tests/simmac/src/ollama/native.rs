@@ -384,7 +384,8 @@ pub fn copy(app: &App, body: &[u8]) -> Response {
     }
 }
 
-/// The prompt text of a generate request or the last user message of a chat request.
+/// The prompt text of a generate request, or the last user message of a chat request (native
+/// `/api/chat` and the OpenAI/Anthropic `messages`) with the message count.
 pub fn prompt_of(req: &Req, chat: bool) -> (String, usize) {
     if !chat {
         return (engine::str_field(req, "prompt").to_owned(), 1);
