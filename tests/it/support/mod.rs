@@ -292,7 +292,7 @@ impl Mac {
     }
 
     /// Loads a stand-in for Homebrew's `homebrew.mxcl.ollama` job (`brew services start
-    /// ollama`): RunAtLoad like the real one, its program just waits and listens nowhere.
+    /// ollama`): `RunAtLoad` like the real one, its program just waits and listens nowhere.
     pub(crate) fn load_homebrew_job(&self) -> PathBuf {
         self.bootstrap(
             "homebrew.mxcl.ollama",
