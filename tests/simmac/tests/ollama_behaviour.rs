@@ -468,3 +468,84 @@ fn concurrent_pulls_all_install() {
         );
     }
 }
+
+/// Names in `/api/ps`, in its order.
+fn loaded_names(addr: std::net::SocketAddr) -> Vec<String> {
+    get(addr, "/api/ps").json()["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_model_that_does_not_fit_evicts_shortest_keep_alive_first_pinned_ones_too() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac
+        .install(&["llama3", "llama3.2", "qwen2.5-coder:32b"])
+        .serve();
+    // Runner sizes (weights + 4096 × 64 KiB): llama3 ≈ 5.0 GB, llama3.2 ≈ 2.3 GB, qwen ≈ 20.1 GB.
+    seed::set_memory(mac.path(), Some(26_000_000_000)).unwrap();
+    let load = |model: &str, keep_alive: &str| {
+        post(
+            addr,
+            "/api/generate",
+            &format!(r#"{{"model":"{model}","keep_alive":{keep_alive}}}"#),
+        )
+    };
+    assert_eq!(load("llama3", "-1").status, 200);
+    assert_eq!(load("llama3.2", "\"10m\"").status, 200);
+    assert_eq!(loaded_names(addr), ["llama3:latest", "llama3.2:latest"]);
+    // qwen does not fit beside both: the 10-minute runner goes first, the pinned one stays.
+    assert_eq!(load("qwen2.5-coder:32b", "-1").status, 200);
+    let mut names = loaded_names(addr);
+    names.sort();
+    assert_eq!(names, ["llama3:latest", "qwen2.5-coder:32b"]);
+    // With less memory a pinned runner is evicted too (both are pinned: the model path decides
+    // which; here qwen's blob sorts first, and llama3.2 fits beside llama3).
+    seed::set_memory(mac.path(), Some(22_000_000_000)).unwrap();
+    assert_eq!(load("llama3.2", "-1").status, 200);
+    let mut names = loaded_names(addr);
+    names.sort();
+    assert_eq!(names, ["llama3.2:latest", "llama3:latest"]);
+}
+
+#[test]
+fn a_model_that_can_never_fit_fails_after_evicting_everything() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac.install(&["llama3", "qwen2.5-coder:32b"]).serve();
+    seed::set_memory(mac.path(), Some(10_000_000_000)).unwrap();
+    let r = post(
+        addr,
+        "/api/generate",
+        r#"{"model":"llama3","keep_alive":-1}"#,
+    );
+    assert_eq!(r.status, 200);
+    let r = post(
+        addr,
+        "/api/generate",
+        r#"{"model":"qwen2.5-coder:32b","keep_alive":-1}"#,
+    );
+    assert_eq!(r.status, 500);
+    assert_eq!(
+        r.text(),
+        r#"{"error":"model requires more system memory (18.7 GiB) than is available (9.3 GiB)"}"#
+    );
+    assert!(loaded_names(addr).is_empty());
+}
+
+#[test]
+fn delete_removes_the_files_and_leaves_a_loaded_model_in_memory() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
+    post(
+        addr,
+        "/api/generate",
+        r#"{"model":"llama3","keep_alive":-1}"#,
+    );
+    let r = request(addr, "DELETE", "/api/delete", Some(r#"{"model":"llama3"}"#));
+    assert_eq!(r.status, 200);
+    assert_eq!(get(addr, "/api/tags").text(), r#"{"models":[]}"#);
+    assert_eq!(loaded_names(addr), ["llama3:latest"]);
+}

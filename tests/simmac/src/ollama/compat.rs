@@ -263,7 +263,9 @@ pub fn embeddings(app: &App, body: &[u8]) -> Response {
             &format!("model \"{model}\" not found, try pulling it first"),
         );
     };
-    app.touch(&m, None, None);
+    if let Err(e) = app.touch(&m, None, None) {
+        return openai_native_error(StatusCode::INTERNAL_SERVER_ERROR, &e);
+    }
     let dims = if m.spec.embedding_length > 0 {
         m.spec.embedding_length
     } else {

@@ -111,11 +111,27 @@ impl App {
     }
 
     /// Loads (or refreshes) `model`: keep-alive from the request, else the loaded runner's, else
-    /// `OLLAMA_KEEP_ALIVE`. Evicts the soonest-expiring model beyond `OLLAMA_MAX_LOADED_MODELS`.
-    pub fn touch(&self, model: &Installed, keep_alive: Option<i128>, num_ctx: Option<u64>) {
+    /// `OLLAMA_KEEP_ALIVE`. Like `Scheduler.processPending` (`server/sched.go`): at
+    /// `OLLAMA_MAX_LOADED_MODELS` (default 3) one runner is unloaded first; then, while the new
+    /// runner does not fit beside the loaded ones in `config.json` `memory_bytes`, one runner is
+    /// unloaded after another, in `findRunnerToUnload` order ([`eviction_order`]: pinned runners
+    /// too, last). When it does not fit even alone, every other runner has been unloaded and
+    /// the load fails (`Scheduler.load`: "No other models loaded, yet we still don't fit") with
+    /// v0.12.6's text from `llm/server.go` (`model requires more system memory (…) than is
+    /// available (…)`), which the handlers answer with 500 (`handleScheduleError`).
+    ///
+    /// # Errors
+    /// The text of a load that can never fit.
+    pub fn touch(
+        &self,
+        model: &Installed,
+        keep_alive: Option<i128>,
+        num_ctx: Option<u64>,
+    ) -> Result<(), String> {
         let now = now_ns();
         let key = key_of(&model.name);
         let default_ctx = env::context_length(&self.env);
+        let memory = state::config(&self.mac).ok().and_then(|c| c.memory_bytes);
         let mut map = self.lock();
         map.retain(|_, l| l.expires_ns > now);
         let ka = keep_alive
@@ -124,36 +140,92 @@ impl App {
         let ctx = num_ctx
             .or_else(|| map.get(&key).map(|l| l.context_length))
             .unwrap_or(default_ctx);
-        map.insert(
-            key.clone(),
-            Loaded {
-                model: model.clone(),
-                context_length: ctx,
-                keep_alive: ka,
-                expires_ns: now.saturating_add(ka),
-            },
-        );
+        let entry = Loaded {
+            model: model.clone(),
+            context_length: ctx,
+            keep_alive: ka,
+            expires_ns: now.saturating_add(ka),
+        };
+        // A loaded runner of the same model is reused (or reloaded in place): it never counts
+        // against itself.
+        map.remove(&key);
         let max = env::var(&self.env, "OLLAMA_MAX_LOADED_MODELS")
             .parse::<usize>()
             .ok()
             .filter(|n| *n > 0)
             .unwrap_or(3);
-        while map.len() > max {
-            let victim = map
-                .iter()
-                .filter(|(k, _)| **k != key)
-                .min_by_key(|(_, l)| l.expires_ns)
-                .map(|(k, _)| k.clone());
-            match victim {
-                Some(k) => map.remove(&k),
-                None => break,
-            };
+        while map.len() >= max {
+            evict_one(&mut map);
         }
+        if let Some(memory) = memory {
+            let need = entry.size();
+            while map.values().map(Loaded::size).sum::<u64>() + need > memory {
+                if !evict_one(&mut map) {
+                    return Err(format!(
+                        "model requires more system memory ({}) than is available ({})",
+                        human_bytes2(need),
+                        human_bytes2(memory)
+                    ));
+                }
+            }
+        }
+        map.insert(key, entry);
+        Ok(())
     }
 
     /// Unloads `name` (no error when it was not loaded).
     pub fn unload(&self, name: &str) {
         self.lock().remove(&key_of(name));
+    }
+}
+
+/// The order `findRunnerToUnload` (`server/sched.go`) picks runners to unload in:
+/// `ByDurationAndName`, the session duration (keep-alive) ascending, compared as `uint64` so a
+/// negative ("forever") duration sorts last, then the model path (the model blob,
+/// `blobs/sha256-<hex>`). Pinned runners are not exempt: they are just picked last.
+pub fn eviction_order(loaded: &[&Loaded]) -> Vec<String> {
+    let mut order: Vec<(&i128, String, String)> = loaded
+        .iter()
+        .map(|l| (&l.keep_alive, model_path(&l.model), key_of(&l.model.name)))
+        .collect();
+    order.sort();
+    order.into_iter().map(|(_, _, key)| key).collect()
+}
+
+/// `runnerRef.modelPath`: the model layer's blob path (its digest with `-` for `:`).
+fn model_path(model: &Installed) -> String {
+    model
+        .spec
+        .layers
+        .iter()
+        .find(|l| l.media_type == "application/vnd.ollama.image.model")
+        .map_or_else(|| model.name.clone(), |l| l.digest.replace(':', "-"))
+}
+
+/// Unloads the first runner in [`eviction_order`]; `false` when none is loaded.
+fn evict_one(map: &mut BTreeMap<String, Loaded>) -> bool {
+    let victim = eviction_order(&map.values().collect::<Vec<_>>())
+        .into_iter()
+        .next();
+    victim.is_some_and(|k| map.remove(&k).is_some())
+}
+
+/// `format.HumanBytes2`: binary units with one decimal (`19.2 GiB`).
+pub fn human_bytes2(b: u64) -> String {
+    const KIB: u64 = 1024;
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "one decimal is shown, as Go's float64 formatting"
+    )]
+    let f = |unit: u64| b as f64 / unit as f64;
+    if b >= KIB * KIB * KIB {
+        format!("{:.1} GiB", f(KIB * KIB * KIB))
+    } else if b >= KIB * KIB {
+        format!("{:.1} MiB", f(KIB * KIB))
+    } else if b >= KIB {
+        format!("{:.1} KiB", f(KIB))
+    } else {
+        format!("{b} B")
     }
 }
 

@@ -346,9 +346,11 @@ pub fn delete(app: &App, body: &[u8]) -> Response {
             &format!("name {model:?} is invalid"),
         );
     }
+    // `Server.DeleteHandler` (`server/routes.go`) removes the manifest and the layers only: a
+    // loaded runner stays in memory (`/api/ps` still lists it) until it expires. `ollama rm`
+    // unloads first (`DeleteHandler` in `cmd/cmd.go`: generate with `keep_alive: 0`).
     match seed::remove_model(&app.mac, &model) {
         Ok(true) => {
-            app.unload(&model);
             let mut r = Response::new(Body::empty());
             *r.status_mut() = StatusCode::OK;
             r
@@ -465,7 +467,9 @@ pub fn prepare(
         .get("options")
         .and_then(|o| o.get("num_ctx"))
         .and_then(Value::as_u64);
-    app.touch(&m, keep_alive, num_ctx);
+    // A load that never fits: 500 (`handleScheduleError`, `server/routes.go`).
+    app.touch(&m, keep_alive, num_ctx)
+        .map_err(|e| NativeError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     Ok(Some(m))
 }
 
@@ -603,8 +607,8 @@ pub fn embed(app: &App, body: &[u8]) -> Response {
     };
     if keep_alive == Some(0) {
         app.unload(&m.name);
-    } else {
-        app.touch(&m, keep_alive, None);
+    } else if let Err(e) = app.touch(&m, keep_alive, None) {
+        return gin_error(StatusCode::INTERNAL_SERVER_ERROR, &e);
     }
     if inputs.is_empty() {
         return gin_json(

@@ -100,6 +100,13 @@ pub fn set_loopback(mac: &Path, loopback: std::net::IpAddr) -> io::Result<()> {
     state::save_config(mac, &cfg)
 }
 
+/// Sets the memory the server has for runners (`None` = unlimited): see `engine::App::touch`.
+pub fn set_memory(mac: &Path, bytes: Option<u64>) -> io::Result<()> {
+    let mut cfg = state::config(mac)?;
+    cfg.memory_bytes = bytes;
+    state::save_config(mac, &cfg)
+}
+
 /// Replaces `config.json`.
 pub fn set_config(mac: &Path, cfg: &state::Config) -> io::Result<()> {
     state::save_config(mac, cfg)

@@ -166,6 +166,9 @@ pub struct Config {
     /// The sandbox's own loopback address (`127.0.0.X`): the wildcard and the simulated Mac's
     /// LAN addresses are really bound (and reached by the client) there.
     pub loopback: Option<String>,
+    /// Memory for runners, bytes (`None` = unlimited). A model that does not fit beside the
+    /// loaded ones evicts them (`engine::App::touch`); one larger than this never loads.
+    pub memory_bytes: Option<u64>,
 }
 
 impl Default for Config {
@@ -176,6 +179,7 @@ impl Default for Config {
             anthropic_errors: false,
             latency_ms: 0,
             loopback: None,
+            memory_bytes: None,
         }
     }
 }
