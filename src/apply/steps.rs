@@ -217,13 +217,7 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
             ))
         }
         Operation::PullModel { name } => pull(ctx, name).await,
-        Operation::RemoveModel { name } => {
-            let client = ctx.settings.observe.client(ctx.desired);
-            client
-                .delete(name, ctx.settings.observe.http_timeout)
-                .await?;
-            Ok(format!("removed {name}"))
-        }
+        Operation::RemoveModel { name } => remove_model(ctx, name).await,
         Operation::WarmModel { name, embedding } => warm_model(ctx, name, *embedding).await,
         Operation::BootoutJob { domain, label } => {
             let target = target(domain, label)?;
@@ -573,6 +567,20 @@ async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
         () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),
     }
     Ok(format!("pulled {}", name.display()))
+}
+
+/// Unloads, then deletes: `DELETE /api/delete` removes the files only, and a loaded model
+/// would stay in memory (`ollama rm` unloads first too).
+async fn remove_model(ctx: &Ctx<'_>, name: &str) -> Result<String, StepError> {
+    let client = ctx.settings.observe.client(ctx.desired);
+    let timeout = ctx.settings.observe.http_timeout;
+    let unloaded = client.unload(name, timeout).await?;
+    client.delete(name, timeout).await?;
+    Ok(if unloaded {
+        format!("removed {name} (unloaded first)")
+    } else {
+        format!("removed {name}")
+    })
 }
 
 async fn warm_model(ctx: &Ctx<'_>, name: &ModelName, embedding: bool) -> Result<String, StepError> {

@@ -295,6 +295,22 @@ impl Client {
         }
     }
 
+    /// Unloads a model now: `/api/generate` with no prompt and `keep_alive: 0`, as `ollama rm`
+    /// does before it deletes (`DeleteHandler` in Ollama's `cmd/cmd.go`). The server unloads
+    /// before it checks capabilities, so this works for embedding-only models too. `Ok(false)`
+    /// when Ollama does not know the model (404: nothing to unload).
+    ///
+    /// # Errors
+    /// Any other failure, with the URL.
+    pub async fn unload(&self, model: &str, timeout: Duration) -> Result<bool, OllamaError> {
+        let body = serde_json::json!({ "model": model, "keep_alive": 0, "stream": false });
+        match self.post("/api/generate", &body, Some(timeout)).await {
+            Ok(_) => Ok(true),
+            Err(OllamaError::Status { status: 404, .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Loads a model and keeps it loaded for `keep_alive` (Ollama's syntax; `None` = the
     /// server's `OLLAMA_KEEP_ALIVE`): `/api/generate` with an empty prompt, or `/api/embed`
     /// with no input for embedding models (they refuse generate).

@@ -190,7 +190,8 @@ pub enum Operation {
         /// The model.
         name: ModelName,
     },
-    /// `DELETE /api/delete`.
+    /// Unload (`POST /api/generate` with `keep_alive: 0`), then `DELETE /api/delete` (which
+    /// removes the files only).
     RemoveModel {
         /// The model as Ollama lists it.
         name: String,

@@ -743,6 +743,76 @@ fn destroy_models_removes_only_the_declared_models() {
     assert!(!models.contains("llama3.2"), "{models}");
 }
 
+/// The fake Ollama's HTTP calls, as `METHOD path` lines, in order.
+fn http_calls(mac: &Mac) -> Vec<String> {
+    mac.sb
+        .journal()
+        .iter()
+        .filter(|c| c.tool == "http")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.method.as_deref().unwrap_or(""),
+                c.path.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// Asserts that every `DELETE /api/delete` comes right after an unload request
+/// (`POST /api/generate`), and returns how many deletes there were.
+#[track_caller]
+fn assert_each_delete_follows_an_unload(calls: &[String]) -> usize {
+    let deletes: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| *c == "DELETE /api/delete")
+        .map(|(i, _)| i)
+        .collect();
+    for &i in &deletes {
+        assert!(
+            i > 0 && calls[i - 1] == "POST /api/generate",
+            "a delete without an unload right before it: {calls:?}"
+        );
+    }
+    deletes.len()
+}
+
+#[test]
+fn prune_unloads_a_loaded_model_before_deleting_it() {
+    let mac = Mac::new();
+    mac.apply().success();
+    // A model server.toml does not declare, loaded and pinned.
+    mac.http("POST", "/api/pull", r#"{"model":"llama3","stream":false}"#);
+    mac.load("llama3", "-1");
+    let toml = std::fs::read_to_string(&mac.config).unwrap();
+    std::fs::write(
+        &mac.config,
+        format!("{toml}\n[model_policy]\nprune = true\n"),
+    )
+    .unwrap();
+    mac.sb.clear_journal();
+    mac.apply()
+        .success()
+        .says("done     remove ollama.model[\"llama3:latest\"]")
+        .says("removed llama3:latest (unloaded first)");
+    assert_eq!(assert_each_delete_follows_an_unload(&http_calls(&mac)), 1);
+    // `DELETE /api/delete` alone leaves a runner in memory: the unload took it out.
+    let ps = mac.loaded_models();
+    assert!(!ps.contains("llama3:latest"), "{ps}");
+    assert!(ps.contains("llama3.2:latest"), "{ps}");
+    mac.assert_converged();
+}
+
+#[test]
+fn destroy_models_unloads_each_model_before_deleting_it() {
+    let mac = Mac::new();
+    mac.apply().success();
+    mac.sb.clear_journal();
+    mac.run(&["destroy", "--yes", "--models"]).success();
+    assert_eq!(assert_each_delete_follows_an_unload(&http_calls(&mac)), 2);
+}
+
 #[test]
 fn destroy_models_with_the_server_down_refuses_and_touches_nothing() {
     let mac = Mac::new();
