@@ -614,13 +614,36 @@ fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
 }
 
 /// Step 6: models: remove (prune), pull, warm.
+/// The declared models while the server is down: "known after the server starts". Nothing is
+/// planned for them (no `+ pull` for models the Mac may well have, nothing counted); the notes
+/// say so, `check` reports them as unknown (not drift), and `apply`, which observes again after
+/// each round, plans the pulls of what is really missing once the server answers.
+fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
+    if desired.models.is_empty() {
+        return;
+    }
+    // The reason names the URL already (`Ollama did not answer at …`).
+    plan.unknowns.push(format!(
+        "ollama.models: the server is down ({reason}); the declared models are known after the server starts"
+    ));
+    for spec in &desired.models {
+        let then = if spec.warm && !spec.name.is_cloud() {
+            "pulled if missing, then warmed"
+        } else {
+            "pulled if missing"
+        };
+        plan.unknowns.push(format!(
+            "{}: known after the server starts ({then})",
+            model_address(&spec.name.display())
+        ));
+    }
+}
+
 fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &mut Plan) {
-    let server_down = matches!(observed.ollama.server, ServerStatus::Down { .. });
     let (installed, loaded) = match &observed.ollama.server {
         ServerStatus::Down { reason } => {
-            // The reason names the URL already (`Ollama did not answer at …`).
-            let reason = format!("the server is down: {reason}");
-            (Knowable::unknown(reason.clone()), Knowable::unknown(reason))
+            defer_models(desired, reason, plan);
+            return;
         }
         ServerStatus::Up { models, loaded, .. } => (models.clone(), loaded.clone()),
     };
@@ -667,11 +690,8 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             Knowable::Known(_) if find(&spec.name).is_some() => continue,
             Knowable::Known(_) => "model is not installed".to_owned(),
             // Pulling a model Ollama already has is cheap (it compares digests), so an unknown
-            // list means "pull everything", never "remove anything".
-            // The full reason is in the plan's notes, once.
-            Knowable::Unknown { .. } if server_down => {
-                "after the server starts: installed models are unknown while it is down".to_owned()
-            }
+            // list (the server answers, its list does not parse) means "pull everything", never
+            // "remove anything".
             Knowable::Unknown { reason } => format!("installed models are unknown ({reason})"),
         };
         pulled.insert(spec.name.clone());
@@ -708,9 +728,6 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
                 Knowable::Known(set) if set.contains(&spec.name) => continue,
                 _ if pulled.contains(&spec.name) => "model is pulled in this plan".to_owned(),
                 Knowable::Known(_) => "model is not loaded in memory".to_owned(),
-                Knowable::Unknown { .. } if server_down => {
-                    "after the server starts: loaded models are unknown while it is down".to_owned()
-                }
                 Knowable::Unknown { reason } => {
                     format!("after the server starts: loaded models are unknown ({reason})")
                 }
