@@ -149,6 +149,12 @@ pub fn tally(steps: &[StepRecord]) -> (usize, usize, usize) {
 /// The action name for a take-over step (not a planned change).
 pub const TAKE_OVER: &str = "take-over";
 
+/// The action of the joint check of the warm models after a round's warm steps.
+pub const WARM_CHECK: &str = "check-warm";
+
+/// Its resource: all declared models.
+pub const WARM_CHECK_RESOURCE: &str = "ollama.models";
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;

@@ -412,12 +412,14 @@ async fn execute_round(
     cancel: &Cancel,
     round: usize,
 ) -> RoundEnd {
+    let warmed = std::sync::Mutex::new(Vec::new());
     let ctx = steps::Ctx {
         desired,
         observed,
         settings,
         reporter,
         cancel,
+        warmed: &warmed,
     };
     let mut records = Vec::new();
     let mut unfinished: Vec<&Change> = Vec::new();
@@ -487,6 +489,29 @@ async fn execute_round(
                 message: "Ollama is installed; observing again to find the program".to_owned(),
             });
             break;
+        }
+    }
+    let any_warmed = !warmed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .is_empty();
+    if any_warmed && !interrupted {
+        // All warm models together, once, after the round's warm steps: a model evicted to load
+        // another fails this round instead of being warmed again (and evicting) in the next.
+        // Recorded only when it fails.
+        if let Err(error) = steps::check_warm(&ctx).await {
+            failed = true;
+            let record = StepRecord {
+                round,
+                resource: journal::WARM_CHECK_RESOURCE.to_owned(),
+                action: journal::WARM_CHECK.to_owned(),
+                status: StepStatus::Failed {
+                    error: error_chain(&error),
+                },
+                millis: 0,
+            };
+            reporter.event(&Event::StepFinished(record.clone()));
+            records.push(record);
         }
     }
     RoundEnd {

@@ -34,6 +34,8 @@ pub(super) struct Ctx<'a> {
     pub(super) settings: &'a Settings,
     pub(super) reporter: &'a dyn Reporter,
     pub(super) cancel: &'a Cancel,
+    /// What `/api/ps` listed after each warm step of the round (for the joint check).
+    pub(super) warmed: &'a std::sync::Mutex<Vec<super::warm::WarmSeen>>,
 }
 
 /// Why a step failed. Every variant names the command, path or URL.
@@ -101,6 +103,9 @@ pub enum StepError {
         /// The model.
         model: String,
     },
+    /// The warm models do not fit in memory together (`warm::evictions`).
+    #[error("{0}")]
+    WarmEvicted(String),
     /// A value in the plan is not usable (a hand-edited saved plan).
     #[error("{0}")]
     Invalid(String),
@@ -594,10 +599,17 @@ async fn warm_model(ctx: &Ctx<'_>, name: &ModelName, embedding: bool) -> Result<
     }
     let took = start.elapsed();
     let loaded = client.ps(ctx.settings.observe.http_timeout).await?;
-    if !loaded
+    let listed = loaded
         .iter()
-        .any(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
-    {
+        .any(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name));
+    ctx.warmed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(super::warm::WarmSeen {
+            model: name.clone(),
+            loaded,
+        });
+    if !listed {
         return Err(StepError::NotWarm {
             model: name.display(),
         });
@@ -607,6 +619,37 @@ async fn warm_model(ctx: &Ctx<'_>, name: &ModelName, embedding: bool) -> Result<
         name.display(),
         took.as_secs_f64()
     ))
+}
+
+/// The joint check after the warm steps of a round: every `warm` model of server.toml must still
+/// be in memory (`warm::evictions` says what evicted what).
+pub(super) async fn check_warm(ctx: &Ctx<'_>) -> Result<String, StepError> {
+    let seen = std::mem::take(
+        &mut *ctx
+            .warmed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let warm: Vec<ModelName> = ctx
+        .desired
+        .models
+        .iter()
+        .filter(|m| m.warm && !m.name.is_cloud())
+        .map(|m| m.name.clone())
+        .collect();
+    let before = match &ctx.observed.ollama.server {
+        crate::model::observed::ServerStatus::Up {
+            loaded: Knowable::Known(list),
+            ..
+        } => list.clone(),
+        _ => Vec::new(),
+    };
+    let client = ctx.settings.observe.client(ctx.desired);
+    let now = client.ps(ctx.settings.observe.http_timeout).await?;
+    match super::warm::evictions(&warm, &before, &seen, &now) {
+        Some(message) => Err(StepError::WarmEvicted(message)),
+        None => Ok(format!("{} warm model(s) in memory together", warm.len())),
+    }
 }
 
 /// `osascript -e 'quit app "Ollama"'` (`--take-over`).

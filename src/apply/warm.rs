@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{Cancel, Event, Reporter};
-use crate::model::observed::InstalledModel;
+use crate::model::observed::{InstalledModel, LoadedModel};
 use crate::ollama::client::{Client, OllamaError};
 use crate::ollama::name::ModelName;
 
@@ -25,6 +25,82 @@ pub struct Warmed {
     pub error: Option<String>,
 }
 
+/// What `/api/ps` listed right after one model was warmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmSeen {
+    /// The model just warmed.
+    pub model: ModelName,
+    /// `/api/ps` right after it loaded.
+    pub loaded: Vec<LoadedModel>,
+}
+
+/// The entry of `name` in a `/api/ps` list.
+fn listed<'a>(list: &'a [LoadedModel], name: &ModelName) -> Option<&'a LoadedModel> {
+    list.iter()
+        .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
+}
+
+/// `name (4.7 GB)`, or the bare name when no list showed its size.
+fn with_size(name: &ModelName, lists: &[&[LoadedModel]]) -> String {
+    match lists.iter().find_map(|list| listed(list, name)) {
+        Some(m) => format!(
+            "{} ({})",
+            name.display(),
+            crate::status::human_bytes(m.size)
+        ),
+        None => name.display(),
+    }
+}
+
+/// The check after the warm steps of a round: all `warm` models together, as `/api/ps` lists
+/// them `now`. Ollama unloads other runners, pinned ones too, to make room for a model that
+/// does not fit beside them, so each warm step can succeed while the set does not fit; then
+/// warming them again in later rounds would only evict them in turn. `None` when every warm
+/// model is in memory; else one line naming each evicted model and what loading evicted it, with
+/// the sizes Ollama reported. `before`: `/api/ps` at the observation the round started from;
+/// `seen`: the warm steps of the round in order.
+pub fn evictions(
+    warm: &[ModelName],
+    before: &[LoadedModel],
+    seen: &[WarmSeen],
+    now: &[LoadedModel],
+) -> Option<String> {
+    let mut lists: Vec<&[LoadedModel]> = vec![now];
+    lists.extend(seen.iter().map(|s| s.loaded.as_slice()));
+    lists.push(before);
+    let mut evicted = Vec::new();
+    for name in warm.iter().filter(|n| listed(now, n).is_none()) {
+        // Gone since it was last seen loaded: from its own warm step on, or from the start.
+        let from = seen.iter().rposition(|s| s.model == *name).unwrap_or(0);
+        let by = seen[from..]
+            .iter()
+            .find(|s| s.model != *name && listed(&s.loaded, name).is_none());
+        evicted.push(match by {
+            Some(step) => format!(
+                "loading {} evicted {}",
+                with_size(&step.model, &lists),
+                with_size(name, &lists)
+            ),
+            None => format!("{} is not in memory after warming", with_size(name, &lists)),
+        });
+    }
+    if evicted.is_empty() {
+        return None;
+    }
+    let in_memory = if now.is_empty() {
+        "nothing".to_owned()
+    } else {
+        now.iter()
+            .map(|m| format!("{} ({})", m.name, crate::status::human_bytes(m.size)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(format!(
+        "the warm models do not fit in memory together: {}; in memory now: {in_memory}; warm fewer or smaller models (or give Ollama more memory)",
+        evicted.join("; ")
+    ))
+}
+
 /// Whether to load through `/api/embed`: Ollama's `capabilities` when it reports them, else the
 /// name (`*embed*`, as the planner does).
 fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
@@ -37,7 +113,8 @@ fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
 }
 
 /// Warms `models` one after the other: pull when missing (progress as [`Event::Pull`]), load
-/// with `keep_alive = -1` (forever), check `/api/ps`.
+/// with `keep_alive = -1` (forever), check `/api/ps`; then check them all together
+/// ([`evictions`]): a model evicted to load a later one fails with what evicted it.
 pub async fn warm(
     client: &Client,
     models: &[ModelName],
@@ -46,6 +123,7 @@ pub async fn warm(
     cancel: &Cancel,
 ) -> Vec<Warmed> {
     let mut results = Vec::new();
+    let mut seen = Vec::new();
     for name in models {
         if cancel.is_cancelled() {
             results.push(Warmed {
@@ -56,7 +134,17 @@ pub async fn warm(
             });
             continue;
         }
-        results.push(warm_one(client, name, http_timeout, reporter, cancel).await);
+        results.push(warm_one(client, name, http_timeout, reporter, cancel, &mut seen).await);
+    }
+    if seen.len() > 1
+        && let Ok(now) = client.ps(http_timeout).await
+        && let Some(message) = evictions(models, &[], &seen, &now)
+    {
+        for (name, result) in models.iter().zip(&mut results) {
+            if result.error.is_none() && listed(&now, name).is_none() {
+                result.error = Some(message.clone());
+            }
+        }
     }
     results
 }
@@ -67,6 +155,7 @@ async fn warm_one(
     http_timeout: std::time::Duration,
     reporter: &dyn Reporter,
     cancel: &Cancel,
+    seen: &mut Vec<WarmSeen>,
 ) -> Warmed {
     let mut result = Warmed {
         model: name.display(),
@@ -98,10 +187,12 @@ async fn warm_one(
         }
         result.millis = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         let loaded = client.ps(http_timeout).await.map_err(|e| e.to_string())?;
-        if loaded
-            .iter()
-            .any(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
-        {
+        let found = listed(&loaded, name).is_some();
+        seen.push(WarmSeen {
+            model: name.clone(),
+            loaded,
+        });
+        if found {
             Ok(())
         } else {
             Err(format!(
@@ -151,5 +242,57 @@ pub(super) async fn load(
             client.load(name.raw(), Some("-1"), true).await
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LoadedModel, ModelName, WarmSeen, evictions};
+
+    fn loaded(name: &str, size: u64) -> LoadedModel {
+        LoadedModel {
+            name: name.to_owned(),
+            digest: String::new(),
+            expires_at: String::new(),
+            size,
+            size_vram: size,
+        }
+    }
+
+    fn name(text: &str) -> ModelName {
+        ModelName::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_warm_model_evicted_by_the_next_one_is_named_with_both_sizes() {
+        let warm = [name("llama3.2"), name("qwen2.5-coder:32b")];
+        let small = loaded("llama3.2:latest", 2_300_000_000);
+        let big = loaded("qwen2.5-coder:32b", 20_100_000_000);
+        let seen = [
+            WarmSeen {
+                model: warm[0].clone(),
+                loaded: vec![small.clone()],
+            },
+            WarmSeen {
+                model: warm[1].clone(),
+                loaded: vec![big.clone()],
+            },
+        ];
+        assert_eq!(
+            evictions(&warm, &[], &seen, std::slice::from_ref(&big)).as_deref(),
+            Some(
+                "the warm models do not fit in memory together: loading qwen2.5-coder:32b (20 GB) evicted llama3.2:latest (2.3 GB); in memory now: qwen2.5-coder:32b (20 GB); warm fewer or smaller models (or give Ollama more memory)"
+            )
+        );
+        // A model loaded before the round and evicted by its only warm step.
+        let only = [seen[1].clone()];
+        assert!(
+            evictions(&warm, &[small], &only, std::slice::from_ref(&big))
+                .unwrap()
+                .contains("loading qwen2.5-coder:32b (20 GB) evicted llama3.2:latest (2.3 GB)")
+        );
+        // All in memory: nothing to say.
+        let both = [loaded("llama3.2:latest", 1), loaded("qwen2.5-coder:32b", 1)];
+        assert_eq!(evictions(&warm, &[], &seen, &both), None);
     }
 }

@@ -384,6 +384,45 @@ fn an_evicted_warm_model_is_not_drift_for_check_but_apply_warms_it() {
     assert!(mac.loaded_models().contains("llama3.2:latest"));
 }
 
+#[test]
+fn two_warm_models_that_do_not_fit_together_fail_in_the_round_that_warms_them() {
+    const BOTH: &str = r#"
+[[models]]
+name = "llama3.2"
+warm = true
+
+[[models]]
+name = "llama3"
+warm = true
+"#;
+    let mac = Mac::with(BOTH, "");
+    mac.apply().success();
+    // Less memory than the two runners need together (≈ 2.3 GB + 4.9 GB), enough for either.
+    seed::set_memory(&mac.sb.mac_dir(), Some(6_000_000_000)).unwrap();
+    mac.http(
+        "POST",
+        "/api/generate",
+        r#"{"model":"llama3","keep_alive":0}"#,
+    );
+    mac.sb.clear_journal();
+    let run = mac.apply();
+    run.failure()
+        .says("done     warm ollama.model[\"llama3:latest\"]")
+        .says("failed   check-warm ollama.models: the warm models do not fit in memory together: loading llama3:latest (4.9 GB) evicted llama3.2:latest (2.3 GB); in memory now: llama3:latest (4.9 GB)")
+        .says("in 1 round(s)");
+    // No churn: one load, no second round warming llama3.2 again.
+    let loads = http_calls(&mac)
+        .into_iter()
+        .filter(|c| c == "POST /api/generate")
+        .count();
+    assert_eq!(loads, 1, "{}", run.both());
+    // `ssollama warm` checks them together too.
+    mac.run(&["warm"])
+        .failure()
+        .says("failed  llama3.2:latest")
+        .says("loading llama3:latest (4.9 GB) evicted llama3.2:latest (2.3 GB)");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fault matrix (specs/apply.md)
 
