@@ -366,16 +366,53 @@ pub async fn ollama(desired: &Desired, settings: &Settings) -> OllamaState {
     OllamaState { url, server }
 }
 
-async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
-    let candidates = match &desired.service.program {
-        Some(path) => vec![path.clone()],
+/// Finds the `ollama` program: `service.program` when declared (only there), else the known
+/// paths, else where Homebrew itself says its formula is (`brew --prefix ollama` + `bin/ollama`,
+/// for a prefix the known paths miss). Returns the program found and every path looked at, in
+/// order. `brew --prefix` runs only when nothing was found and `brew` exists.
+pub async fn find_program(
+    desired: &Desired,
+    settings: &Settings,
+    brew: Option<&Path>,
+) -> (Option<PathBuf>, Vec<PathBuf>) {
+    let mut candidates = match &desired.service.program {
+        Some(path) => {
+            return (
+                fs::is_executable(path).then(|| path.clone()),
+                vec![path.clone()],
+            );
+        }
         None => settings.ollama_candidates(),
     };
-    let path = candidates.iter().find(|p| fs::is_executable(p)).cloned();
+    if let Some(path) = candidates.iter().find(|p| fs::is_executable(p)) {
+        return (Some(path.clone()), candidates);
+    }
+    let Some(brew) = brew else {
+        return (None, candidates);
+    };
+    let cmd = Cmd::new(Tool::Brew(brew.to_owned()), ["--prefix", "ollama"]);
+    let prefix = match settings.run(&cmd).await {
+        Ok(out) if out.success() => out.stdout.lines().next().map(|l| PathBuf::from(l.trim())),
+        _ => None,
+    };
+    if let Some(prefix) = prefix.filter(|p| p.is_absolute()) {
+        let path = prefix.join("bin").join("ollama");
+        if !candidates.contains(&path) {
+            candidates.push(path.clone());
+        }
+        if fs::is_executable(&path) {
+            return (Some(path), candidates);
+        }
+    }
+    (None, candidates)
+}
+
+async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
     let brew = settings
         .brew_candidates()
         .into_iter()
         .find(|p| fs::is_executable(p));
+    let (path, candidates) = find_program(desired, settings, brew.as_deref()).await;
     let version = match &path {
         None => Knowable::unknown("no `ollama` program found"),
         Some(path) => match settings

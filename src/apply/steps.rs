@@ -103,6 +103,16 @@ pub enum StepError {
         /// The model.
         model: String,
     },
+    /// `brew install ollama` succeeded, yet no `ollama` program is where Ollama lives.
+    #[error(
+        "`{cmd}` finished, but no `ollama` program is there: looked at {looked}; check `brew info ollama`, or set `service.program` in server.toml"
+    )]
+    NotInstalled {
+        /// The install command line.
+        cmd: String,
+        /// Every path looked at.
+        looked: String,
+    },
     /// The warm models do not fit in memory together (`warm::evictions`).
     #[error("{0}")]
     WarmEvicted(String),
@@ -331,7 +341,21 @@ async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
         }
         return Err(error);
     }
-    Ok(format!("ran `{cmd}`"))
+    // Look again, Homebrew's own word (`brew --prefix ollama`) included. Nothing there: fail
+    // now, saying where we looked, rather than install again in every round.
+    let (found, looked) =
+        crate::observe::find_program(ctx.desired, &settings.observe, Some(brew)).await;
+    match found {
+        Some(path) => Ok(format!("ran `{cmd}`; found {}", path.display())),
+        None => Err(StepError::NotInstalled {
+            cmd: cmd.to_string(),
+            looked: looked
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
 }
 
 /// Runs a `networksetup` change; on "requires admin privileges" (exit 14) runs it again through

@@ -115,6 +115,46 @@ fn a_mac_without_ollama_gets_it_from_homebrew() {
     mac.assert_converged();
 }
 
+/// How many times `brew install ollama` ran.
+fn brew_installs(mac: &Mac) -> usize {
+    mac.mutations()
+        .iter()
+        .filter(|m| m.as_str() == "brew install ollama")
+        .count()
+}
+
+#[test]
+fn a_homebrew_prefix_the_known_paths_miss_is_found_through_brew_prefix() {
+    let mac = Mac::new();
+    let prefix = mac.sb.root().join("homebrew");
+    mac.sb
+        .update_machine(|m| m.brew_prefix = Some(prefix.clone()));
+    mac.sb.remove_ollama();
+    let program = prefix.join("opt/ollama/bin/ollama");
+    mac.apply()
+        .success()
+        .says("done     install ollama.program")
+        .says(&format!("found {}", program.display()));
+    assert_eq!(brew_installs(&mac), 1);
+    let plist = std::fs::read_to_string(mac.plist()).unwrap();
+    assert!(plist.contains(&program.display().to_string()), "{plist}");
+    mac.assert_converged();
+}
+
+#[test]
+fn a_brew_install_that_leaves_no_program_fails_in_that_round_and_runs_once() {
+    let mac = Mac::new();
+    mac.sb.remove_ollama();
+    mac.sb.set_fault("brew-installs-nothing", "1");
+    mac.apply()
+        .failure()
+        .says("failed   install ollama.program")
+        .says("brew install ollama` finished, but no `ollama` program is there: looked at `")
+        .says("/opt/homebrew/opt/ollama/bin/ollama`")
+        .says("in 1 round(s)");
+    assert_eq!(brew_installs(&mac), 1);
+}
+
 #[test]
 fn json_progress_is_one_object_per_line() {
     let mac = Mac::new();

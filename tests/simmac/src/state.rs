@@ -28,6 +28,11 @@ pub struct Machine {
     /// The tool directory holding the wrappers (where `brew install ollama` puts `ollama`);
     /// `<state>/../bin` when absent.
     pub bin_dir: Option<PathBuf>,
+    /// Homebrew's prefix as `brew --prefix` prints it; absent = `/opt/homebrew`, and `brew
+    /// install ollama` writes `<bin>/ollama` (the tool dir stands for the known paths). When set
+    /// (a prefix the known paths do not cover), `brew install ollama` writes
+    /// `<prefix>/opt/ollama/bin/ollama`, and only `brew --prefix ollama` tells where it is.
+    pub brew_prefix: Option<PathBuf>,
     /// `sw_vers` `ProductVersion`.
     pub os_version: String,
     /// `sw_vers` `BuildVersion`.
@@ -52,6 +57,7 @@ impl Default for Machine {
             user: "tester".to_owned(),
             home: None,
             bin_dir: None,
+            brew_prefix: None,
             os_version: "14.2.1".to_owned(),
             os_build: "23C71".to_owned(),
             gui_session: true,

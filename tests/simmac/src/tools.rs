@@ -234,9 +234,16 @@ fn quit_target(script: &str) -> Option<String> {
 /// Runs `brew --prefix [formula]` or `brew install ollama` (writes `<bin>/ollama`).
 pub fn brew(ctx: &Ctx, args: &[String]) -> Outcome {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let prefix = ctx
+        .mac
+        .machine()
+        .brew_prefix
+        .map_or_else(|| "/opt/homebrew".to_owned(), |p| p.display().to_string());
     match args.as_slice() {
-        ["--prefix"] => Outcome::ok("/opt/homebrew\n"),
-        ["--prefix", formula] => Outcome::ok(format!("/opt/homebrew/opt/{formula}\n")),
+        ["--prefix"] => Outcome::ok(format!("{prefix}\n")),
+        // `brew --prefix <formula>` prints the formula's opt path whether or not it is installed
+        // (Homebrew's `Formula#opt_prefix`).
+        ["--prefix", formula] => Outcome::ok(format!("{prefix}/opt/{formula}\n")),
         ["--version"] => Outcome::ok("Homebrew 4.4.20\n"),
         _ if ctx.is_root() => {
             Outcome::err(1, BREW_ROOT_ERROR).mutating(args.first() == Some(&"install"))
@@ -272,7 +279,10 @@ fn install(ctx: &Ctx, formulae: &[&str]) -> Outcome {
             );
         }
     }
-    let bin = ctx.mac.bin_dir();
+    let bin = match ctx.mac.machine().brew_prefix {
+        Some(prefix) => prefix.join("opt").join("ollama").join("bin"),
+        None => ctx.mac.bin_dir(),
+    };
     let v = OLLAMA_VERSION;
     if bin.join("ollama").exists() {
         return Outcome::err(
@@ -282,8 +292,16 @@ fn install(ctx: &Ctx, formulae: &[&str]) -> Outcome {
             ),
         );
     }
-    let written =
-        std::env::current_exe().and_then(|exe| write_wrapper(&bin, &exe, ctx.mac.dir(), "ollama"));
+    // `brew-installs-nothing`: the install reports success but no program appears (a broken
+    // keg, a link step that did not run).
+    let written = if ctx.mac.fault("brew-installs-nothing").is_some() {
+        Ok(())
+    } else {
+        std::fs::create_dir_all(&bin).and_then(|()| {
+            std::env::current_exe()
+                .and_then(|exe| write_wrapper(&bin, &exe, ctx.mac.dir(), "ollama"))
+        })
+    };
     if let Err(e) = written {
         return Outcome::err(1, format!("Error: {e}\n"));
     }
