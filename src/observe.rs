@@ -257,9 +257,12 @@ pub async fn job(settings: &Settings, target: &ServiceTarget) -> Knowable<JobSta
 }
 
 /// Whether Homebrew's `homebrew.mxcl.ollama` agent is loaded in the user's GUI domain: its
-/// target when loaded, `None` when not (or when it is the managed job itself), unknown when
+/// target (and pid while it runs) when loaded, `None` when not (or when it is the managed job itself), unknown when
 /// `launchctl print` failed.
-async fn homebrew_job(desired: &Desired, settings: &Settings) -> Knowable<Option<String>> {
+async fn homebrew_job(
+    desired: &Desired,
+    settings: &Settings,
+) -> Knowable<Option<process::HomebrewJob>> {
     if desired.service.label.as_str() == HOMEBREW_LABEL {
         return Knowable::Known(None);
     }
@@ -277,12 +280,15 @@ async fn homebrew_job(desired: &Desired, settings: &Settings) -> Knowable<Option
 /// What `launchctl print gui/<uid>/homebrew.mxcl.ollama` says about Homebrew's agent. Exit 112
 /// (no GUI session for the user) means no agent of that user can be loaded at all, so it is
 /// "not loaded"; any other failure is unknown.
-fn homebrew_job_of(target: &ServiceTarget, out: &Output) -> Knowable<Option<String>> {
+fn homebrew_job_of(target: &ServiceTarget, out: &Output) -> Knowable<Option<process::HomebrewJob>> {
     if out.status == Some(112) {
         return Knowable::Known(None);
     }
     match launchctl::parse_print(target, out.status, &out.stdout, &out.stderr) {
-        Knowable::Known(JobStatus::Loaded(_)) => Knowable::Known(Some(target.to_string())),
+        Knowable::Known(JobStatus::Loaded(job)) => Knowable::Known(Some(process::HomebrewJob {
+            target: target.to_string(),
+            pid: job.pid,
+        })),
         Knowable::Known(JobStatus::NotLoaded) => Knowable::Known(None),
         Knowable::Unknown { reason } => Knowable::unknown(format!("Homebrew's job: {reason}")),
     }

@@ -268,26 +268,57 @@ fn is_ollama_app(command: &str) -> bool {
     command == OLLAMA_APP_EXECUTABLE || basename(command) == "Ollama"
 }
 
+/// Homebrew's loaded `homebrew.mxcl.ollama` job: its target and, while it runs, its pid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomebrewJob {
+    /// e.g. `gui/501/homebrew.mxcl.ollama`.
+    pub target: String,
+    /// `pid` of `launchctl print` (present only while running).
+    pub pid: Option<u32>,
+}
+
+/// Whether `pid` is one of `roots` or descends from one (following `ppid` in `processes`,
+/// bounded by their number, so a cycle in odd `ps` output cannot loop).
+fn descends_from(pid: u32, roots: &[u32], processes: &[ProcessInfo]) -> bool {
+    let mut current = pid;
+    for _ in 0..=processes.len() {
+        if roots.contains(&current) {
+            return true;
+        }
+        match processes.iter().find(|p| p.pid == current) {
+            Some(p) if p.ppid != current && p.ppid > 1 => current = p.ppid,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Everything that fights the managed server, sorted and without duplicates.
 ///
 /// - [`Conflict::OllamaAppRunning`] for each process that is Ollama.app (`comm` is
 ///   [`OLLAMA_APP_EXECUTABLE`], or its base name is `Ollama` with a capital O);
-/// - [`Conflict::HomebrewServiceLoaded`] when `homebrew_job_loaded` names the loaded
-///   `homebrew.mxcl.ollama` target;
+/// - [`Conflict::HomebrewServiceLoaded`] when `homebrew_job` is loaded;
 /// - [`Conflict::PortTaken`] for each listener that is neither the job's process (`job_pid`) nor
-///   an `ollama` child of it. `listeners` must come from [`lsof_listen`] for the managed port.
+///   an `ollama` child of it, nor part of one of the two conflicts above: Ollama.app's own
+///   `ollama serve` (a child of the app) and Homebrew's job (its process or a descendant) are
+///   listed as that conflict only, which `--take-over` clears (quitting the app stops its
+///   server; booting the job out stops its process group). `listeners` must come from
+///   [`lsof_listen`] for the managed port.
 pub fn find_conflicts(
     listeners: &[Listener],
     processes: &[ProcessInfo],
     job_pid: Option<u32>,
-    homebrew_job_loaded: Option<String>,
+    homebrew_job: Option<HomebrewJob>,
 ) -> Vec<Conflict> {
     let mut conflicts = BTreeSet::new();
+    let mut taken_over: Vec<u32> = Vec::new();
     for process in processes.iter().filter(|p| is_ollama_app(&p.command)) {
         conflicts.insert(Conflict::OllamaAppRunning { pid: process.pid });
+        taken_over.push(process.pid);
     }
-    if let Some(target) = homebrew_job_loaded {
-        conflicts.insert(Conflict::HomebrewServiceLoaded { target });
+    if let Some(job) = homebrew_job {
+        taken_over.extend(job.pid);
+        conflicts.insert(Conflict::HomebrewServiceLoaded { target: job.target });
     }
     let is_ours = |pid: u32| {
         let Some(job) = job_pid else {
@@ -298,7 +329,10 @@ pub fn find_conflicts(
                 .iter()
                 .any(|p| p.pid == pid && p.ppid == job && basename(&p.command) == "ollama")
     };
-    for listener in listeners.iter().filter(|l| !is_ours(l.pid)) {
+    for listener in listeners
+        .iter()
+        .filter(|l| !is_ours(l.pid) && !descends_from(l.pid, &taken_over, processes))
+    {
         conflicts.insert(Conflict::PortTaken {
             pid: listener.pid,
             command: listener.command.clone(),
@@ -319,7 +353,7 @@ pub fn find_conflicts(
 pub fn conflicts(
     listeners: Knowable<Vec<Listener>>,
     processes: Knowable<Vec<ProcessInfo>>,
-    homebrew: Knowable<Option<String>>,
+    homebrew: Knowable<Option<HomebrewJob>>,
     job_pid: &Knowable<Option<u32>>,
 ) -> Knowable<Vec<Conflict>> {
     match (listeners, processes, homebrew) {
@@ -370,8 +404,8 @@ mod tests {
     use proptest::prelude::proptest;
 
     use super::{
-        Listener, ProcessInfo, ProcessParseError, find_conflicts, lsof_listen, macos_major,
-        parse_lsof, parse_product_version, parse_ps, ping, ping_succeeded, ps,
+        HomebrewJob, Listener, ProcessInfo, ProcessParseError, find_conflicts, lsof_listen,
+        macos_major, parse_lsof, parse_product_version, parse_ps, ping, ping_succeeded, ps,
         sw_vers_product_version,
     };
     use crate::model::Knowable;
@@ -579,12 +613,17 @@ mod tests {
             listener("ollama", 900, "*:11434"),
             listener("ollama", 900, "*:11434"),
             listener("ollama", 921, "127.0.0.1:11434"),
+            listener("nginx", 1300, "*:11434"),
         ];
+        // Homebrew's job without a pid (not running): 921 is a stranger.
         let conflicts = find_conflicts(
             &listeners,
             &processes,
             None,
-            Some("gui/501/homebrew.mxcl.ollama".to_owned()),
+            Some(HomebrewJob {
+                target: "gui/501/homebrew.mxcl.ollama".to_owned(),
+                pid: None,
+            }),
         );
         insta::assert_debug_snapshot!(conflicts, @r#"
         [
@@ -595,17 +634,53 @@ mod tests {
                 target: "gui/501/homebrew.mxcl.ollama",
             },
             PortTaken {
-                pid: 900,
-                command: "ollama",
-                address: "*:11434",
-            },
-            PortTaken {
                 pid: 921,
                 command: "ollama",
                 address: "127.0.0.1:11434",
             },
+            PortTaken {
+                pid: 1300,
+                command: "nginx",
+                address: "*:11434",
+            },
         ]
         "#);
+    }
+
+    #[test]
+    fn the_servers_of_ollama_app_and_homebrews_job_are_part_of_their_conflicts() {
+        let processes = parse_ps(PS).unwrap();
+        // 900: Ollama.app's `ollama serve`; 921: Homebrew's job; 930: a child of it.
+        let listeners = [
+            listener("ollama", 900, "*:11434"),
+            listener("ollama", 921, "127.0.0.1:11434"),
+            listener("ollama", 930, "127.0.0.1:11434"),
+        ];
+        let brew = HomebrewJob {
+            target: "gui/501/homebrew.mxcl.ollama".to_owned(),
+            pid: Some(921),
+        };
+        assert_eq!(
+            find_conflicts(&listeners, &processes, None, Some(brew)),
+            [
+                Conflict::OllamaAppRunning { pid: 853 },
+                Conflict::HomebrewServiceLoaded {
+                    target: "gui/501/homebrew.mxcl.ollama".to_owned()
+                },
+            ]
+        );
+        // Without Homebrew's job loaded, its former process is a stranger on the port.
+        assert_eq!(
+            find_conflicts(&listeners[1..2], &processes, None, None),
+            [
+                Conflict::OllamaAppRunning { pid: 853 },
+                Conflict::PortTaken {
+                    pid: 921,
+                    command: "ollama".to_owned(),
+                    address: "127.0.0.1:11434".to_owned()
+                },
+            ]
+        );
     }
 
     #[test]
@@ -644,10 +719,14 @@ mod tests {
             command: "/Applications/Ollama.app/Contents/MacOS/Ollama".to_owned(),
         };
         let brew = "gui/501/homebrew.mxcl.ollama".to_owned();
+        let job = HomebrewJob {
+            target: brew.clone(),
+            pid: None,
+        };
         let known = super::conflicts(
             Knowable::Known(Vec::new()),
             Knowable::Known(vec![app.clone()]),
-            Knowable::Known(Some(brew.clone())),
+            Knowable::Known(Some(job.clone())),
             &Knowable::Known(None),
         );
         assert_eq!(
@@ -663,7 +742,7 @@ mod tests {
         let Knowable::Unknown { reason } = super::conflicts(
             Knowable::unknown("`lsof` exited with Some(1): lsof: bad option"),
             Knowable::unknown("could not run `ps`"),
-            Knowable::Known(Some(brew)),
+            Knowable::Known(Some(job)),
             &Knowable::Known(None),
         ) else {
             panic!("a failed probe must make the conflicts unknown");

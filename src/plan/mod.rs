@@ -174,8 +174,8 @@ fn plan_conflicts(observed: &Observed, plan: &mut Plan) {
             },
             Conflict::HomebrewServiceLoaded { target } => Blocker {
                 resource: "conflict.homebrew_service".to_owned(),
-                problem: format!("Homebrew's `homebrew.mxcl.ollama` job is loaded (`{target}`) and competes for the port"),
-                fix: "run `brew services stop ollama`, or run `ssollama apply --take-over` to boot it out".to_owned(),
+                problem: format!("Homebrew's `homebrew.mxcl.ollama` job is loaded (`{target}`) and competes for the port (its `ollama serve` and children count as this conflict)"),
+                fix: "run `brew services stop ollama`, or run `ssollama apply --take-over` to boot it out and disable it (its server stops with it)".to_owned(),
             },
             Conflict::PortTaken { pid, command, address } => Blocker {
                 resource: "conflict.port".to_owned(),

@@ -747,7 +747,23 @@ fn conflicts_block_until_take_over_which_never_kills_a_port_owner() {
 fn take_over_boots_out_and_disables_homebrews_job() {
     let mac = Mac::new();
     mac.load_homebrew_job();
-    mac.apply().failure().says("conflict.homebrew_service");
+    // Its `ollama serve` listens on the declared port: part of the Homebrew conflict (which
+    // --take-over clears), not a port owner that --take-over would refuse to touch.
+    let lsof = mac.sb.tool("lsof", &["-nP", "-iTCP:11434", "-sTCP:LISTEN"]);
+    assert!(
+        String::from_utf8_lossy(&lsof.stdout).contains("ollama"),
+        "{lsof:?}"
+    );
+    let blocked: Vec<String> = mac
+        .planned()
+        .into_iter()
+        .filter(|l| l.starts_with("blocked"))
+        .collect();
+    assert_eq!(blocked, ["blocked conflict.homebrew_service"]);
+    mac.apply()
+        .failure()
+        .says("conflict.homebrew_service")
+        .says("--take-over` to boot it out and disable it");
     mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
         .success()
         .says("booted out and disabled");

@@ -291,28 +291,45 @@ impl Mac {
         ssollama::launchd::plist::desired_plist_xml(&self.desired(), &self.sb.ollama_path())
     }
 
-    /// Loads a stand-in for Homebrew's `homebrew.mxcl.ollama` job (`brew services start
-    /// ollama`): `RunAtLoad` like the real one, its program just waits and listens nowhere.
+    /// Loads Homebrew's `homebrew.mxcl.ollama` job as `brew services start ollama` does, in its
+    /// normal state: `RunAtLoad`, `KeepAlive`, a real (fake) `ollama serve` listening on the
+    /// declared port. Homebrew's plist sets no `OLLAMA_HOST` (127.0.0.1:11434); here it is the
+    /// wildcard on the declared port, which the fake binds on the sandbox's own address (never
+    /// the shared 127.0.0.1). Waits (bounded) until it listens.
     pub(crate) fn load_homebrew_job(&self) -> PathBuf {
-        self.bootstrap(
+        let path = self.bootstrap(
             "homebrew.mxcl.ollama",
-            r#"<?xml version="1.0" encoding="UTF-8"?>
+            &format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
 <dict>
+	<key>EnvironmentVariables</key>
+	<dict>
+		<key>OLLAMA_HOST</key>
+		<string>0.0.0.0:{port}</string>
+	</dict>
+	<key>KeepAlive</key>
+	<true/>
 	<key>Label</key>
 	<string>homebrew.mxcl.ollama</string>
 	<key>ProgramArguments</key>
 	<array>
-		<string>/bin/sleep</string>
-		<string>600</string>
+		<string>{program}</string>
+		<string>serve</string>
 	</array>
 	<key>RunAtLoad</key>
 	<true/>
 </dict>
 </plist>
 "#,
-        )
+                port = self.port,
+                program = self.sb.ollama_path().display(),
+            ),
+        );
+        let wildcard = SocketAddr::from((self.host, self.port));
+        wait_until("Homebrew's server listens", || listening(wildcard));
+        path
     }
 
     /// Writes `text` as the agent plist of `label`, owned by the machine user, and bootstraps
