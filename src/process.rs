@@ -608,7 +608,8 @@ mod tests {
     #[test]
     fn strangers_on_the_port_and_homebrew_are_conflicts() {
         let processes = parse_ps(PS).unwrap();
-        // Ollama.app's own server (a child of the app, not of the job), on IPv4 and IPv6.
+        // Ollama.app's own server (a child of the app, not of the job) on IPv4 and IPv6 counts
+        // as the app's conflict; the others are strangers on the port.
         let listeners = [
             listener("ollama", 900, "*:11434"),
             listener("ollama", 900, "*:11434"),

@@ -262,8 +262,12 @@ fn a_converged_mac_whose_job_was_booted_out_pulls_nothing() {
         .success()
         .says("done     reload launchd.job")
         .says("done     warm ollama.model[\"llama3.2:latest\"]");
-    let calls = http_calls(&mac);
-    assert!(!calls.iter().any(|c| c == "POST /api/pull"), "{calls:?}");
+    assert_eq!(
+        http_count(&mac, "POST /api/pull"),
+        0,
+        "{:?}",
+        http_calls(&mac)
+    );
     mac.assert_converged();
 }
 
@@ -279,11 +283,7 @@ fn with_the_server_down_apply_looks_again_once_it_answers_and_pulls_only_what_is
         .success()
         .says("done     pull ollama.model[\"all-minilm:latest\"]")
         .never_says("pull ollama.model[\"llama3.2:latest\"]");
-    let pulls = http_calls(&mac)
-        .into_iter()
-        .filter(|c| c == "POST /api/pull")
-        .count();
-    assert_eq!(pulls, 1);
+    assert_eq!(http_count(&mac, "POST /api/pull"), 1);
     mac.assert_converged();
 }
 
@@ -451,11 +451,7 @@ warm = true
         .says("failed   check-warm ollama.models: the warm models do not fit in memory together: loading llama3:latest (4.9 GB) evicted llama3.2:latest (2.3 GB); in memory now: llama3:latest (4.9 GB)")
         .says("in 1 round(s)");
     // No churn: one load, no second round warming llama3.2 again.
-    let loads = http_calls(&mac)
-        .into_iter()
-        .filter(|c| c == "POST /api/generate")
-        .count();
-    assert_eq!(loads, 1, "{}", run.both());
+    assert_eq!(http_count(&mac, "POST /api/generate"), 1, "{}", run.both());
     // `ssollama warm` checks them together too.
     mac.run(&["warm"])
         .failure()
@@ -897,6 +893,11 @@ fn http_calls(mac: &Mac) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// How many `METHOD path` requests the fake Ollama journaled.
+fn http_count(mac: &Mac, call: &str) -> usize {
+    http_calls(mac).iter().filter(|c| *c == call).count()
 }
 
 /// Asserts that every `DELETE /api/delete` comes right after an unload request
