@@ -388,6 +388,36 @@ mod tests {
     }
 
     #[test]
+    fn exit_113_with_the_not_found_text_on_stdout_is_not_loaded_too() {
+        // Real Macs have printed the text on stdout as well as on stderr.
+        let t = target("com.mattstack.deck.nosuchapp");
+        let status = parse_print(&t, Some(113), NOT_FOUND, "");
+        assert_eq!(status, Knowable::Known(JobStatus::NotLoaded));
+        let status = parse_print(&t, Some(113), KICKSTART_NOT_FOUND, "\n");
+        assert_eq!(status, Knowable::Known(JobStatus::NotLoaded));
+        // Other text on stdout is quoted in the reason, never taken for "not loaded".
+        let status = parse_print(&t, Some(113), "Bad request.\n", "");
+        insta::assert_debug_snapshot!(status, @r#"
+        Unknown {
+            reason: "`launchctl print gui/501/com.mattstack.deck.nosuchapp` exited with 113: Bad request.",
+        }
+        "#);
+    }
+
+    #[test]
+    fn a_header_naming_only_the_label_describes_the_target() {
+        // OS X 10.10 printed `dev.mysql = {` for `launchctl print system/dev.mysql`.
+        let text = "com.ollama = {\n\tstate = running\n\tpid = 5\n}\n";
+        let status = parse_print(&target("com.ollama"), Some(0), text, "");
+        assert!(
+            matches!(status, Knowable::Known(JobStatus::Loaded(_))),
+            "{status:?}"
+        );
+        let status = parse_print(&target("com.other"), Some(0), text, "");
+        assert!(matches!(status, Knowable::Unknown { .. }), "{status:?}");
+    }
+
+    #[test]
     fn not_found_text_with_another_status_is_unknown() {
         let t = target("com.mattstack.deck.nosuchapp");
         let status = parse_print(&t, Some(0), "", NOT_FOUND);

@@ -527,6 +527,9 @@ pub fn job_environment(environment: &BTreeMap<String, String>) -> BTreeMap<Strin
 }
 
 #[cfg(test)]
+mod real;
+
+#[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
