@@ -208,6 +208,8 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
                     "pid": job.pid,
                     "runs": job.runs,
                     "last_exit": job.last_exit_text(),
+                    "last_exit_reason": job.last_exit_reason,
+                    "job_state": job.job_state,
                 }),
                 job.environment.get("OLLAMA_HOST").cloned(),
             )
