@@ -602,14 +602,13 @@ mod tests {
         assert_eq!(parse_rfc3339("x"), None);
     }
 
-    /// The `bind` row of `status` for the converged case with its job replaced by `job`.
-    fn bind_row(job: Knowable<JobStatus>) -> String {
-        let mut observed: Observed = serde_json::from_str(include_str!(concat!(
+    /// The converged case's `server.toml` and observation.
+    fn converged_case() -> (Desired, Observed) {
+        let observed: Observed = serde_json::from_str(include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/it/cases/plan/converged/observed.json"
         )))
         .unwrap();
-        observed.job = job;
         let desired = crate::config::parse(
             "server.toml",
             include_str!(concat!(
@@ -619,6 +618,13 @@ mod tests {
         )
         .unwrap()
         .desired;
+        (desired, observed)
+    }
+
+    /// The `bind` row of `status` for the converged case with its job replaced by `job`.
+    fn bind_row(job: Knowable<JobStatus>) -> String {
+        let (desired, mut observed) = converged_case();
+        observed.job = job;
         let doc = document(&desired, &observed, 0);
         let shown = text(&doc, Path::new("/Users/tester"));
         shown
@@ -652,20 +658,7 @@ mod tests {
 
     #[test]
     fn status_of_the_converged_case() {
-        let observed: Observed = serde_json::from_str(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/it/cases/plan/converged/observed.json"
-        )))
-        .unwrap();
-        let desired = crate::config::parse(
-            "server.toml",
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/it/cases/plan/converged/server.toml"
-            )),
-        )
-        .unwrap()
-        .desired;
+        let (desired, observed) = converged_case();
         let now = parse_rfc3339("2026-11-26T10:00:00Z").unwrap();
         let doc = document(&desired, &observed, now);
         assert_eq!(doc["format"], STATUS_FORMAT);
