@@ -23,7 +23,7 @@ macro_rules! fixture {
 }
 
 /// Every real service print in the fixtures.
-const REAL: [(&str, &str); 19] = [
+const REAL: [(&str, &str); 21] = [
     fixture!("print-agent-running-sigterm.txt"),
     fixture!("print-agent-running-first-run.txt"),
     fixture!("print-daemon-running.txt"),
@@ -43,6 +43,8 @@ const REAL: [(&str, &str); 19] = [
     fixture!("print-exit-reason-codesigning.txt"),
     fixture!("print-exit-reason-spawn-failed.txt"),
     fixture!("print-xpcproxy-starting.txt"),
+    fixture!("print-macos27-semaphores-lwcr-running.txt"),
+    fixture!("print-calendar-bash-lc-redirect.txt"),
 ];
 
 /// What each real print must read as, field by field, worked out by hand from the capture.
@@ -304,6 +306,38 @@ fn expected(name: &str) -> Expected {
             None,
             (0, "", ""),
             &[],
+        ),
+        "print-macos27-semaphores-lwcr-running.txt" => e(
+            "running",
+            Some(1082),
+            Some(1),
+            Some("never exited"),
+            Some("/Users/sglavoie/.go/bin/bn-vault-guard"),
+            (
+                1,
+                "/Users/sglavoie/.go/bin/bn-vault-guard",
+                "/Users/sglavoie/.go/bin/bn-vault-guard",
+            ),
+            &[
+                "BNOTES_VAULT",
+                "GIT_TERMINAL_PROMPT",
+                "OSLogRateLimit",
+                "PATH",
+                "XPC_SERVICE_NAME",
+            ],
+        ),
+        "print-calendar-bash-lc-redirect.txt" => e(
+            "not running",
+            None,
+            Some(1),
+            Some("0"),
+            Some("/bin/bash"),
+            (
+                3,
+                "/bin/bash",
+                "/Users/ny/.openclaw/workspace/scripts/run-badge-followback.sh >> /Users/ny/.openclaw/workspace/logs/badge-followback.log 2>&1",
+            ),
+            XPC,
         ),
         other => panic!("no expectation for {other}"),
     }
