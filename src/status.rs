@@ -207,7 +207,9 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
                     "state": job.state,
                     "pid": job.pid,
                     "runs": job.runs,
-                    "last_exit": job.last_exit.as_ref().map(ToString::to_string),
+                    "last_exit": job.last_exit_text(),
+                    "last_exit_reason": job.last_exit_reason,
+                    "job_state": job.job_state,
                 }),
                 job.environment.get("OLLAMA_HOST").cloned(),
             )
@@ -403,7 +405,15 @@ pub fn text(doc: &Json, home: &Path) -> String {
             format!("{declared} (loaded)")
         }
         Some(loaded) => format!("{declared} declared, {loaded} loaded"),
-        None => format!("{declared} declared, not loaded"),
+        // What the job binds is known only when the job is: an unknown job (a print that
+        // could not be read, no GUI session) is never "not loaded".
+        None => match job["status"].as_str().unwrap_or("") {
+            "not_loaded" => format!("{declared} declared, not loaded"),
+            "running" | "not_running" => format!(
+                "{declared} declared, the loaded job sets no OLLAMA_HOST (Ollama's default 127.0.0.1:11434)"
+            ),
+            _ => format!("{declared} declared, loaded bind unknown (the job is unknown)"),
+        },
     };
     rows.push(vec!["bind".to_owned(), bind]);
     let network = &doc["network"];
@@ -541,6 +551,7 @@ pub fn text(doc: &Json, home: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::observed::LoadedJob;
 
     #[test]
     fn sizes_read_like_ollama_list() {
@@ -591,8 +602,8 @@ mod tests {
         assert_eq!(parse_rfc3339("x"), None);
     }
 
-    #[test]
-    fn status_of_the_converged_case() {
+    /// The converged case's `server.toml` and observation.
+    fn converged_case() -> (Desired, Observed) {
         let observed: Observed = serde_json::from_str(include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/it/cases/plan/converged/observed.json"
@@ -607,6 +618,47 @@ mod tests {
         )
         .unwrap()
         .desired;
+        (desired, observed)
+    }
+
+    /// The `bind` row of `status` for the converged case with its job replaced by `job`.
+    fn bind_row(job: Knowable<JobStatus>) -> String {
+        let (desired, mut observed) = converged_case();
+        observed.job = job;
+        let doc = document(&desired, &observed, 0);
+        let shown = text(&doc, Path::new("/Users/tester"));
+        shown
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix("bind"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_bind_row_says_unknown_for_an_unknown_job_never_not_loaded() {
+        let unknown = bind_row(Knowable::unknown("could not read `launchctl print`"));
+        assert!(
+            unknown.ends_with("declared, loaded bind unknown (the job is unknown)"),
+            "{unknown}"
+        );
+        assert!(!unknown.contains("not loaded"), "{unknown}");
+        let gone = bind_row(Knowable::Known(JobStatus::NotLoaded));
+        assert!(gone.ends_with("declared, not loaded"), "{gone}");
+        let bare = bind_row(Knowable::Known(JobStatus::Loaded(LoadedJob {
+            state: Some("running".to_owned()),
+            pid: Some(7),
+            ..LoadedJob::default()
+        })));
+        assert!(
+            bare.ends_with("the loaded job sets no OLLAMA_HOST (Ollama's default 127.0.0.1:11434)"),
+            "{bare}"
+        );
+    }
+
+    #[test]
+    fn status_of_the_converged_case() {
+        let (desired, observed) = converged_case();
         let now = parse_rfc3339("2026-11-26T10:00:00Z").unwrap();
         let doc = document(&desired, &observed, now);
         assert_eq!(doc["format"], STATUS_FORMAT);

@@ -20,6 +20,19 @@ use crate::sys::tools::Tool;
 /// `launchctl`'s "Could not find service" (113) text, stable across the captured releases.
 const SERVICE_NOT_FOUND: &str = "Could not find service";
 
+/// Whether a finished command printed the "Could not find service … in domain for …" text.
+/// Real Macs have been seen printing it on stderr (the captures in `tests/fixtures`) and on
+/// stdout (reports quoted in `tests/fixtures/PROVENANCE.md`), so both streams count.
+fn says_service_not_found(stdout: &str, stderr: &str) -> bool {
+    stderr.contains(SERVICE_NOT_FOUND) || stdout.contains(SERVICE_NOT_FOUND)
+}
+
+/// Whether a print's header names `target`: `gui/501/com.ollama = {` for
+/// `gui/501/com.ollama`, or the bare label (`com.ollama = {`), as OS X 10.10 printed it.
+fn header_names(header: &str, target: &ServiceTarget) -> bool {
+    header == target.to_string() || header == target.label.as_str()
+}
+
 /// How an exit status reads in a message.
 fn status_text(status: Option<i32>) -> String {
     status.map_or_else(
@@ -82,7 +95,8 @@ pub fn kickstart(target: &ServiceTarget, kill: bool) -> Cmd {
 /// Reads a finished `launchctl print <target>`.
 ///
 /// # Guarantees
-/// [`JobStatus::NotLoaded`] only for exit 113 with `Could not find service` on stderr; exit 112
+/// [`JobStatus::NotLoaded`] only for exit 113 with `Could not find service` on stderr or
+/// stdout; exit 112
 /// (no such domain: nobody logged in at the console for `gui/<uid>`) is never "not loaded".
 /// Every other outcome — another status, a signal, output that does not parse or names another
 /// target — is [`Knowable::Unknown`] with a reason for the user.
@@ -96,7 +110,7 @@ pub fn parse_print(
     match status {
         Some(0) => {
             if let Some(header) = print_header(stdout)
-                && header != target.to_string()
+                && !header_names(header, target)
             {
                 return Knowable::unknown(format!("`{command}` described `{header}` instead"));
             }
@@ -105,7 +119,9 @@ pub fn parse_print(
                 Err(err) => Knowable::unknown(format!("could not read `{command}`: {err}")),
             }
         }
-        Some(113) if stderr.contains(SERVICE_NOT_FOUND) => Knowable::Known(JobStatus::NotLoaded),
+        Some(113) if says_service_not_found(stdout, stderr) => {
+            Knowable::Known(JobStatus::NotLoaded)
+        }
         Some(112) => match target.domain {
             Domain::Gui(_) => Knowable::unknown(format!(
                 "no GUI session for {} ({}) — log in at the console or use mode = \"daemon\"",
@@ -117,11 +133,19 @@ pub fn parse_print(
                 excerpt(stderr)
             )),
         },
-        other => Knowable::unknown(format!(
-            "`{command}` {}: {}",
-            status_text(other),
-            excerpt(stderr)
-        )),
+        other => {
+            // Some errors come on stdout (see `says_service_not_found`): quote what was said.
+            let said = if stderr.trim().is_empty() {
+                stdout
+            } else {
+                stderr
+            };
+            Knowable::unknown(format!(
+                "`{command}` {}: {}",
+                status_text(other),
+                excerpt(said)
+            ))
+        }
     }
 }
 
@@ -361,6 +385,36 @@ mod tests {
             KICKSTART_NOT_FOUND,
         );
         assert_eq!(status, Knowable::Known(JobStatus::NotLoaded));
+    }
+
+    #[test]
+    fn exit_113_with_the_not_found_text_on_stdout_is_not_loaded_too() {
+        // Real Macs have printed the text on stdout as well as on stderr.
+        let t = target("com.mattstack.deck.nosuchapp");
+        let status = parse_print(&t, Some(113), NOT_FOUND, "");
+        assert_eq!(status, Knowable::Known(JobStatus::NotLoaded));
+        let status = parse_print(&t, Some(113), KICKSTART_NOT_FOUND, "\n");
+        assert_eq!(status, Knowable::Known(JobStatus::NotLoaded));
+        // Other text on stdout is quoted in the reason, never taken for "not loaded".
+        let status = parse_print(&t, Some(113), "Bad request.\n", "");
+        insta::assert_debug_snapshot!(status, @r#"
+        Unknown {
+            reason: "`launchctl print gui/501/com.mattstack.deck.nosuchapp` exited with 113: Bad request.",
+        }
+        "#);
+    }
+
+    #[test]
+    fn a_header_naming_only_the_label_describes_the_target() {
+        // OS X 10.10 printed `dev.mysql = {` for `launchctl print system/dev.mysql`.
+        let text = "com.ollama = {\n\tstate = running\n\tpid = 5\n}\n";
+        let status = parse_print(&target("com.ollama"), Some(0), text, "");
+        assert!(
+            matches!(status, Knowable::Known(JobStatus::Loaded(_))),
+            "{status:?}"
+        );
+        let status = parse_print(&target("com.other"), Some(0), text, "");
+        assert!(matches!(status, Knowable::Unknown { .. }), "{status:?}");
     }
 
     #[test]

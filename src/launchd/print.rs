@@ -168,6 +168,8 @@ impl TopLevel {
             "stderr path" => set_once(&mut job.stderr_path, owned(), line, text),
             "path" => set_once(&mut job.path, owned(), line, text),
             "username" => set_once(&mut job.username, owned(), line, text),
+            "last exit reason" => set_once(&mut job.last_exit_reason, owned(), line, text),
+            "job state" => set_once(&mut job.job_state, owned(), line, text),
             "pid" => {
                 let pid = value
                     .trim()
@@ -224,25 +226,264 @@ impl TopLevel {
     }
 }
 
-/// A nested block still open: its key and the line that opened it.
-struct Open<'a> {
-    name: &'a str,
-    line: usize,
+/// The opener suffixes of a nested block: dictionaries (` = {`, launchd's own keys, and
+/// ` => {`, keys of XPC dictionaries such as `event triggers` entries or `LWCR`'s `"reqs"`) and
+/// arrays (` = [`, ` => [`).
+const OPENERS: [&str; 4] = [" = {", " => {", " = [", " => ["];
+
+/// The key of a block opener line (`arguments` for `arguments = {`), or `None`.
+fn opener(rest: &str) -> Option<&str> {
+    OPENERS.iter().find_map(|suffix| rest.strip_suffix(suffix))
+}
+
+/// A closer line's text: `}` for dictionaries, `]` for arrays.
+fn is_closer(rest: &str) -> bool {
+    matches!(rest, "}" | "]")
+}
+
+/// The indentation of one nesting level, learnt from the first indented line: one TAB in real
+/// output, spaces where a capture was pasted through something that expands tabs.
+struct Indent<'a> {
+    unit: &'a str,
+}
+
+impl<'a> Indent<'a> {
+    /// Learns the unit from the first indented line of `lines`, if any.
+    fn learn(lines: &[&'a str]) -> Option<Self> {
+        lines.iter().find_map(|line| {
+            let body = line.trim_start_matches(['\t', ' ']);
+            let width = line.len() - body.len();
+            if width == 0 || body.trim().is_empty() {
+                return None;
+            }
+            let first = line.as_bytes()[0];
+            // A tab-indented line's unit is one tab; a space-indented line's unit is all of its
+            // leading spaces (it is at depth 1).
+            let unit = if first == b'\t' {
+                &line[..1]
+            } else {
+                let spaces = line.len() - line.trim_start_matches(' ').len();
+                &line[..spaces]
+            };
+            Some(Self { unit })
+        })
+    }
+
+    /// How many whole units `line` starts with, and what follows them.
+    fn level<'l>(&self, line: &'l str) -> (usize, &'l str) {
+        let mut rest = line;
+        let mut depth = 0;
+        while let Some(next) = rest.strip_prefix(self.unit) {
+            rest = next;
+            depth += 1;
+        }
+        (depth, rest)
+    }
+
+    /// `line` is exactly at `depth`: that many units, then text that does not start with
+    /// whitespace (or nothing at all).
+    fn at<'l>(&self, line: &'l str, depth: usize) -> Option<&'l str> {
+        let (level, rest) = self.level(line);
+        (level == depth && !rest.starts_with(['\t', ' '])).then_some(rest)
+    }
+}
+
+/// Which depth-1 block the reader is in, and what it keeps of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// `arguments = {`: one argv element per depth-2 line; other lines continue the element
+    /// before them (launchd prints each element raw, newlines and all).
+    Arguments,
+    /// `environment = {`: `NAME => value` per depth-2 line; other lines continue the value.
+    Environment,
+    /// Any other block (`event triggers`, `LWCR`, coalitions, `inherited environment`, …):
+    /// skipped whole, whatever it nests.
+    Skipped,
+}
+
+/// The reader over the lines after the header.
+struct Reader<'a> {
+    indent: Indent<'a>,
+    lines: &'a [&'a str],
+    /// Line number of `lines[0]` minus one.
+    offset: usize,
+    top: TopLevel,
+}
+
+impl Reader<'_> {
+    fn line_number(&self, index: usize) -> usize {
+        self.offset + index + 1
+    }
+
+    /// Reads every line; returns what depth 1 said.
+    fn run(mut self) -> Result<LoadedJob, PrintParseError> {
+        let mut index = 0;
+        let mut closed = false;
+        while index < self.lines.len() {
+            let raw = self.lines[index];
+            let line = self.line_number(index);
+            if raw.trim().is_empty() {
+                index += 1;
+                continue;
+            }
+            if closed {
+                return Err(bad_line(line, "text after the closing `}`", raw));
+            }
+            if let Some(rest) = self.indent.at(raw, 0) {
+                // The description's closing brace; other unindented text says nothing here.
+                closed = rest.trim_end() == "}";
+                index += 1;
+                continue;
+            }
+            let Some(rest) = self.indent.at(raw, 1) else {
+                // Deeper (or oddly indented) text outside any block carries no depth-1 key.
+                index += 1;
+                continue;
+            };
+            let trimmed = rest.trim_end();
+            if is_closer(trimmed) {
+                return Err(bad_line(line, "this closes no open block", raw));
+            }
+            if let Some(name) = opener(trimmed) {
+                index = self.block(name, index)?;
+                continue;
+            }
+            if let Some((key, value)) = split_key_value(rest, " = ") {
+                self.top.key(key, value, line, raw)?;
+            }
+            // Anything else (`…`, `submitted job. ignore execute allowed`) says nothing the
+            // model keeps.
+            index += 1;
+        }
+        self.top.finish()
+    }
+
+    /// Whether a depth-1 closer at `index` really closes its block: it does unless another
+    /// depth-1 closer follows with no depth-1 line in between. launchd prints raw values
+    /// (a `sh -c` script) verbatim, so a line of one can be a TAB + `}`; the block's own
+    /// closer is then the last of the run, and whatever sits between (unindented script
+    /// lines, a lone `}`, an author's `…`) belongs to the value.
+    fn closes_here(&self, index: usize) -> bool {
+        for line in &self.lines[index + 1..] {
+            if let Some(rest) = self.indent.at(line, 1) {
+                return !is_closer(rest.trim_end());
+            }
+        }
+        true
+    }
+
+    /// Reads the block opened on `open` (its key `name`); returns the index after its closer.
+    fn block(&mut self, name: &str, open: usize) -> Result<usize, PrintParseError> {
+        let line = self.line_number(open);
+        let kind = match name {
+            "arguments" => Block::Arguments,
+            "environment" => Block::Environment,
+            _ => Block::Skipped,
+        };
+        let seen = match kind {
+            Block::Arguments => Some(&mut self.top.saw_arguments),
+            Block::Environment => Some(&mut self.top.saw_environment),
+            Block::Skipped => None,
+        };
+        if let Some(seen) = seen {
+            if *seen {
+                return Err(bad_line(line, "this block appears twice", self.lines[open]));
+            }
+            *seen = true;
+        }
+        let mut last_variable: Option<String> = None;
+        for index in open + 1..self.lines.len() {
+            let raw = self.lines[index];
+            if self
+                .indent
+                .at(raw, 1)
+                .is_some_and(|rest| is_closer(rest.trim_end()))
+                && self.closes_here(index)
+            {
+                return Ok(index + 1);
+            }
+            match kind {
+                Block::Skipped => {}
+                Block::Arguments => self.argument_line(raw),
+                Block::Environment => {
+                    self.environment_line(raw, self.line_number(index), &mut last_variable)?;
+                }
+            }
+        }
+        Err(PrintParseError::Unclosed {
+            block: name.to_owned(),
+            line,
+        })
+    }
+
+    /// A line inside `arguments`: a new element at depth 2 (even an empty one), else the
+    /// continuation of the element before it, verbatim.
+    fn argument_line(&mut self, raw: &str) {
+        let arguments = &mut self.top.job.arguments;
+        if let Some(rest) = self.indent.at(raw, 2) {
+            arguments.push(rest.to_owned());
+        } else if let Some(last) = arguments.last_mut() {
+            last.push('\n');
+            last.push_str(raw);
+        } else if !raw.trim().is_empty() {
+            arguments.push(raw.to_owned());
+        }
+    }
+
+    /// A line inside `environment`: `NAME => value` at depth 2, else the continuation of the
+    /// value before it.
+    fn environment_line(
+        &mut self,
+        raw: &str,
+        line: usize,
+        last: &mut Option<String>,
+    ) -> Result<(), PrintParseError> {
+        let environment = &mut self.top.job.environment;
+        if let Some(rest) = self.indent.at(raw, 2).filter(|rest| !rest.is_empty()) {
+            let (key, value) = split_key_value(rest, " => ")
+                .filter(|(key, _)| !key.is_empty())
+                .ok_or_else(|| bad_line(line, "expected `NAME => value`", raw))?;
+            if environment
+                .insert(key.to_owned(), value.to_owned())
+                .is_some()
+            {
+                return Err(bad_line(line, "this variable appears twice", raw));
+            }
+            *last = Some(key.to_owned());
+            return Ok(());
+        }
+        match last.as_ref().and_then(|key| environment.get_mut(key)) {
+            Some(value) => {
+                value.push('\n');
+                value.push_str(raw);
+                Ok(())
+            }
+            None if raw.trim().is_empty() => Ok(()),
+            None => Err(bad_line(line, "expected `NAME => value`", raw)),
+        }
+    }
 }
 
 /// Parses the description `launchctl print <domain>/<label>` writes to stdout (exit 0).
 ///
 /// # Guarantees
-/// Reads keys at depth 1 only. `pid` is `None` unless the output has one (only while running).
-/// Missing keys stay `None`/empty: an excerpt (such as the headerless capture in macos.md §1.2 F)
-/// parses as far as it goes, and output truncated at depth 1 keeps what it has.
+/// Reads keys at depth 1 only, by indentation (one TAB per level in real output; the unit is
+/// learnt from the first indented line, so a capture whose tabs became spaces reads the same):
+/// nested blocks of any kind (` = {`, ` => {`, ` = [`, ` => [`, closers inline or not) are
+/// skipped whole, and only a depth-1 `}`/`]` closes a depth-1 block. `arguments` keeps one
+/// element per depth-2 line, a multi-line element whole; of depth-1 closers with no other
+/// depth-1 line between them, the last closes the block (the others are raw value lines). `pid` is `None` unless the output has one
+/// (only while running). Missing keys stay `None`/empty: an excerpt (such as the headerless
+/// capture in macos.md §1.2 F) parses as far as it goes, and output truncated at depth 1 keeps
+/// what it has.
 ///
 /// # Errors
 /// [`PrintParseError`] for empty input, a first line that is neither `<target> = {` nor an
-/// indented key, a value that cannot be read (`pid = abc`), a key seen twice, output ending
-/// inside a nested block, text after the closing `}`, or no `key = value` line at all.
+/// indented key, a value that cannot be read (`pid = abc`), a key seen twice, a depth-1 closer
+/// with no block open, output ending inside a depth-1 block, text after the closing `}`, or no
+/// `key = value` line at depth 1 at all.
 pub fn parse_service_print(text: &str) -> Result<LoadedJob, PrintParseError> {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let first = lines
         .iter()
         .position(|l| !l.trim().is_empty())
@@ -260,80 +501,18 @@ pub fn parse_service_print(text: &str) -> Result<LoadedJob, PrintParseError> {
             first_line,
         ));
     };
-
-    let mut top = TopLevel::default();
-    let mut open: Vec<Open<'_>> = Vec::new();
-    let mut closed = false;
-    for (index, &raw) in lines.iter().enumerate().skip(start) {
-        let line = index + 1;
-        let raw = raw.trim_end_matches('\r');
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        if closed {
-            return Err(bad_line(line, "text after the closing `}`", raw));
-        }
-        if trimmed == "}" {
-            if open.pop().is_none() {
-                closed = true;
-            }
-            continue;
-        }
-        // Entries keep their content verbatim, minus the indentation.
-        let content = raw.trim_start_matches(['\t', ' ']);
-        match open.last() {
-            None => {
-                if let Some(name) = trimmed.strip_suffix(" = {") {
-                    let seen = match name {
-                        "arguments" => Some(&mut top.saw_arguments),
-                        "environment" => Some(&mut top.saw_environment),
-                        _ => None,
-                    };
-                    if let Some(seen) = seen {
-                        if *seen {
-                            return Err(bad_line(line, "this block appears twice", raw));
-                        }
-                        *seen = true;
-                    }
-                    open.push(Open { name, line });
-                } else if let Some((key, value)) = split_key_value(content, " = ") {
-                    top.key(key, value, line, raw)?;
-                }
-                // Anything else (`…`, `submitted job. ignore execute allowed`) says nothing
-                // the model keeps.
-            }
-            Some(block) if open.len() == 1 && block.name == "arguments" => {
-                top.job.arguments.push(content.to_owned());
-            }
-            Some(block) if open.len() == 1 && block.name == "environment" => {
-                let (key, value) = split_key_value(content, " => ")
-                    .filter(|(key, _)| !key.is_empty())
-                    .ok_or_else(|| bad_line(line, "expected `NAME => value`", raw))?;
-                if top
-                    .job
-                    .environment
-                    .insert(key.to_owned(), value.to_owned())
-                    .is_some()
-                {
-                    return Err(bad_line(line, "this variable appears twice", raw));
-                }
-            }
-            Some(_) => {
-                // Inside a block the model does not keep: only track nesting.
-                if let Some(name) = trimmed.strip_suffix(" = {") {
-                    open.push(Open { name, line });
-                }
-            }
-        }
+    let body = &lines[start..];
+    let Some(indent) = Indent::learn(body) else {
+        // Nothing indented (`gui/501/x = {` + `}`): no depth-1 key at all.
+        return Err(PrintParseError::NoKeys);
+    };
+    Reader {
+        indent,
+        lines: body,
+        offset: start,
+        top: TopLevel::default(),
     }
-    if let Some(block) = open.first() {
-        return Err(PrintParseError::Unclosed {
-            block: block.name.to_owned(),
-            line: block.line,
-        });
-    }
-    top.finish()
+    .run()
 }
 
 /// Keeps only the variables of `environment` that are not launchd's own additions
@@ -346,6 +525,9 @@ pub fn job_environment(environment: &BTreeMap<String, String>) -> BTreeMap<Strin
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }
+
+#[cfg(test)]
+mod real;
 
 #[cfg(test)]
 mod tests {

@@ -106,6 +106,14 @@ pub struct LoadedJob {
     pub pid: Option<u32>,
     /// `last exit code` / `last terminating signal`.
     pub last_exit: Option<LastExit>,
+    /// `last exit reason` (`OS_REASON_CODESIGNING`, `OS_REASON_EXEC`, …): why the kernel ended
+    /// or refused the last instance; printed with or without a `last exit code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit_reason: Option<String>,
+    /// `job state` (`running`, `exited`, `spawn failed`, …): launchd's own view of the last
+    /// spawn, newer macOS only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_state: Option<String>,
     /// `runs`.
     pub runs: Option<u64>,
     /// `program`.
@@ -125,6 +133,30 @@ pub struct LoadedJob {
     pub username: Option<String>,
     /// `properties` flags (`keepalive`, `runatload`, …).
     pub properties: Vec<String>,
+}
+
+impl LoadedJob {
+    /// How the last instance ended, as plans, checks and `status` show it: the exit
+    /// (`78: EX_CONFIG`, `Terminated: 15`, `never exited`), the exit reason
+    /// (`OS_REASON_CODESIGNING`), and `job state = …` when it says more than `running`,
+    /// `exited` or `uninitialized` (`spawn failed`). `None` when the print has none of them.
+    pub fn last_exit_text(&self) -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(exit) = &self.last_exit {
+            parts.push(exit.to_string());
+        }
+        if let Some(reason) = &self.last_exit_reason {
+            parts.push(reason.clone());
+        }
+        if let Some(state) = self
+            .job_state
+            .as_deref()
+            .filter(|s| !matches!(*s, "running" | "exited" | "uninitialized"))
+        {
+            parts.push(format!("job state = {state}"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 /// How the previous instance of a job ended.

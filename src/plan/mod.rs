@@ -529,7 +529,7 @@ fn plan_job(
         ),
     };
     if !is_running(job)
-        && let Some(exit) = &job.last_exit
+        && let Some(exit) = job.last_exit_text()
     {
         let _ = write!(reason, ", last exit: {exit}");
     }

@@ -3,9 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::model::Knowable;
-use crate::model::observed::{
-    Conflict, IpMethod, JobStatus, LastExit, Observed, PlistFile, ServerStatus,
-};
+use crate::model::observed::{Conflict, IpMethod, JobStatus, Observed, PlistFile, ServerStatus};
 
 fn knowable<T>(value: &Knowable<T>, show: impl Fn(&T) -> String) -> String {
     match value {
@@ -42,15 +40,7 @@ pub fn observed_text(observed: &Observed) -> String {
     let job = knowable(&observed.job, |job| match job {
         JobStatus::NotLoaded => "not loaded".to_owned(),
         JobStatus::Loaded(job) => {
-            let exit = match &job.last_exit {
-                None => "-".to_owned(),
-                Some(LastExit::NeverExited) => "never exited".to_owned(),
-                Some(LastExit::Code { code, name }) => match name {
-                    Some(name) => format!("{code}: {name}"),
-                    None => code.to_string(),
-                },
-                Some(LastExit::Signal { signal, name }) => format!("{name}: {signal}"),
-            };
+            let exit = job.last_exit_text().unwrap_or_else(|| "-".to_owned());
             format!(
                 "loaded, state {}, pid {}, last exit {exit}, OLLAMA_HOST {}",
                 opt(job.state.as_ref()),

@@ -514,8 +514,7 @@ fn service(j: &mut Judge<'_>) {
             }
             (state, _) => {
                 let exit = job
-                    .last_exit
-                    .as_ref()
+                    .last_exit_text()
                     .map_or_else(String::new, |e| format!(", last exit: {e}"));
                 fail(
                     format!("state = {}{exit}", state.unwrap_or("unknown")),

@@ -298,6 +298,90 @@ const EMITTED: &[&str] = &[
     "properties",
 ];
 
+/// The lines of the depth-1 block `opener` (its opener line to its `\t}`), or none.
+fn depth_one_block<'a>(text: &'a str, opener: &str) -> Vec<&'a str> {
+    let mut lines = text.lines().skip_while(|l| *l != opener);
+    let mut out = Vec::new();
+    for line in lines.by_ref() {
+        out.push(line);
+        if line == "\t}" {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn macos27_print_style_has_the_nested_blocks_of_the_macos27_captures() {
+    let sb = sandbox();
+    sb.set_fault("print-style", "macos27");
+    let logs = sb.root().join("logs");
+    fs::create_dir_all(&logs).unwrap();
+    let extra = format!(
+        "{KEEPALIVE}<key>StandardOutPath</key><string>{0}/out.log</string>\
+         <key>StandardErrorPath</key><string>{0}/err.log</string>\
+         <key>EnvironmentVariables</key><dict><key>DDC_DISPLAY</key><string>PA27JCV</string></dict>",
+        logs.display()
+    );
+    let plist = agent(&sb, "com.sglavoie.ddc-brightnessd", SLEEPER, &extra);
+    assert_exit(&bootstrap(&sb, &plist), 0);
+    let out = print(&sb, "gui/501/com.sglavoie.ddc-brightnessd");
+    assert_exit(&out, 0);
+    let ours = stdout(&out);
+    let lwcr = fixture("launchctl/print-macos27-lwcr-running.txt");
+    // The LWCR block byte for byte, inline `]` close included.
+    assert_eq!(depth_one_block(&lwcr, "\tLWCR = {").len(), 11);
+    assert_eq!(
+        depth_one_block(&ours, "\tLWCR = {"),
+        depth_one_block(&lwcr, "\tLWCR = {"),
+        "{ours}"
+    );
+    let mut keep = EMITTED.to_vec();
+    keep.extend([
+        "LWCR",
+        "resource coalition",
+        "jetsam coalition",
+        "job state",
+        "sanitizer flags",
+    ]);
+    assert_eq!(skeleton(&ours, &keep), skeleton(&lwcr, &keep), "{ours}");
+    // The calendar trigger entry has the shape of the calendar capture (`=> {` entry).
+    let calendar = fixture("launchctl/print-macos27-calendar-never-run.txt");
+    let shape = |text: &str| -> Vec<String> {
+        depth_one_block(text, "\tevent triggers = {")
+            .iter()
+            .map(|l| {
+                l.split(" = ")
+                    .next()
+                    .unwrap_or(l)
+                    .split(" => ")
+                    .next()
+                    .unwrap_or(l)
+                    .trim_end_matches(char::is_numeric)
+                    .to_owned()
+            })
+            .filter(|l| !l.contains("Weekday"))
+            .collect()
+    };
+    let ours_shape: Vec<String> = shape(&ours)
+        .into_iter()
+        .map(|l| l.replace("com.sglavoie.ddc-brightnessd", "com.sglavoie.brew-maintain"))
+        .collect();
+    assert_eq!(shape(&calendar).len(), 12);
+    assert_eq!(ours_shape, shape(&calendar), "{ours}");
+    assert_eq!(key(&ours, "job state").as_deref(), Some("running"));
+}
+
+#[test]
+fn print_of_an_unknown_service_on_stdout_when_asked() {
+    let sb = sandbox();
+    sb.set_fault("not-found-on-stdout", "1");
+    let out = print(&sb, "gui/501/com.mattstack.deck.nosuchapp");
+    assert_exit(&out, 113);
+    assert_eq!(stdout(&out), fixture("launchctl/print-not-found.stderr"));
+    assert_eq!(stderr(&out), "");
+}
+
 #[test]
 fn print_of_a_running_agent_has_the_shape_of_capture_a() {
     let sb = sandbox();

@@ -119,14 +119,28 @@ fn print(ctx: &Ctx, args: &[&str]) -> Outcome {
     };
     let Some((job, loaded)) = find(ctx, &domain, &label) else {
         // The print capture carries the `Bad request.` line (kickstart's does not).
-        return Outcome::err(113, format!("Bad request.\n{}", not_found(&domain, &label)));
+        let text = format!("Bad request.\n{}", not_found(&domain, &label));
+        if ctx.mac.fault("not-found-on-stdout").is_some() {
+            // Reported from real Macs too: the same text on stdout (issue 9).
+            return Outcome::out(113, text);
+        }
+        return Outcome::err(113, text);
     };
     if ctx.mac.fault("print-garbage").is_some() {
         return Outcome::ok(format!(
             "{target} = <<< \u{fffd}\u{fffd} corrupted launchd reply\n\tstate => ?? {{\n"
         ));
     }
-    Outcome::ok(render::service(target, &loaded, &job.status()))
+    let style = match ctx.mac.fault("print-style").as_deref().map(str::trim) {
+        Some("macos27") => render::Style::MacOs27,
+        _ => render::Style::Classic,
+    };
+    Outcome::ok(render::service_styled(
+        target,
+        &loaded,
+        &job.status(),
+        style,
+    ))
 }
 
 fn print_disabled(ctx: &Ctx, args: &[&str]) -> Outcome {

@@ -16,8 +16,31 @@ pub const DEFAULT_PATH: &str = "/usr/bin:/bin:/usr/sbin:/sbin";
 /// The `inherited environment` of a GUI agent (from capture A).
 const SSH_AUTH_SOCK: &str = "/var/run/com.apple.launchd.TzpwIuqAEF/Listeners";
 
-/// `launchctl print <domain>/<label>` for a loaded job.
+/// How `launchctl print <service>` lays out a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Capture A's layout (the default).
+    Classic,
+    /// The macOS 27.0 captures' layout (`print-macos27-*.txt`): everything of `Classic` plus
+    /// the nested blocks newer launchd prints: `LWCR = {` with `"reqs" => {` and an inline
+    /// `0 = \t\t\t\t]` array close, an `event triggers = {` calendar entry opened with `=> {`
+    /// (`print-macos27-calendar-never-run.txt`), the coalitions while running, and
+    /// `job state = …` (`spawn failed` for a spawn that exits 78 and is rescheduled, as in
+    /// `print-submitted-spawn-failed.txt`).
+    MacOs27,
+}
+
+/// `launchctl print <domain>/<label>` for a loaded job, in capture A's layout.
 pub fn service(target: &str, loaded: &Loaded, status: &Status) -> String {
+    service_styled(target, loaded, status, Style::Classic)
+}
+
+/// The `LWCR` block of the macOS 27.0 captures, verbatim (`print-macos27-lwcr-running.txt`).
+const LWCR: &str = "\tLWCR = {\n\t\t\"reqs\" => {\n\t\t\t\"cdhash\" => {\n\t\t\t\t\"$in\" => [\n\t\t\t\t\t0 = \t\t\t\t]\n\t\t\t}\n\t\t}\n\t\t\"vers\" => 1\n\t\t\"comp\" => 1\n\t\t\"ccat\" => 0\n\t}\n\n";
+
+/// `launchctl print <domain>/<label>` for a loaded job, in `style`.
+pub fn service_styled(target: &str, loaded: &Loaded, status: &Status, style: Style) -> String {
+    let macos27 = style == Style::MacOs27;
     let def = &loaded.definition;
     let agent = loaded.domain.is_agent();
     let running = status.pid.is_some();
@@ -61,6 +84,9 @@ pub fn service(target: &str, loaded: &Loaded, status: &Status) -> String {
     );
     env.push(("XPC_SERVICE_NAME", def.label.as_str()));
     block(w, "environment", &env);
+    if macos27 {
+        w.push_str(LWCR);
+    }
     if agent {
         let _ = writeln!(w, "\tdomain = {} [{ASID}]", loaded.domain.spec());
         let _ = writeln!(w, "\tasid = {ASID}");
@@ -78,6 +104,9 @@ pub fn service(target: &str, loaded: &Loaded, status: &Status) -> String {
     }
     let _ = writeln!(w, "\t{}", last_exit(status.last_exit));
     w.push('\n');
+    if macos27 {
+        nested_blocks(w, &def.label, running);
+    }
     let mut props = Vec::new();
     if def.keep_alive != KeepAlive::Never {
         props.push("keepalive");
@@ -88,9 +117,41 @@ pub fn service(target: &str, loaded: &Loaded, status: &Status) -> String {
     if def.program.is_none() {
         props.push("inferred program");
     }
+    if macos27 {
+        let job_state = if running {
+            "running"
+        } else if status.state == "spawn scheduled" && status.last_exit == LastExit::Code(78) {
+            "spawn failed"
+        } else {
+            "exited"
+        };
+        let _ = writeln!(w, "\tjob state = {job_state}\n\tsanitizer flags = 0x0\n");
+        props.push("managed LWCR");
+        props.push("has LWCR");
+    }
     let _ = writeln!(w, "\tproperties = {}", props.join(" | "));
     w.push_str("}\n");
     out
+}
+
+/// The macOS 27 nested blocks between the run counters and `properties`: a calendar
+/// `event triggers` entry and its `event channels` (as in `print-macos27-calendar-never-run.txt`;
+/// the fake's jobs have no calendar, so the entry is decoration with the captured shape), and
+/// the two coalitions while running, whose `state = active` lines must not be read as the job's.
+fn nested_blocks(w: &mut String, label: &str, running: bool) {
+    let _ = write!(
+        w,
+        "\tevent triggers = {{\n\t\t{label}.268435472 => {{\n\t\t\tkeepalive = 0\n\t\t\tservice = {label}\n\t\t\tstream = com.apple.launchd.calendarinterval\n\t\t\tmonitor = com.apple.UserEventAgent-Aqua\n\t\t\tdescriptor = {{\n\t\t\t\t\"Minute\" => 0\n\t\t\t\t\"Hour\" => 12\n\t\t\t}}\n\t\t}}\n\t}}\n\n"
+    );
+    w.push_str("\tevent channels = {\n\t\t\"com.apple.launchd.calendarinterval\" = {\n\t\t\tport = 0x0\n\t\t\tactive = 0\n\t\t\tmanaged = 1\n\t\t\treset = 0\n\t\t\thide = 0\n\t\t\twatching = 1\n\t\t}\n\t}\n\n");
+    if running {
+        for (id, kind) in [(1140, "resource"), (1141, "jetsam")] {
+            let _ = write!(
+                w,
+                "\t{kind} coalition = {{\n\t\tID = {id}\n\t\ttype = {kind}\n\t\tstate = active\n\t\tactive count = 1\n\t\tname = {label}\n\t}}\n\n"
+            );
+        }
+    }
 }
 
 fn state_text(status: &Status) -> &str {
