@@ -22,7 +22,7 @@ use super::gotime::{SECOND, now_ns};
 use super::name::Name;
 use super::native::{self, NativeError, content_text};
 use super::server::{Feed, encoder_json, gin_json, streaming};
-use super::state::Installed;
+use super::state::{self, Installed};
 
 fn openai_error(status: StatusCode, msg: &str) -> String {
     let kind = match status.as_u16() {
@@ -712,6 +712,10 @@ pub fn messages(app: &Arc<App>, body: &[u8], fail: bool) -> Response {
             .done(),
     ));
     frames.push(frame("message_stop", r#"{"type":"message_stop"}"#));
+    if state::fault(&app.mac, "messages-stream-cut").is_some() {
+        // A server that dies mid-stream: everything after message_start is lost.
+        frames.truncate(1);
+    }
     let (resp, tx) = streaming("text/event-stream", true);
     tokio::spawn(pump(tx, frames));
     resp

@@ -357,9 +357,10 @@ pub fn thinking_words(
     relax: bool,
 ) -> Result<Option<usize>, String> {
     let level_words = |level: &str| match level {
-        "low" => 6,
-        "high" | "max" => 30,
-        _ => 14,
+        // Roughly what gpt-oss spends on a one-line request at each effort.
+        "low" => 24,
+        "high" | "max" => 160,
+        _ => 64,
     };
     if !spec.can_think() {
         return if think.asked() && !relax {
