@@ -36,7 +36,7 @@ pub fn is_dedicated(host: IpAddr) -> bool {
 }
 
 /// The installed models as `/api/tags` lists them (empty when the server is down or the list
-/// could not be read); [`super::probe`] completes their capabilities with `/api/show`.
+/// could not be read); [`super::probe()`] completes their capabilities with `/api/show`.
 pub fn installed_models(observed: &Observed) -> Vec<ModelInfo> {
     match &observed.ollama.server {
         ServerStatus::Up {

@@ -659,6 +659,15 @@ fn with_reply(probe: Probe, outcome: Outcome) -> Verdict {
     judge(&desired, &facts, &Options::default())
 }
 
+/// A chat completion whose budget ended while the model was thinking.
+fn thinking_only() -> Outcome {
+    answered(
+        200,
+        JSON,
+        r#"{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"","reasoning":"Okay"},"finish_reason":"length"}]}"#,
+    )
+}
+
 #[test]
 fn thinking_only_and_empty_replies_pass_as_real_ollama_sends_them() {
     let v = with_reply(
@@ -699,14 +708,7 @@ fn thinking_only_and_empty_replies_pass_as_real_ollama_sends_them() {
     );
     assert_eq!(result(&v, "anthropic.stream").status, Status::Pass);
     assert_eq!(result(&v, "anthropic.stream_usage").status, Status::Pass);
-    let v = with_reply(
-        Probe::Chat,
-        answered(
-            200,
-            JSON,
-            r#"{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"","reasoning":"Okay"},"finish_reason":"length"}]}"#,
-        ),
-    );
+    let v = with_reply(Probe::Chat, thinking_only());
     let c = result(&v, "openai.chat");
     assert_eq!(
         (c.status, c.received.as_str()),
@@ -763,14 +765,7 @@ fn broken_shapes_and_sequences_still_fail() {
     let v = with_reply(Probe::Chat, answered(200, JSON, r#"{"choices":[]}"#));
     assert_eq!(result(&v, "openai.chat").status, Status::Fail);
     // JSON mode that spent its budget thinking.
-    let v = with_reply(
-        Probe::JsonMode,
-        answered(
-            200,
-            JSON,
-            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"","reasoning":"Let me think"},"finish_reason":"length"}]}"#,
-        ),
-    );
+    let v = with_reply(Probe::JsonMode, thinking_only());
     let c = result(&v, "openai.json_mode");
     assert_eq!(c.status, Status::Fail);
     assert!(

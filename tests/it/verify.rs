@@ -43,6 +43,18 @@ fn declare(server: &Mac, models: &[(&str, bool)]) {
     std::fs::write(&server.config, toml).unwrap();
 }
 
+/// `verify --json` on `server`, which must fail no check.
+fn passing(server: &Mac) -> serde_json::Value {
+    let out = server.run(&["verify", "--json"]);
+    assert_eq!(
+        failed_ids(&out),
+        Vec::<String>::new(),
+        "{}",
+        server.shown(&out)
+    );
+    out.json()
+}
+
 fn failed_ids(out: &Run) -> Vec<String> {
     out.json()["checks"]
         .as_array()
@@ -272,14 +284,7 @@ fn a_healthy_server_with_only_a_thinking_model_passes() {
 fn the_chat_checks_pass_over_an_embedding_model_and_say_so() {
     let server = modern(false, &["all-minilm"]);
     declare(&server, &[("all-minilm", true), ("llama3.2", true)]);
-    let out = server.run(&["verify", "--json"]);
-    let doc = out.json();
-    assert_eq!(
-        failed_ids(&out),
-        Vec::<String>::new(),
-        "{}",
-        server.shown(&out)
-    );
+    let doc = passing(&server);
     assert_eq!(doc["model"]["name"], "llama3.2:latest");
     assert_eq!(
         doc["model"]["source"],
@@ -308,14 +313,7 @@ fn an_older_server_without_capabilities_is_asked_through_api_show() {
     let server = at_version(false, "0.14.0", &["nomic-embed-text", "qwen3"]);
     declare(&server, &[]);
     seed::remove_model(&server.sb.mac_dir(), "llama3.2").unwrap();
-    let out = server.run(&["verify", "--json"]);
-    let doc = out.json();
-    assert_eq!(
-        failed_ids(&out),
-        Vec::<String>::new(),
-        "{}",
-        server.shown(&out)
-    );
+    let doc = passing(&server);
     assert_eq!(doc["model"]["name"], "qwen3:latest");
     assert_eq!(doc["model"]["kind"], "thinking");
 }

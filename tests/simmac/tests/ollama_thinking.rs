@@ -26,6 +26,11 @@ fn chat(addr: std::net::SocketAddr, body: &str) -> Value {
     r.json()
 }
 
+/// `POST path body` answers 400 with the gin error `error`.
+fn refused(addr: std::net::SocketAddr, path: &str, body: &str, error: &str) {
+    post(addr, path, body).assert_is(400, "application/json; charset=utf-8", error);
+}
+
 /// Event names of an SSE body.
 fn events(text: &str) -> Vec<String> {
     text.lines()
@@ -83,24 +88,16 @@ fn tags_list_capabilities_and_an_embedding_model_refuses_chat_and_generate() {
     assert_eq!(caps("llama3:latest"), serde_json::json!(["completion"]));
 
     // server/routes.go ChatHandler / GenerateHandler: scheduleRunner's errCapabilityCompletion.
-    let r = post(
+    refused(
         addr,
         "/api/chat",
         r#"{"model":"all-minilm","messages":[{"role":"user","content":"hi"}]}"#,
-    );
-    r.assert_is(
-        400,
-        "application/json; charset=utf-8",
         r#"{"error":"\"all-minilm\" does not support chat"}"#,
     );
-    let r = post(
+    refused(
         addr,
         "/api/generate",
         r#"{"model":"all-minilm","prompt":"hi"}"#,
-    );
-    r.assert_is(
-        400,
-        "application/json; charset=utf-8",
         r#"{"error":"\"all-minilm\" does not support generate"}"#,
     );
     // Through the OpenAI middleware, re-wrapped as an OpenAI error.
@@ -158,14 +155,10 @@ fn thinking_models_think_by_default_and_only_gpt_oss_cannot_stop() {
     let high = ask("gpt-oss:20b", r#""think":"high","#);
     assert!(words(&low) < words(&off) && words(&off) < words(&high));
     // A model without the capability asked to think: 400.
-    let r = post(
+    refused(
         addr,
         "/api/chat",
         r#"{"model":"llama3","think":true,"messages":[{"role":"user","content":"hi"}]}"#,
-    );
-    r.assert_is(
-        400,
-        "application/json; charset=utf-8",
         r#"{"error":"\"llama3\" does not support thinking"}"#,
     );
     // … but think:false is fine for it.

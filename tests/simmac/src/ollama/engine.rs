@@ -401,23 +401,25 @@ pub struct Generation {
 impl Generation {
     /// The thinking text.
     pub fn thinking(&self) -> String {
-        self.pieces
-            .iter()
-            .filter_map(|p| match p {
-                Piece::Thinking(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect()
+        self.text(|p| match p {
+            Piece::Thinking(t) => Some(t),
+            _ => None,
+        })
     }
 
     /// The answer text.
     pub fn content(&self) -> String {
+        self.text(|p| match p {
+            Piece::Content(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    fn text(&self, pick: impl Fn(&Piece) -> Option<&String>) -> String {
         self.pieces
             .iter()
-            .filter_map(|p| match p {
-                Piece::Content(t) => Some(t.as_str()),
-                _ => None,
-            })
+            .filter_map(pick)
+            .map(String::as_str)
             .collect()
     }
 
