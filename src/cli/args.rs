@@ -217,7 +217,8 @@ pub struct VerifyArgs {
     /// Do not ping the router of `[network]`
     #[arg(long)]
     pub skip_router: bool,
-    /// The model the model checks use [default: the first warm model, else the first model]
+    /// The model the model checks use [default: the first warm model that can chat, else the first
+    /// model that can chat, else the first installed one that can]
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// Print the results as JSON (see specs/verify.md)

@@ -200,6 +200,28 @@ impl Client {
         Ok(list.models.into_iter().map(InstalledModel::from).collect())
     }
 
+    /// `POST /api/show` (capabilities and details of one model; `verify` asks it of servers
+    /// whose `/api/tags` has no `capabilities`, before v0.30.0).
+    pub async fn show(
+        &self,
+        model: &str,
+        timeout: Duration,
+    ) -> Result<api::ShowResponse, OllamaError> {
+        let request = api::ShowRequest {
+            model: model.to_owned(),
+            verbose: None,
+        };
+        let response = self.post("/api/show", &request, Some(timeout)).await?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.unreachable("/api/show", &e))?;
+        serde_json::from_slice(&body).map_err(|e| OllamaError::Decode {
+            url: self.url("/api/show"),
+            reason: e.to_string(),
+        })
+    }
+
     /// `GET /api/ps`.
     pub async fn ps(&self, timeout: Duration) -> Result<Vec<LoadedModel>, OllamaError> {
         let list: api::ProcessResponse = self.get_json("/api/ps", timeout).await?;

@@ -13,8 +13,8 @@ use serde_json::Value as Json;
 
 use super::sse;
 use super::{
-    CheckResult, ChosenModel, Exchange, Facts, Group, Options, Outcome, PingOutcome, Probe, Status,
-    Verdict,
+    CheckResult, ChosenModel, Exchange, Facts, Group, ModelInfo, ModelKind, Options, Outcome,
+    PingOutcome, Probe, Status, Verdict,
 };
 use crate::model::desired::{Desired, Mode};
 use crate::model::observed::{IpMethod, JobStatus, LoadedJob, PlistFile, ServerStatus};
@@ -35,47 +35,112 @@ pub fn is_dedicated(host: IpAddr) -> bool {
         && host != IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
 }
 
+/// The installed models as `/api/tags` lists them (empty when the server is down or the list
+/// could not be read); [`super::probe()`] completes their capabilities with `/api/show`.
+pub fn installed_models(observed: &Observed) -> Vec<ModelInfo> {
+    match &observed.ollama.server {
+        ServerStatus::Up {
+            models: Knowable::Known(models),
+            ..
+        } => models
+            .iter()
+            .map(|m| ModelInfo {
+                name: m.name.clone(),
+                capabilities: m.capabilities.clone(),
+                family: m.family.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `name` can answer chat requests: its `completion` capability when the server reports
+/// capabilities; otherwise not for the names embedding models have (`*embed*`, as the planner
+/// guesses), else unknown (`None`: tried).
+fn can_chat(name: &ModelName, info: Option<&ModelInfo>) -> Option<bool> {
+    match info {
+        Some(info) if !info.capabilities.is_empty() => {
+            Some(info.capabilities.iter().any(|c| c == "completion"))
+        }
+        _ if name.key().contains("embed") => Some(false),
+        _ => None,
+    }
+}
+
+/// Why a model cannot chat, for messages: `all-minilm:latest (embedding only)`.
+fn cannot_chat(name: &str, info: Option<&ModelInfo>) -> String {
+    match info.map(|i| i.capabilities.as_slice()) {
+        Some(caps) if caps.iter().any(|c| c == "embedding") => format!("{name} (embedding only)"),
+        Some(caps) if !caps.is_empty() => format!("{name} (capabilities: {})", caps.join(", ")),
+        _ => format!("{name} (an embedding model, by its name)"),
+    }
+}
+
 /// The model the model tests use: `--model`, else the first warm model of `server.toml`, else
-/// its first model, else the first model the server has installed. Cloud models are passed over
-/// (they run remotely).
+/// its first model, else the first model the server has installed — each time the first that
+/// can chat (from the capabilities the server reports: an embedding model is passed over, and
+/// the source says so). Cloud models are passed over (they run remotely). `Err` says why there
+/// is none when models were passed over.
 pub fn choose_model(
     desired: &Desired,
     options: &Options,
-    observed: &Observed,
-) -> Option<ChosenModel> {
+    models: &[ModelInfo],
+) -> Result<ChosenModel, Option<String>> {
+    let info_of = |name: &ModelName| {
+        models
+            .iter()
+            .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n.key() == name.key()))
+    };
+    let kind_of = |info: Option<&ModelInfo>| {
+        info.map_or(ModelKind::Unknown, |i| {
+            ModelKind::of(&i.capabilities, i.family.as_deref())
+        })
+    };
     if let Some(name) = &options.model {
-        return Some(ChosenModel {
+        let info = ModelName::parse(name).ok().and_then(|n| info_of(&n));
+        return Ok(ChosenModel {
             name: name.clone(),
             source: "--model".to_owned(),
+            kind: kind_of(info),
         });
     }
     let local = || desired.models.iter().filter(|m| !m.name.is_cloud());
-    if let Some(spec) = local().find(|m| m.warm) {
-        return Some(ChosenModel {
-            name: spec.name.display(),
-            source: "the first warm model in server.toml".to_owned(),
+    let installed = models
+        .iter()
+        .filter_map(|m| ModelName::parse(&m.name).ok())
+        .filter(|n| !n.is_cloud());
+    let candidates = local()
+        .filter(|m| m.warm)
+        .map(|m| (m.name.clone(), "the first warm model in server.toml"))
+        .chain(local().map(|m| (m.name.clone(), "the first model in server.toml")))
+        .chain(installed.map(|n| (n, "the first installed model")));
+    let mut passed_over: Vec<String> = Vec::new();
+    for (name, source) in candidates {
+        let info = info_of(&name);
+        let shown = info.map_or_else(|| name.display(), |i| i.name.clone());
+        if can_chat(&name, info) == Some(false) {
+            let why = cannot_chat(&shown, info);
+            if !passed_over.contains(&why) {
+                passed_over.push(why);
+            }
+            continue;
+        }
+        let source = if passed_over.is_empty() {
+            source.to_owned()
+        } else {
+            format!(
+                "{source} that can chat; passed over {}",
+                passed_over.join(", ")
+            )
+        };
+        return Ok(ChosenModel {
+            name: shown,
+            source,
+            kind: kind_of(info),
         });
     }
-    if let Some(spec) = local().next() {
-        return Some(ChosenModel {
-            name: spec.name.display(),
-            source: "the first model in server.toml".to_owned(),
-        });
-    }
-    if let ServerStatus::Up {
-        models: Knowable::Known(models),
-        ..
-    } = &observed.ollama.server
-    {
-        let installed = models
-            .iter()
-            .find(|m| ModelName::parse(&m.name).is_ok_and(|n| !n.is_cloud()))?;
-        return Some(ChosenModel {
-            name: installed.name.clone(),
-            source: "the first installed model".to_owned(),
-        });
-    }
-    None
+    Err((!passed_over.is_empty())
+        .then(|| format!("no model that can chat: {}", passed_over.join(", "))))
 }
 
 /// One line, at most `max` characters, with `…` when cut.
@@ -291,8 +356,11 @@ impl Judge<'_> {
                 )
             } else {
                 skip(
-                    "no model to test with",
-                    "declare a model in [[models]] (or pull one), or pass --model NAME",
+                    self.facts
+                        .no_model
+                        .clone()
+                        .unwrap_or_else(|| "no model to test with".to_owned()),
+                    "declare a model that can chat in [[models]] (or pull one), or pass --model NAME",
                 )
             }
         } else {
@@ -405,32 +473,120 @@ fn need_status(status: u16, wanted: u16) -> Result<(), String> {
     }
 }
 
-/// The text of an `OpenAI` chat completion.
-fn chat_content(json: &Json) -> Result<String, String> {
-    json["choices"][0]["message"]["content"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "no choices[0].message.content".to_owned())
+/// The text of an `OpenAI` chat completion: `choices[0].message.content` (a string; `null` is
+/// read as empty) and its `reasoning` (Ollama's thinking, `openai/openai.go`
+/// `ToChatCompletion`).
+fn chat_content(json: &Json) -> Result<(String, String), String> {
+    let message = &json["choices"][0]["message"];
+    if !message.is_object() {
+        return Err("no choices[0].message".to_owned());
+    }
+    let content = match &message["content"] {
+        Json::String(text) => text.clone(),
+        Json::Null => String::new(),
+        _ => return Err("choices[0].message.content is not text".to_owned()),
+    };
+    let reasoning = message["reasoning"].as_str().unwrap_or_default().to_owned();
+    Ok((content, reasoning))
 }
 
-/// The text blocks of an Anthropic message.
+/// `"ok"`, or what stands in for an empty answer: the model only thought, or said nothing, in
+/// the tokens it was given.
+fn answer(text: &str, thinking: bool) -> String {
+    match (text.is_empty(), thinking) {
+        (false, _) => format!("{:?}", excerpt(text, 40)),
+        (true, true) => "thinking only".to_owned(),
+        (true, false) => "empty".to_owned(),
+    }
+}
+
+/// The text blocks of an Anthropic message. `content` may be `null`: Ollama's
+/// `ToMessagesResponse` (`anthropic/anthropic.go`) leaves it a nil slice when the model produced
+/// neither thinking nor text in the tokens it was given.
 fn message_text(json: &Json) -> Result<String, String> {
     if json["type"] != "message" {
         return Err("`type` is not \"message\"".to_owned());
     }
-    let blocks = json["content"]
-        .as_array()
-        .ok_or_else(|| "no content blocks".to_owned())?;
+    if json["role"] != "assistant" {
+        return Err("`role` is not \"assistant\"".to_owned());
+    }
+    let blocks = match &json["content"] {
+        Json::Array(blocks) => blocks.as_slice(),
+        Json::Null => &[],
+        _ => return Err("`content` is neither a list of blocks nor null".to_owned()),
+    };
+    if let Some(bad) = blocks.iter().find(|b| !b["type"].is_string()) {
+        return Err(format!("a content block has no type: {bad}"));
+    }
     let text: String = blocks
         .iter()
         .filter(|b| b["type"] == "text")
         .filter_map(|b| b["text"].as_str())
         .collect();
+    let thinking = blocks.iter().any(|b| b["type"] == "thinking");
     Ok(format!(
-        "{:?} (stop_reason {})",
-        excerpt(&text, 40),
+        "{} (stop_reason {})",
+        answer(&text, thinking),
         json["stop_reason"].as_str().unwrap_or("none")
     ))
+}
+
+/// Checks the event sequence of a streamed Anthropic message: `message_start` first,
+/// `message_stop` last, a `message_delta` before it, and content blocks well nested (each
+/// `content_block_start` closed by its `content_block_stop`, deltas only inside an open block).
+/// A reply with no content at all has no `content_block_*` events (Ollama's `StreamConverter`
+/// opens a block only for thinking or text), so none is required.
+fn message_events(events: &[(String, Json)]) -> Result<String, String> {
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    let first = names.first().copied().unwrap_or("");
+    let last = names.last().copied().unwrap_or("");
+    if first != "message_start" {
+        return Err(format!("the first event is {first:?}, not message_start"));
+    }
+    if last != "message_stop" {
+        return Err(format!("the last event is {last:?}, not message_stop"));
+    }
+    if !names.contains(&"message_delta") {
+        return Err("no message_delta event".to_owned());
+    }
+    let mut open: Option<u64> = None;
+    let mut blocks = 0;
+    for (name, data) in events {
+        let index = data["index"].as_u64();
+        match (name.as_str(), open) {
+            ("content_block_start", None) => {
+                open = Some(index.ok_or("content_block_start has no index")?);
+                blocks += 1;
+            }
+            ("content_block_start", Some(i)) => {
+                return Err(format!("content_block_start while block {i} is open"));
+            }
+            ("content_block_delta" | "content_block_stop", None) => {
+                return Err(format!("{name} outside a content block"));
+            }
+            ("content_block_delta" | "content_block_stop", Some(i)) if index != Some(i) => {
+                return Err(format!(
+                    "{name} for block {index:?} while block {i} is open"
+                ));
+            }
+            ("content_block_stop", Some(_)) => open = None,
+            ("message_delta" | "message_stop", Some(i)) => {
+                return Err(format!("{name} while block {i} is open"));
+            }
+            _ => {}
+        }
+    }
+    Ok(match blocks {
+        0 => format!(
+            "{} events, message_start … message_stop (no content blocks: the budget ended before any text)",
+            events.len()
+        ),
+        n => format!(
+            "{} events, message_start … message_stop ({n} content block{})",
+            events.len(),
+            if n == 1 { "" } else { "s" }
+        ),
+    })
 }
 
 fn event_stream(content_type: Option<&str>) -> Result<(), String> {
@@ -592,6 +748,12 @@ fn service(j: &mut Judge<'_>) {
 
 fn openai(j: &mut Judge<'_>) {
     let model = j.facts.model.as_ref().map(|m| m.name.clone());
+    let budget = super::probe::json_mode_budget(
+        j.facts
+            .model
+            .as_ref()
+            .map_or(ModelKind::Unknown, |m| m.kind),
+    );
     let model_shown = model.clone().unwrap_or_else(|| "{model}".to_owned());
     let g = Group::Openai;
     j.http(
@@ -666,10 +828,10 @@ fn openai(j: &mut Judge<'_>) {
         |status, _, body| {
             need_status(status, 200)?;
             let json = parse_json(body)?;
-            let content = chat_content(&json)?;
+            let (content, reasoning) = chat_content(&json)?;
             Ok(format!(
-                "{:?} (finish_reason {})",
-                excerpt(&content, 40),
+                "{} (finish_reason {})",
+                answer(&content, !reasoning.is_empty()),
                 json["choices"][0]["finish_reason"]
                     .as_str()
                     .unwrap_or("none")
@@ -742,12 +904,15 @@ fn openai(j: &mut Judge<'_>) {
         |status, _, body| {
             need_status(status, 200)?;
             let json = parse_json(body)?;
-            let content = chat_content(&json)?;
+            let (content, reasoning) = chat_content(&json)?;
+            let cut = json["choices"][0]["finish_reason"] == "length";
             match serde_json::from_str::<Json>(&content) {
                 Ok(_) => Ok(format!("{:?}", excerpt(&content, 40))),
-                Err(e) if json["choices"][0]["finish_reason"] == "length" => Err(format!(
-                    "the content was cut at {} tokens and is not JSON ({e})",
-                    super::probe::JSON_MODE_MAX_TOKENS
+                Err(_) if cut && content.is_empty() && !reasoning.is_empty() => Err(format!(
+                    "the model was still thinking after {budget} tokens",
+                )),
+                Err(e) if cut => Err(format!(
+                    "the content was cut at {budget} tokens and is not JSON ({e})",
                 )),
                 Err(e) => Err(format!("the content is not JSON ({e})")),
             }
@@ -793,7 +958,7 @@ fn anthropic(j: &mut Judge<'_>) {
             name: "POST /v1/messages (non-streaming)",
         },
         Probe::Messages,
-        "HTTP 200, a message with text content",
+        "HTTP 200, a message (its content blocks, or null when the budget ended before any)",
         message,
     );
     j.http(
@@ -803,36 +968,18 @@ fn anthropic(j: &mut Judge<'_>) {
             name: "POST /v1/messages (streaming) sends the event sequence",
         },
         Probe::MessagesStream,
-        "HTTP 200, events message_start … message_stop",
+        "HTTP 200, events message_start … message_delta, message_stop",
         |status, content_type, body| {
             need_status(status, 200)?;
             event_stream(content_type)?;
-            let events: Vec<String> = sse::frames(body)
+            let events: Vec<(String, Json)> = sse::frames(body)
                 .into_iter()
-                .map(|f| f.event.unwrap_or_default())
+                .map(|f| {
+                    let data = serde_json::from_str(&f.data).unwrap_or(Json::Null);
+                    (f.event.unwrap_or_default(), data)
+                })
                 .collect();
-            let first = events.first().map_or("", String::as_str);
-            let last = events.last().map_or("", String::as_str);
-            if first != "message_start" {
-                return Err(format!("the first event is {first:?}, not message_start"));
-            }
-            if last != "message_stop" {
-                return Err(format!("the last event is {last:?}, not message_stop"));
-            }
-            for needed in [
-                "content_block_start",
-                "content_block_delta",
-                "content_block_stop",
-                "message_delta",
-            ] {
-                if !events.iter().any(|e| e == needed) {
-                    return Err(format!("no {needed} event"));
-                }
-            }
-            Ok(format!(
-                "{} events, message_start … message_stop",
-                events.len()
-            ))
+            message_events(&events)
         },
     );
     j.http(
@@ -842,7 +989,7 @@ fn anthropic(j: &mut Judge<'_>) {
             name: "POST /v1/messages with a system prompt",
         },
         Probe::MessagesSystem,
-        "HTTP 200, a message with text content",
+        "HTTP 200, a message (its content blocks, or null when the budget ended before any)",
         message,
     );
     j.http(
@@ -875,7 +1022,7 @@ fn anthropic(j: &mut Judge<'_>) {
             name: "POST /v1/messages multi-turn conversation",
         },
         Probe::MessagesMultiTurn,
-        "HTTP 200, a message with text content",
+        "HTTP 200, a message (its content blocks, or null when the budget ended before any)",
         message,
     );
     j.http(

@@ -27,7 +27,7 @@ use crate::model::desired::Desired;
 use crate::model::{Knowable, Observed};
 use crate::process::{Listener, ProcessInfo};
 
-pub use judge::{choose_model, judge};
+pub use judge::{choose_model, installed_models, judge};
 pub use probe::probe;
 
 /// What the user asked `verify` to leave out or use.
@@ -132,13 +132,59 @@ pub enum PingOutcome {
     },
 }
 
+/// How a model thinks, which decides how `verify` asks it not to (`specs/verify.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// No `thinking` capability.
+    Plain,
+    /// `thinking` capability (qwen3, deepseek-r1…): thinking can be turned off.
+    Thinking,
+    /// gpt-oss (family `gptoss`, run through harmony): it always thinks; only the level can be
+    /// lowered.
+    Harmony,
+    /// The server did not say (no capabilities in `/api/tags` or `/api/show`).
+    Unknown,
+}
+
+impl ModelKind {
+    /// The kind from a model's capabilities and family (`server/routes.go`
+    /// `shouldUseHarmony`: family `gptoss` or `gpt-oss`).
+    pub fn of(capabilities: &[String], family: Option<&str>) -> Self {
+        if matches!(family, Some("gptoss" | "gpt-oss")) {
+            Self::Harmony
+        } else if capabilities.iter().any(|c| c == "thinking") {
+            Self::Thinking
+        } else if capabilities.is_empty() {
+            Self::Unknown
+        } else {
+            Self::Plain
+        }
+    }
+}
+
+/// What the server says about one installed model: `/api/tags`, completed by `/api/show` on
+/// servers whose `/api/tags` has no capabilities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The name, as the server lists it.
+    pub name: String,
+    /// `completion`, `embedding`, `thinking`, … (empty: unknown).
+    pub capabilities: Vec<String>,
+    /// `details.family`.
+    pub family: Option<String>,
+}
+
 /// The model the model tests use, and where the choice came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChosenModel {
     /// The name sent in requests.
     pub name: String,
-    /// `--model`, `the first warm model`, `the first declared model`, `the first installed model`.
+    /// Why this one: `--model`, `the first warm model in server.toml`, … and the models passed
+    /// over because they cannot chat.
     pub source: String,
+    /// How it thinks.
+    pub kind: ModelKind,
 }
 
 /// Everything the probes learned; the judge's only input besides `server.toml` and the options.
@@ -156,6 +202,9 @@ pub struct Facts {
     pub processes: Knowable<Vec<ProcessInfo>>,
     /// The model the model tests used, if any.
     pub model: Option<ChosenModel>,
+    /// Why there is none although models are installed (`no model that can chat: …`).
+    #[serde(default)]
+    pub no_model: Option<String>,
     /// The HTTP exchanges, by probe (absent = not sent).
     pub http: BTreeMap<Probe, Exchange>,
     /// `ping` of the router (absent = not run).

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::judge::{choose_model, is_dedicated};
-use super::{Exchange, Facts, Options, Outcome, PingOutcome, Probe};
+use super::judge::{choose_model, installed_models, is_dedicated};
+use super::{Exchange, Facts, ModelInfo, ModelKind, Options, Outcome, PingOutcome, Probe};
 use crate::model::desired::Desired;
 use crate::observe::{self, Settings};
 use crate::ollama::client::Client;
@@ -28,71 +28,94 @@ pub const NONEXISTENT_MODEL: &str = "ssollama-verify-no-such-model:latest";
 pub const MALFORMED_BODY: &str = "{\"model\": ";
 /// `max_tokens` of JSON mode: one token cannot hold a JSON object.
 pub const JSON_MODE_MAX_TOKENS: u32 = 32;
+/// What JSON mode adds for a model that cannot stop thinking (gpt-oss at `low` effort thinks a
+/// few dozen tokens before the grammar starts; `specs/verify.md`).
+pub const THINKING_ALLOWANCE: u32 = 480;
+/// How many models without capabilities in `/api/tags` are asked `/api/show`.
+pub const SHOW_LIMIT: usize = 32;
 
-/// The request a probe sends: method, path, body.
-pub fn request(probe: Probe, model: &str) -> (&'static str, String, Option<String>) {
+/// `max_tokens` of JSON mode for a model of `kind`.
+pub fn json_mode_budget(kind: ModelKind) -> u32 {
+    match kind {
+        ModelKind::Harmony => JSON_MODE_MAX_TOKENS + THINKING_ALLOWANCE,
+        ModelKind::Plain | ModelKind::Thinking | ModelKind::Unknown => JSON_MODE_MAX_TOKENS,
+    }
+}
+
+/// The request a probe sends: method, path, body. Thinking is turned off where the API allows
+/// (`reasoning_effort: "none"`, Anthropic `thinking: {"type": "disabled"}`; servers that do not
+/// know them ignore them, and a model without the capability is not asked to think); gpt-oss,
+/// which cannot turn it off, is asked for the `low` level instead.
+pub fn request(
+    probe: Probe,
+    model: &str,
+    kind: ModelKind,
+) -> (&'static str, String, Option<String>) {
     let say = || json!([{ "role": "user", "content": "Say OK." }]);
     let post =
         |path: &str, body: serde_json::Value| ("POST", path.to_owned(), Some(body.to_string()));
+    let effort = if kind == ModelKind::Harmony {
+        "low"
+    } else {
+        "none"
+    };
+    let openai = |mut body: serde_json::Value| {
+        body["reasoning_effort"] = json!(effort);
+        post("/v1/chat/completions", body)
+    };
+    let anthropic = |mut body: serde_json::Value| {
+        if kind == ModelKind::Harmony {
+            body["output_config"] = json!({ "effort": effort });
+        } else {
+            body["thinking"] = json!({ "type": "disabled" });
+        }
+        post("/v1/messages", body)
+    };
     match probe {
         Probe::Root | Probe::Loopback => ("GET", "/".to_owned(), None),
         Probe::ModelsList => ("GET", "/v1/models".to_owned(), None),
         Probe::ModelRetrieve => ("GET", format!("/v1/models/{model}"), None),
-        Probe::Chat => post(
-            "/v1/chat/completions",
-            json!({ "model": model, "messages": say(), "max_tokens": 1, "stream": false }),
-        ),
-        Probe::ChatStream => post(
-            "/v1/chat/completions",
-            json!({
-                "model": model, "messages": say(), "max_tokens": 1, "stream": true,
-                "stream_options": { "include_usage": true },
-            }),
-        ),
-        Probe::JsonMode => post(
-            "/v1/chat/completions",
-            json!({
-                "model": model,
-                "messages": [{ "role": "user", "content": "Reply with a JSON object." }],
-                "max_tokens": JSON_MODE_MAX_TOKENS,
-                "response_format": { "type": "json_object" },
-                "stream": false,
-            }),
-        ),
+        Probe::Chat => {
+            openai(json!({ "model": model, "messages": say(), "max_tokens": 1, "stream": false }))
+        }
+        Probe::ChatStream => openai(json!({
+            "model": model, "messages": say(), "max_tokens": 1, "stream": true,
+            "stream_options": { "include_usage": true },
+        })),
+        Probe::JsonMode => openai(json!({
+            "model": model,
+            "messages": [{ "role": "user", "content": "Reply with the JSON object {\"ok\": true}." }],
+            "max_tokens": json_mode_budget(kind),
+            "response_format": { "type": "json_object" },
+            "stream": false,
+        })),
         // Ollama passes `max_output_tokens` on as `num_predict` and accepts 1 (OpenAI's own API
         // wants at least 16; Ollama does not check).
         Probe::Responses => post(
             "/v1/responses",
-            json!({ "model": model, "input": "Say OK.", "max_output_tokens": 1 }),
-        ),
-        Probe::Messages => post(
-            "/v1/messages",
-            json!({ "model": model, "max_tokens": 1, "messages": say() }),
-        ),
-        Probe::MessagesStream => post(
-            "/v1/messages",
-            json!({ "model": model, "max_tokens": 1, "messages": say(), "stream": true }),
-        ),
-        Probe::MessagesSystem => post(
-            "/v1/messages",
             json!({
-                "model": model, "max_tokens": 1, "system": "You answer in one word.",
-                "messages": say(),
+                "model": model, "input": "Say OK.", "max_output_tokens": 1,
+                "reasoning": { "effort": effort },
             }),
         ),
+        Probe::Messages => anthropic(json!({ "model": model, "max_tokens": 1, "messages": say() })),
+        Probe::MessagesStream => {
+            anthropic(json!({ "model": model, "max_tokens": 1, "messages": say(), "stream": true }))
+        }
+        Probe::MessagesSystem => anthropic(json!({
+            "model": model, "max_tokens": 1, "system": "You answer in one word.",
+            "messages": say(),
+        })),
         // No `max_tokens`: Ollama refuses it before looking at the model.
         Probe::MessagesError => post("/v1/messages", json!({ "model": model, "messages": say() })),
-        Probe::MessagesMultiTurn => post(
-            "/v1/messages",
-            json!({
-                "model": model, "max_tokens": 1,
-                "messages": [
-                    { "role": "user", "content": "My name is Ada." },
-                    { "role": "assistant", "content": "Hello Ada." },
-                    { "role": "user", "content": "What is my name?" },
-                ],
-            }),
-        ),
+        Probe::MessagesMultiTurn => anthropic(json!({
+            "model": model, "max_tokens": 1,
+            "messages": [
+                { "role": "user", "content": "My name is Ada." },
+                { "role": "assistant", "content": "Hello Ada." },
+                { "role": "user", "content": "What is my name?" },
+            ],
+        })),
         Probe::UnknownModel => post(
             "/v1/chat/completions",
             json!({ "model": NONEXISTENT_MODEL, "messages": say(), "max_tokens": 1 }),
@@ -148,8 +171,30 @@ pub fn planned_probes(options: &Options, have_model: bool) -> Vec<Probe> {
     probes
 }
 
-async fn send(client: &Client, probe: Probe, model: &str) -> Exchange {
-    let (method, path, body) = request(probe, model);
+/// Fills in the capabilities `/api/tags` did not list (servers before v0.30.0) from
+/// `/api/show`, for at most [`SHOW_LIMIT`] models; a model `/api/show` cannot describe stays
+/// unknown.
+async fn with_capabilities(client: &Client, mut models: Vec<ModelInfo>) -> Vec<ModelInfo> {
+    for info in models
+        .iter_mut()
+        .filter(|m| m.capabilities.is_empty())
+        .take(SHOW_LIMIT)
+    {
+        match client.show(&info.name, SHORT_TIMEOUT).await {
+            Ok(show) => {
+                info.capabilities = show.capabilities;
+                if info.family.is_none() && !show.details.family.is_empty() {
+                    info.family = Some(show.details.family);
+                }
+            }
+            Err(err) => tracing::debug!(model = %info.name, %err, "no capabilities from /api/show"),
+        }
+    }
+    models
+}
+
+async fn send(client: &Client, probe: Probe, model: &str, kind: ModelKind) -> Exchange {
+    let (method, path, body) = request(probe, model, kind);
     let timeout = if runs_model(probe) {
         MODEL_TIMEOUT
     } else {
@@ -233,12 +278,17 @@ pub async fn probe(desired: &Desired, settings: &Settings, options: &Options) ->
         ping_router(desired, settings, options),
     );
     let client = Client::new(desired.listen.connect_addr(), SHORT_TIMEOUT);
-    let model = choose_model(desired, options, &observed);
+    let models = with_capabilities(&client, installed_models(&observed)).await;
+    let (model, no_model) = match choose_model(desired, options, &models) {
+        Ok(model) => (Some(model), None),
+        Err(why) => (None, why),
+    };
     let model_name = model
         .as_ref()
         .map_or_else(|| NONEXISTENT_MODEL.to_owned(), |m| m.name.clone());
+    let kind = model.as_ref().map_or(ModelKind::Unknown, |m| m.kind);
     let mut http = BTreeMap::new();
-    let root = send(&client, Probe::Root, &model_name).await;
+    let root = send(&client, Probe::Root, &model_name, kind).await;
     let answers = matches!(root.outcome, Outcome::Answered { .. });
     http.insert(Probe::Root, root);
     if is_dedicated(desired.listen.host) {
@@ -248,12 +298,12 @@ pub async fn probe(desired: &Desired, settings: &Settings, options: &Options) ->
         );
         http.insert(
             Probe::Loopback,
-            send(&loopback, Probe::Loopback, &model_name).await,
+            send(&loopback, Probe::Loopback, &model_name, kind).await,
         );
     }
     if answers {
         for probe in planned_probes(options, model.is_some()) {
-            http.insert(probe, send(&client, probe, &model_name).await);
+            http.insert(probe, send(&client, probe, &model_name, kind).await);
         }
     }
     Facts {
@@ -263,6 +313,7 @@ pub async fn probe(desired: &Desired, settings: &Settings, options: &Options) ->
         listeners,
         processes,
         model,
+        no_model,
         http,
         ping,
     }
@@ -287,12 +338,12 @@ mod tests {
             Probe::UnknownModel,
         ];
         for probe in all {
-            let (method, _, body) = request(probe, "llama3.2:latest");
+            let (method, _, body) = request(probe, "llama3.2:latest", ModelKind::Plain);
             assert_eq!(method, "POST");
             let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
             assert!(body["model"].is_string(), "{probe:?}");
         }
-        let (_, _, body) = request(Probe::Malformed, "m");
+        let (_, _, body) = request(Probe::Malformed, "m", ModelKind::Plain);
         assert!(serde_json::from_str::<serde_json::Value>(&body.unwrap()).is_err());
     }
 
@@ -304,11 +355,11 @@ mod tests {
             Probe::Messages,
             Probe::MessagesStream,
         ] {
-            let (_, _, body) = request(probe, "m");
+            let (_, _, body) = request(probe, "m", ModelKind::Thinking);
             let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
             assert_eq!(body["max_tokens"], 1, "{probe:?}");
         }
-        let (_, _, body) = request(Probe::Responses, "m");
+        let (_, _, body) = request(Probe::Responses, "m", ModelKind::Plain);
         assert!(body.unwrap().contains("\"max_output_tokens\":1"));
     }
 

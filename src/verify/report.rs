@@ -87,7 +87,7 @@ pub fn json(verdict: &Verdict) -> Json {
     json!({
         "format": JSON_FORMAT,
         "url": verdict.url,
-        "model": verdict.model.as_ref().map(|m| json!({ "name": m.name, "source": m.source })),
+        "model": verdict.model.as_ref().map(|m| json!({ "name": m.name, "source": m.source, "kind": m.kind })),
         "passed": failed == 0,
         "summary": { "passed": passed, "failed": failed, "skipped": skipped },
         "checks": checks,

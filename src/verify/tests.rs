@@ -96,9 +96,9 @@ fn good_reply(probe: Probe, model: &str) -> Outcome {
             200,
             SSE,
             "event: message_start\ndata: {\"type\":\"message_start\"}\n\n\
-             event: content_block_start\ndata: {\"type\":\"content_block_start\"}\n\n\
-             event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n\
-             event: content_block_stop\ndata: {\"type\":\"content_block_stop\"}\n\n\
+             event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0}\n\n\
+             event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0}\n\n\
+             event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
              event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}\n\n\
              event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
         ),
@@ -121,7 +121,7 @@ fn good_reply(probe: Probe, model: &str) -> Outcome {
 }
 
 fn exchange(probe: Probe, model: &str, base: &str) -> Exchange {
-    let (method, path, request) = probe::request(probe, model);
+    let (method, path, request) = probe::request(probe, model, ModelKind::Plain);
     Exchange {
         method: method.to_owned(),
         url: format!("{base}{path}"),
@@ -220,7 +220,7 @@ fn converged(desired: &Desired) -> Facts {
         conflicts: Knowable::Known(Vec::new()),
     };
     let options = Options::default();
-    let model = choose_model(desired, &options, &observed);
+    let model = choose_model(desired, &options, &installed_models(&observed)).ok();
     let name = model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
     let mut http = BTreeMap::new();
     http.insert(Probe::Root, exchange(Probe::Root, &name, &url));
@@ -262,6 +262,7 @@ fn converged(desired: &Desired) -> Facts {
             },
         ]),
         model,
+        no_model: None,
         http,
         ping: desired.network.as_ref().map(|_| PingOutcome::Ran {
             status: Some(0),
@@ -543,35 +544,236 @@ host = "127.0.0.1"
 fn model_choice_follows_the_flag_then_warm_then_first_then_installed() {
     let warm = desired(TOML);
     let observed = converged(&warm).observed;
+    let models = installed_models(&observed);
     let flag = Options {
         model: Some("x:1".to_owned()),
         ..Options::default()
     };
-    assert_eq!(choose_model(&warm, &flag, &observed).unwrap().name, "x:1");
+    assert_eq!(choose_model(&warm, &flag, &models).unwrap().name, "x:1");
     assert_eq!(
-        choose_model(&warm, &Options::default(), &observed)
+        choose_model(&warm, &Options::default(), &models)
             .unwrap()
             .name,
         "qwen2.5-coder:32b"
     );
     let cold = desired("[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"llama3\"\n");
     assert_eq!(
-        choose_model(&cold, &Options::default(), &observed)
+        choose_model(&cold, &Options::default(), &models)
             .unwrap()
             .name,
         "llama3:latest"
     );
     let none = desired("[listen]\nhost = \"127.0.0.1\"\n");
-    let installed = choose_model(&none, &Options::default(), &observed).unwrap();
+    let installed = choose_model(&none, &Options::default(), &models).unwrap();
     assert_eq!(
         (installed.name.as_str(), installed.source.as_str()),
         ("llama3:latest", "the first installed model")
     );
-    let mut empty = observed;
-    empty.ollama.server = ServerStatus::Down {
-        reason: "refused".to_owned(),
+    assert_eq!(choose_model(&none, &Options::default(), &[]), Err(None));
+}
+
+fn info(name: &str, caps: &[&str], family: &str) -> ModelInfo {
+    ModelInfo {
+        name: name.to_owned(),
+        capabilities: caps.iter().map(|c| (*c).to_owned()).collect(),
+        family: Some(family.to_owned()),
+    }
+}
+
+#[test]
+fn model_choice_passes_over_models_that_cannot_chat_and_says_so() {
+    let toml = "[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"all-minilm\"\nwarm = true\n[[models]]\nname = \"nomic-embed-text\"\nwarm = true\n[[models]]\nname = \"gpt-oss:20b\"\n";
+    let desired = desired(toml);
+    let models = [
+        info("all-minilm:latest", &["embedding"], "bert"),
+        info(
+            "gpt-oss:20b",
+            &["completion", "tools", "thinking"],
+            "gptoss",
+        ),
+        info("qwen3:latest", &["completion", "thinking"], "qwen3"),
+    ];
+    let chosen = choose_model(&desired, &Options::default(), &models).unwrap();
+    assert_eq!(chosen.name, "gpt-oss:20b");
+    assert_eq!(chosen.kind, ModelKind::Harmony);
+    // nomic-embed-text is not installed: its name gives it away.
+    assert_eq!(
+        chosen.source,
+        "the first model in server.toml that can chat; passed over all-minilm:latest (embedding only), nomic-embed-text:latest (an embedding model, by its name)"
+    );
+    let only_embedding = crate::config::parse(
+        "server.toml",
+        "[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"all-minilm\"\n",
+    )
+    .unwrap()
+    .desired;
+    assert_eq!(
+        choose_model(&only_embedding, &Options::default(), &models[..1]),
+        Err(Some(
+            "no model that can chat: all-minilm:latest (embedding only)".to_owned()
+        ))
+    );
+    let none = crate::config::parse("server.toml", "[listen]\nhost = \"127.0.0.1\"\n")
+        .unwrap()
+        .desired;
+    let first = choose_model(&none, &Options::default(), &models).unwrap();
+    assert_eq!(
+        (first.name.as_str(), first.kind),
+        ("gpt-oss:20b", ModelKind::Harmony)
+    );
+    let thinking = choose_model(&none, &Options::default(), &models[2..]).unwrap();
+    assert_eq!(thinking.kind, ModelKind::Thinking);
+}
+
+#[test]
+fn requests_turn_thinking_off_or_down_and_json_mode_leaves_room_for_it() {
+    let body = |probe, kind| {
+        let (_, _, body) = probe::request(probe, "m", kind);
+        serde_json::from_str::<serde_json::Value>(&body.unwrap()).unwrap()
     };
-    assert_eq!(choose_model(&none, &Options::default(), &empty), None);
+    for kind in [ModelKind::Plain, ModelKind::Thinking, ModelKind::Unknown] {
+        assert_eq!(body(Probe::Chat, kind)["reasoning_effort"], "none");
+        assert_eq!(body(Probe::Responses, kind)["reasoning"]["effort"], "none");
+        assert_eq!(body(Probe::Messages, kind)["thinking"]["type"], "disabled");
+        assert_eq!(body(Probe::JsonMode, kind)["max_tokens"], 32);
+    }
+    let harmony = ModelKind::Harmony;
+    assert_eq!(body(Probe::ChatStream, harmony)["reasoning_effort"], "low");
+    assert_eq!(
+        body(Probe::MessagesStream, harmony)["output_config"]["effort"],
+        "low"
+    );
+    assert!(
+        body(Probe::MessagesStream, harmony)
+            .get("thinking")
+            .is_none()
+    );
+    assert_eq!(body(Probe::JsonMode, harmony)["max_tokens"], 512);
+}
+
+/// The verdict with `probe`'s reply replaced.
+fn with_reply(probe: Probe, outcome: Outcome) -> Verdict {
+    let desired = desired(TOML);
+    let mut facts = converged(&desired);
+    facts.http.get_mut(&probe).unwrap().outcome = outcome;
+    judge(&desired, &facts, &Options::default())
+}
+
+/// A chat completion whose budget ended while the model was thinking.
+fn thinking_only() -> Outcome {
+    answered(
+        200,
+        JSON,
+        r#"{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"","reasoning":"Okay"},"finish_reason":"length"}]}"#,
+    )
+}
+
+#[test]
+fn thinking_only_and_empty_replies_pass_as_real_ollama_sends_them() {
+    let v = with_reply(
+        Probe::Messages,
+        answered(
+            200,
+            JSON,
+            r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":null,"stop_reason":"max_tokens","usage":{"input_tokens":9,"output_tokens":1}}"#,
+        ),
+    );
+    let c = result(&v, "anthropic.messages");
+    assert_eq!(
+        (c.status, c.received.as_str()),
+        (Status::Pass, "empty (stop_reason max_tokens)")
+    );
+    let v = with_reply(
+        Probe::Messages,
+        answered(
+            200,
+            JSON,
+            r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"thinking","thinking":"Okay"}],"stop_reason":"max_tokens","usage":{"input_tokens":9,"output_tokens":1}}"#,
+        ),
+    );
+    assert_eq!(
+        result(&v, "anthropic.messages").received,
+        "thinking only (stop_reason max_tokens)"
+    );
+    // A stream without content_block_* events (the budget ended on the thinking tag).
+    let v = with_reply(
+        Probe::MessagesStream,
+        answered(
+            200,
+            SSE,
+            "event: message_start\ndata: {\"type\":\"message_start\"}\n\n\
+             event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}\n\n\
+             event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        ),
+    );
+    assert_eq!(result(&v, "anthropic.stream").status, Status::Pass);
+    assert_eq!(result(&v, "anthropic.stream_usage").status, Status::Pass);
+    let v = with_reply(Probe::Chat, thinking_only());
+    let c = result(&v, "openai.chat");
+    assert_eq!(
+        (c.status, c.received.as_str()),
+        (Status::Pass, "thinking only (finish_reason length)")
+    );
+    assert!(v.passed());
+}
+
+#[test]
+fn broken_shapes_and_sequences_still_fail() {
+    let stream = |events: &str| {
+        let v = with_reply(Probe::MessagesStream, answered(200, SSE, events));
+        let c = result(&v, "anthropic.stream").clone();
+        assert_eq!(c.status, Status::Fail, "{events}");
+        c.received
+    };
+    let start = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
+    let delta = "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":1}}\n\n";
+    let stop = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    let block = |e: &str| format!("event: {e}\ndata: {{\"type\":\"{e}\",\"index\":0}}\n\n");
+    assert!(stream(&format!("{delta}{stop}")).contains("not message_start"));
+    assert!(stream(&format!("{start}{delta}")).contains("not message_stop"));
+    assert!(stream(&format!("{start}{stop}")).contains("no message_delta"));
+    assert!(
+        stream(&format!(
+            "{start}{}{delta}{stop}",
+            block("content_block_start")
+        ))
+        .contains("while block 0 is open")
+    );
+    assert!(
+        stream(&format!(
+            "{start}{}{delta}{stop}",
+            block("content_block_delta")
+        ))
+        .contains("outside a content block")
+    );
+    let v = with_reply(
+        Probe::Messages,
+        answered(
+            200,
+            JSON,
+            r#"{"type":"message","role":"assistant","content":"ok"}"#,
+        ),
+    );
+    assert_eq!(result(&v, "anthropic.messages").status, Status::Fail);
+    let v = with_reply(Probe::Messages, answered(200, JSON, r#"{"type":"error"}"#));
+    assert_eq!(result(&v, "anthropic.messages").status, Status::Fail);
+    let v = with_reply(
+        Probe::Chat,
+        answered(200, JSON, r#"{"choices":[{"message":{"content":7}}]}"#),
+    );
+    assert_eq!(result(&v, "openai.chat").status, Status::Fail);
+    let v = with_reply(Probe::Chat, answered(200, JSON, r#"{"choices":[]}"#));
+    assert_eq!(result(&v, "openai.chat").status, Status::Fail);
+    // JSON mode that spent its budget thinking.
+    let v = with_reply(Probe::JsonMode, thinking_only());
+    let c = result(&v, "openai.json_mode");
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.received
+            .starts_with("the model was still thinking after 32 tokens"),
+        "{}",
+        c.received
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! Every server binds a 127.0.0.X of its sandbox on a port that is also free on 127.0.0.1, so
 //! the "loopback refuses" check probes a port nobody else uses.
 
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Child;
 
@@ -12,6 +13,47 @@ use simmac::Sandbox;
 use simmac::ollama::seed;
 
 use super::support::{Mac, Run, listening, wait_until};
+
+/// The Ollama version the servers below run: one that serves `/v1/responses` (0.13.3+) and
+/// `/v1/messages` (0.14.0+) and lists capabilities in `/api/tags` (0.30.0+).
+const VERSION: &str = "0.32.3";
+
+/// A converged server (`llama3.2` declared and warm) of [`VERSION`] with `models` installed too.
+fn modern(on_loopback: bool, models: &[&str]) -> Mac {
+    at_version(on_loopback, VERSION, models)
+}
+
+fn at_version(on_loopback: bool, version: &str, models: &[&str]) -> Mac {
+    Mac::converged_server_with(on_loopback, |mac| {
+        seed::set_version(mac, version).unwrap();
+        for model in models {
+            seed::install_model(mac, model).unwrap();
+        }
+    })
+}
+
+/// Replaces the `[[models]]` of the server's `server.toml` with `models` (`(name, warm)`).
+fn declare(server: &Mac, models: &[(&str, bool)]) {
+    let toml = std::fs::read_to_string(&server.config).unwrap();
+    let head = &toml[..toml.find("[[models]]").unwrap()];
+    let mut toml = head.to_owned();
+    for (name, warm) in models {
+        let _ = write!(toml, "[[models]]\nname = \"{name}\"\nwarm = {warm}\n");
+    }
+    std::fs::write(&server.config, toml).unwrap();
+}
+
+/// `verify --json` on `server`, which must fail no check.
+fn passing(server: &Mac) -> serde_json::Value {
+    let out = server.run(&["verify", "--json"]);
+    assert_eq!(
+        failed_ids(&out),
+        Vec::<String>::new(),
+        "{}",
+        server.shown(&out)
+    );
+    out.json()
+}
 
 fn failed_ids(out: &Run) -> Vec<String> {
     out.json()["checks"]
@@ -39,7 +81,7 @@ fn stray_server(sb: &Sandbox, addr: SocketAddr) -> Child {
 
 #[test]
 fn verify_passes_on_a_converged_server_and_writes_junit() {
-    let server = Mac::converged_server(false);
+    let server = modern(false, &[]);
     let junit = server.sb.root().join("verify.xml");
     let out = server.run(&["verify", "--junit", junit.to_str().unwrap()]);
     insta::assert_snapshot!(server.shown(&out));
@@ -62,7 +104,7 @@ fn verify_passes_on_a_converged_server_and_writes_junit() {
 
 #[test]
 fn each_fault_fails_the_check_about_it() {
-    let server = Mac::converged_server(false);
+    let server = modern(false, &[]);
     let mac = server.sb.mac_dir();
     let run = || server.run(&["verify", "--json"]);
     let out = run();
@@ -130,7 +172,7 @@ fn each_fault_fails_the_check_about_it() {
 #[test]
 fn verify_fails_when_the_server_binds_another_address() {
     // server.toml declares 127.0.0.X; the job was loaded with 127.0.0.1.
-    let server = Mac::converged_server(true);
+    let server = modern(true, &[]);
     let out = server.run(&["verify"]);
     assert_eq!(out.code, Some(1));
     insta::assert_snapshot!(server.shown(&out));
@@ -148,7 +190,7 @@ fn check<'d>(doc: &'d serde_json::Value, id: &str) -> &'d serde_json::Value {
 #[test]
 fn network_checks_read_networksetup_and_ping_the_router() {
     use simmac::network::{Lease, NetConfig, Service};
-    let server = Mac::converged_server(false);
+    let server = modern(false, &[]);
     let mut toml = std::fs::read_to_string(&server.config).unwrap();
     toml.push_str(
         "\n[network]\nservice = \"Ethernet\"\naddress = \"192.168.1.50\"\nsubnet_mask = \"255.255.255.0\"\nrouter = \"192.168.1.1\"\n",
@@ -191,7 +233,7 @@ fn network_checks_read_networksetup_and_ping_the_router() {
 
 #[test]
 fn verbose_shows_each_request_and_reply() {
-    let server = Mac::converged_server(false);
+    let server = modern(false, &[]);
     let out = server.run(&["verify", "-v", "--skip-anthropic-tests"]);
     assert_eq!(out.code, Some(0));
     let text = server.shown(&out);
@@ -206,5 +248,143 @@ fn verbose_shows_each_request_and_reply() {
     assert!(
         text.contains("          expected: HTTP 200 `Ollama is running`\n"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_healthy_server_with_only_a_thinking_model_passes() {
+    for (model, kind) in [
+        ("qwen3", "thinking"),
+        ("deepseek-r1", "thinking"),
+        ("gpt-oss:20b", "harmony"),
+    ] {
+        let server = modern(false, &[model]);
+        declare(&server, &[(model, false)]);
+        seed::remove_model(&server.sb.mac_dir(), "llama3.2").unwrap();
+        let out = server.run(&["verify", "--json"]);
+        let doc = out.json();
+        assert_eq!(
+            failed_ids(&out),
+            Vec::<String>::new(),
+            "{model}: {}",
+            server.shown(&out)
+        );
+        assert_eq!(doc["model"]["kind"], kind, "{model}");
+        assert_eq!(doc["model"]["source"], "the first model in server.toml");
+        assert_eq!(doc["summary"]["passed"], 25, "{model}");
+        // Budget 1: the reply was thinking only or empty, and that passes.
+        let messages = check(&doc, "anthropic.messages");
+        assert_eq!(messages["status"], "pass");
+        let json_mode = check(&doc, "openai.json_mode");
+        assert_eq!(json_mode["status"], "pass", "{model}: {json_mode}");
+    }
+}
+
+#[test]
+fn the_chat_checks_pass_over_an_embedding_model_and_say_so() {
+    let server = modern(false, &["all-minilm"]);
+    declare(&server, &[("all-minilm", true), ("llama3.2", true)]);
+    let doc = passing(&server);
+    assert_eq!(doc["model"]["name"], "llama3.2:latest");
+    assert_eq!(
+        doc["model"]["source"],
+        "the first warm model in server.toml that can chat; passed over all-minilm:latest (embedding only)"
+    );
+    let text = server.shown(&server.run(&["verify"]));
+    assert!(
+        text.contains("(model llama3.2:latest: the first warm model in server.toml that can chat; passed over all-minilm:latest (embedding only))"),
+        "{text}"
+    );
+    // Only an embedding model: the model checks skip and say why.
+    declare(&server, &[("all-minilm", true)]);
+    seed::remove_model(&server.sb.mac_dir(), "llama3.2").unwrap();
+    let out = server.run(&["verify", "--json"]);
+    let doc = out.json();
+    assert_eq!(out.code, Some(0), "{}", server.shown(&out));
+    assert_eq!(doc["model"], serde_json::Value::Null);
+    assert_eq!(
+        check(&doc, "openai.chat")["received"],
+        "no model that can chat: all-minilm:latest (embedding only)"
+    );
+}
+
+#[test]
+fn an_older_server_without_capabilities_is_asked_through_api_show() {
+    let server = at_version(false, "0.14.0", &["nomic-embed-text", "qwen3"]);
+    declare(&server, &[]);
+    seed::remove_model(&server.sb.mac_dir(), "llama3.2").unwrap();
+    let doc = passing(&server);
+    assert_eq!(doc["model"]["name"], "qwen3:latest");
+    assert_eq!(doc["model"]["kind"], "thinking");
+}
+
+#[test]
+fn a_broken_server_still_fails() {
+    // Wrong status: the Anthropic endpoint answers 500.
+    let server = modern(false, &["qwen3"]);
+    declare(&server, &[("qwen3", true)]);
+    let mac = server.sb.mac_dir();
+    let mut config = simmac::ollama::state::config(&mac).unwrap();
+    config.anthropic_errors = true;
+    seed::set_config(&mac, &config).unwrap();
+    let out = server.run(&["verify", "--json"]);
+    assert!(
+        failed_ids(&out).contains(&"anthropic.messages".to_owned()),
+        "{}",
+        server.shown(&out)
+    );
+    config.anthropic_errors = false;
+    seed::set_config(&mac, &config).unwrap();
+    // Missing event sequence: the stream stops after message_start.
+    server.sb.set_fault("messages-stream-cut", "");
+    let out = server.run(&["verify", "--json"]);
+    assert_eq!(
+        failed_ids(&out),
+        ["anthropic.stream", "anthropic.stream_usage"],
+        "{}",
+        server.shown(&out)
+    );
+    assert_eq!(
+        check(&out.json(), "anthropic.stream")["received"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap(),
+        "the last event is \"message_start\", not message_stop"
+    );
+}
+
+#[test]
+fn before_0_14_0_the_anthropic_checks_fail_with_the_upgrade_hint() {
+    let server = at_version(false, "0.13.3", &[]);
+    let out = server.run(&["verify", "--json"]);
+    let doc = out.json();
+    assert_eq!(
+        failed_ids(&out),
+        [
+            "anthropic.messages",
+            "anthropic.stream",
+            "anthropic.system",
+            "anthropic.error",
+            "anthropic.multi_turn",
+            "anthropic.stream_usage"
+        ],
+        "{}",
+        server.shown(&out)
+    );
+    assert_eq!(
+        check(&doc, "anthropic.messages")["hint"],
+        "Ollama 0.13.3 has no /v1/messages (added in 0.14.0): upgrade Ollama, or run with --skip-anthropic-tests"
+    );
+    let out = server.run(&["verify", "--json", "--skip-anthropic-tests"]);
+    assert_eq!(out.code, Some(0), "{}", server.shown(&out));
+    let server = at_version(false, "0.13.2", &[]);
+    let out = server.run(&["verify", "--json", "--skip-anthropic-tests"]);
+    assert_eq!(
+        failed_ids(&out),
+        ["openai.responses"],
+        "{}",
+        server.shown(&out)
     );
 }

@@ -217,9 +217,16 @@ impl Mac {
     /// and bootstrapped through the fake `launchctl`, the model installed. `on_loopback`: the
     /// job really gets `OLLAMA_HOST=127.0.0.1:<port>` (a server bound to the wrong address).
     pub(crate) fn converged_server(on_loopback: bool) -> Self {
+        Self::converged_server_with(on_loopback, |_| {})
+    }
+
+    /// [`Mac::converged_server`], with `prepare` run on the sandbox's Mac directory before the
+    /// server starts (to set the Ollama version or install other models).
+    pub(crate) fn converged_server_with(on_loopback: bool, prepare: impl FnOnce(&Path)) -> Self {
         let mac = Self::served();
         seed::set_loopback(&mac.sb.mac_dir(), mac.host.into()).unwrap();
         seed::install_model(&mac.sb.mac_dir(), "llama3.2").unwrap();
+        prepare(&mac.sb.mac_dir());
         let logs = mac.logs_dir();
         std::fs::create_dir_all(&logs).unwrap();
         let toml = format!(

@@ -448,6 +448,7 @@ fn anthropic_events(text: &str) -> Vec<(String, serde_json::Value)> {
 #[test]
 fn anthropic_messages_stream_event_order_and_errors() {
     let mac = Mac::new();
+    seed::set_version(mac.path(), "0.14.0").unwrap();
     let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(
         addr,
@@ -545,6 +546,7 @@ fn anthropic_messages_stream_event_order_and_errors() {
 #[test]
 fn anthropic_errors_switch_makes_messages_fail() {
     let mac = Mac::new();
+    seed::set_version(mac.path(), "0.14.0").unwrap();
     mac.install(&["llama3"]);
     let mut cfg = simmac::ollama::state::config(mac.path()).unwrap();
     cfg.anthropic_errors = true;
@@ -562,6 +564,7 @@ fn anthropic_errors_switch_makes_messages_fail() {
 #[test]
 fn responses_non_stream_and_stream_shapes() {
     let mac = Mac::new();
+    seed::set_version(mac.path(), "0.13.3").unwrap();
     let (_srv, addr) = mac.install(&["llama3"]).serve();
     let r = post(addr, "/v1/responses", r#"{"model":"llama3","input":"hi"}"#);
     assert_eq!(r.status, 200);

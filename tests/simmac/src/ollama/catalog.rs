@@ -58,7 +58,8 @@ fn build(s: Spec<'_>) -> (String, ModelSpec) {
     )
 }
 
-/// The default catalog: `qwen2.5-coder:32b`, `llama3.2:latest`, `llama3:latest`,
+/// The default catalog: `qwen2.5-coder:32b`, `llama3.2:latest`, `llama3:latest`, the thinking
+/// models `qwen3:latest`, `deepseek-r1:latest` and `gpt-oss:20b` (harmony),
 /// `all-minilm:latest` (embedding), `nomic-embed-text:latest` (embedding).
 pub fn default_registry() -> Registry {
     let specs = vec![
@@ -119,6 +120,57 @@ pub fn default_registry() -> Registry {
             ],
             config_size: 485,
         },
+        // Thinking models, with the capabilities Ollama reports for them (`server/images.go`
+        // `Capabilities`: `thinking` from the template's think tags or the builtin parser, and
+        // for family `gptoss` always, `modelFamilyCapabilities`).
+        Spec {
+            name: "qwen3:latest",
+            family: "qwen3",
+            params: "8.2B",
+            quant: "Q4_K_M",
+            ctx: 40960,
+            emb: 4096,
+            caps: &["completion", "tools", "thinking"],
+            layers: vec![
+                layer(MODEL, "qwen3:latest model", 5_225_374_112),
+                layer(TEMPLATE, "qwen3 template", 1_723),
+                layer(LICENSE, "qwen3 license", 11_338),
+                layer(PARAMS, "qwen3 params", 148),
+            ],
+            config_size: 487,
+        },
+        Spec {
+            name: "deepseek-r1:latest",
+            family: "qwen2",
+            params: "7.6B",
+            quant: "Q4_K_M",
+            ctx: 131_072,
+            emb: 3584,
+            caps: &["completion", "thinking"],
+            layers: vec![
+                layer(MODEL, "deepseek-r1:latest model", 4_683_073_184),
+                layer(TEMPLATE, "deepseek-r1 template", 387),
+                layer(LICENSE, "deepseek-r1 license", 1_065),
+                layer(PARAMS, "deepseek-r1 params", 148),
+            ],
+            config_size: 487,
+        },
+        Spec {
+            name: "gpt-oss:20b",
+            family: "gptoss",
+            params: "20.9B",
+            quant: "MXFP4",
+            ctx: 131_072,
+            emb: 2880,
+            caps: &["completion", "tools", "thinking"],
+            layers: vec![
+                layer(MODEL, "gpt-oss:20b model", 13_780_154_624),
+                layer(TEMPLATE, "gpt-oss template", 7_240),
+                layer(LICENSE, "gpt-oss license", 11_353),
+                layer(PARAMS, "gpt-oss params", 18),
+            ],
+            config_size: 489,
+        },
         Spec {
             name: "all-minilm:latest",
             family: "bert",
@@ -164,7 +216,10 @@ mod tests {
         let reg = default_registry();
         assert_eq!(reg.models["llama3:latest"].size(), 4_661_224_676);
         assert_eq!(reg.models["llama3.2:latest"].size(), 2_019_393_189);
-        assert_eq!(reg.models.len(), 5);
+        assert_eq!(reg.models.len(), 8);
+        assert!(reg.models["gpt-oss:20b"].is_harmony());
+        assert!(reg.models["qwen3:latest"].can_think());
+        assert!(!reg.models["qwen3:latest"].is_harmony());
         assert!(reg.models["all-minilm:latest"].can_embed());
         assert!(!reg.models["all-minilm:latest"].can_complete());
     }

@@ -22,7 +22,7 @@ use super::gotime::{SECOND, now_ns};
 use super::name::Name;
 use super::native::{self, NativeError, content_text};
 use super::server::{Feed, encoder_json, gin_json, streaming};
-use super::state::Installed;
+use super::state::{self, Installed};
 
 fn openai_error(status: StatusCode, msg: &str) -> String {
     let kind = match status.as_u16() {
@@ -102,8 +102,14 @@ pub fn retrieve_model(app: &App, id: &str) -> Response {
 
 type Req = serde_json::Map<String, Value>;
 
-/// Loads `model` like the native chat handler would; `Err` = the native error.
-fn load_for(app: &App, req: &Req) -> Result<Installed, NativeError> {
+/// Loads `model` like the native chat handler would, with the `think` value the middleware
+/// converted (`relax`: the Anthropic middleware's `relax_thinking`); `Err` = the native error.
+fn load_for(
+    app: &App,
+    req: &Req,
+    think: &engine::Think,
+    relax: bool,
+) -> Result<native::Ready, NativeError> {
     let mut native_req = Req::new();
     native_req.insert(
         "model".to_owned(),
@@ -112,13 +118,42 @@ fn load_for(app: &App, req: &Req) -> Result<Installed, NativeError> {
     if let Some(k) = req.get("keep_alive") {
         native_req.insert("keep_alive".to_owned(), k.clone());
     }
-    match native::prepare(app, &native_req, true, false) {
+    let think = match think {
+        engine::Think::Unset => None,
+        engine::Think::Off => Some(Value::Bool(false)),
+        engine::Think::On => Some(Value::Bool(true)),
+        engine::Think::Level(l) => Some(Value::String(l.clone())),
+    };
+    if let Some(t) = think {
+        native_req.insert("think".to_owned(), t);
+    }
+    match native::prepare(app, &native_req, true, false, relax) {
         Ok(Some(m)) => Ok(m),
         Ok(None) => Err(NativeError(
             StatusCode::INTERNAL_SERVER_ERROR,
             "unloaded".to_owned(),
         )),
         Err(e) => Err(e),
+    }
+}
+
+/// `reasoning.effort` (else `reasoning_effort`) as a think value, as `FromChatRequest`
+/// (`openai/openai.go`, v0.12.4+): `"none"` turns thinking off, `"low"`/`"medium"`/`"high"` are
+/// levels, absent leaves the model's default; anything else is refused (v0.12.6 text).
+fn think_from_effort(req: &Req) -> Result<engine::Think, String> {
+    let effort = req
+        .get("reasoning")
+        .and_then(|r| r.get("effort"))
+        .or_else(|| req.get("reasoning_effort"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match effort {
+        "" => Ok(engine::Think::Unset),
+        "none" => Ok(engine::Think::Off),
+        "low" | "medium" | "high" => Ok(engine::Think::Level(effort.to_owned())),
+        other => Err(format!(
+            "invalid reasoning value: '{other}' (must be \"high\", \"medium\", \"low\", or \"none\")"
+        )),
     }
 }
 
@@ -141,30 +176,28 @@ pub fn chat_completions(app: &Arc<App>, body: &[u8]) -> Response {
     if n == 0 {
         return openai_parse_error("[] is too short - 'messages'");
     }
-    let m = match load_for(app, &req) {
+    let think = match think_from_effort(&req) {
+        Ok(t) => t,
+        Err(e) => return openai_parse_error(&e),
+    };
+    let ready = match load_for(app, &req, &think, false) {
         Ok(m) => m,
         Err(NativeError(s, msg)) => return openai_native_error(s, &msg),
     };
-    let _ = m;
     let model = engine::str_field(&req, "model").to_owned();
     let json_mode = req
         .get("response_format")
         .and_then(|f| f.get("type"))
         .and_then(Value::as_str)
         .is_some_and(|t| t == "json_object" || t == "json_schema");
-    let text = if json_mode {
-        engine::reply_json(&prompt)
-    } else {
-        engine::reply_text(&prompt)
-    };
     let max = req
         .get("max_tokens")
         .or_else(|| req.get("max_completion_tokens"))
         .and_then(Value::as_u64);
-    let (toks, cut) = engine::limit(engine::tokens(&text), max);
-    let finish = if cut { "length" } else { "stop" };
+    let out = engine::generate(&prompt, json_mode, ready.thinking, max);
+    let finish = if out.cut { "length" } else { "stop" };
     let p = engine::prompt_tokens(&prompt, n);
-    let c = u64::try_from(toks.len()).unwrap_or(0);
+    let c = out.eval_count();
     let usage = Obj::new()
         .field("prompt_tokens", &p)
         .field("completion_tokens", &c)
@@ -187,7 +220,9 @@ pub fn chat_completions(app: &Arc<App>, body: &[u8]) -> Response {
                 "message",
                 &Obj::new()
                     .field("role", "assistant")
-                    .field("content", &toks.concat())
+                    .field("content", &out.content())
+                    // `Message.Reasoning` (omitempty): the thinking, `ToChatCompletion`.
+                    .field_if(!out.thinking().is_empty(), "reasoning", &out.thinking())
                     .done(),
             )
             .field("finish_reason", finish)
@@ -217,12 +252,17 @@ pub fn chat_completions(app: &Arc<App>, body: &[u8]) -> Response {
         )
     };
     let mut frames = Vec::new();
-    for (i, t) in toks.iter().enumerate() {
-        let delta = if i == 0 {
-            Obj::new().field("role", "assistant").field("content", t)
-        } else {
-            Obj::new().field("content", t)
+    // `toChunk`: `content` is kept even when "" (a thinking chunk), `reasoning` is omitempty.
+    for (i, piece) in out.visible().enumerate() {
+        let (content, reasoning) = match piece {
+            engine::Piece::Content(t) => (t.as_str(), ""),
+            engine::Piece::Thinking(t) => ("", t.as_str()),
+            engine::Piece::Tag => ("", ""),
         };
+        let delta = Obj::new()
+            .field_if(i == 0, "role", "assistant")
+            .field("content", content)
+            .field_if(!reasoning.is_empty(), "reasoning", reasoning);
         frames.push(chunk(delta.done(), None));
     }
     frames.push(chunk("{}".to_owned(), Some(finish)));
@@ -331,15 +371,35 @@ pub fn responses(app: &Arc<App>, body: &[u8]) -> Response {
         Err(e) => return openai_parse_error(&e),
     };
     let (prompt, n) = responses_input(&req);
-    if let Err(NativeError(s, msg)) = load_for(app, &req) {
-        return openai_native_error(s, &msg);
-    }
+    // `reasoning.effort` reaches `think` only from v0.22.0 (`openai/responses.go`
+    // `FromResponsesRequest` → `thinkFromReasoningEffort`); before, it was ignored.
+    let think = if app.since("0.22.0") {
+        match think_from_effort(&req) {
+            Ok(t) => t,
+            Err(e) => return openai_parse_error(&e),
+        }
+    } else {
+        engine::Think::Unset
+    };
+    let ready = match load_for(app, &req, &think, false) {
+        Ok(r) => r,
+        Err(NativeError(s, msg)) => return openai_native_error(s, &msg),
+    };
     let model = engine::str_field(&req, "model").to_owned();
     let max = req.get("max_output_tokens").and_then(Value::as_u64);
-    let (toks, _) = engine::limit(engine::tokens(&engine::reply_text(&prompt)), max);
-    let text = toks.concat();
+    let out = engine::generate(&prompt, false, ready.thinking, max);
+    let text = out.content();
+    let thinking = out.thinking();
+    let toks: Vec<String> = out
+        .pieces
+        .iter()
+        .filter_map(|p| match p {
+            engine::Piece::Content(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
     let p = engine::prompt_tokens(&prompt, n);
-    let c = u64::try_from(toks.len()).unwrap_or(0);
+    let c = out.eval_count();
     let resp_id = format!("resp_{}", app.next_id(999_999));
     let msg_id = format!("msg_{}", app.next_id(9_999));
     let created = unix_secs(now_ns());
@@ -362,6 +422,26 @@ pub fn responses(app: &Arc<App>, body: &[u8]) -> Response {
             .done()
     };
     let full_message = message("completed", &arr(&[text_part(&text)]));
+    // `ToResponse`: a `reasoning` item (`ResponsesOutputItem` order: id, type, summary,
+    // encrypted_content) comes before the message when the model thought.
+    let mut output_items = Vec::new();
+    if !thinking.is_empty() {
+        output_items.push(
+            Obj::new()
+                .field("id", &format!("rs_{resp_id}"))
+                .field("type", "reasoning")
+                .raw(
+                    "summary",
+                    &arr(&[Obj::new()
+                        .field("type", "summary_text")
+                        .field("text", &thinking)
+                        .done()]),
+                )
+                .field("encrypted_content", &thinking)
+                .done(),
+        );
+    }
+    output_items.push(full_message.clone());
     let response_obj = |status: &str, completed: bool, output: &str| {
         let usage = Obj::new()
             .field("input_tokens", &p)
@@ -411,7 +491,7 @@ pub fn responses(app: &Arc<App>, body: &[u8]) -> Response {
     if !stream {
         return encoder_json(
             StatusCode::OK,
-            &response_obj("completed", true, &arr(std::slice::from_ref(&full_message))),
+            &response_obj("completed", true, &arr(&output_items)),
         );
     }
     let mut seq = 0_u64;
@@ -551,21 +631,24 @@ pub fn messages(app: &Arc<App>, body: &[u8], fail: bool) -> Response {
             ),
         );
     }
-    if let Err(NativeError(s, msg)) = load_for(app, &req) {
-        return encoder_json(s, &anthropic_error(app, s, &msg));
-    }
+    let ready = match load_for(app, &req, &anthropic_think(app, &req), true) {
+        Ok(r) => r,
+        Err(NativeError(s, msg)) => return encoder_json(s, &anthropic_error(app, s, &msg)),
+    };
     let system = match req.get("system") {
         Some(Value::String(s)) => s.clone(),
         Some(v @ Value::Array(_)) => content_text(v),
         _ => String::new(),
     };
     let p = engine::prompt_tokens(&format!("{system} {prompt}"), n);
-    let (toks, cut) = engine::limit(
-        engine::tokens(&engine::reply_text(&prompt)),
+    let out = engine::generate(
+        &prompt,
+        false,
+        ready.thinking,
         u64::try_from(max_tokens).ok(),
     );
-    let c = u64::try_from(toks.len()).unwrap_or(0);
-    let stop = if cut { "max_tokens" } else { "end_turn" };
+    let c = out.eval_count();
+    let stop = if out.cut { "max_tokens" } else { "end_turn" };
     let id = format!("msg_{}", request_id(app));
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let usage = |out: u64| {
@@ -574,81 +657,167 @@ pub fn messages(app: &Arc<App>, body: &[u8], fail: bool) -> Response {
             .field("output_tokens", &out)
     };
     if !stream {
-        let block = Obj::new()
-            .field("type", "text")
-            .field("text", &toks.concat())
-            .done();
+        // `ToMessagesResponse`: a thinking block, then a text block, each only when non-empty;
+        // `Content` is a nil slice without either, so it marshals as `null`.
+        let mut blocks = Vec::new();
+        let (thinking, text) = (out.thinking(), out.content());
+        if !thinking.is_empty() {
+            blocks.push(
+                Obj::new()
+                    .field("type", "thinking")
+                    .field("thinking", &thinking)
+                    .done(),
+            );
+        }
+        if !text.is_empty() {
+            blocks.push(Obj::new().field("type", "text").field("text", &text).done());
+        }
+        let content = if blocks.is_empty() {
+            "null".to_owned()
+        } else {
+            arr(&blocks)
+        };
         let body = Obj::new()
             .field("id", &id)
             .field("type", "message")
             .field("role", "assistant")
             .field("model", &model)
-            .raw("content", &arr(&[block]))
+            .raw("content", &content)
             .field("stop_reason", stop)
             .obj("usage", usage(c))
             .done();
         return encoder_json(StatusCode::OK, &body);
     }
-    let frame = |name: &str, data: String| format!("event: {name}\ndata: {data}\n\n");
-    let mut frames = vec![
-        frame(
-            "message_start",
-            Obj::new()
-                .field("type", "message_start")
-                .obj(
-                    "message",
-                    Obj::new()
-                        .field("id", &id)
-                        .field("type", "message")
-                        .field("role", "assistant")
-                        .field("model", &model)
-                        .raw("content", "[]")
-                        .obj("usage", usage(0)),
-                )
-                .done(),
-        ),
-        frame(
-            "content_block_start",
-            Obj::new()
-                .field("type", "content_block_start")
-                .field("index", &0)
-                .raw("content_block", r#"{"type":"text","text":""}"#)
-                .done(),
-        ),
-    ];
-    for t in &toks {
-        frames.push(frame(
-            "content_block_delta",
-            Obj::new()
-                .field("type", "content_block_delta")
-                .field("index", &0)
-                .obj(
-                    "delta",
-                    Obj::new().field("type", "text_delta").field("text", t),
-                )
-                .done(),
-        ));
-    }
-    frames.push(frame(
-        "content_block_stop",
-        Obj::new()
-            .field("type", "content_block_stop")
-            .field("index", &0)
+    let mut frames = vec![frame(
+        "message_start",
+        &Obj::new()
+            .field("type", "message_start")
+            .obj(
+                "message",
+                Obj::new()
+                    .field("id", &id)
+                    .field("type", "message")
+                    .field("role", "assistant")
+                    .field("model", &model)
+                    .raw("content", "[]")
+                    .obj("usage", usage(0)),
+            )
             .done(),
-    ));
+    )];
+    frames.extend(block_events(&out));
     frames.push(frame(
         "message_delta",
-        Obj::new()
+        &Obj::new()
             .field("type", "message_delta")
             .obj("delta", Obj::new().field("stop_reason", stop))
             .obj("usage", usage(c))
             .done(),
     ));
-    frames.push(frame(
-        "message_stop",
-        r#"{"type":"message_stop"}"#.to_owned(),
-    ));
+    frames.push(frame("message_stop", r#"{"type":"message_stop"}"#));
+    if state::fault(&app.mac, "messages-stream-cut").is_some() {
+        // A server that dies mid-stream: everything after message_start is lost.
+        frames.truncate(1);
+    }
     let (resp, tx) = streaming("text/event-stream", true);
     tokio::spawn(pump(tx, frames));
     resp
+}
+
+fn frame(name: &str, data: &str) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+/// The `content_block_*` events of a streamed reply, as `StreamConverter.Process`
+/// (`anthropic/anthropic.go`) emits them: a `thinking` block while the model thinks, closed when
+/// text starts, then a `text` block; no events at all for a reply with neither (a tiny budget
+/// spent on the opening tag).
+fn block_events(out: &engine::Generation) -> Vec<String> {
+    let start = |index: usize, block: &str| {
+        frame(
+            "content_block_start",
+            &Obj::new()
+                .field("type", "content_block_start")
+                .field("index", &index)
+                .raw("content_block", block)
+                .done(),
+        )
+    };
+    let delta = |index: usize, kind: &str, key: &str, text: &str| {
+        frame(
+            "content_block_delta",
+            &Obj::new()
+                .field("type", "content_block_delta")
+                .field("index", &index)
+                .obj("delta", Obj::new().field("type", kind).field(key, text))
+                .done(),
+        )
+    };
+    let stop = |index: usize| {
+        frame(
+            "content_block_stop",
+            &Obj::new()
+                .field("type", "content_block_stop")
+                .field("index", &index)
+                .done(),
+        )
+    };
+    let mut frames = Vec::new();
+    let mut index = 0;
+    let (mut thinking_open, mut text_open) = (false, false);
+    for piece in out.visible() {
+        match piece {
+            engine::Piece::Thinking(t) => {
+                if !thinking_open {
+                    thinking_open = true;
+                    frames.push(start(index, r#"{"type":"thinking","thinking":""}"#));
+                }
+                frames.push(delta(index, "thinking_delta", "thinking", t));
+            }
+            engine::Piece::Content(t) => {
+                if thinking_open {
+                    thinking_open = false;
+                    frames.push(stop(index));
+                    index += 1;
+                }
+                if !text_open {
+                    text_open = true;
+                    frames.push(start(index, r#"{"type":"text","text":""}"#));
+                }
+                frames.push(delta(index, "text_delta", "text", t));
+            }
+            engine::Piece::Tag => {}
+        }
+    }
+    if text_open || thinking_open {
+        frames.push(stop(index));
+    }
+    frames
+}
+
+/// The think value of an Anthropic request (`FromMessagesRequest`): `thinking.type` `enabled`
+/// turns it on; `disabled` turns it off and `output_config.effort` gives a level only from
+/// v0.23.4 (before, both were ignored and a thinking model thought anyway).
+fn anthropic_think(app: &App, req: &Req) -> engine::Think {
+    let kind = req
+        .get("thinking")
+        .and_then(|t| t.get("type"))
+        .and_then(Value::as_str);
+    let newer = app.since("0.23.4");
+    match kind {
+        Some("enabled") => return engine::Think::On,
+        Some("disabled") if newer => return engine::Think::Off,
+        _ => {}
+    }
+    let effort = req
+        .get("output_config")
+        .and_then(|o| o.get("effort"))
+        .and_then(Value::as_str)
+        .map(|e| e.trim().to_ascii_lowercase());
+    match effort.as_deref() {
+        Some(e @ ("low" | "medium" | "high" | "max")) if newer => {
+            engine::Think::Level(e.to_owned())
+        }
+        Some("xhigh") if newer => engine::Think::Level("high".to_owned()),
+        _ => engine::Think::Unset,
+    }
 }

@@ -85,6 +85,20 @@ impl App {
         v >= (major, minor)
     }
 
+    /// Whether the server version is `release` (`"0.13.3"`) or later, comparing
+    /// `major.minor.patch` numerically (a pre-release such as `0.14.0-rc1` counts as its release).
+    pub fn since(&self, release: &str) -> bool {
+        let triple = |v: &str| {
+            let mut parts = v.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0));
+            (
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+            )
+        };
+        triple(&self.version) >= triple(release)
+    }
+
     /// Finds an installed model by any spelling of its name.
     pub fn find_installed(&self, name: &str) -> Option<Installed> {
         let key = key_of(name);
@@ -360,6 +374,180 @@ pub fn embedding(text: &str, dims: u64) -> Vec<f32> {
             (b % 200.0) / 1000.0 - 0.1
         })
         .collect()
+}
+
+/// A request's `think` value (`api.ThinkValue`): absent, a boolean, or a level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Think {
+    /// Not given: thinking models think (`ChatHandler`/`GenerateHandler` set `true`).
+    Unset,
+    /// `false` (`think: false`, `reasoning_effort: "none"`, Anthropic `disabled`).
+    Off,
+    /// `true` (or Anthropic `enabled`).
+    On,
+    /// `"low"`, `"medium"`, `"high"` (`"max"` is read as `"high"`, as harmony does).
+    Level(String),
+}
+
+impl Think {
+    /// `ThinkValue.Bool()`: whether thinking was asked for.
+    pub fn asked(&self) -> bool {
+        matches!(self, Self::On | Self::Level(_))
+    }
+
+    /// Decodes a native `think` value (`api.ThinkValue.UnmarshalJSON`, v0.12.6 texts).
+    pub fn from_json(v: Option<&Value>) -> Result<Self, String> {
+        match v {
+            None | Some(Value::Null) => Ok(Self::Unset),
+            Some(Value::Bool(true)) => Ok(Self::On),
+            Some(Value::Bool(false)) => Ok(Self::Off),
+            Some(Value::String(s)) if matches!(s.as_str(), "low" | "medium" | "high" | "max") => {
+                Ok(Self::Level(s.clone()))
+            }
+            Some(Value::String(s)) => Err(format!(
+                "invalid think value: {s:?} (must be \"high\", \"medium\", \"low\", true, or false)"
+            )),
+            Some(_) => Err(
+                "think must be a boolean or string (\"high\", \"medium\", \"low\", true, or false)"
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
+/// How many words a model thinks for one request, after `ChatHandler`'s rules
+/// (`server/routes.go`): a `thinking`-capable model thinks unless told not to (`think` unset
+/// means `true` since v0.12.4); gpt-oss (`shouldUseHarmony`: family `gptoss`/`gpt-oss`) always
+/// thinks — its harmony parser (`harmony/harmonyparser.go` `Init`) ignores `false` and only the
+/// level changes how long (default `medium`); any other model asked to think gets 400
+/// `"<model>" does not support thinking`, unless `relax` (the Anthropic middleware's
+/// `relax_thinking`, which drops the request to think instead).
+pub fn thinking_words(
+    spec: &super::state::ModelSpec,
+    model: &str,
+    think: &Think,
+    relax: bool,
+) -> Result<Option<usize>, String> {
+    let level_words = |level: &str| match level {
+        // Roughly what gpt-oss spends on a one-line request at each effort.
+        "low" => 24,
+        "high" | "max" => 160,
+        _ => 64,
+    };
+    if !spec.can_think() {
+        return if think.asked() && !relax {
+            Err(format!("{model:?} does not support thinking"))
+        } else {
+            Ok(None)
+        };
+    }
+    Ok(match (think, spec.is_harmony()) {
+        (Think::Level(level), true) => Some(level_words(level)),
+        (Think::Off, false) => None,
+        // gpt-oss without a level; qwen3, deepseek-r1: on or off, a level only means "on".
+        _ => Some(level_words("medium")),
+    })
+}
+
+/// One generated token: an invisible tag (`<think>`, `</think>`, harmony's channel headers),
+/// a piece of thinking, or a piece of the answer. Every one counts against `num_predict`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// A tag the parser swallows (it yields neither thinking nor content).
+    Tag,
+    /// Thinking text (`message.thinking`).
+    Thinking(String),
+    /// Answer text (`message.content`).
+    Content(String),
+}
+
+/// The fake model's output for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation {
+    /// The tokens, in order.
+    pub pieces: Vec<Piece>,
+    /// The token limit cut it (`done_reason` `length`).
+    pub cut: bool,
+}
+
+impl Generation {
+    /// The thinking text.
+    pub fn thinking(&self) -> String {
+        self.text(|p| match p {
+            Piece::Thinking(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// The answer text.
+    pub fn content(&self) -> String {
+        self.text(|p| match p {
+            Piece::Content(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    fn text(&self, pick: impl Fn(&Piece) -> Option<&String>) -> String {
+        self.pieces
+            .iter()
+            .filter_map(pick)
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// `eval_count`: every token, tags included.
+    pub fn eval_count(&self) -> u64 {
+        u64::try_from(self.pieces.len()).unwrap_or(0)
+    }
+
+    /// Pieces that carry text (what a stream sends: Ollama skips chunks with neither content nor
+    /// thinking, `server/routes.go` `ChatHandler`).
+    pub fn visible(&self) -> impl Iterator<Item = &Piece> {
+        self.pieces.iter().filter(|p| !matches!(p, Piece::Tag))
+    }
+}
+
+/// What the model thinks: a fixed text cycled to `words` words.
+fn thinking_text(words: usize) -> Vec<String> {
+    const TEXT: &str = "Okay, the user wants a short reply. I will keep it brief and answer directly. Let me check once more that this covers it.";
+    let all: Vec<&str> = TEXT.split(' ').collect();
+    (0..words)
+        .map(|i| {
+            let w = all[i % all.len()];
+            if i == 0 {
+                w.to_owned()
+            } else {
+                format!(" {w}")
+            }
+        })
+        .collect()
+}
+
+/// Generates the reply to `prompt`: thinking first (open tag, `thinking` words, close tag) when
+/// the model thinks, then the answer — JSON when `json` (the grammar applies only once thinking
+/// has ended: `ChatHandler` restarts with `format` after the thinking/content transition). The
+/// limit counts every token, so a small one leaves a reply that is thinking only, or empty when
+/// it ends on the opening tag.
+pub fn generate(prompt: &str, json: bool, thinking: Option<usize>, max: Option<u64>) -> Generation {
+    let mut pieces = Vec::new();
+    if let Some(words) = thinking {
+        pieces.push(Piece::Tag);
+        pieces.extend(thinking_text(words).into_iter().map(Piece::Thinking));
+        pieces.push(Piece::Tag);
+    }
+    let answer = if json {
+        reply_json(prompt)
+    } else {
+        reply_text(prompt)
+    };
+    pieces.extend(tokens(&answer).into_iter().map(Piece::Content));
+    match max.and_then(|m| usize::try_from(m).ok()) {
+        Some(m) if m > 0 && pieces.len() > m => {
+            pieces.truncate(m);
+            Generation { pieces, cut: true }
+        }
+        _ => Generation { pieces, cut: false },
+    }
 }
 
 /// Seconds as nanoseconds (for tests and callers).

@@ -423,17 +423,32 @@ pub fn content_text(v: &Value) -> String {
 #[derive(Debug)]
 pub struct NativeError(pub StatusCode, pub String);
 
-/// Steps 2–7 of `GenerateHandler` (ollama.md §1.8) without the load reply: checks name, presence,
-/// capability, applies keep-alive and loads. `Ok(None)` = unloaded (`keep_alive` 0, empty prompt).
+/// A model ready to answer: the installed model and how many words it thinks (`None`: it
+/// answers straight away).
+#[derive(Debug)]
+pub struct Ready {
+    /// The installed model.
+    pub model: Installed,
+    /// Thinking words ([`engine::thinking_words`]).
+    pub thinking: Option<usize>,
+}
+
+/// Steps 2–7 of `GenerateHandler`/`ChatHandler` (`server/routes.go`; ollama.md §1.8) without the
+/// load reply: checks name, presence, `think` (a model without the `thinking` capability asked
+/// to think: 400 `"<model>" does not support thinking`, unless `relax`), then the `completion`
+/// capability (`scheduleRunner` → 400 `"<model>" does not support chat|generate`), applies
+/// keep-alive and loads. `Ok(None)` = unloaded (`keep_alive` 0, empty prompt).
 pub fn prepare(
     app: &App,
     req: &Req,
     chat: bool,
     empty_prompt: bool,
-) -> Result<Option<Installed>, NativeError> {
+    relax: bool,
+) -> Result<Option<Ready>, NativeError> {
     let model = engine::str_field(req, "model");
-    let keep_alive = engine::keep_alive(req.get("keep_alive"))
-        .map_err(|e| NativeError(StatusCode::BAD_REQUEST, e))?;
+    let bad = |e: String| NativeError(StatusCode::BAD_REQUEST, e);
+    let keep_alive = engine::keep_alive(req.get("keep_alive")).map_err(bad)?;
+    let think = engine::Think::from_json(req.get("think")).map_err(bad)?;
     if model.is_empty() {
         return Err(NativeError(
             StatusCode::NOT_FOUND,
@@ -441,10 +456,7 @@ pub fn prepare(
         ));
     }
     if Name::parse(model).is_none() {
-        return Err(NativeError(
-            StatusCode::BAD_REQUEST,
-            "invalid model name".to_owned(),
-        ));
+        return Err(bad("invalid model name".to_owned()));
     }
     let Some(m) = app.find_installed(model) else {
         return Err(NativeError(
@@ -456,12 +468,10 @@ pub fn prepare(
         app.unload(&m.name);
         return Ok(None);
     }
+    let thinking = engine::thinking_words(&m.spec, model, &think, relax).map_err(bad)?;
     if !m.spec.can_complete() {
         let what = if chat { "chat" } else { "generate" };
-        return Err(NativeError(
-            StatusCode::BAD_REQUEST,
-            format!("\"{model}\" does not support {what}"),
-        ));
+        return Err(bad(format!("\"{model}\" does not support {what}")));
     }
     let num_ctx = req
         .get("options")
@@ -470,24 +480,29 @@ pub fn prepare(
     // A load that never fits: 500 (`handleScheduleError`, `server/routes.go`).
     app.touch(&m, keep_alive, num_ctx)
         .map_err(|e| NativeError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    Ok(Some(m))
+    Ok(Some(Ready { model: m, thinking }))
 }
 
-fn message_obj(content: &str) -> String {
+fn message_obj(content: &str, thinking: &str) -> String {
     Obj::new()
         .field("role", "assistant")
         .field("content", content)
+        .field_if(!thinking.is_empty(), "thinking", thinking)
         .done()
 }
 
-fn gen_head(model: &str, chat: bool, text: &str) -> Obj {
+/// The head of a generate/chat reply: `message` (`role`, `content`, `thinking`) for chat,
+/// `response` and `thinking` for generate (`api.Message`/`api.GenerateResponse` field order;
+/// `thinking` is omitempty).
+fn gen_head(model: &str, chat: bool, text: &str, thinking: &str) -> Obj {
     let o = Obj::new()
         .field("model", model)
         .field("created_at", &gotime::rfc3339_nano(now_ns()));
     if chat {
-        o.raw("message", &message_obj(text))
+        o.raw("message", &message_obj(text, thinking))
     } else {
         o.field("response", text)
+            .field_if(!thinking.is_empty(), "thinking", thinking)
     }
 }
 
@@ -500,68 +515,73 @@ pub fn generate(app: &Arc<App>, body: &[u8], chat: bool) -> Response {
     let model = engine::str_field(&req, "model").to_owned();
     let (prompt, n_msgs) = prompt_of(&req, chat);
     let empty = if chat { n_msgs == 0 } else { prompt.is_empty() };
-    let m = match prepare(app, &req, chat, empty) {
+    let ready = match prepare(app, &req, chat, empty, false) {
         Err(NativeError(status, msg)) => return gin_error(status, &msg),
         Ok(None) => {
             return gin_json(
                 StatusCode::OK,
-                gen_head(&model, chat, "")
+                gen_head(&model, chat, "", "")
                     .field("done", &true)
                     .field("done_reason", "unload")
                     .done(),
             );
         }
-        Ok(Some(m)) => m,
+        Ok(Some(r)) => r,
     };
     if empty {
         return gin_json(
             StatusCode::OK,
-            gen_head(&model, chat, "")
+            gen_head(&model, chat, "", "")
                 .field("done", &true)
                 .field("done_reason", "load")
                 .done(),
         );
     }
     let json_mode = req.get("format").is_some_and(|f| !f.is_null() && f != "");
-    let text = if json_mode {
-        engine::reply_json(&prompt)
-    } else {
-        engine::reply_text(&prompt)
-    };
     let num_predict = req
         .get("options")
         .and_then(|o| o.get("num_predict"))
         .and_then(Value::as_u64);
-    let (toks, cut) = engine::limit(engine::tokens(&text), num_predict);
-    let reason = if cut { "length" } else { "stop" };
+    let out = engine::generate(&prompt, json_mode, ready.thinking, num_predict);
+    let reason = if out.cut { "length" } else { "stop" };
     let p_tokens = engine::prompt_tokens(&prompt, n_msgs);
+    let evals = usize::try_from(out.eval_count()).unwrap_or(0);
     let final_obj = |head: Obj| {
         head.field("done", &true)
             .field("done_reason", reason)
-            .field("total_duration", &(engine::fake_duration(toks.len()) * 2))
+            .field("total_duration", &(engine::fake_duration(evals) * 2))
             .field("load_duration", &1_234_567_u64)
             .field("prompt_eval_count", &p_tokens)
             .field("prompt_eval_duration", &engine::fake_duration(1))
-            .field("eval_count", &toks.len())
-            .field("eval_duration", &engine::fake_duration(toks.len()))
+            .field("eval_count", &evals)
+            .field("eval_duration", &engine::fake_duration(evals))
             .done()
     };
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(true);
     let unload_after = engine::keep_alive(req.get("keep_alive")).ok().flatten() == Some(0);
     if unload_after {
-        app.unload(&m.name);
+        app.unload(&ready.model.name);
     }
     if !stream {
         return gin_json(
             StatusCode::OK,
-            final_obj(gen_head(&model, chat, &toks.concat())),
+            final_obj(gen_head(&model, chat, &out.content(), &out.thinking())),
         );
     }
-    let mut lines: Vec<String> = toks
-        .iter()
-        .map(|t| gen_head(&model, chat, t).field("done", &false).done())
+    let mut lines: Vec<String> = out
+        .visible()
+        .map(|piece| {
+            let (text, thinking) = match piece {
+                engine::Piece::Thinking(t) => ("", t.as_str()),
+                engine::Piece::Content(t) => (t.as_str(), ""),
+                engine::Piece::Tag => ("", ""),
+            };
+            gen_head(&model, chat, text, thinking)
+                .field("done", &false)
+                .done()
+        })
         .collect();
-    lines.push(final_obj(gen_head(&model, chat, "")));
+    lines.push(final_obj(gen_head(&model, chat, "", "")));
     let (resp, tx) = streaming("application/x-ndjson", false);
     tokio::spawn(async move {
         for l in lines {

@@ -517,7 +517,15 @@ async fn dispatch(
     let body = axum::body::to_bytes(req.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
-    let resp = match route_of(&path) {
+    // Routes newer than the configured version do not exist: gin's plain 404 for any method.
+    let route = route_of(&path).filter(|(pattern, _)| match *pattern {
+        // `server/routes.go` `GenerateRoutes`: `/v1/responses` came with v0.13.3 (#13351),
+        // `/v1/messages` with v0.14.0 (#13600).
+        "/v1/responses" => app.since("0.13.3"),
+        "/v1/messages" => app.since("0.14.0"),
+        _ => true,
+    });
+    let resp = match route {
         _ if !host_ok => {
             let mut r = Response::new(Body::empty());
             *r.status_mut() = StatusCode::FORBIDDEN;

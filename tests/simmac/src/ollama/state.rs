@@ -107,6 +107,17 @@ impl ModelSpec {
         self.capabilities.iter().any(|c| c == "completion")
     }
 
+    /// Whether it thinks before answering (`thinking` capability: qwen3, deepseek-r1, gpt-oss).
+    pub fn can_think(&self) -> bool {
+        self.capabilities.iter().any(|c| c == "thinking")
+    }
+
+    /// Whether Ollama runs it through harmony (`server/routes.go` `shouldUseHarmony`: family
+    /// `gptoss` or `gpt-oss`), whose thinking cannot be turned off, only given a level.
+    pub fn is_harmony(&self) -> bool {
+        matches!(self.family.as_str(), "gptoss" | "gpt-oss")
+    }
+
     /// Whether `/api/embed` works (`embedding` capability).
     pub fn can_embed(&self) -> bool {
         self.capabilities.iter().any(|c| c == "embedding")
