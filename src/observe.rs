@@ -140,6 +140,7 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
             meta: fs::meta(path).map(|m| FileMeta {
                 owner: m.uid,
                 mode: m.mode,
+                regular: fs::is_regular_file(path).unwrap_or(false),
             }),
         })
         .collect();

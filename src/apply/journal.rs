@@ -149,6 +149,9 @@ pub fn tally(steps: &[StepRecord]) -> (usize, usize, usize) {
 /// The action name for a take-over step (not a planned change).
 pub const TAKE_OVER: &str = "take-over";
 
+/// The action name of a rollback after a failed load: the previous plist put back and loaded.
+pub const ROLLBACK: &str = "rollback";
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;

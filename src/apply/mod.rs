@@ -45,6 +45,8 @@ pub struct Timing {
     pub pull_concurrency: usize,
     /// Limit for `brew install ollama`.
     pub brew_timeout: Duration,
+    /// How long Ollama must keep answering after a (re)load before the step succeeds.
+    pub settle: Duration,
 }
 
 impl Default for Timing {
@@ -57,6 +59,7 @@ impl Default for Timing {
             bootstrap_backoff: Duration::from_millis(250),
             pull_concurrency: 2,
             brew_timeout: Duration::from_mins(15),
+            settle: Duration::from_secs(2),
         }
     }
 }
@@ -412,13 +415,7 @@ async fn execute_round(
     cancel: &Cancel,
     round: usize,
 ) -> RoundEnd {
-    let ctx = steps::Ctx {
-        desired,
-        observed,
-        settings,
-        reporter,
-        cancel,
-    };
+    let ctx = steps::Ctx::new(desired, observed, settings, reporter, cancel);
     let mut records = Vec::new();
     let mut unfinished: Vec<&Change> = Vec::new();
     let mut failed = false;
@@ -478,6 +475,22 @@ async fn execute_round(
                     reobserve |= matches!(change.operation, Operation::InstallOllama);
                 }
             }
+            reporter.event(&Event::StepFinished(record.clone()));
+            records.push(record);
+        }
+        let rollbacks = ctx
+            .rollbacks
+            .lock()
+            .map(|mut list| std::mem::take(&mut *list))
+            .unwrap_or_default();
+        for status in rollbacks {
+            let record = StepRecord {
+                round,
+                resource: "launchd.job".to_owned(),
+                action: journal::ROLLBACK.to_owned(),
+                status,
+                millis: 0,
+            };
             reporter.event(&Event::StepFinished(record.clone()));
             records.push(record);
         }
