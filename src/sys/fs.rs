@@ -126,14 +126,13 @@ fn guard(path: &Path, kind: Kind) -> Result<(), FsError> {
     if !running_as_root() {
         return Ok(());
     }
-    guard_components(path)?;
-    let unsafe_path = |problem: String| FsError::Unsafe {
-        path: path.to_owned(),
-        problem,
-    };
-    match rustix::fs::lstat(path) {
-        Ok(stat) => check_kind(&stat, kind).map_err(unsafe_path),
-        Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => Ok(()),
+    guard_links(path)?;
+    // Links passed: what is there (through a root-owned link, as `/var` → `private/var`).
+    match rustix::fs::stat(path) {
+        Ok(stat) => check_kind(&stat, kind).map_err(|problem| FsError::Unsafe {
+            path: path.to_owned(),
+            problem,
+        }),
         Err(_) => Ok(()),
     }
 }
@@ -171,12 +170,11 @@ fn describe(file_type: rustix::fs::FileType) -> &'static str {
     }
 }
 
-/// Every ancestor of `path` (not `path` itself) that is a symbolic link must be root's, in a
-/// directory root owns and nobody else may write.
-fn guard_components(path: &Path) -> Result<(), FsError> {
+/// Every component of `path` that is a symbolic link must be root's, in a directory root owns
+/// and nobody else may write: a link a user could have planted is never followed.
+fn guard_links(path: &Path) -> Result<(), FsError> {
     let mut at = PathBuf::new();
-    let parent = path.parent().unwrap_or_else(|| Path::new(""));
-    for component in parent.components() {
+    for component in path.components() {
         let dir = at.clone();
         at.push(component);
         let Ok(stat) = rustix::fs::lstat(&at) else {
@@ -221,10 +219,17 @@ fn guard_components(path: &Path) -> Result<(), FsError> {
 /// as root, the path is [`guard`]ed and the opened file checked again (`fstat`).
 fn open_read(path: &Path) -> Result<std::fs::File, FsError> {
     guard(path, Kind::File)?;
+    // As root: never through a link swapped in after the check (a trusted root link is
+    // followed); never blocking on a FIFO.
+    let is_link = rustix::fs::lstat(path).is_ok_and(|stat| {
+        rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Symlink
+    });
     let flags = rustix::fs::OFlags::RDONLY
         | rustix::fs::OFlags::CLOEXEC
-        | if running_as_root() {
+        | if running_as_root() && !is_link {
             rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK
+        } else if running_as_root() {
+            rustix::fs::OFlags::NONBLOCK
         } else {
             rustix::fs::OFlags::empty()
         };
@@ -404,7 +409,9 @@ fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
 /// directories on the way are [`guard`]ed.
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
 pub fn remove_file(path: &Path) -> Result<(), FsError> {
-    guard_components(path)?;
+    if running_as_root() {
+        guard_links(path.parent().unwrap_or_else(|| Path::new("")))?;
+    }
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FsError::Remove {
             path: path.to_owned(),

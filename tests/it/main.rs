@@ -14,6 +14,7 @@ mod examples;
 mod plan_cases;
 mod plan_e2e;
 mod real_mac;
+mod safety;
 mod status;
 mod support;
 mod verify;
