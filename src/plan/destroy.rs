@@ -39,7 +39,7 @@ pub struct DestroyOptions {
 /// `options.models`, only when the installed list is known, and only when their normalized name
 /// is declared in `server.toml`.
 #[must_use]
-pub fn destroy_plan(desired: &Desired, observed: &Observed, options: DestroyOptions) -> Plan {
+pub fn destroy_plan(desired: &Desired, observed: &Observed, options: &DestroyOptions) -> Plan {
     let mut plan = Plan::default();
     if options.models {
         destroy_models(desired, observed, &mut plan);
@@ -321,7 +321,7 @@ mod tests {
         }
     }
 
-    fn ops(options: DestroyOptions) -> Vec<String> {
+    fn ops(options: &DestroyOptions) -> Vec<String> {
         destroy_plan(&desired(), &deployed(), options)
             .changes
             .iter()
@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn default_destroy_boots_out_and_removes_the_plist_only() {
         assert_eq!(
-            ops(DestroyOptions::default()),
+            ops(&DestroyOptions::default()),
             ["bootout_job", "remove_plist"]
         );
     }
@@ -351,7 +351,7 @@ mod tests {
             keep: Vec::new(),
         };
         assert_eq!(
-            ops(all),
+            ops(&all),
             [
                 "remove_model",
                 "bootout_job",
@@ -367,7 +367,7 @@ mod tests {
         let plan = destroy_plan(
             &desired(),
             &deployed(),
-            DestroyOptions {
+            &DestroyOptions {
                 models: true,
                 ..DestroyOptions::default()
             },
@@ -394,7 +394,7 @@ mod tests {
         let plan = destroy_plan(
             &desired(),
             &observed,
-            DestroyOptions {
+            &DestroyOptions {
                 logs: true,
                 ..DestroyOptions::default()
             },
@@ -408,7 +408,7 @@ mod tests {
             let plan = destroy_plan(
                 &desired(),
                 observed,
-                DestroyOptions {
+                &DestroyOptions {
                     logs: true,
                     keep,
                     ..DestroyOptions::default()
@@ -424,7 +424,7 @@ mod tests {
         };
         let observed = deployed();
         let path = observed.logs[0].path.clone();
-        assert_eq!(logs(&observed, Vec::new()), [path.clone()]);
+        assert_eq!(logs(&observed, Vec::new()), std::slice::from_ref(&path));
         // `/dev/null`, a directory, a link: not regular, never removed.
         let mut device = deployed();
         if let Some(meta) = &mut device.logs[0].meta {
@@ -439,7 +439,7 @@ mod tests {
     fn an_unknown_job_leaves_the_job_and_the_plist_alone() {
         let mut observed = deployed();
         observed.job = Knowable::unknown("no GUI session");
-        let plan = destroy_plan(&desired(), &observed, DestroyOptions::default());
+        let plan = destroy_plan(&desired(), &observed, &DestroyOptions::default());
         assert!(plan.changes.is_empty());
         assert_eq!(plan.unknowns.len(), 1);
     }

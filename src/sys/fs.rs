@@ -606,7 +606,6 @@ impl Lock {
     /// the lock file; as root its directories are [`guard`]ed. A lock file this user may not
     /// write (left by an older run as root), or that is not its own, is opened read-only
     /// instead: `flock` works on it all the same, only the pid is not recorded.
-    #[expect(clippy::disallowed_methods, reason = "the file gateway")]
     pub fn acquire(
         path: &Path,
         owner: Option<(u32, u32)>,
@@ -639,8 +638,8 @@ impl Lock {
                     open_err(e)
                 }
             })?;
-            let stat = rustix::fs::fstat(&file).map_err(|e| open_err(e.into()))?;
-            check_kind(&stat, Kind::File).map_err(|problem| {
+            let opened = rustix::fs::fstat(&file).map_err(|e| open_err(e.into()))?;
+            check_kind(&opened, Kind::File).map_err(|problem| {
                 LockError::Unsafe(FsError::Unsafe {
                     path: path.to_owned(),
                     problem,
@@ -658,7 +657,7 @@ impl Lock {
                 // Deleted (and maybe re-created) between open and flock: lock the file that is
                 // there now.
                 let same = rustix::fs::lstat(path)
-                    .is_ok_and(|now| now.st_ino == stat.st_ino && now.st_dev == stat.st_dev);
+                    .is_ok_and(|now| now.st_ino == opened.st_ino && now.st_dev == opened.st_dev);
                 if same {
                     if writable {
                         file.set_len(0).map_err(open_err)?;

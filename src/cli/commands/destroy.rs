@@ -70,7 +70,7 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
             "cannot remove the models server.toml lists: {reason}; nothing was changed"
         ));
     }
-    let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, options.clone()) };
+    let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, &options) };
     let plan = planner(&desired, &observed);
     apply::preflight(&desired, &plan, settings.is_root)?;
     let progress = progress(ctx, args.json);
