@@ -11,6 +11,7 @@ mod apply;
 mod cli;
 mod config_errors;
 mod examples;
+mod fuzz;
 mod plan_cases;
 mod plan_e2e;
 mod real_mac;
