@@ -324,6 +324,20 @@ pub fn meta(path: &Path) -> Option<Meta> {
     })
 }
 
+/// Who besides root may write the program at `path` (through its own mode, not its
+/// directories): its owner's uid when that is not root, `Some(0)` for a root-owned file that its
+/// group or others may write, `None` when only root may (or it cannot be stat'ed).
+pub fn writable_by_others(path: &Path) -> Option<u32> {
+    let meta = meta(path)?;
+    if meta.uid != 0 {
+        Some(meta.uid)
+    } else if meta.mode & 0o022 != 0 {
+        Some(0)
+    } else {
+        None
+    }
+}
+
 /// Whether a path exists and is an executable file.
 pub fn is_executable(path: &Path) -> bool {
     meta(path).is_some_and(|m| m.mode & 0o111 != 0)

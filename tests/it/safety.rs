@@ -328,3 +328,23 @@ fn a_check_with_a_lock_timeout_waits_for_the_apply() {
         .failure()
         .says("--lock-timeout");
 }
+
+#[test]
+fn root_runs_a_user_writable_ollama_as_its_owner() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let mac = Mac::new();
+    chown_other(&mac.sb.ollama_path());
+    let run = mac.run(&["observe", "--json"]);
+    run.success();
+    let version = &run.json()["program"]["version"];
+    assert_eq!(version["status"], "known", "{version}");
+    let calls = mac.sb.journal();
+    let sudo = calls
+        .iter()
+        .find(|c| c.tool == "sudo" && c.args.iter().any(|a| a == "--version"))
+        .unwrap_or_else(|| panic!("`ollama --version` did not go through sudo: {calls:?}"));
+    assert_eq!(sudo.args[..3], ["-n", "-u", "#501"]);
+}
