@@ -348,3 +348,33 @@ fn root_runs_a_user_writable_ollama_as_its_owner() {
         .unwrap_or_else(|| panic!("`ollama --version` did not go through sudo: {calls:?}"));
     assert_eq!(sudo.args[..3], ["-n", "-u", "#501"]);
 }
+
+#[test]
+fn root_refuses_a_home_that_is_not_the_sudo_users() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let mac = Mac::new();
+    // `sudo -H` or a HOME of someone else: uid 502's directory, while uid 501 ran sudo.
+    rustix::fs::chown(
+        &mac.sb.home(),
+        Some(rustix::fs::Uid::from_raw(502)),
+        Some(rustix::fs::Gid::from_raw(20)),
+    )
+    .unwrap();
+    let run: Run = mac
+        .command(&["apply", "--yes"])
+        .env("SUDO_UID", OTHER.to_string())
+        .output()
+        .unwrap()
+        .into();
+    run.failure()
+        .says("refusing to work on the user's agent")
+        .says("belongs to uid 502");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    assert!(
+        !mac.sb.home().join("Library").exists(),
+        "nothing created under the wrong HOME"
+    );
+}

@@ -32,6 +32,20 @@ pub(in crate::cli) fn lock(
     wait: Duration,
 ) -> Result<Option<Lock>, Report> {
     let settings = settings(ctx)?;
+    // An agent applied as root for a user writes under HOME: it must be that user's.
+    if let (Some(uid), false, true) = (
+        ctx.env.sudo_uid.filter(|uid| *uid != 0),
+        is_daemon(desired),
+        rustix::process::geteuid().is_root(),
+    ) && let Some(problem) =
+        apply::foreign_home(&settings.home, fs::meta(&settings.home).map(|m| m.uid), uid)
+    {
+        return Err(miette!(
+            code = "ssollama::apply::foreign_home",
+            help = "run `sudo ssollama …` without `-H` (macOS sudo keeps your HOME), or set `HOME=/Users/<you>`; nothing was changed",
+            "refusing to work on the user's agent: {problem}"
+        ));
+    }
     let path = apply::lock_path(desired, &settings.home);
     // Under `sudo`, the lock of an agent is the user's: a later run as the user must open it.
     let owner = apply::home_owner(desired, rustix::process::geteuid().is_root(), settings.uid);
