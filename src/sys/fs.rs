@@ -216,7 +216,7 @@ fn guard_links(path: &Path) -> Result<(), FsError> {
 }
 
 /// Opens an existing file for reading without following a symbolic link at its last component;
-/// as root, the path is [`guard`]ed and the opened file checked again (`fstat`).
+/// as root, the path is checked (`guard`) and the opened file checked again (`fstat`).
 fn open_read(path: &Path) -> Result<std::fs::File, FsError> {
     guard(path, Kind::File)?;
     // As root: never through a link swapped in after the check (a trusted root link is
@@ -276,14 +276,6 @@ fn read_all(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
             source,
         })?;
     Ok(Some(bytes))
-}
-
-/// Whether `path` passes [`guard`] as a directory (for callers about to create files in it).
-///
-/// # Errors
-/// [`FsError::Unsafe`] naming the link or the file.
-pub fn check_dir(path: &Path) -> Result<(), FsError> {
-    guard(path, Kind::Dir)
 }
 
 /// Reads a whole file as UTF-8 text; `Ok(None)` when it does not exist. As root, a symbolic
@@ -420,7 +412,7 @@ fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
 }
 
 /// Removes a file (a link itself, never its target); a missing file is fine. As root, the
-/// directories on the way are [`guard`]ed.
+/// directories on the way are checked (`guard`).
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
 pub fn remove_file(path: &Path) -> Result<(), FsError> {
     if running_as_root() {
@@ -505,7 +497,7 @@ fn sweep_temp_files(dir: &Path, name: &str) {
 /// optional owner, fsync, rename, fsync of the directory. A reader sees the old or the new file,
 /// never half of one; a failure leaves the old file untouched and no temp file behind, and the
 /// temp files of a run killed inside it are removed by the next write of the same file. As root,
-/// the directory is [`guard`]ed and what is at `path` must be a plain file.
+/// the directory is checked (`guard`) and what is at `path` must be a plain file.
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
 pub fn write_atomic(
     path: &Path,
@@ -617,7 +609,7 @@ impl Lock {
     /// and writes our pid into it. With `lock_dir`, the lock file's directory is locked too (an
     /// agent's `~/Library/Caches/ssollama`, never a shared system directory). The directories and
     /// the file it creates get `owner` (see [`create_dir_all_owned`]). Never follows a link at
-    /// the lock file; as root its directories are [`guard`]ed. A lock file this user may not
+    /// the lock file; as root its directories are checked (`guard`). A lock file this user may not
     /// write (left by an older run as root), or that is not its own, is opened read-only
     /// instead: `flock` works on it all the same, only the pid is not recorded.
     pub fn acquire(

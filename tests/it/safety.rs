@@ -71,6 +71,9 @@ fn rollback_when_the_new_server_stops_answering_within_the_settle_window() {
     let mac = serving_then_changed();
     mac.sb.set_fault("ollama-faults-when-env", NEW_PAIR);
     mac.sb.set_fault("ollama-crash", "300");
+    // launchd restarts the crashed server only after 1.5 s: a gap no 100 ms poll can miss, however
+    // loaded the machine.
+    mac.sb.set_fault("throttle-ms", "1500");
     mac.apply()
         .failure()
         .says("stopped answering")

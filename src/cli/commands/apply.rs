@@ -162,6 +162,32 @@ fn read_saved(path: &std::path::Path) -> Result<(String, Vec<Change>), Report> {
     Ok((fingerprint, changes))
 }
 
+/// Names the phase of a run for an interruption's message (when a guard is installed).
+pub(in crate::cli) fn set_phase(guard: Option<&Guard>, name: &'static str) {
+    if let Some(guard) = guard {
+        guard.phase(name);
+    }
+}
+
+/// The start of a run that may change the Mac (`apply`, `destroy`): take the lock (waiting up to
+/// `wait`), then observe once.
+pub(in crate::cli) fn lock_and_observe(
+    ctx: &Context,
+    guard: Option<&Guard>,
+    desired: &Desired,
+    settings: &apply::Settings,
+    wait: Duration,
+) -> Result<(Option<Lock>, tokio::runtime::Runtime, Observed), Report> {
+    set_phase(guard, "waiting for the lock");
+    // A user cannot open a daemon's lock in /var/run: the root check says why, clearly.
+    let lock = lock(ctx, desired, settings.is_root || !is_daemon(desired), wait)?;
+    let rt = runtime()?;
+    set_phase(guard, "observing");
+    let observed = observe_now(&rt, desired, &settings.observe);
+    set_phase(guard, "planning");
+    Ok((lock, rt, observed))
+}
+
 /// Observes the Mac once (inside `runtime`).
 pub(in crate::cli) fn observe_now(
     rt: &tokio::runtime::Runtime,
@@ -175,11 +201,7 @@ pub(in crate::cli) fn observe_now(
 pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
     let guard = Guard::install(ctx.printer);
-    let phase = |name| {
-        if let Some(guard) = &guard {
-            guard.phase(name);
-        }
-    };
+    let phase = |name| set_phase(guard.as_ref(), name);
     let timing = Timing {
         ready_wait: Duration::from_secs(args.ready_timeout),
         bootout_wait: Duration::from_secs(args.bootout_timeout),
@@ -187,19 +209,9 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
         ..Timing::default()
     };
     let settings = apply_settings(ctx, args.take_over, args.max_rounds.max(1), timing)?;
-    phase("waiting for the lock");
-    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
-    let _lock = lock(
-        ctx,
-        &desired,
-        settings.is_root || !is_daemon(&desired),
-        args.lock_timeout,
-    )?;
-    let rt = runtime()?;
-    phase("observing");
-    let observed = observe_now(&rt, &desired, &settings.observe);
+    let (_lock, rt, observed) =
+        lock_and_observe(ctx, guard.as_ref(), &desired, &settings, args.lock_timeout)?;
     let plan = plan::plan(&desired, &observed);
-    phase("planning");
     let saved = args.plan_file.is_some();
     if let Some(file) = &args.plan_file {
         let (fingerprint, changes) = read_saved(file)?;

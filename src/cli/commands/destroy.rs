@@ -9,10 +9,10 @@ use miette::Report;
 use super::super::args::DestroyArgs;
 use super::super::{Context, ExitStatus};
 use super::apply::{
-    Guard, apply_settings, confirm, converge_and_finish, is_daemon, lock, observe_now, progress,
+    Guard, apply_settings, confirm, converge_and_finish, lock_and_observe, progress, set_phase,
     show_plan,
 };
-use super::{load_config, runtime};
+use super::load_config;
 use crate::apply::{self, Timing};
 use crate::model::{Desired, Observed};
 use crate::plan::Plan;
@@ -23,12 +23,6 @@ use crate::sys::fs;
 pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
     let guard = Guard::install(ctx.printer);
-    let phase = |name| {
-        if let Some(guard) = &guard {
-            guard.phase(name);
-        }
-    };
-    phase("waiting for the lock");
     // A log path that is server.toml itself (`[logs]` pointing at the config) is never removed.
     let config = fs::canonical(&ctx.config_path);
     let keep = [&desired.logs.stdout, &desired.logs.stderr]
@@ -49,17 +43,8 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
     let mut settings = apply_settings(ctx, false, 2, timing)?;
     // After a bootout Ollama is gone, so e.g. the model list becomes unknown: that is expected.
     settings.strict_unknowns = false;
-    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
-    let _lock = lock(
-        ctx,
-        &desired,
-        settings.is_root || !is_daemon(&desired),
-        args.lock_timeout,
-    )?;
-    let rt = runtime()?;
-    phase("observing");
-    let observed = observe_now(&rt, &desired, &settings.observe);
-    phase("planning");
+    let (_lock, rt, observed) =
+        lock_and_observe(ctx, guard.as_ref(), &desired, &settings, args.lock_timeout)?;
     if args.models
         && let Some(reason) = models_unknown(&desired, &observed)
     {
@@ -90,7 +75,7 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
             "part of this Mac could not be observed, so ssollama cannot tell what is left to remove"
         ));
     }
-    phase("waiting for the confirmation");
+    set_phase(guard.as_ref(), "waiting for the confirmation");
     if !confirm(ctx, args.yes, "destroy")? {
         return Ok(ExitStatus::Failure);
     }
