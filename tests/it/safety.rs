@@ -361,7 +361,7 @@ fn root_refuses_a_home_that_is_not_the_sudo_users() {
     let mac = Mac::new();
     // `sudo -H` or a HOME of someone else: uid 502's directory, while uid 501 ran sudo.
     rustix::fs::chown(
-        &mac.sb.home(),
+        mac.sb.home(),
         Some(rustix::fs::Uid::from_raw(502)),
         Some(rustix::fs::Gid::from_raw(20)),
     )
