@@ -14,6 +14,7 @@ pub mod adopt;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod fuzz;
 pub mod launchd;
 pub mod model;
 pub mod network;

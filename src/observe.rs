@@ -140,6 +140,7 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
             meta: fs::meta(path).map(|m| FileMeta {
                 owner: m.uid,
                 mode: m.mode,
+                regular: fs::is_regular_file(path).unwrap_or(false),
             }),
         })
         .collect();
@@ -372,6 +373,32 @@ pub async fn ollama(desired: &Desired, settings: &Settings) -> OllamaState {
     OllamaState { url, server }
 }
 
+/// `ollama --version`; as root, a program a user may write is never run as root: as its owner
+/// (`sudo -n -u #<uid>`), and not at all when root owns it but others may write it.
+fn version_command(path: &Path) -> Result<Cmd, String> {
+    let plain = Cmd::new(Tool::Ollama(path.to_path_buf()), ["--version"]);
+    if !rustix::process::geteuid().is_root() {
+        return Ok(plain);
+    }
+    match fs::writable_by_others(path) {
+        None => Ok(plain),
+        Some(0) => Err(format!(
+            "`{}` is not run as root: its group or others may write it (`chmod go-w` it)",
+            path.display()
+        )),
+        Some(owner) => Ok(Cmd::new(
+            Tool::Sudo,
+            [
+                "-n".to_owned(),
+                "-u".to_owned(),
+                format!("#{owner}"),
+                path.display().to_string(),
+                "--version".to_owned(),
+            ],
+        )),
+    }
+}
+
 /// Finds the `ollama` program: `service.program` when declared (only there), else the known
 /// paths, else where Homebrew itself says its formula is (`brew --prefix ollama` + `bin/ollama`,
 /// for a prefix the known paths miss). Returns the program found and every path looked at, in
@@ -421,20 +448,20 @@ async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
     let (path, candidates) = find_program(desired, settings, brew.as_deref()).await;
     let version = match &path {
         None => Knowable::unknown("no `ollama` program found"),
-        Some(path) => match settings
-            .run(&Cmd::new(Tool::Ollama(path.clone()), ["--version"]))
-            .await
-        {
-            Ok(out) => crate::ollama::cli::parse_version_output(&out.stdout).map_or_else(
-                || {
-                    Knowable::unknown(format!(
-                        "`ollama --version` printed no version: {}",
-                        out.stdout.trim()
-                    ))
-                },
-                Knowable::Known,
-            ),
-            Err(err) => Knowable::unknown(describe(&err)),
+        Some(path) => match version_command(path) {
+            Err(reason) => Knowable::unknown(reason),
+            Ok(cmd) => match settings.run(&cmd).await {
+                Ok(out) => crate::ollama::cli::parse_version_output(&out.stdout).map_or_else(
+                    || {
+                        Knowable::unknown(format!(
+                            "`ollama --version` printed no version: {}",
+                            out.stdout.trim()
+                        ))
+                    },
+                    Knowable::Known,
+                ),
+                Err(err) => Knowable::unknown(describe(&err)),
+            },
         },
     };
     ProgramState {

@@ -155,6 +155,9 @@ pub const WARM_CHECK: &str = "check-warm";
 /// Its resource: all declared models.
 pub const WARM_CHECK_RESOURCE: &str = "ollama.models";
 
+/// The action name of a rollback after a failed load: the previous plist put back and loaded.
+pub const ROLLBACK: &str = "rollback";
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;

@@ -45,6 +45,8 @@ pub struct Timing {
     pub pull_concurrency: usize,
     /// Limit for `brew install ollama`.
     pub brew_timeout: Duration,
+    /// How long Ollama must keep answering after a (re)load before the step succeeds.
+    pub settle: Duration,
 }
 
 impl Default for Timing {
@@ -57,6 +59,7 @@ impl Default for Timing {
             bootstrap_backoff: Duration::from_millis(250),
             pull_concurrency: 2,
             brew_timeout: Duration::from_mins(15),
+            settle: Duration::from_secs(2),
         }
     }
 }
@@ -268,6 +271,27 @@ pub fn home_owner(desired: &Desired, is_root: bool, uid: u32) -> Option<(u32, u3
     }
 }
 
+/// Why `home` cannot be the home of the user behind `sudo` (`SUDO_UID` = `sudo_uid`) for an
+/// agent applied as root, or `None`: it is root's own home (`sudo -H` sets `HOME=/var/root`), or
+/// a directory owned by a third user. Root-owned homes elsewhere are taken as they are (a home
+/// under a test's temporary directory). Pure: `home_uid` is the owner of `home`, when it exists.
+#[must_use]
+pub fn foreign_home(home: &Path, home_uid: Option<u32>, sudo_uid: u32) -> Option<String> {
+    if home == Path::new("/var/root") || home == Path::new("/private/var/root") {
+        return Some(format!(
+            "HOME is `{}`, root's home (`sudo -H`?), not the home of the user behind sudo (uid {sudo_uid})",
+            home.display()
+        ));
+    }
+    match home_uid {
+        Some(owner) if owner != sudo_uid && owner != 0 => Some(format!(
+            "HOME `{}` belongs to uid {owner}, not to the user behind sudo (uid {sudo_uid})",
+            home.display()
+        )),
+        _ => None,
+    }
+}
+
 /// Where the lock lives: per user under `HOME` for agents; `/var/run/ssollama.lock` for a daemon
 /// (one system-wide job, changed by root).
 pub fn lock_path(desired: &Desired, home: &Path) -> PathBuf {
@@ -412,15 +436,7 @@ async fn execute_round(
     cancel: &Cancel,
     round: usize,
 ) -> RoundEnd {
-    let warmed = std::sync::Mutex::new(Vec::new());
-    let ctx = steps::Ctx {
-        desired,
-        observed,
-        settings,
-        reporter,
-        cancel,
-        warmed: &warmed,
-    };
+    let ctx = steps::Ctx::new(desired, observed, settings, reporter, cancel);
     let mut records = Vec::new();
     let mut unfinished: Vec<&Change> = Vec::new();
     let mut failed = false;
@@ -483,6 +499,22 @@ async fn execute_round(
             reporter.event(&Event::StepFinished(record.clone()));
             records.push(record);
         }
+        let rollbacks = ctx
+            .rollbacks
+            .lock()
+            .map(|mut list| std::mem::take(&mut *list))
+            .unwrap_or_default();
+        for status in rollbacks {
+            let record = StepRecord {
+                round,
+                resource: "launchd.job".to_owned(),
+                action: journal::ROLLBACK.to_owned(),
+                status,
+                millis: 0,
+            };
+            reporter.event(&Event::StepFinished(record.clone()));
+            records.push(record);
+        }
         if reobserve && i < changes.len() {
             // The plist must name the program the install put in place: plan again.
             reporter.event(&Event::Note {
@@ -491,7 +523,8 @@ async fn execute_round(
             break;
         }
     }
-    let any_warmed = !warmed
+    let any_warmed = !ctx
+        .warmed
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .is_empty();
@@ -679,6 +712,16 @@ mod tests {
             preflight(&desired(&Mode::Agent), &one_change(), false),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_home_that_is_not_the_sudo_users_is_noticed() {
+        use super::foreign_home;
+        assert!(foreign_home(Path::new("/var/root"), Some(0), 501).is_some());
+        assert!(foreign_home(Path::new("/private/var/root"), Some(0), 501).is_some());
+        assert!(foreign_home(Path::new("/Users/other"), Some(502), 501).is_some());
+        assert_eq!(foreign_home(Path::new("/Users/me"), Some(501), 501), None);
+        assert_eq!(foreign_home(Path::new("/Users/me"), None, 501), None);
     }
 
     #[test]

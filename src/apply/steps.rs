@@ -4,8 +4,10 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::journal::StepStatus;
 use super::{Cancel, Event, Reporter, Settings, home_owner};
 use crate::launchd::cmd as launchctl;
 use crate::launchd::cmd::{BootoutOutcome, BootstrapOutcome};
@@ -34,8 +36,34 @@ pub(super) struct Ctx<'a> {
     pub(super) settings: &'a Settings,
     pub(super) reporter: &'a dyn Reporter,
     pub(super) cancel: &'a Cancel,
+    /// The plist this round's `write_plist` replaced (its bytes): what a failed load rolls
+    /// back to.
+    pub(super) previous_plist: Mutex<Option<Vec<u8>>>,
+    /// Rollbacks done in this round (each becomes a `rollback launchd.job` journal line).
+    pub(super) rollbacks: Mutex<Vec<StepStatus>>,
     /// What `/api/ps` listed after each warm step of the round (for the joint check).
-    pub(super) warmed: &'a std::sync::Mutex<Vec<super::warm::WarmSeen>>,
+    pub(super) warmed: Mutex<Vec<super::warm::WarmSeen>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn new(
+        desired: &'a Desired,
+        observed: &'a Observed,
+        settings: &'a Settings,
+        reporter: &'a dyn Reporter,
+        cancel: &'a Cancel,
+    ) -> Self {
+        Self {
+            desired,
+            observed,
+            settings,
+            reporter,
+            cancel,
+            previous_plist: Mutex::new(None),
+            rollbacks: Mutex::new(Vec::new()),
+            warmed: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 /// Why a step failed. Every variant names the command, path or URL.
@@ -90,6 +118,42 @@ pub enum StepError {
         last: String,
         /// The tail of the job's stderr log, formatted.
         tail: String,
+    },
+    /// Ollama answered after the (re)start, then stopped answering within the settle window.
+    #[error(
+        "Ollama at {url} answered, then stopped answering {millis} ms later, within the {seconds} s settle window ({last}){tail}"
+    )]
+    Unsettled {
+        /// The URL polled.
+        url: String,
+        /// When it stopped answering, after it first answered.
+        millis: u128,
+        /// The settle window.
+        seconds: u64,
+        /// The error of the failed poll.
+        last: String,
+        /// The tail of the job's stderr log, formatted.
+        tail: String,
+    },
+    /// A (re)load failed and the previous definition was put back and serves again.
+    #[error(
+        "{failure}; rolled back: the previous definition serves again ({detail}); the new plist did not work, so `ssollama apply` will try it again only after server.toml changes or the cause is fixed"
+    )]
+    RolledBack {
+        /// Why the new definition failed.
+        failure: Box<StepError>,
+        /// What the rollback did.
+        detail: String,
+    },
+    /// A (re)load failed and nothing serves: no previous definition, or its rollback failed.
+    #[error("{failure}{rollback}; OLLAMA IS NOT RUNNING: {recover}")]
+    NotServing {
+        /// Why the new definition failed.
+        failure: Box<StepError>,
+        /// `; the rollback failed too: …`, or empty when there was nothing to roll back to.
+        rollback: String,
+        /// How to recover.
+        recover: String,
     },
     /// A file operation failed.
     #[error(transparent)]
@@ -220,16 +284,9 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
         } => load_job(ctx, &target(domain, label)?, plist, *loaded).await,
         Operation::KickstartJob { target: text } => {
             let target = parse_target(text)?;
-            let cmd = launchctl::kickstart(&target, true);
-            let out = run(ctx.settings, &cmd).await?;
-            if !out.success() {
-                return Err(failed(&cmd, &out));
-            }
-            let version = wait_ready(ctx).await?;
-            Ok(format!(
-                "restarted {target}; Ollama {version} answers at {}",
-                ctx.settings.observe.client(ctx.desired).base_url()
-            ))
+            restart(ctx, &target)
+                .await
+                .map_err(|failure| not_serving(&target, failure, String::new()))
         }
         Operation::PullModel { name } => pull(ctx, name).await,
         Operation::RemoveModel { name } => remove_model(ctx, name).await,
@@ -251,7 +308,7 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
         }
         Operation::RemoveLogs { paths } => {
             for path in paths {
-                fs::remove_file(path)?;
+                fs::remove_regular_file(path)?;
             }
             Ok(format!("removed {} log file(s)", paths.len()))
         }
@@ -424,8 +481,12 @@ fn write_plist(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String, Ste
         fs::create_dir_all_owned(&dir, owner)?;
     }
     let backup = backup_path(path);
+    let previous = fs::read_optional_bytes(path)?;
     let kept = fs::backup(path, &backup, plist_owner(ctx))?;
     fs::write_atomic(path, contents.as_bytes(), 0o644, plist_owner(ctx))?;
+    if let Ok(mut slot) = ctx.previous_plist.lock() {
+        *slot = previous;
+    }
     Ok(if kept {
         format!(
             "wrote {} (the previous file is kept as {})",
@@ -471,17 +532,55 @@ pub(super) async fn bootout_and_wait(
     }
 }
 
-/// Bootout (when loaded) → wait until gone → enable → bootstrap (retrying EIO 5) → wait until
-/// Ollama answers.
+/// `kickstart -k`, then wait until Ollama answers and keeps answering. Not cancellable: it is
+/// bounded by the ready timeout and the settle window, and a signal must not leave the job half
+/// restarted.
+async fn restart(ctx: &Ctx<'_>, target: &ServiceTarget) -> Result<String, StepError> {
+    let steady = Cancel::new();
+    let cmd = launchctl::kickstart(target, true);
+    let out = run(ctx.settings, &cmd).await?;
+    if !out.success() {
+        return Err(failed(&cmd, &out));
+    }
+    let version = wait_ready(ctx, &steady).await?;
+    settle(ctx, &steady).await?;
+    Ok(format!(
+        "restarted {target}; Ollama {version} answers at {} and kept answering for {} s",
+        ctx.settings.observe.client(ctx.desired).base_url(),
+        ctx.settings.timing.settle.as_secs()
+    ))
+}
+
+/// Loads the plist: bootout (when loaded) → wait until gone → enable → bootstrap (retrying EIO
+/// 5) → wait until Ollama answers → settle. When that fails and this round replaced a plist of a
+/// loaded job, the previous plist is put back and loaded ([`roll_back`]).
+///
+/// Nothing here is cancellable (Ctrl-C, SIGTERM, SIGHUP): between bootout and bootstrap the Mac
+/// serves nothing, so the reload finishes or rolls back, within the bounded waits, and the run
+/// stops after the step.
 async fn load_job(
     ctx: &Ctx<'_>,
     target: &ServiceTarget,
     plist: &Path,
     loaded: bool,
 ) -> Result<String, StepError> {
+    match reload(ctx, target, plist, loaded).await {
+        Ok(detail) => Ok(detail),
+        Err(failure) => Err(roll_back(ctx, target, plist, loaded, failure).await),
+    }
+}
+
+/// One load of the plist as it is on disk now (see [`load_job`]).
+async fn reload(
+    ctx: &Ctx<'_>,
+    target: &ServiceTarget,
+    plist: &Path,
+    loaded: bool,
+) -> Result<String, StepError> {
     let settings = ctx.settings;
+    let steady = Cancel::new();
     if loaded {
-        bootout_and_wait(settings, ctx.cancel, target).await?;
+        bootout_and_wait(settings, &steady, target).await?;
     }
     for dir in log_dirs(ctx.desired) {
         fs::create_dir_all_owned(&dir, dir_owner(ctx))?;
@@ -492,21 +591,115 @@ async fn load_job(
     if !out.success() {
         return Err(failed(&enable, &out));
     }
-    let attempts = bootstrap(ctx, target, plist).await?;
-    let version = wait_ready(ctx).await?;
+    let attempts = bootstrap(ctx, &steady, target, plist).await?;
+    let version = wait_ready(ctx, &steady).await?;
+    settle(ctx, &steady).await?;
     let tries = if attempts == 1 {
         String::new()
     } else {
         format!(" (after {attempts} attempts)")
     };
     Ok(format!(
-        "loaded {target}{tries}; Ollama {version} answers at {}",
-        settings.observe.client(ctx.desired).base_url()
+        "loaded {target}{tries}; Ollama {version} answers at {} and kept answering for {} s",
+        settings.observe.client(ctx.desired).base_url(),
+        settings.timing.settle.as_secs()
     ))
 }
 
+/// After a failed load: put the previous plist back, load it, wait until it answers. The
+/// returned error says both what failed and whether the previous definition serves again; the
+/// rollback itself is journaled (`rollback launchd.job`).
+async fn roll_back(
+    ctx: &Ctx<'_>,
+    target: &ServiceTarget,
+    plist: &Path,
+    loaded: bool,
+    failure: StepError,
+) -> StepError {
+    let previous = ctx.previous_plist.lock().ok().and_then(|mut p| p.take());
+    let Some(bytes) = previous.filter(|_| loaded) else {
+        return not_serving(target, failure, String::new());
+    };
+    ctx.reporter.event(&Event::Note {
+        message: format!(
+            "the new definition of {target} failed; rolling back to the previous plist"
+        ),
+    });
+    let outcome = async {
+        fs::write_atomic(plist, &bytes, 0o644, plist_owner(ctx))?;
+        reload(ctx, target, plist, true).await
+    }
+    .await;
+    let record = |status| {
+        if let Ok(mut list) = ctx.rollbacks.lock() {
+            list.push(status);
+        }
+    };
+    match outcome {
+        Ok(detail) => {
+            let detail = format!("put the previous {} back; {detail}", plist.display());
+            record(StepStatus::Done {
+                detail: detail.clone(),
+            });
+            StepError::RolledBack {
+                failure: Box::new(failure),
+                detail,
+            }
+        }
+        Err(error) => {
+            let error = super::error_chain(&error);
+            record(StepStatus::Failed {
+                error: error.clone(),
+            });
+            not_serving(
+                target,
+                failure,
+                format!("; the rollback to the previous plist failed too: {error}"),
+            )
+        }
+    }
+}
+
+/// The loud error of a (re)load after which nothing serves, with how to recover.
+fn not_serving(target: &ServiceTarget, failure: StepError, rollback: String) -> StepError {
+    StepError::NotServing {
+        failure: Box::new(failure),
+        rollback,
+        recover: format!(
+            "fix the cause above (`launchctl print {target}` and the job's stderr log show why it does not serve), then run `ssollama apply` again"
+        ),
+    }
+}
+
+/// After Ollama first answered: it must keep answering for the settle window
+/// (`Timing::settle`), polled every `Timing::poll`.
+async fn settle(ctx: &Ctx<'_>, cancel: &Cancel) -> Result<(), StepError> {
+    let settings = ctx.settings;
+    let client = settings.observe.client(ctx.desired);
+    let per_call = settings.observe.http_timeout.min(Duration::from_secs(2));
+    let start = Instant::now();
+    while start.elapsed() < settings.timing.settle {
+        pause(cancel, settings.timing.poll).await?;
+        if let Err(error) = client.version(per_call).await {
+            return Err(StepError::Unsettled {
+                url: client.base_url().to_owned(),
+                millis: start.elapsed().as_millis(),
+                seconds: settings.timing.settle.as_secs(),
+                last: error.to_string(),
+                tail: log_tail(&ctx.desired.logs.stderr),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `launchctl bootstrap`, retried with a doubling backoff while the failure is transient.
-async fn bootstrap(ctx: &Ctx<'_>, target: &ServiceTarget, plist: &Path) -> Result<u32, StepError> {
+async fn bootstrap(
+    ctx: &Ctx<'_>,
+    cancel: &Cancel,
+    target: &ServiceTarget,
+    plist: &Path,
+) -> Result<u32, StepError> {
     let timing = ctx.settings.timing;
     let cmd = launchctl::bootstrap(&target.domain, plist);
     let mut backoff = timing.bootstrap_backoff;
@@ -525,7 +718,7 @@ async fn bootstrap(ctx: &Ctx<'_>, target: &ServiceTarget, plist: &Path) -> Resul
                         backoff.as_millis()
                     ),
                 });
-                pause(ctx.cancel, backoff).await?;
+                pause(cancel, backoff).await?;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
             BootstrapOutcome::Disabled { .. } if attempt < attempts => {
@@ -550,7 +743,7 @@ async fn bootstrap(ctx: &Ctx<'_>, target: &ServiceTarget, plist: &Path) -> Resul
 
 /// Polls `/api/version` at the bind address until it answers; on timeout the error quotes the
 /// tail of the job's stderr log.
-pub(super) async fn wait_ready(ctx: &Ctx<'_>) -> Result<String, StepError> {
+pub(super) async fn wait_ready(ctx: &Ctx<'_>, cancel: &Cancel) -> Result<String, StepError> {
     let settings = ctx.settings;
     let client = settings.observe.client(ctx.desired);
     let per_call = settings.observe.http_timeout.min(Duration::from_secs(2));
@@ -568,7 +761,7 @@ pub(super) async fn wait_ready(ctx: &Ctx<'_>) -> Result<String, StepError> {
                 tail: log_tail(&ctx.desired.logs.stderr),
             });
         }
-        pause(ctx.cancel, settings.timing.poll).await?;
+        pause(cancel, settings.timing.poll).await?;
     }
 }
 

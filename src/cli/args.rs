@@ -135,6 +135,10 @@ pub struct CheckArgs {
     /// Check a saved observation (`observe --json`) instead of this Mac
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Wait up to DURATION (`30s`, `10m`) for another ssollama working on this Mac, instead
+    /// of failing at once
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = parse_lock_timeout)]
+    pub lock_timeout: std::time::Duration,
 }
 
 /// `ssollama apply`.
@@ -161,6 +165,13 @@ pub struct ApplyArgs {
     /// Seconds to wait for a booted-out job to disappear
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub bootout_timeout: u64,
+    /// Seconds Ollama must keep answering after a (re)load before the step succeeds
+    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    pub settle: u64,
+    /// Wait up to DURATION (`30s`, `10m`) for another ssollama working on this Mac, instead
+    /// of failing at once
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = parse_lock_timeout)]
+    pub lock_timeout: std::time::Duration,
 }
 
 /// `ssollama destroy`.
@@ -185,6 +196,10 @@ pub struct DestroyArgs {
     /// Seconds to wait for a booted-out job to disappear
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub bootout_timeout: u64,
+    /// Wait up to DURATION (`30s`, `10m`) for another ssollama working on this Mac, instead
+    /// of failing at once
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = parse_lock_timeout)]
+    pub lock_timeout: std::time::Duration,
 }
 
 /// `ssollama warm`.
@@ -199,6 +214,10 @@ pub struct WarmArgs {
     /// Results as JSON lines on stdout
     #[arg(long)]
     pub json: bool,
+    /// Wait up to DURATION (`30s`, `10m`) for another ssollama working on this Mac, instead
+    /// of failing at once
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = parse_lock_timeout)]
+    pub lock_timeout: std::time::Duration,
 }
 
 /// `ssollama verify`.
@@ -235,4 +254,16 @@ pub struct StatusArgs {
     /// Print the status as JSON (see specs/verify.md)
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--lock-timeout`: a Go-style duration (`30s`, `10m`, `1h30m`) or plain seconds.
+fn parse_lock_timeout(text: &str) -> Result<std::time::Duration, String> {
+    if let Ok(seconds) = text.trim().parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(seconds));
+    }
+    match crate::config::duration::parse_go_duration(text.trim()) {
+        Ok(Some(nanos)) => Ok(std::time::Duration::from_nanos(nanos)),
+        Ok(None) => Err("a negative duration".to_owned()),
+        Err(error) => Err(format!("{error} (write e.g. `30s` or `10m`)")),
+    }
 }

@@ -5,6 +5,7 @@ pub mod args;
 mod commands;
 pub mod printer;
 pub mod progress;
+mod signals;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;

@@ -246,6 +246,28 @@ pub enum ConfigError {
         span: SourceSpan,
     },
 
+    /// A value launchd would refuse in a plist (a character XML 1.0 forbids), or that would
+    /// break a line of `launchctl print` (CR, LF).
+    #[error("`{key}` has {problem}")]
+    #[diagnostic(
+        code(ssollama::config::unwritable_value),
+        help(
+            "launchd refuses a plist with a character XML 1.0 forbids, and `launchctl print` shows each value on one line: remove control characters and line breaks from the value"
+        )
+    )]
+    UnwritableValue {
+        /// The dotted key.
+        key: String,
+        /// The offending character, described.
+        problem: String,
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The value.
+        #[label("{problem}")]
+        span: SourceSpan,
+    },
+
     /// A path that must be absolute is relative.
     #[error("`{key}` must be an absolute path, not {value:?}")]
     #[diagnostic(

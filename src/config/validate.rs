@@ -402,7 +402,39 @@ fn warn_host_not_address(
     ));
 }
 
+/// The first character of `text` that launchd or the `launchctl print` reader cannot take: one
+/// XML 1.0 forbids (controls other than TAB, LF, CR; U+FFFE, U+FFFF), or CR/LF. Pure.
+pub fn unwritable_char(text: &str) -> Option<String> {
+    text.chars().find_map(|c| match c {
+        '\n' => Some("a line break (LF)".to_owned()),
+        '\r' => Some("a carriage return (CR)".to_owned()),
+        '\t' => None,
+        c if u32::from(c) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => Some(format!(
+            "the character U+{:04X}, which XML 1.0 forbids",
+            u32::from(c)
+        )),
+        _ => None,
+    })
+}
+
+/// Refuses a value with an [`unwritable_char`]; `true` when it is fine.
+fn writable(key: &str, value: &Spanned<String>, sink: &mut Sink) -> bool {
+    let Some(problem) = unwritable_char(value.get_ref()) else {
+        return true;
+    };
+    sink.push(ConfigError::UnwritableValue {
+        key: key.to_owned(),
+        problem,
+        src: sink.src(),
+        span: span(value),
+    });
+    false
+}
+
 fn absolute(key: &str, path: &Spanned<String>, sink: &mut Sink) -> Option<PathBuf> {
+    if !writable(key, path, sink) {
+        return None;
+    }
     if path.get_ref().starts_with('/') {
         Some(PathBuf::from(path.get_ref()))
     } else {
@@ -617,6 +649,7 @@ fn extra_env(
                 sink.push(error);
                 ok = false;
             }
+            None if !writable(&format!("ollama.extra_env.{name}"), value, sink) => ok = false,
             None => {
                 env.insert(name.clone(), value.get_ref().clone());
             }

@@ -45,13 +45,29 @@ pub enum LabelError {
     /// The label has a character outside `[A-Za-z0-9._-]`.
     #[error("the label has the character {0:?}; use only letters, digits, `.`, `_` and `-`")]
     BadChar(char),
+    /// `.` or `..`: not a file name (`<label>.plist` would be hidden or climb a directory).
+    #[error("the label {0:?} is not a name; use a reverse-DNS name like `com.ollama`")]
+    Dots(String),
+    /// Too long for the plist's file name (and its backup's) to fit in 255 bytes.
+    #[error("the label is {0} characters long; at most {max} fit in the plist's file name", max = Label::MAX_LEN)]
+    TooLong(usize),
 }
 
 impl Label {
+    /// The longest label: `<label>.plist.ssollama-backup` and the atomic write's temp file
+    /// `.<label>.plist.ssollama-<pid>.tmp` must fit in a 255-byte file name.
+    pub const MAX_LEN: usize = 200;
+
     /// Validates a label.
     pub fn new(text: &str) -> Result<Self, LabelError> {
         if text.is_empty() {
             return Err(LabelError::Empty);
+        }
+        if text == "." || text == ".." {
+            return Err(LabelError::Dots(text.to_owned()));
+        }
+        if text.len() > Self::MAX_LEN {
+            return Err(LabelError::TooLong(text.len()));
         }
         if let Some(bad) = text
             .chars()

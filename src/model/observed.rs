@@ -335,6 +335,19 @@ pub struct FileMeta {
     pub owner: u32,
     /// Permission bits.
     pub mode: u32,
+    /// A regular file (not a device such as `/dev/null`, a directory or a symbolic link);
+    /// omitted when true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub regular: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// Something on the Mac that fights the managed server.

@@ -17,8 +17,11 @@ use crate::ollama::name::ModelName;
 use crate::plan::{Action, Change, Operation, Plan};
 
 /// What `destroy` removes besides the job and its plist.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DestroyOptions {
+    /// Paths never removed, whatever `[logs]` says: `server.toml` itself (the CLI passes the log
+    /// paths that resolve to it).
+    pub keep: Vec<std::path::PathBuf>,
     /// `--logs`: remove the log files too.
     pub logs: bool,
     /// `--network`: revert the network service to DHCP (and clear the DNS servers it manages).
@@ -36,7 +39,7 @@ pub struct DestroyOptions {
 /// `options.models`, only when the installed list is known, and only when their normalized name
 /// is declared in `server.toml`.
 #[must_use]
-pub fn destroy_plan(desired: &Desired, observed: &Observed, options: DestroyOptions) -> Plan {
+pub fn destroy_plan(desired: &Desired, observed: &Observed, options: &DestroyOptions) -> Plan {
     let mut plan = Plan::default();
     if options.models {
         destroy_models(desired, observed, &mut plan);
@@ -75,10 +78,13 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed, options: DestroyOpti
         PlistFile::Absent { .. } => {}
     }
     if options.logs {
+        // Only regular files: never a device (`/dev/null` is a common log path), a directory, a
+        // link (nor what it points to), nor server.toml.
         let paths: Vec<_> = observed
             .logs
             .iter()
-            .filter(|log| log.meta.is_some())
+            .filter(|log| log.meta.is_some_and(|m| m.regular))
+            .filter(|log| !options.keep.contains(&log.path))
             .map(|log| log.path.clone())
             .collect();
         if !paths.is_empty() {
@@ -308,13 +314,14 @@ mod tests {
                 meta: Some(FileMeta {
                     owner: 501,
                     mode: 0o644,
+                    regular: true,
                 }),
             }],
             conflicts: Knowable::Known(Vec::new()),
         }
     }
 
-    fn ops(options: DestroyOptions) -> Vec<String> {
+    fn ops(options: &DestroyOptions) -> Vec<String> {
         destroy_plan(&desired(), &deployed(), options)
             .changes
             .iter()
@@ -330,7 +337,7 @@ mod tests {
     #[test]
     fn default_destroy_boots_out_and_removes_the_plist_only() {
         assert_eq!(
-            ops(DestroyOptions::default()),
+            ops(&DestroyOptions::default()),
             ["bootout_job", "remove_plist"]
         );
     }
@@ -341,9 +348,10 @@ mod tests {
             logs: true,
             network: true,
             models: true,
+            keep: Vec::new(),
         };
         assert_eq!(
-            ops(all),
+            ops(&all),
             [
                 "remove_model",
                 "bootout_job",
@@ -359,7 +367,7 @@ mod tests {
         let plan = destroy_plan(
             &desired(),
             &deployed(),
-            DestroyOptions {
+            &DestroyOptions {
                 models: true,
                 ..DestroyOptions::default()
             },
@@ -386,7 +394,7 @@ mod tests {
         let plan = destroy_plan(
             &desired(),
             &observed,
-            DestroyOptions {
+            &DestroyOptions {
                 logs: true,
                 ..DestroyOptions::default()
             },
@@ -395,10 +403,43 @@ mod tests {
     }
 
     #[test]
+    fn logs_remove_only_regular_files_and_never_server_toml() {
+        let logs = |observed: &Observed, keep: Vec<PathBuf>| -> Vec<PathBuf> {
+            let plan = destroy_plan(
+                &desired(),
+                observed,
+                &DestroyOptions {
+                    logs: true,
+                    keep,
+                    ..DestroyOptions::default()
+                },
+            );
+            plan.changes
+                .iter()
+                .find_map(|c| match &c.operation {
+                    Operation::RemoveLogs { paths } => Some(paths.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        let observed = deployed();
+        let path = observed.logs[0].path.clone();
+        assert_eq!(logs(&observed, Vec::new()), std::slice::from_ref(&path));
+        // `/dev/null`, a directory, a link: not regular, never removed.
+        let mut device = deployed();
+        if let Some(meta) = &mut device.logs[0].meta {
+            meta.regular = false;
+        }
+        assert_eq!(logs(&device, Vec::new()), Vec::<PathBuf>::new());
+        // A log path that is server.toml.
+        assert_eq!(logs(&observed, vec![path]), Vec::<PathBuf>::new());
+    }
+
+    #[test]
     fn an_unknown_job_leaves_the_job_and_the_plist_alone() {
         let mut observed = deployed();
         observed.job = Knowable::unknown("no GUI session");
-        let plan = destroy_plan(&desired(), &observed, DestroyOptions::default());
+        let plan = destroy_plan(&desired(), &observed, &DestroyOptions::default());
         assert!(plan.changes.is_empty());
         assert_eq!(plan.unknowns.len(), 1);
     }

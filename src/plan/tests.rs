@@ -194,6 +194,7 @@ fn observed_of(desired: &Desired) -> Observed {
                 meta: Some(FileMeta {
                     owner: UID,
                     mode: 0o644,
+                    regular: true,
                 }),
             })
             .collect(),
@@ -473,6 +474,7 @@ fn create_logs(observed: &mut Observed) {
         log.meta.get_or_insert(FileMeta {
             owner: UID,
             mode: 0o644,
+            regular: true,
         });
     }
 }

@@ -1,8 +1,10 @@
 //! The one process gateway: [`Cmd`] is plain data; [`run`] executes it and captures its output.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -165,6 +167,40 @@ impl ExecError {
     }
 }
 
+/// The programs running now: pid → whether it leads a process group of its own.
+static CHILDREN: Mutex<BTreeMap<i32, bool>> = Mutex::new(BTreeMap::new());
+
+/// Stops every program ssollama started that still runs (SIGTERM to its process group, or to
+/// it alone when it shares ours): for an exit on a signal, so nothing is left running beside the
+/// next run.
+pub fn stop_children() {
+    let Ok(children) = CHILDREN.lock() else {
+        return;
+    };
+    for (&pid, &group) in children.iter() {
+        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+            continue;
+        };
+        let signal = rustix::process::Signal::TERM;
+        let _ = if group {
+            rustix::process::kill_process_group(pid, signal)
+        } else {
+            rustix::process::kill_process(pid, signal)
+        };
+    }
+}
+
+/// Kills the process group of a program that ran past its limit (its children too: a
+/// `brew install` leaves `curl` and `git` otherwise).
+fn kill_group(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
 /// Runs `cmd` (resolved against `tool_dir`), capturing stdout and stderr, with a time limit.
 /// A non-zero exit is returned as `Ok`: callers match on the status they expect.
 ///
@@ -198,7 +234,8 @@ pub async fn run(
     // ssollama only, which stops *after* the running step: a `launchctl bootstrap` or a
     // `brew install` is never killed halfway. A `sudo` that may ask for a password stays in the
     // foreground group: it needs the terminal.
-    if !cmd.may_prompt() {
+    let own_group = !cmd.may_prompt();
+    if own_group {
         command.process_group(0);
     }
     let child = command.spawn().map_err(|source| ExecError::Spawn {
@@ -206,8 +243,22 @@ pub async fn run(
         path: path.clone(),
         source,
     })?;
-    let output = tokio::time::timeout(timeout, child.wait_with_output())
-        .await
+    let pid = child.id();
+    let key = pid.and_then(|p| i32::try_from(p).ok());
+    if let (Some(key), Ok(mut children)) = (key, CHILDREN.lock()) {
+        children.insert(key, own_group);
+    }
+    let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
+    if let (Some(key), Ok(mut children)) = (key, CHILDREN.lock()) {
+        children.remove(&key);
+    }
+    if waited.is_err()
+        && own_group
+        && let Some(pid) = pid
+    {
+        kill_group(pid);
+    }
+    let output = waited
         .map_err(|_| ExecError::Timeout {
             cmd: cmd.to_string(),
             seconds: timeout.as_secs(),

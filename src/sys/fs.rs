@@ -38,6 +38,35 @@ pub enum FsError {
         #[source]
         source: std::io::Error,
     },
+    /// Running as root, a path is not safe to open: a symbolic link someone other than root could
+    /// have planted, or not the kind of file expected.
+    #[error("refusing to use `{}` as root: {problem}", path.display())]
+    #[diagnostic(
+        code(ssollama::fs::unsafe_path),
+        help(
+            "as root, ssollama never follows a symbolic link a user could have planted and never opens what is not a plain file or directory; remove or replace it, or run without sudo"
+        )
+    )]
+    Unsafe {
+        /// The offending path (the link, or the file).
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Only regular files are removed (`destroy --logs`).
+    #[error("refusing to remove `{}`: it is {kind}, not a regular file", path.display())]
+    #[diagnostic(
+        code(ssollama::fs::not_regular),
+        help(
+            "only log files ssollama's job wrote are removed; point `[logs]` at files of their own"
+        )
+    )]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
     /// Removing failed.
     #[error("could not remove `{}`", path.display())]
     #[diagnostic(code(ssollama::fs::remove))]
@@ -61,35 +90,212 @@ pub struct Meta {
     pub len: u64,
 }
 
-/// Reads a whole file as UTF-8 text; `Ok(None)` when it does not exist.
-#[expect(clippy::disallowed_methods, reason = "the file gateway")]
-pub fn read_optional(path: &Path) -> Result<Option<String>, FsError> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| FsError::Read {
-                path: path.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(FsError::Read {
+/// Whether `path` itself (not what a link at it points to) is a regular file; `None` when it
+/// cannot be `lstat`ed.
+pub fn is_regular_file(path: &Path) -> Option<bool> {
+    rustix::fs::lstat(path).ok().map(|stat| {
+        rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
+    })
+}
+
+/// The canonical absolute form of `path` (links resolved); `None` when it does not exist.
+pub fn canonical(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
+}
+
+/// What a path must be for [`guard`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A regular file with one link (or nothing there).
+    File,
+    /// A directory (or nothing there).
+    Dir,
+}
+
+/// Whether ssollama runs as root, where every path it opens must pass [`guard`].
+fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// As root, checks `path` before it is opened, created or written: no component may be a
+/// symbolic link that a non-root user could have planted (one not owned by root, or in a
+/// directory that is not root's or that others may write), and what is there must be of `kind`
+/// (a plain file with a single link, or a directory). A missing path passes (it is created
+/// without following links). Not as root: nothing to check, the user's own links are theirs.
+fn guard(path: &Path, kind: Kind) -> Result<(), FsError> {
+    if !running_as_root() {
+        return Ok(());
+    }
+    guard_links(path)?;
+    // Links passed: what is there (through a root-owned link, as `/var` → `private/var`).
+    match rustix::fs::stat(path) {
+        Ok(stat) => check_kind(&stat, kind).map_err(|problem| FsError::Unsafe {
             path: path.to_owned(),
-            source,
+            problem,
         }),
+        Err(_) => Ok(()),
     }
 }
 
-/// Reads a whole file as bytes (a binary plist is not text); `Ok(None)` when it does not exist.
-#[expect(clippy::disallowed_methods, reason = "the file gateway")]
-pub fn read_optional_bytes(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(FsError::Read {
+/// The type check of [`guard`] on an `lstat` or `fstat` result.
+fn check_kind(stat: &rustix::fs::Stat, kind: Kind) -> Result<(), String> {
+    let file_type = rustix::fs::FileType::from_raw_mode(stat.st_mode);
+    match (kind, file_type) {
+        (Kind::File, rustix::fs::FileType::RegularFile) if stat.st_nlink > 1 => Err(format!(
+            "it is a file with {} hard links (one may be a file of the system)",
+            stat.st_nlink
+        )),
+        (Kind::File, rustix::fs::FileType::RegularFile)
+        | (Kind::Dir, rustix::fs::FileType::Directory) => Ok(()),
+        (_, rustix::fs::FileType::Symlink) => Err(format!(
+            "it is a symbolic link (owned by uid {})",
+            stat.st_uid
+        )),
+        (Kind::File, other) => Err(format!("it is not a regular file but {}", describe(other))),
+        (Kind::Dir, other) => Err(format!("it is not a directory but {}", describe(other))),
+    }
+}
+
+fn describe(file_type: rustix::fs::FileType) -> &'static str {
+    use rustix::fs::FileType as T;
+    match file_type {
+        T::RegularFile => "a regular file",
+        T::Directory => "a directory",
+        T::Symlink => "a symbolic link",
+        T::CharacterDevice => "a character device",
+        T::BlockDevice => "a block device",
+        T::Fifo => "a named pipe",
+        T::Socket => "a socket",
+        T::Unknown => "a file of unknown type",
+    }
+}
+
+/// Every component of `path` that is a symbolic link must be root's, in a directory root owns
+/// and nobody else may write: a link a user could have planted is never followed.
+fn guard_links(path: &Path) -> Result<(), FsError> {
+    let mut at = PathBuf::new();
+    for component in path.components() {
+        let dir = at.clone();
+        at.push(component);
+        let Ok(stat) = rustix::fs::lstat(&at) else {
+            // Missing from here on: created by us, without following links.
+            return Ok(());
+        };
+        if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Symlink {
+            continue;
+        }
+        let planted_by = if stat.st_uid != 0 {
+            Some(format!("owned by uid {}", stat.st_uid))
+        } else {
+            match rustix::fs::stat(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &dir
+            }) {
+                Ok(d) if d.st_uid != 0 => Some(format!(
+                    "in `{}`, a directory of uid {}",
+                    dir.display(),
+                    d.st_uid
+                )),
+                Ok(d) if d.st_mode & 0o022 != 0 => Some(format!(
+                    "in `{}`, a directory others may write",
+                    dir.display()
+                )),
+                Ok(_) => None,
+                Err(_) => Some("in a directory that cannot be checked".to_owned()),
+            }
+        };
+        if let Some(why) = planted_by {
+            return Err(FsError::Unsafe {
+                path: at,
+                problem: format!("it is a symbolic link {why}, which a user could have planted"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Opens an existing file for reading without following a symbolic link at its last component;
+/// as root, the path is checked (`guard`) and the opened file checked again (`fstat`).
+fn open_read(path: &Path) -> Result<std::fs::File, FsError> {
+    guard(path, Kind::File)?;
+    // As root: never through a link swapped in after the check (a trusted root link is
+    // followed); never blocking on a FIFO.
+    let is_link = rustix::fs::lstat(path).is_ok_and(|stat| {
+        rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Symlink
+    });
+    let flags = rustix::fs::OFlags::RDONLY
+        | rustix::fs::OFlags::CLOEXEC
+        | if running_as_root() && !is_link {
+            rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK
+        } else if running_as_root() {
+            rustix::fs::OFlags::NONBLOCK
+        } else {
+            rustix::fs::OFlags::empty()
+        };
+    let fd = rustix::fs::open(path, flags, rustix::fs::Mode::empty()).map_err(|e| {
+        if running_as_root() && e == rustix::io::Errno::LOOP {
+            FsError::Unsafe {
+                path: path.to_owned(),
+                problem: "it is a symbolic link".to_owned(),
+            }
+        } else {
+            FsError::Read {
+                path: path.to_owned(),
+                source: e.into(),
+            }
+        }
+    })?;
+    if running_as_root() {
+        let stat = rustix::fs::fstat(&fd).map_err(|e| FsError::Read {
+            path: path.to_owned(),
+            source: e.into(),
+        })?;
+        check_kind(&stat, Kind::File).map_err(|problem| FsError::Unsafe {
+            path: path.to_owned(),
+            problem,
+        })?;
+    }
+    Ok(std::fs::File::from(fd))
+}
+
+/// Reads a whole file; `Ok(None)` when it does not exist.
+fn read_all(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
+    use std::io::Read as _;
+    let mut file = match open_read(path) {
+        Ok(file) => file,
+        Err(FsError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|source| FsError::Read {
             path: path.to_owned(),
             source,
-        }),
-    }
+        })?;
+    Ok(Some(bytes))
+}
+
+/// Reads a whole file as UTF-8 text; `Ok(None)` when it does not exist. As root, a symbolic
+/// link a user could have planted, or anything but a plain file, is refused
+/// ([`FsError::Unsafe`]).
+pub fn read_optional(path: &Path) -> Result<Option<String>, FsError> {
+    read_all(path)?
+        .map(|bytes| {
+            String::from_utf8(bytes).map_err(|e| FsError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            })
+        })
+        .transpose()
+}
+
+/// Reads a whole file as bytes (a binary plist is not text); `Ok(None)` when it does not exist.
+/// Refuses like [`read_optional`].
+pub fn read_optional_bytes(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
+    read_all(path)
 }
 
 /// Reads a whole file as UTF-8 text.
@@ -110,23 +316,46 @@ pub fn meta(path: &Path) -> Option<Meta> {
     })
 }
 
+/// Who besides root may write the program at `path` (through its own mode, not its
+/// directories): its owner's uid when that is not root, `Some(0)` for a root-owned file that its
+/// group or others may write, `None` when only root may (or it cannot be stat'ed).
+pub fn writable_by_others(path: &Path) -> Option<u32> {
+    let meta = meta(path)?;
+    if meta.uid != 0 {
+        Some(meta.uid)
+    } else if meta.mode & 0o022 != 0 {
+        Some(0)
+    } else {
+        None
+    }
+}
+
 /// Whether a path exists and is an executable file.
 pub fn is_executable(path: &Path) -> bool {
     meta(path).is_some_and(|m| m.mode & 0o111 != 0)
 }
 
-/// The last `max_bytes` of a file (for quoting a log tail in an error), lossily decoded.
-#[expect(clippy::disallowed_methods, reason = "the file gateway")]
+/// The last `max_bytes` of a file (for quoting a log tail in an error), lossily decoded. As
+/// root, a log that is a planted symbolic link, a device or a hard link is not read (`None`): an
+/// error message must never quote another file.
 pub fn tail(path: &Path, max_bytes: usize) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    let start = bytes.len().saturating_sub(max_bytes);
-    Some(String::from_utf8_lossy(&bytes[start..]).into_owned())
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = open_read(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let skip = len.saturating_sub(u64::try_from(max_bytes).unwrap_or(u64::MAX));
+    file.seek(SeekFrom::Start(skip)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(u64::try_from(max_bytes).unwrap_or(u64::MAX))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Creates a directory and its parents; each directory it creates (not the ones that already
 /// exist) is given `owner` (`(uid, gid)`): under `sudo`, what ssollama creates in the user's home
 /// must belong to the user, not to root.
 pub fn create_dir_all_owned(path: &Path, owner: Option<(u32, u32)>) -> Result<(), FsError> {
+    guard(path, Kind::Dir)?;
     make_dirs(path, owner).map_err(|source| FsError::CreateDir {
         path: path.to_owned(),
         source,
@@ -165,18 +394,30 @@ fn make_dirs(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
     }
 }
 
+/// Gives the directory just created at `path` to `uid:gid`, through a descriptor opened without
+/// following a link: a link swapped in after `mkdir` is never chowned through.
 fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
-    rustix::fs::chown(
+    use rustix::fs::OFlags;
+    let fd = rustix::fs::open(
         path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    rustix::fs::fchown(
+        &fd,
         Some(rustix::fs::Uid::from_raw(uid)),
         Some(rustix::fs::Gid::from_raw(gid)),
     )
     .map_err(std::io::Error::from)
 }
 
-/// Removes a file; a missing file is fine.
+/// Removes a file (a link itself, never its target); a missing file is fine. As root, the
+/// directories on the way are checked (`guard`).
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
 pub fn remove_file(path: &Path) -> Result<(), FsError> {
+    if running_as_root() {
+        guard_links(path.parent().unwrap_or_else(|| Path::new("")))?;
+    }
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FsError::Remove {
             path: path.to_owned(),
@@ -186,9 +427,77 @@ pub fn remove_file(path: &Path) -> Result<(), FsError> {
     }
 }
 
+/// Removes a regular file and nothing else: a device (`/dev/null` is a common log path), a
+/// directory, a symbolic link (or what it points to) are refused, by anyone. A missing file is
+/// fine. For `destroy --logs`.
+///
+/// # Errors
+/// [`FsError::Unsafe`]-like refusal ([`FsError::NotRegular`]) naming the path, or the OS error.
+pub fn remove_regular_file(path: &Path) -> Result<(), FsError> {
+    match rustix::fs::lstat(path) {
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => {
+            return Err(FsError::Remove {
+                path: path.to_owned(),
+                source: e.into(),
+            });
+        }
+        Ok(stat) => {
+            let file_type = rustix::fs::FileType::from_raw_mode(stat.st_mode);
+            if file_type != rustix::fs::FileType::RegularFile {
+                return Err(FsError::NotRegular {
+                    path: path.to_owned(),
+                    kind: describe(file_type),
+                });
+            }
+        }
+    }
+    remove_file(path)
+}
+
+/// The temp file name [`write_atomic`] uses for `name` in process `pid`.
+fn temp_name(name: &str, pid: u32) -> String {
+    format!(".{name}.ssollama-{pid}.tmp")
+}
+
+/// Removes the temp files of `name` that an earlier run, killed inside [`write_atomic`], left
+/// in `dir` (their process is gone). Best effort: a file that cannot be removed stays.
+#[expect(clippy::disallowed_methods, reason = "the file gateway")]
+fn sweep_temp_files(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.ssollama-");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // Another user's live process answers EPERM: alive too.
+        let alive = rustix::process::Pid::from_raw(pid).is_some_and(|p| {
+            !matches!(
+                rustix::process::test_kill_process(p),
+                Err(rustix::io::Errno::SRCH)
+            )
+        });
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if !alive && is_file {
+            tracing::info!(path = %entry.path().display(), "removing a temp file left by a killed run");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `contents` to `path` atomically: a temp file in the same directory, explicit `mode`,
 /// optional owner, fsync, rename, fsync of the directory. A reader sees the old or the new file,
-/// never half of one; a failure leaves the old file untouched and no temp file behind.
+/// never half of one; a failure leaves the old file untouched and no temp file behind, and the
+/// temp files of a run killed inside it are removed by the next write of the same file. As root,
+/// the directory is checked (`guard`) and what is at `path` must be a plain file.
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
 pub fn write_atomic(
     path: &Path,
@@ -204,7 +513,10 @@ pub fn write_atomic(
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.ssollama-{}.tmp", std::process::id()));
+    guard(dir, Kind::Dir)?;
+    guard(path, Kind::File)?;
+    sweep_temp_files(dir, &name);
+    let tmp = dir.join(temp_name(&name, std::process::id()));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -245,10 +557,13 @@ pub fn backup(path: &Path, backup: &Path, owner: Option<(u32, u32)>) -> Result<b
     Ok(true)
 }
 
-/// An exclusive advisory lock (`flock(2)`) held while the value lives.
+/// An exclusive advisory lock (`flock(2)`) held while the value lives: on the lock file, and
+/// (when asked) on its directory too, so deleting the lock file during a run does not let a
+/// second run in (it would lock a new file, but not the directory).
 #[derive(Debug)]
 pub struct Lock {
     _file: std::fs::File,
+    _dir: Option<rustix::fd::OwnedFd>,
     path: PathBuf,
 }
 
@@ -259,7 +574,10 @@ pub enum LockError {
     #[error("another ssollama (pid {holder}) is working on this Mac")]
     #[diagnostic(
         code(ssollama::lock::held),
-        help("wait for it to finish; the lock is `{}`", path.display())
+        help(
+            "wait for it to finish, or pass `--lock-timeout DURATION` (e.g. `10m`) to wait for it; the lock is `{}`",
+            path.display()
+        )
     )]
     Held {
         /// The holder's pid, as it wrote it in the lock file (`?` when unreadable).
@@ -277,42 +595,102 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+    /// As root, the lock file or its directory is not safe to open.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Unsafe(FsError),
 }
 
+/// How often a waiting [`Lock::acquire`] tries again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Lock {
-    /// Takes the lock at `path` without waiting, and writes our pid into it. The directories
-    /// and the file it creates get `owner` (see [`create_dir_all_owned`]). A lock file this user
-    /// may not write (left by an older run as root) is opened read-only instead: `flock` works
-    /// on it all the same, only the pid is not recorded.
-    #[expect(clippy::disallowed_methods, reason = "the file gateway")]
-    pub fn acquire(path: &Path, owner: Option<(u32, u32)>) -> Result<Self, LockError> {
+    /// Takes the lock at `path`, waiting up to `wait` for a holder to finish (zero: fail at once),
+    /// and writes our pid into it. With `lock_dir`, the lock file's directory is locked too (an
+    /// agent's `~/Library/Caches/ssollama`, never a shared system directory). The directories and
+    /// the file it creates get `owner` (see [`create_dir_all_owned`]). Never follows a link at
+    /// the lock file; as root its directories are checked (`guard`). A lock file this user may not
+    /// write (left by an older run as root), or that is not its own, is opened read-only
+    /// instead: `flock` works on it all the same, only the pid is not recorded.
+    pub fn acquire(
+        path: &Path,
+        owner: Option<(u32, u32)>,
+        lock_dir: bool,
+        wait: std::time::Duration,
+    ) -> Result<Self, LockError> {
         let open_err = |source| LockError::Open {
             path: path.to_owned(),
             source,
         };
         if let Some(dir) = path.parent() {
+            guard(dir, Kind::Dir).map_err(LockError::Unsafe)?;
             make_dirs(dir, owner).map_err(open_err)?;
         }
-        let (mut file, writable) = open_lock(path, owner).map_err(open_err)?;
-        if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
-            let holder = std::fs::read_to_string(path)
-                .ok()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "?".to_owned());
-            return Err(LockError::Held {
-                holder,
-                path: path.to_owned(),
+        guard(path, Kind::File).map_err(LockError::Unsafe)?;
+        let start = std::time::Instant::now();
+        loop {
+            let dir = if lock_dir {
+                path.parent().map(open_dir).transpose().map_err(open_err)?
+            } else {
+                None
+            };
+            let (mut file, writable) = open_lock(path, owner).map_err(|e| {
+                if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                    LockError::Unsafe(FsError::Unsafe {
+                        path: path.to_owned(),
+                        problem: "it is a symbolic link".to_owned(),
+                    })
+                } else {
+                    open_err(e)
+                }
+            })?;
+            let opened = rustix::fs::fstat(&file).map_err(|e| open_err(e.into()))?;
+            check_kind(&opened, Kind::File).map_err(|problem| {
+                LockError::Unsafe(FsError::Unsafe {
+                    path: path.to_owned(),
+                    problem,
+                })
+            })?;
+            let exclusive = rustix::fs::FlockOperation::NonBlockingLockExclusive;
+            // A directory that cannot be flocked (some network file systems) is not locked.
+            let dir_free = dir.as_ref().is_none_or(|d| {
+                !matches!(
+                    rustix::fs::flock(d, exclusive),
+                    Err(rustix::io::Errno::WOULDBLOCK)
+                )
             });
+            if dir_free && rustix::fs::flock(&file, exclusive).is_ok() {
+                // Deleted (and maybe re-created) between open and flock: lock the file that is
+                // there now.
+                let same = rustix::fs::lstat(path)
+                    .is_ok_and(|now| now.st_ino == opened.st_ino && now.st_dev == opened.st_dev);
+                if same {
+                    if writable {
+                        file.set_len(0).map_err(open_err)?;
+                        writeln!(file, "{}", std::process::id()).map_err(open_err)?;
+                    }
+                    return Ok(Self {
+                        _file: file,
+                        _dir: dir,
+                        path: path.to_owned(),
+                    });
+                }
+                continue;
+            }
+            if start.elapsed() >= wait {
+                let holder = read_optional(path)
+                    .ok()
+                    .flatten()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty() && s.len() < 20)
+                    .unwrap_or_else(|| "?".to_owned());
+                return Err(LockError::Held {
+                    holder,
+                    path: path.to_owned(),
+                });
+            }
+            std::thread::sleep(LOCK_POLL.min(wait.saturating_sub(start.elapsed())));
         }
-        if writable {
-            file.set_len(0).map_err(open_err)?;
-            writeln!(file, "{}", std::process::id()).map_err(open_err)?;
-        }
-        Ok(Self {
-            _file: file,
-            path: path.to_owned(),
-        })
     }
 
     /// The lock file.
@@ -321,15 +699,29 @@ impl Lock {
     }
 }
 
-/// Opens (creating it, with `owner`, when absent) the lock file; `true` when writable.
+/// Opens a directory for `flock`, without following a link.
+fn open_dir(dir: &Path) -> std::io::Result<rustix::fd::OwnedFd> {
+    use rustix::fs::OFlags;
+    Ok(rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?)
+}
+
+/// Opens (creating it, with `owner`, when absent) the lock file, never through a link; `true`
+/// when we may write our pid into it (it is writable and our own, or created by us).
 fn open_lock(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<(std::fs::File, bool)> {
     use std::io::ErrorKind;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let nofollow = rustix::fs::OFlags::NOFOLLOW.bits();
+    let nofollow = i32::try_from(nofollow).unwrap_or(0);
     let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true);
+    options.read(true).write(true).custom_flags(nofollow);
     // Two rounds: the file may vanish between "exists" and opening it.
     let mut last = std::io::Error::from(ErrorKind::NotFound);
     for _ in 0..2 {
-        match options.clone().create_new(true).open(path) {
+        match options.clone().create_new(true).mode(0o644).open(path) {
             Ok(file) => {
                 if let Some((uid, gid)) = owner {
                     rustix::fs::fchown(
@@ -345,9 +737,23 @@ fn open_lock(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<(std::fs
             Err(e) => return Err(e),
         }
         match options.open(path) {
-            Ok(file) => return Ok((file, true)),
+            Ok(file) => {
+                // Root writes its pid only into a file of its own or of the user it acts for.
+                let mine = rustix::fs::fstat(&file).is_ok_and(|stat| {
+                    let euid = rustix::process::geteuid().as_raw();
+                    stat.st_uid == euid || owner.is_some_and(|(uid, _)| uid == stat.st_uid)
+                });
+                if mine {
+                    return Ok((file, true));
+                }
+                let mut read_only = std::fs::OpenOptions::new();
+                read_only.read(true).custom_flags(nofollow);
+                return read_only.open(path).map(|file| (file, false));
+            }
             Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-                return std::fs::File::open(path).map(|file| (file, false));
+                let mut read_only = std::fs::OpenOptions::new();
+                read_only.read(true).custom_flags(nofollow);
+                return read_only.open(path).map(|file| (file, false));
             }
             Err(e) => last = e,
         }
@@ -383,15 +789,15 @@ mod tests {
     fn second_lock_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock");
-        let held = Lock::acquire(&path, None).unwrap();
-        let err = Lock::acquire(&path, None).unwrap_err();
+        let held = Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap();
+        let err = Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap_err();
         assert!(
             err.to_string()
                 .contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
         drop(held);
-        Lock::acquire(&path, None).unwrap();
+        Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap();
     }
 
     #[test]
@@ -440,7 +846,13 @@ mod tests {
     fn a_created_lock_and_its_directories_get_the_owner() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("Caches/ssollama/lock");
-        let lock = Lock::acquire(&path, Some((other_uid(), 20))).unwrap();
+        let lock = Lock::acquire(
+            &path,
+            Some((other_uid(), 20)),
+            true,
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
         for owned in [
             &path,
             &dir.path().join("Caches/ssollama"),
@@ -476,7 +888,7 @@ mod tests {
         let try_lock = {
             let path = path.clone();
             move || {
-                Lock::acquire(&path, None)
+                Lock::acquire(&path, None, true, std::time::Duration::ZERO)
                     .map(drop)
                     .map_err(|e| e.to_string())
             }
@@ -494,9 +906,9 @@ mod tests {
         };
         assert_eq!(result, Ok(()));
         // The flock still excludes: a held lock is reported as held.
-        let held = Lock::acquire(&path, None).unwrap();
+        let held = Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap();
         assert!(matches!(
-            Lock::acquire(&path, None),
+            Lock::acquire(&path, None, true, std::time::Duration::ZERO),
             Err(LockError::Held { .. })
         ));
         drop(held);

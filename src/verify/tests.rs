@@ -214,6 +214,7 @@ fn converged(desired: &Desired) -> Facts {
                 meta: Some(FileMeta {
                     owner: UID,
                     mode: 0o644,
+                    regular: true,
                 }),
             })
             .collect(),

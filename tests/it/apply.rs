@@ -598,7 +598,7 @@ fn fault_sigint_mid_apply_stops_after_the_current_step_then_a_rerun_converges() 
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let run = Run::finish(child);
     run.failure()
-        .says("interrupted: stopping after the current step")
+        .says("stopping after the current step")
         .says("done     set-network")
         .says("skipped  create launchd.plist: interrupted")
         .says("interrupted after 1 step(s)");
@@ -633,7 +633,7 @@ fn ctrl_c_at_a_terminal_lets_the_running_step_finish() {
     rustix::process::kill_process_group(group, rustix::process::Signal::INT).unwrap();
     Run::finish(child)
         .failure()
-        .says("interrupted: stopping after the current step")
+        .says("stopping after the current step")
         .says("done     set-network")
         .says("skipped  create launchd.plist: interrupted");
     mac.sb.clear_fault("networksetup-delay-ms");

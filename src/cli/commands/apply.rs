@@ -21,20 +21,38 @@ use crate::plan::{self, Change, Plan};
 use crate::render::{self, Style};
 use crate::sys::fs::{self, Lock, LockError};
 
+pub(in crate::cli) use super::super::signals::Guard;
+
 /// Takes the per-user (or system-wide, for daemons) lock. `strict`: a lock file that cannot be
 /// opened is an error (apply); otherwise a warning (check, as a user, of a daemon's lock).
 pub(in crate::cli) fn lock(
     ctx: &Context,
     desired: &Desired,
     strict: bool,
+    wait: Duration,
 ) -> Result<Option<Lock>, Report> {
     let settings = settings(ctx)?;
+    // An agent applied as root for a user writes under HOME: it must be that user's.
+    if let (Some(uid), false, true) = (
+        ctx.env.sudo_uid.filter(|uid| *uid != 0),
+        is_daemon(desired),
+        rustix::process::geteuid().is_root(),
+    ) && let Some(problem) =
+        apply::foreign_home(&settings.home, fs::meta(&settings.home).map(|m| m.uid), uid)
+    {
+        return Err(miette!(
+            code = "ssollama::apply::foreign_home",
+            help = "run `sudo ssollama …` without `-H` (macOS sudo keeps your HOME), or set `HOME=/Users/<you>`; nothing was changed",
+            "refusing to work on the user's agent: {problem}"
+        ));
+    }
     let path = apply::lock_path(desired, &settings.home);
     // Under `sudo`, the lock of an agent is the user's: a later run as the user must open it.
     let owner = apply::home_owner(desired, rustix::process::geteuid().is_root(), settings.uid);
-    match Lock::acquire(&path, owner) {
+    // An agent's lock directory is ssollama's own: locked too, so deleting the file lets no one in.
+    match Lock::acquire(&path, owner, !is_daemon(desired), wait) {
         Ok(lock) => Ok(Some(lock)),
-        Err(held @ LockError::Held { .. }) => Err(Report::new(held)),
+        Err(refused @ (LockError::Held { .. } | LockError::Unsafe(_))) => Err(Report::new(refused)),
         Err(error) if strict => Err(Report::new(error)),
         Err(error) => {
             tracing::warn!(%error, "working without the lock");
@@ -81,7 +99,7 @@ pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bo
     Ok(yes)
 }
 
-/// Sets `cancel` on Ctrl-C (SIGINT) or SIGTERM; must be called inside the runtime. The run
+/// Sets `cancel` on Ctrl-C (SIGINT), SIGTERM or SIGHUP; must be called inside the runtime. The run
 /// stops after the current step.
 pub(in crate::cli) fn watch_signals(
     ctx: &Context,
@@ -90,12 +108,14 @@ pub(in crate::cli) fn watch_signals(
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt()).ok()?;
     let mut terminate = signal(SignalKind::terminate()).ok()?;
+    let mut hangup = signal(SignalKind::hangup()).ok()?;
     let cancel = cancel.clone();
     let printer = ctx.printer;
     Some(tokio::spawn(async move {
         tokio::select! {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
         }
         printer.err("\ninterrupted: stopping after the current step\n");
         cancel.cancel();
@@ -142,6 +162,32 @@ fn read_saved(path: &std::path::Path) -> Result<(String, Vec<Change>), Report> {
     Ok((fingerprint, changes))
 }
 
+/// Names the phase of a run for an interruption's message (when a guard is installed).
+pub(in crate::cli) fn set_phase(guard: Option<&Guard>, name: &'static str) {
+    if let Some(guard) = guard {
+        guard.phase(name);
+    }
+}
+
+/// The start of a run that may change the Mac (`apply`, `destroy`): take the lock (waiting up to
+/// `wait`), then observe once.
+pub(in crate::cli) fn lock_and_observe(
+    ctx: &Context,
+    guard: Option<&Guard>,
+    desired: &Desired,
+    settings: &apply::Settings,
+    wait: Duration,
+) -> Result<(Option<Lock>, tokio::runtime::Runtime, Observed), Report> {
+    set_phase(guard, "waiting for the lock");
+    // A user cannot open a daemon's lock in /var/run: the root check says why, clearly.
+    let lock = lock(ctx, desired, settings.is_root || !is_daemon(desired), wait)?;
+    let rt = runtime()?;
+    set_phase(guard, "observing");
+    let observed = observe_now(&rt, desired, &settings.observe);
+    set_phase(guard, "planning");
+    Ok((lock, rt, observed))
+}
+
 /// Observes the Mac once (inside `runtime`).
 pub(in crate::cli) fn observe_now(
     rt: &tokio::runtime::Runtime,
@@ -154,16 +200,17 @@ pub(in crate::cli) fn observe_now(
 /// `ssollama apply`.
 pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
+    let guard = Guard::install(ctx.printer);
+    let phase = |name| set_phase(guard.as_ref(), name);
     let timing = Timing {
         ready_wait: Duration::from_secs(args.ready_timeout),
         bootout_wait: Duration::from_secs(args.bootout_timeout),
+        settle: Duration::from_secs(args.settle),
         ..Timing::default()
     };
     let settings = apply_settings(ctx, args.take_over, args.max_rounds.max(1), timing)?;
-    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
-    let _lock = lock(ctx, &desired, settings.is_root || !is_daemon(&desired))?;
-    let rt = runtime()?;
-    let observed = observe_now(&rt, &desired, &settings.observe);
+    let (_lock, rt, observed) =
+        lock_and_observe(ctx, guard.as_ref(), &desired, &settings, args.lock_timeout)?;
     let plan = plan::plan(&desired, &observed);
     let saved = args.plan_file.is_some();
     if let Some(file) = &args.plan_file {
@@ -192,11 +239,13 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
         ));
     }
     let touches = !plan.changes.is_empty() || !plan.blockers.is_empty();
+    phase("waiting for the confirmation");
     if touches && !saved && !confirm(ctx, args.yes, "apply")? {
         return Ok(ExitStatus::Failure);
     }
     converge_and_finish(
         ctx,
+        guard.as_ref(),
         &rt,
         &desired,
         (observed, plan),
@@ -207,7 +256,8 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
     )
 }
 
-/// Converges (stopping after the current step on Ctrl-C or SIGTERM), then prints the summary
+/// Converges (stopping after the current step on SIGINT, SIGTERM or SIGHUP, through `guard`
+/// when the caller installed one), then prints the summary
 /// and the final state ([`finish`]): the confirmed part of `apply` and `destroy`.
 #[expect(
     clippy::too_many_arguments,
@@ -215,6 +265,7 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
 )]
 pub(in crate::cli) fn converge_and_finish(
     ctx: &Context,
+    guard: Option<&Guard>,
     rt: &tokio::runtime::Runtime,
     desired: &Desired,
     first: (Observed, Plan),
@@ -223,9 +274,16 @@ pub(in crate::cli) fn converge_and_finish(
     progress: &Progress,
     verb: &str,
 ) -> Result<ExitStatus, Report> {
-    let cancel = Cancel::new();
+    let (cancel, own) = match guard {
+        Some(guard) => (guard.converging().clone(), false),
+        None => (Cancel::new(), true),
+    };
     let report = rt.block_on(async {
-        let watcher = watch_signals(ctx, &cancel);
+        let watcher = if own {
+            watch_signals(ctx, &cancel)
+        } else {
+            None
+        };
         let report = apply::converge(desired, first, planner, settings, progress, &cancel).await;
         if let Some(watcher) = watcher {
             watcher.abort();

@@ -9,18 +9,29 @@ use miette::Report;
 use super::super::args::DestroyArgs;
 use super::super::{Context, ExitStatus};
 use super::apply::{
-    apply_settings, confirm, converge_and_finish, is_daemon, lock, observe_now, progress, show_plan,
+    Guard, apply_settings, confirm, converge_and_finish, lock_and_observe, progress, set_phase,
+    show_plan,
 };
-use super::{load_config, runtime};
+use super::load_config;
 use crate::apply::{self, Timing};
 use crate::model::{Desired, Observed};
 use crate::plan::Plan;
 use crate::plan::destroy::{DestroyOptions, destroy_plan, models_unknown};
+use crate::sys::fs;
 
 /// `ssollama destroy`.
 pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
+    let guard = Guard::install(ctx.printer);
+    // A log path that is server.toml itself (`[logs]` pointing at the config) is never removed.
+    let config = fs::canonical(&ctx.config_path);
+    let keep = [&desired.logs.stdout, &desired.logs.stderr]
+        .into_iter()
+        .filter(|log| config.is_some() && fs::canonical(log) == config)
+        .cloned()
+        .collect();
     let options = DestroyOptions {
+        keep,
         logs: args.logs,
         network: args.network,
         models: args.models,
@@ -32,10 +43,8 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
     let mut settings = apply_settings(ctx, false, 2, timing)?;
     // After a bootout Ollama is gone, so e.g. the model list becomes unknown: that is expected.
     settings.strict_unknowns = false;
-    // A user cannot open a daemon's lock in /var/run: the root check below says why, clearly.
-    let _lock = lock(ctx, &desired, settings.is_root || !is_daemon(&desired))?;
-    let rt = runtime()?;
-    let observed = observe_now(&rt, &desired, &settings.observe);
+    let (_lock, rt, observed) =
+        lock_and_observe(ctx, guard.as_ref(), &desired, &settings, args.lock_timeout)?;
     if args.models
         && let Some(reason) = models_unknown(&desired, &observed)
     {
@@ -46,7 +55,7 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
             "cannot remove the models server.toml lists: {reason}; nothing was changed"
         ));
     }
-    let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, options) };
+    let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, &options) };
     let plan = planner(&desired, &observed);
     apply::preflight(&desired, &plan, settings.is_root)?;
     let progress = progress(ctx, args.json);
@@ -66,11 +75,13 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
             "part of this Mac could not be observed, so ssollama cannot tell what is left to remove"
         ));
     }
+    set_phase(guard.as_ref(), "waiting for the confirmation");
     if !confirm(ctx, args.yes, "destroy")? {
         return Ok(ExitStatus::Failure);
     }
     converge_and_finish(
         ctx,
+        guard.as_ref(),
         &rt,
         &desired,
         (observed, plan),

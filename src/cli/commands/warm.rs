@@ -33,7 +33,7 @@ pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus,
         return Ok(ExitStatus::Success);
     }
     let settings = settings(ctx)?;
-    let _lock = lock(ctx, &desired, false)?;
+    let _lock = lock(ctx, &desired, false, args.lock_timeout)?;
     let client = settings.client(&desired);
     let progress = progress(ctx, args.json);
     let cancel = Cancel::new();

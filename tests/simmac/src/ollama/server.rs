@@ -241,7 +241,7 @@ pub async fn serve(
         "server config",
         &format!("env={:?}", env::config_map(env)),
     );
-    if state::fault(mac, "ollama-never-ready").is_some() {
+    if state::fault(mac, "ollama-never-ready").is_some() && faults_apply(mac, env) {
         on_ready(Readiness::NeverReady);
         shutdown.await;
         return Ok(());
@@ -278,7 +278,9 @@ pub async fn serve(
     ));
     let router = axum::Router::new().fallback(dispatch).with_state(app);
     on_ready(Readiness::Listening(bound));
-    let crash_ms = state::fault(mac, "ollama-crash").and_then(|s| s.parse::<u64>().ok());
+    let crash_ms = state::fault(mac, "ollama-crash")
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|_| faults_apply(mac, env));
     let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -293,6 +295,16 @@ pub async fn serve(
         }
         None => server.await.map_err(ServeError::Io),
     }
+}
+
+/// Whether the serve faults (`ollama-never-ready`, `ollama-crash`) apply to a server started with
+/// `env`: always, unless `faults/ollama-faults-when-env` holds `KEY=VALUE` and `env` lacks it (so a
+/// test can break one definition of a job, "the new plist", and keep the previous one working).
+fn faults_apply(mac: &Path, env: &Env) -> bool {
+    state::fault(mac, "ollama-faults-when-env").is_none_or(|pair| {
+        pair.split_once('=')
+            .is_some_and(|(key, value)| env.get(key).is_some_and(|v| v == value))
+    })
 }
 
 /// A server running on a background thread (for tests; the binary uses [`serve`] directly).
