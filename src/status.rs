@@ -16,9 +16,6 @@ use crate::model::observed::{Conflict, IpMethod, JobStatus, PlistFile, ServerSta
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 
-/// The format version of `status --json`; bumped on incompatible change.
-pub const STATUS_FORMAT: u32 = 1;
-
 /// `format.HumanBytes` of Ollama: decimal units; below 10 one decimal, else truncated.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [(&str, u64); 4] = [
@@ -297,8 +294,7 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
         .conflicts
         .known()
         .map(|list| list.iter().map(conflict).collect::<Vec<_>>());
-    json!({
-        "format": STATUS_FORMAT,
+    crate::render::json::versioned(json!({
         "service": {
             "label": desired.service.label,
             "mode": match &desired.service.mode { Mode::Agent => "agent", Mode::Daemon { .. } => "daemon" },
@@ -315,7 +311,7 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
         },
         "logs": observed.logs.iter().map(|l| json!({ "path": l.path, "exists": l.meta.is_some() })).collect::<Vec<_>>(),
         "conflicts": conflicts,
-    })
+    }))
 }
 
 fn shown(path: &Json, home: &Path) -> String {
@@ -609,7 +605,7 @@ mod tests {
         .desired;
         let now = parse_rfc3339("2026-11-26T10:00:00Z").unwrap();
         let doc = document(&desired, &observed, now);
-        assert_eq!(doc["format"], STATUS_FORMAT);
+        assert_eq!(doc["format_version"], "1");
         insta::assert_snapshot!(text(&doc, Path::new("/Users/tester")));
     }
 }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
+use crate::render;
 use crate::sys::env::Env;
 use args::{Args, ColorChoice, Command};
 pub use printer::Printer;
@@ -116,6 +117,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         config_path,
         config_explicit,
     };
+    let json = json_mode(&args.command);
     let status = match args.command {
         Command::Validate => commands::validate(&ctx),
         Command::Schema => Ok(commands::schema(&ctx)),
@@ -133,8 +135,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(status) => status.into(),
         Err(report) => {
             ctx.report(report.as_ref());
+            if json {
+                // A program reading stdout learns of the error in the format it asked for.
+                let code = report.code().map(|c| c.to_string());
+                let help = report.help().map(|h| h.to_string());
+                let event =
+                    render::json::error_json(code.as_deref(), &report.to_string(), help.as_deref());
+                ctx.printer.out(&format!("{event}\n"));
+            }
             ExitStatus::Failure.into()
         }
+    }
+}
+
+/// Whether the verb was asked for JSON on stdout (`--json`).
+fn json_mode(command: &Command) -> bool {
+    match command {
+        Command::Observe(a) => a.json,
+        Command::Plan(a) => a.json,
+        Command::Check(a) => a.json,
+        Command::Apply(a) => a.json,
+        Command::Destroy(a) => a.json,
+        Command::Warm(a) => a.json,
+        Command::Verify(a) => a.json,
+        Command::Status(a) => a.json,
+        Command::Validate | Command::Schema | Command::Init(_) => false,
     }
 }
 

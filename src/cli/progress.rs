@@ -13,6 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::Printer;
 use crate::apply::journal::{StepRecord, StepStatus};
 use crate::apply::{Event, Reporter};
+use crate::render::text::View;
 use crate::render::{self, Style};
 
 /// How events are shown.
@@ -62,8 +63,9 @@ impl Progress {
         self.mode == Mode::Json
     }
 
-    /// Prints one JSON value as a line (JSON mode).
+    /// Prints one JSON value as a line (JSON mode), with `format_version` like every document.
     pub fn json_line(&self, value: &serde_json::Value) {
+        let value = render::json::versioned(value.clone());
         self.printer.out(&format!("{value}\n"));
     }
 
@@ -207,14 +209,19 @@ impl Reporter for Progress {
                     self.printer
                         .out(&format!("\nApplying {changes} change(s), round 1:\n"));
                 } else {
-                    let text = render::text::plan_text(
+                    // Only what is left, one line each: the diffs were shown with the plan.
+                    let text = render::text::plan_view(
                         plan,
-                        Style {
-                            color: self.printer.color,
+                        View {
+                            style: Style {
+                                color: self.printer.color,
+                            },
+                            brief: true,
+                            ..View::default()
                         },
                     );
                     self.printer.out(&format!(
-                        "\nRound {round}: observed again; {changes} change(s) remain:\n{text}\nApplying round {round}:\n"
+                        "\nRound {round}: observed again; {changes} change(s) left:\n{text}\nApplying round {round}:\n"
                     ));
                 }
             }

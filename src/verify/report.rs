@@ -7,9 +7,6 @@ use serde_json::{Value as Json, json};
 
 use super::{Group, Status, Verdict};
 
-/// The format version of `verify --json`; bumped on incompatible change.
-pub const JSON_FORMAT: u32 = 1;
-
 /// `N passed, N failed, N skipped`.
 pub fn summary_line(verdict: &Verdict) -> String {
     let (passed, failed, skipped) = verdict.counts();
@@ -84,14 +81,13 @@ pub fn json(verdict: &Verdict) -> Json {
             })
         })
         .collect();
-    json!({
-        "format": JSON_FORMAT,
+    crate::render::json::versioned(json!({
         "url": verdict.url,
         "model": verdict.model.as_ref().map(|m| json!({ "name": m.name, "source": m.source })),
         "passed": failed == 0,
         "summary": { "passed": passed, "failed": failed, "skipped": skipped },
         "checks": checks,
-    })
+    }))
 }
 
 fn xml_escape(text: &str) -> String {

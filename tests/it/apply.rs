@@ -28,7 +28,7 @@ fn a_fresh_mac_converges_and_a_second_apply_changes_nothing() {
         .says("This Mac matches server.toml.")
         .says("done     set-network network.service[\"Ethernet\"]")
         .says("done     create launchd.plist")
-        .says("done     reload launchd.job")
+        .says("done     load launchd.job")
         .says("done     pull ollama.model[\"llama3.2:latest\"]")
         .says("done     warm ollama.model[\"llama3.2:latest\"]");
     mac.assert_converged();
@@ -196,8 +196,8 @@ fn drift_job_booted_out_by_hand_is_loaded_again() {
             .status
             .success()
     );
-    mac.wait_for_planned("reload launchd.job");
-    mac.apply().success().says("done     reload launchd.job");
+    mac.wait_for_planned("load launchd.job");
+    mac.apply().success().says("done     load launchd.job");
     mac.assert_converged();
 }
 
@@ -358,13 +358,14 @@ fn fault_bootstrap_eio_many_times_fails_then_a_rerun_converges() {
     mac.sb.set_fault("bootstrap-fail", "50");
     let run = mac.apply();
     insta::assert_snapshot!("fault_bootstrap_eio_always", mac.shown(&run));
-    run
-        .failure()
-        .says("failed   reload launchd.job")
+    run.failure()
+        .says("failed   load launchd.job")
         .says("Bootstrap failed: 5: Input/output error")
         .says("gave up after 5 attempts")
-        .says("skipped  pull ollama.model[\"llama3.2:latest\"]: `reload launchd.job` did not complete")
-        .says("step failed: reload launchd.job");
+        .says(
+            "skipped  pull ollama.model[\"llama3.2:latest\"]: `load launchd.job` did not complete",
+        )
+        .says("step failed: load launchd.job");
     mac.sb.clear_fault("bootstrap-fail");
     mac.apply().success();
     mac.assert_converged();
@@ -406,7 +407,7 @@ fn fault_networksetup_needs_admin_and_sudo_refuses() {
         .says("failed   set-network network.service[\"Ethernet\"]")
         .says("sudo: a password is required")
         .says("needs admin privileges and sudo refused")
-        .says("skipped  reload launchd.job: `set-network network.service[\"Ethernet\"]` did not complete");
+        .says("skipped  load launchd.job: `set-network network.service[\"Ethernet\"]` did not complete");
     assert!(
         !mac.mutations().iter().any(|m| m.contains("bootstrap")),
         "{:?}",
@@ -425,7 +426,7 @@ fn fault_ollama_never_ready_quotes_the_log_then_a_rerun_converges() {
     mac.sb.set_fault("ollama-never-ready", "1");
     mac.run(&["apply", "--yes", "--ready-timeout", "2"])
         .failure()
-        .says("failed   reload launchd.job")
+        .says("failed   load launchd.job")
         .says("Ollama did not answer at")
         .says("the last lines of `")
         .says("ollama.stderr.log");
@@ -534,7 +535,7 @@ fn fault_plist_directory_not_writable() {
         .says("failed   create launchd.plist")
         .says("could not write `")
         .says("com.ollama.plist`")
-        .says("skipped  reload launchd.job: `create launchd.plist` did not complete");
+        .says("skipped  load launchd.job: `create launchd.plist` did not complete");
     std::fs::remove_file(mac.agents_dir()).unwrap();
     mac.apply().success();
     mac.assert_converged();
@@ -690,7 +691,7 @@ fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
     for wanted in [
         "set-network network.service[\"Ethernet\"]",
         "create launchd.plist",
-        "reload launchd.job",
+        "load launchd.job",
     ] {
         assert!(
             planned.iter().any(|line| line == wanted),

@@ -14,7 +14,7 @@ fn status_of_a_converged_server() {
     let out = server.run(&["status", "--json"]);
     assert_eq!(out.code, Some(0));
     let doc = out.json();
-    assert_eq!(doc["format"], 1);
+    assert_eq!(doc["format_version"], "1");
     assert_eq!(doc["service"]["job"]["status"], "running");
     assert_eq!(doc["ollama"]["status"], "up");
     assert_eq!(doc["ollama"]["loaded"][0]["name"], "llama3.2:latest");

@@ -18,6 +18,7 @@ use crate::config;
 use crate::model::{Desired, Observed};
 use crate::observe::{self, Settings};
 use crate::plan;
+use crate::render::text::View;
 use crate::render::{self, Style};
 use crate::sys::fs;
 
@@ -138,26 +139,7 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Report> {
 /// Observes the Mac (or reads `--state`).
 fn observation(ctx: &Context, desired: &Desired, state: Option<&Path>) -> Result<Observed, Report> {
     if let Some(state) = state {
-        let text = fs::read_text(state)?;
-        let observed: Observed = serde_json::from_str(&text)
-            .into_diagnostic()
-            .wrap_err_with(|| {
-                format!(
-                    "`{}` is not an observation saved by `ssollama observe --json`",
-                    state.display()
-                )
-            })?;
-        if observed.format != crate::model::observed::OBSERVATION_FORMAT {
-            return Err(miette!(
-                code = "ssollama::state::format",
-                help = "make the observation again with this ssollama: `ssollama observe --json > FILE`",
-                "`{}` is an observation in format {}; this ssollama reads format {}",
-                state.display(),
-                observed.format,
-                crate::model::observed::OBSERVATION_FORMAT
-            ));
-        }
-        return Ok(observed);
+        return read_observation(state);
     }
     let settings = settings(ctx)?;
     let (observed, timings) = runtime()?.block_on(observe::observe(desired, &settings));
@@ -168,12 +150,70 @@ fn observation(ctx: &Context, desired: &Desired, state: Option<&Path>) -> Result
     Ok(observed)
 }
 
+/// Reads a saved observation (`observe --json`): `format_version` `"1"`, or the `format: 1` of
+/// observations saved before every document had `format_version`.
+fn read_observation(state: &Path) -> Result<Observed, Report> {
+    let not_one = || {
+        format!(
+            "`{}` is not an observation saved by `ssollama observe --json`",
+            state.display()
+        )
+    };
+    let text = fs::read_text(state)?;
+    let mut json: serde_json::Value = serde_json::from_str(&text)
+        .into_diagnostic()
+        .wrap_err_with(not_one)?;
+    let Some(map) = json
+        .as_object_mut()
+        .filter(|map| map.contains_key(render::json::VERSION_KEY) || map.contains_key("format"))
+    else {
+        return Err(miette!(
+            code = "ssollama::state::format",
+            help = "make one with `ssollama observe --json > FILE`",
+            "{}",
+            not_one()
+        ));
+    };
+    let expected = crate::model::observed::OBSERVATION_FORMAT;
+    let (format, raw) = if let Some(version) = map.remove(render::json::VERSION_KEY) {
+        let number = version.as_str().and_then(|v| v.parse::<u32>().ok());
+        (number, version.to_string())
+    } else {
+        let version = map.get("format").cloned().unwrap_or_default();
+        let number = version.as_u64().and_then(|v| u32::try_from(v).ok());
+        (number, version.to_string())
+    };
+    if format != Some(expected) {
+        return Err(miette!(
+            code = "ssollama::state::format",
+            help =
+                "make the observation again with this ssollama: `ssollama observe --json > FILE`",
+            "`{}` is an observation in format {raw}; this ssollama reads format {expected}",
+            state.display(),
+        ));
+    }
+    map.insert("format".to_owned(), expected.into());
+    serde_json::from_value(json)
+        .into_diagnostic()
+        .wrap_err_with(not_one)
+}
+
+/// The `observe --json` document: the observation with `format_version` as its one version key.
+pub(super) fn observation_json(observed: &Observed) -> serde_json::Value {
+    let mut json = serde_json::to_value(observed).unwrap_or_default();
+    if let Some(map) = json.as_object_mut() {
+        map.remove("format");
+    }
+    render::json::versioned(json)
+}
+
 /// `ssollama observe`.
 pub(super) fn observe(ctx: &Context, args: &ObserveArgs) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
     let observed = observation(ctx, &desired, None)?;
     if args.json {
-        let mut text = serde_json::to_string_pretty(&observed).into_diagnostic()?;
+        let mut text =
+            serde_json::to_string_pretty(&observation_json(&observed)).into_diagnostic()?;
         text.push('\n');
         ctx.printer.out(&text);
     } else {
@@ -204,17 +244,28 @@ pub(super) fn plan(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus, Report>
         text.push('\n');
         ctx.printer.out(&text);
     } else {
-        ctx.printer.out(&render::text::plan_text(
+        let state = args.state.as_deref().map(|file| file.display().to_string());
+        ctx.printer.out(&render::text::plan_view(
             &plan,
-            Style {
-                color: ctx.printer.color,
+            View {
+                style: Style {
+                    color: ctx.printer.color,
+                },
+                state: state.as_deref(),
+                next_step: args.out.is_none(),
+                brief: false,
             },
         ));
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
-        ExitStatus::Changes
-    } else {
+    Ok(if !args.detailed_exitcode {
         ExitStatus::Success
+    } else if !plan.blockers.is_empty() {
+        // A blocked plan cannot be applied: not "changes present" but a problem to fix.
+        ExitStatus::Failure
+    } else if plan.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Changes
     })
 }
 
@@ -245,9 +296,13 @@ pub(super) fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus, Repor
         ExitStatus::Success
     } else {
         // Nothing drifted that we can see, but "in sync" would be a claim we cannot make.
-        ctx.printer.err(
-            "error: part of this Mac could not be observed; cannot tell whether it is in sync\n",
+        let subject = args.state.as_ref().map_or_else(
+            || "this Mac".to_owned(),
+            |file| format!("the Mac observed in `{}`", file.display()),
         );
+        ctx.printer.err(&format!(
+            "error: part of {subject} is unknown; cannot tell whether it is in sync\n"
+        ));
         ExitStatus::Failure
     })
 }
