@@ -130,6 +130,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Warm(warm) => commands::warm::warm(&ctx, &warm),
         Command::Status(status) => commands::status::run(&ctx, &status),
         Command::Verify(verify) => commands::verify::run(&ctx, &verify, args.global.verbose > 0),
+        Command::Completions(completions) => Ok(commands::completions(&ctx, completions.shell)),
+        Command::Man => commands::man(&ctx),
     };
     match status {
         Ok(status) => status.into(),
@@ -159,7 +161,11 @@ fn json_mode(command: &Command) -> bool {
         Command::Warm(a) => a.json,
         Command::Verify(a) => a.json,
         Command::Status(a) => a.json,
-        Command::Validate | Command::Schema | Command::Init(_) => false,
+        Command::Validate
+        | Command::Schema
+        | Command::Init(_)
+        | Command::Completions(_)
+        | Command::Man => false,
     }
 }
 

@@ -199,3 +199,89 @@ fn plan_state_reads_a_saved_observation_and_refuses_garbage() {
         run.stderr
     );
 }
+
+#[test]
+fn every_verb_help_has_examples_and_the_global_options_once() {
+    let verbs = [
+        "validate",
+        "schema",
+        "init",
+        "observe",
+        "plan",
+        "check",
+        "apply",
+        "destroy",
+        "warm",
+        "verify",
+        "status",
+        "completions",
+        "man",
+    ];
+    for verb in verbs {
+        let run = ssollama(root(), &[verb, "--help"]);
+        assert_eq!(run.code, Some(0), "{verb}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("\nExamples:\n  ssollama "),
+            "{verb}:\n{}",
+            run.stdout
+        );
+        assert_eq!(
+            run.stdout.matches("Global options:").count(),
+            1,
+            "{verb}:\n{}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains("Possible values:"),
+            "{verb}:\n{}",
+            run.stdout
+        );
+    }
+    for verb in ["plan", "check", "apply", "verify"] {
+        let run = ssollama(root(), &[verb, "--help"]);
+        assert!(run.stdout.contains("Exit codes"), "{verb}:\n{}", run.stdout);
+    }
+    insta::assert_snapshot!(ssollama(root(), &["plan", "--help"]).stdout);
+}
+
+#[test]
+fn completions_are_generated_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = ssollama(root(), &["completions", shell]);
+        assert_eq!(run.code, Some(0), "{shell}: {}", run.stderr);
+        for word in [
+            "ssollama",
+            "plan",
+            "apply",
+            "detailed-exitcode",
+            "take-over",
+        ] {
+            assert!(run.stdout.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let run = ssollama(root(), &["completions", "tcsh"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+}
+
+#[test]
+fn the_man_page_has_every_verb_with_its_options_and_examples() {
+    let run = ssollama(root(), &["man"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains(".TH ssollama 1"), "{}", run.stdout);
+    for verb in [
+        "VALIDATE", "PLAN", "CHECK", "APPLY", "DESTROY", "WARM", "VERIFY", "STATUS",
+    ] {
+        assert!(
+            run.stdout.contains(&format!(".SH \"SSOLLAMA {verb}\"")),
+            "{verb} missing"
+        );
+    }
+    assert!(run.stdout.contains("detailed\\-exitcode"));
+    assert!(run.stdout.contains("Exit codes"));
+    assert!(
+        run.stdout
+            .contains("ssollama apply \\-\\-yes \\-\\-take\\-over"),
+        "{}",
+        run.stdout
+    );
+}

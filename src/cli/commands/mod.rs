@@ -73,6 +73,70 @@ pub(super) fn schema(ctx: &Context) -> ExitStatus {
     ExitStatus::Success
 }
 
+/// `ssollama completions SHELL`: the completion script of clap's definition of the command line.
+pub(super) fn completions(ctx: &Context, shell: clap_complete::Shell) -> ExitStatus {
+    let mut command = <super::args::Args as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "ssollama", &mut script);
+    ctx.printer.out(&String::from_utf8_lossy(&script));
+    ExitStatus::Success
+}
+
+/// `ssollama man`: the man page (roff), with every verb and its options.
+pub(super) fn man(ctx: &Context) -> Result<ExitStatus, Report> {
+    let command = <super::args::Args as clap::CommandFactory>::command();
+    let mut page = Vec::new();
+    let man = clap_mangen::Man::new(command.clone());
+    man.render_title(&mut page).into_diagnostic()?;
+    man.render_name_section(&mut page).into_diagnostic()?;
+    man.render_synopsis_section(&mut page).into_diagnostic()?;
+    man.render_description_section(&mut page)
+        .into_diagnostic()?;
+    man.render_options_section(&mut page).into_diagnostic()?;
+    man.render_subcommands_section(&mut page)
+        .into_diagnostic()?;
+    // Each verb's options and examples, as `ssollama VERB --help` shows them.
+    for verb in command.get_subcommands().filter(|v| v.get_name() != "help") {
+        let mut section = Vec::new();
+        clap_mangen::Man::new(verb.clone())
+            .render_options_section(&mut section)
+            .into_diagnostic()?;
+        let heading = format!(".SH \"SSOLLAMA {}\"\n", verb.get_name().to_uppercase());
+        page.extend_from_slice(heading.as_bytes());
+        if let Some(about) = verb.get_about() {
+            page.extend_from_slice(format!("{about}\n").as_bytes());
+        }
+        // A verb's options are a subsection of its section.
+        let text = String::from_utf8_lossy(&section).replace(".SH OPTIONS", ".SS Options");
+        page.extend_from_slice(text.as_bytes());
+        if let Some(after) = verb.get_after_help() {
+            page.extend_from_slice(b".PP\n.nf\n");
+            page.extend_from_slice(roff_escape(&after.to_string()).as_bytes());
+            page.extend_from_slice(b"\n.fi\n");
+        }
+    }
+    man.render_extra_section(&mut page).into_diagnostic()?;
+    man.render_version_section(&mut page).into_diagnostic()?;
+    ctx.printer.out(&String::from_utf8_lossy(&page));
+    Ok(ExitStatus::Success)
+}
+
+/// Text for a roff no-fill block: backslashes and hyphens escaped (`--yes` stays two hyphens),
+/// a leading `.` or `'` made literal.
+fn roff_escape(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let line = line.replace('\\', "\\e").replace('-', "\\-");
+            if line.starts_with('.') || line.starts_with('\'') {
+                format!("\\&{line}")
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `ssollama init [FILE]`.
 pub(super) fn init(ctx: &Context, args: &InitArgs) -> Result<ExitStatus, Report> {
     let path = args.file.as_deref().unwrap_or(&ctx.config_path);
