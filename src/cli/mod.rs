@@ -118,6 +118,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         config_explicit,
     };
     let json = json_mode(&args.command);
+    if let Some(verb) = live_verb(&args.command)
+        && !cfg!(target_os = "macos")
+        && ctx.env.tool_dir.is_none()
+    {
+        // Nothing here to observe: refuse before any command runs or any address is probed.
+        let report = miette::miette!(
+            code = "ssollama::env::not_macos",
+            help = "run it on the Mac that serves Ollama; here, `ssollama plan --state FILE` plans against an observation saved there with `ssollama observe --json > FILE`",
+            "`ssollama {verb}` observes a Mac, and this is {}: nothing was run",
+            std::env::consts::OS
+        );
+        return fail(&ctx, &report, json);
+    }
     let status = match args.command {
         Command::Validate => commands::validate(&ctx),
         Command::Schema => Ok(commands::schema(&ctx)),
@@ -135,18 +148,37 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match status {
         Ok(status) => status.into(),
-        Err(report) => {
-            ctx.report(report.as_ref());
-            if json {
-                // A program reading stdout learns of the error in the format it asked for.
-                let code = report.code().map(|c| c.to_string());
-                let help = report.help().map(|h| h.to_string());
-                let event =
-                    render::json::error_json(code.as_deref(), &report.to_string(), help.as_deref());
-                ctx.printer.out(&format!("{event}\n"));
-            }
-            ExitStatus::Failure.into()
-        }
+        Err(report) => fail(&ctx, &report, json),
+    }
+}
+
+/// Prints an error (and, in `--json` mode, its JSON event on stdout); exit 1.
+fn fail(ctx: &Context, report: &miette::Report, json: bool) -> ExitCode {
+    ctx.report(report.as_ref());
+    if json {
+        // A program reading stdout learns of the error in the format it asked for.
+        let code = report.code().map(|c| c.to_string());
+        let help = report.help().map(|h| h.to_string());
+        let event = render::json::error_json(code.as_deref(), &report.to_string(), help.as_deref());
+        ctx.printer.out(&format!("{event}\n"));
+    }
+    ExitStatus::Failure.into()
+}
+
+/// The verb's name when it observes or changes the Mac (so it needs macOS, or the simulated Mac
+/// of `SSOLLAMA_TOOL_DIR`); `None` for the verbs that only read files.
+fn live_verb(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Observe(_) => Some("observe"),
+        Command::Plan(a) if a.state.is_none() => Some("plan"),
+        Command::Check(a) if a.state.is_none() => Some("check"),
+        Command::Apply(_) => Some("apply"),
+        Command::Destroy(_) => Some("destroy"),
+        Command::Warm(_) => Some("warm"),
+        Command::Verify(_) => Some("verify"),
+        Command::Status(_) => Some("status"),
+        Command::Init(a) if a.from_machine => Some("init --from-machine"),
+        _ => None,
     }
 }
 

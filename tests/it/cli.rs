@@ -75,7 +75,8 @@ fn validate_reports_every_error_and_exits_1() {
 #[test]
 fn a_missing_config_says_how_to_create_one() {
     let dir = tempfile::tempdir().unwrap();
-    let run = ssollama(dir.path(), &["plan"]);
+    // `--state`: off macOS a live `plan` refuses before it reads anything.
+    let run = ssollama(dir.path(), &["plan", "--state", "observed.json"]);
     assert_eq!(run.code, Some(1));
     assert!(
         run.stderr.contains("`server.toml` does not exist"),
@@ -152,6 +153,8 @@ fn a_relative_home_is_refused() {
         .env_clear()
         .env("NO_COLOR", "1")
         .env("HOME", "relative/home")
+        // An empty stand-in tool directory: the HOME check comes before any tool runs.
+        .env("SSOLLAMA_TOOL_DIR", dir.path())
         .args(["plan"])
         .output()
         .unwrap();
@@ -284,4 +287,63 @@ fn the_man_page_has_every_verb_with_its_options_and_examples() {
         "{}",
         run.stdout
     );
+}
+
+#[cfg(not(target_os = "macos"))]
+#[test]
+fn off_macos_the_live_verbs_refuse_at_once_and_touch_nothing() {
+    // A listener where server.toml says Ollama is: a verb that probed it would connect.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        format!("[listen]\nhost = \"127.0.0.1\"\nport = {port}\n"),
+    )
+    .unwrap();
+    let verbs: [&[&str]; 11] = [
+        &["observe"],
+        &["plan"],
+        &["check"],
+        &["apply", "--yes"],
+        &["destroy", "--yes"],
+        &["warm", "llama3"],
+        &["verify"],
+        &["status"],
+        &["init", "--from-machine", "adopted.toml"],
+        &["status", "--json"],
+        &["plan", "--json"],
+    ];
+    for args in verbs {
+        let run = ssollama(dir.path(), args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("observes a Mac, and this is")
+                && run.stderr.contains("nothing was run"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        if args.contains(&"--json") {
+            let event: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            assert_eq!(event["event"], "error");
+            assert_eq!(event["format_version"], "1");
+            assert_eq!(event["code"], "ssollama::env::not_macos");
+        } else {
+            assert_eq!(run.stdout, "", "{args:?}");
+        }
+    }
+    // Nothing was written (no lock, no plist, no adopted file) and nothing connected.
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["server.toml"]);
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+    // The verbs that read files only still work.
+    assert_eq!(ssollama(dir.path(), &["validate"]).code, Some(0));
 }
