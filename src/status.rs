@@ -531,7 +531,23 @@ pub fn text(doc: &Json, home: &Path) -> String {
             out.push_str(&column_table(&rows));
         }
     }
+    out.push_str(&next_step(doc));
     out
+}
+
+/// The line that says how to start a job that is down (empty when it runs and answers).
+fn next_step(doc: &Json) -> String {
+    let target = doc["service"]["target"].as_str().unwrap_or("");
+    match doc["service"]["job"]["status"].as_str().unwrap_or("") {
+        "not_loaded" => "\nThe job is not loaded. Start it with `ssollama apply` (`ssollama plan` shows what that changes).\n".to_owned(),
+        "not_running" => format!(
+            "\nThe job is loaded but not running. Start it with `ssollama apply`, or `launchctl kickstart -k {target}`.\n"
+        ),
+        "running" if doc["ollama"]["status"] != "up" => {
+            "\nThe job runs but Ollama does not answer. `ssollama plan` says why; `ssollama apply` restarts it.\n".to_owned()
+        }
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]

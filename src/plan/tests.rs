@@ -942,7 +942,7 @@ fn prune_removes_only_undeclared_installed_models() {
         why: not declared in server.toml and `model_policy.prune = true`
         digest: 0000000000000000000000000000000000000000000000000000000000000037
         name: mistral:7b
-        size: 4000000000
+        size: 4 GB
 
     Plan: 0 to add, 0 to change, 1 to destroy.
     "#);

@@ -72,6 +72,15 @@ pub fn summary_counts(plan: &Plan) -> (usize, usize, usize) {
     (add, change, destroy)
 }
 
+/// A detail line's value: [`show`], and a `size` in bytes as people read it (`4.7 GB`, as
+/// `ollama list` prints it).
+fn show_key(key: &str, value: &Json) -> String {
+    match (key, value.as_u64()) {
+        ("size", Some(bytes)) => crate::status::human_bytes(bytes),
+        _ => show(value),
+    }
+}
+
 /// A JSON value as one line of text: strings bare, arrays as `[a, b]`, null as `(none)`.
 fn show(value: &Json) -> String {
     match value {
@@ -134,10 +143,15 @@ fn details(out: &mut String, style: Style, change: &Change) {
                 // A key on one side only is an attribute of that side, not a change.
                 match (before.get(key), after.get(key)) {
                     (Some(old), Some(new)) if old != new => {
-                        let _ = writeln!(out, "    {key}: {} -> {}", show(old), show(new));
+                        let _ = writeln!(
+                            out,
+                            "    {key}: {} -> {}",
+                            show_key(key, old),
+                            show_key(key, new)
+                        );
                     }
                     (_, Some(value)) | (Some(value), None) => {
-                        let _ = writeln!(out, "    {key}: {}", show(value));
+                        let _ = writeln!(out, "    {key}: {}", show_key(key, value));
                     }
                     (None, None) => {}
                 }
@@ -145,7 +159,7 @@ fn details(out: &mut String, style: Style, change: &Change) {
         }
         (Json::Object(only), Json::Null) | (Json::Null, Json::Object(only)) => {
             for (key, value) in only {
-                let _ = writeln!(out, "    {key}: {}", show(value));
+                let _ = writeln!(out, "    {key}: {}", show_key(key, value));
             }
         }
         (Json::Null, Json::Null) => {}

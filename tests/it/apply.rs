@@ -93,7 +93,7 @@ fn apply_under_sudo_leaves_what_it_creates_to_the_user() {
     let text = std::fs::read_to_string(mac.plist()).unwrap();
     std::fs::write(mac.plist(), text.replace("<true/>", "<false/>")).unwrap();
     sudo_apply().success().says("done     update launchd.plist");
-    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    let backup = mac.backup_of_plist();
     assert_eq!(uid(&backup), USER);
 }
 
@@ -152,7 +152,7 @@ fn drift_plist_edited_by_hand_is_rewritten_with_a_backup() {
     std::fs::write(mac.plist(), text.replace("<true/>", "<false/>")).unwrap();
     assert!(mac.planned().contains(&"update launchd.plist".to_owned()));
     mac.apply().success().says("done     update launchd.plist");
-    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    let backup = mac.backup_of_plist();
     assert!(
         std::fs::read_to_string(backup)
             .unwrap()
@@ -181,7 +181,7 @@ fn drift_binary_plist_is_rewritten_as_xml_without_a_reload() {
             .starts_with("<?xml")
     );
     // The backup is the binary file, byte for byte.
-    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    let backup = mac.backup_of_plist();
     assert!(std::fs::read(backup).unwrap().starts_with(b"bplist00"));
     mac.assert_converged();
 }
@@ -671,13 +671,12 @@ fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
         .says("done     delete launchd.job")
         .says("done     delete launchd.plist")
         .says("done     set-network network.service[\"Ethernet\"]")
-        .says("Destroy complete:");
+        .says("Destroy complete:")
+        .says("Nothing of server.toml is installed now: removed the job and its plist, the log files, the static IP (DHCP again); kept models.");
     assert!(!mac.plist().exists());
-    assert!(
-        mac.agents_dir()
-            .join("com.ollama.plist.ssollama-backup")
-            .exists()
-    );
+    assert!(mac.backup_of_plist().exists());
+    // Nothing of ssollama's is left where launchd looks.
+    assert_eq!(std::fs::read_dir(mac.agents_dir()).unwrap().count(), 0);
     assert!(!mac.logs_dir().join("ollama.stderr.log").exists());
     let print = mac.sb.launchctl(&["print", &mac.target()]);
     assert_eq!(print.status.code(), Some(113));

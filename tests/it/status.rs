@@ -40,3 +40,28 @@ fn status_of_a_converged_server() {
     assert_eq!(doc["ollama"]["status"], "down");
     assert_eq!(doc["listen"]["loaded"], serde_json::Value::Null);
 }
+
+#[test]
+fn status_of_a_job_that_is_down_says_how_to_start_it() {
+    let server = Mac::converged_server(false);
+    let converged = server.run(&["status"]);
+    assert!(
+        !converged.stdout.contains("Start it with"),
+        "{}",
+        converged.stdout
+    );
+    let target = server.target();
+    assert!(server.sb.launchctl(&["bootout", &target]).status.success());
+    let start = std::time::Instant::now();
+    let out = loop {
+        let out = server.run(&["status"]);
+        if out.stdout.contains("job ") && out.stdout.contains("not loaded")
+            || start.elapsed().as_secs() > 10
+        {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    out.success()
+        .says("The job is not loaded. Start it with `ssollama apply`");
+}
