@@ -151,7 +151,7 @@ pub struct CompletionsArgs {
 /// `ssollama init`.
 #[derive(Debug, ClapArgs)]
 pub struct InitArgs {
-    /// Where to write [default: the -c path, else ./server.toml]
+    /// Where to write (`-`: stdout) [default: the -c path, else ./server.toml]
     pub file: Option<PathBuf>,
     /// Describe the server this Mac runs now (its launchd job, bind address, environment,
     /// logs and models) instead of writing the starter file

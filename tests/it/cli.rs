@@ -347,3 +347,32 @@ fn off_macos_the_live_verbs_refuse_at_once_and_touch_nothing() {
     // The verbs that read files only still work.
     assert_eq!(ssollama(dir.path(), &["validate"]).code, Some(0));
 }
+
+#[test]
+fn init_writes_a_schema_line_that_resolves_names_the_file_and_can_print_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    let run = ssollama(dir.path(), &["init", "conf/ollama.toml"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "wrote `conf/ollama.toml` (and `server.schema.json` beside it, for editors); edit it, then run `ssollama -c conf/ollama.toml plan`\n"
+    );
+    let written = std::fs::read_to_string(dir.path().join("conf/ollama.toml")).unwrap();
+    // The `#:schema` path is relative to the file, and the schema is there.
+    let line = written.lines().next().unwrap();
+    let schema = line.strip_prefix("#:schema ").unwrap();
+    let beside = dir.path().join("conf").join(schema);
+    let text = std::fs::read_to_string(&beside).unwrap();
+    assert_eq!(text, ssollama(dir.path(), &["schema"]).stdout);
+
+    let run = ssollama(dir.path(), &["init", "-"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, ssollama::config::STARTER);
+    assert!(
+        run.stderr.contains("ssollama schema > server.schema.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("-").exists());
+}

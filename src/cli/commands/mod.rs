@@ -143,20 +143,64 @@ pub(super) fn init(ctx: &Context, args: &InitArgs) -> Result<ExitStatus, Report>
     if args.from_machine {
         return adopt::run(ctx, args, path);
     }
-    if fs::meta(path).is_some() {
+    refuse_existing(
+        path,
+        "edit it, or move it away and run `ssollama init` again",
+    )?;
+    write_server_toml(ctx, path, config::STARTER, "edit it, then run")?;
+    Ok(ExitStatus::Success)
+}
+
+/// Whether `init` writes to stdout (`-`) instead of a file.
+pub(super) fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// `init` never overwrites a server.toml.
+pub(super) fn refuse_existing(path: &Path, help: &str) -> Result<(), Report> {
+    if !is_stdout(path) && fs::meta(path).is_some() {
         return Err(miette!(
             code = "ssollama::init::exists",
-            help = "edit it, or move it away and run `ssollama init` again",
+            help = help.to_owned(),
             "`{}` already exists; not overwriting it",
             path.display()
         ));
     }
-    fs::write_atomic(path, config::STARTER.as_bytes(), 0o644, None)?;
+    Ok(())
+}
+
+/// Writes a new server.toml (its `#:schema ./server.schema.json` line resolves: the schema is
+/// written next to it), or prints it for `-`; then the hint, naming the file written.
+pub(super) fn write_server_toml(
+    ctx: &Context,
+    path: &Path,
+    text: &str,
+    then: &str,
+) -> Result<(), Report> {
+    if is_stdout(path) {
+        ctx.printer.out(text);
+        ctx.printer.note(
+            "note: `ssollama schema > server.schema.json` next to the file gives editors its `#:schema`\n",
+        );
+        return Ok(());
+    }
+    fs::write_atomic(path, text.as_bytes(), 0o644, None)?;
+    let schema = path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join("server.schema.json");
+    fs::write_atomic(&schema, config::schema_json().as_bytes(), 0o644, None)?;
+    let shown = user_display(path, ctx.env.home.as_deref());
+    // The default file needs no `-c`; any other does.
+    let plan = if path == Path::new("server.toml") {
+        "ssollama plan".to_owned()
+    } else {
+        format!("ssollama -c {} plan", path.display())
+    };
     ctx.printer.note(&format!(
-        "wrote `{}`; edit it, then run `ssollama plan`\n",
-        path.display()
+        "wrote `{shown}` (and `server.schema.json` beside it, for editors); {then} `{plan}`\n"
     ));
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
 /// How this run observes the Mac.
