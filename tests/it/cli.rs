@@ -376,3 +376,91 @@ fn init_writes_a_schema_line_that_resolves_names_the_file_and_can_print_to_stdou
     );
     assert!(!dir.path().join("-").exists());
 }
+
+#[test]
+fn file_level_config_errors_say_what_to_do_and_never_echo_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir(p.join("conf")).unwrap();
+    std::fs::write(p.join("latin1.toml"), b"[listen]\nhost = \"caf\xe9\"\n").unwrap();
+    let mut binary = b"\x7fELF\x02\x01\x01\x00SECRET".to_vec();
+    binary.extend(std::iter::repeat_n(0u8, 64));
+    std::fs::write(p.join("binary.toml"), &binary).unwrap();
+    std::fs::write(p.join("huge.toml"), "# SECRET\n".repeat(200_000)).unwrap();
+    std::fs::copy(
+        root().join("examples/state/fresh-mac.json"),
+        p.join("observed.json"),
+    )
+    .unwrap();
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "conf",
+            "`conf` is a directory, not a server.toml",
+            "-c conf/server.toml",
+        ),
+        (
+            "latin1.toml",
+            "`latin1.toml` is not UTF-8: byte 0xe9 at line 2, column 12",
+            "save it as UTF-8",
+        ),
+        (
+            "binary.toml",
+            "`binary.toml` is a binary file",
+            "a text file",
+        ),
+        (
+            "huge.toml",
+            "`huge.toml` is 1800000 bytes: too big",
+            "a few KB",
+        ),
+        (
+            "observed.json",
+            "`observed.json` is an observation saved by `ssollama observe --json`",
+            "--state observed.json",
+        ),
+    ];
+    for (file, problem, help) in cases {
+        let run = ssollama(p, &["-c", file, "validate"]);
+        assert_eq!(run.code, Some(1), "{file}: {}", run.stderr);
+        assert!(run.stderr.contains(problem), "{file}: {}", run.stderr);
+        assert!(run.stderr.contains(help), "{file}: {}", run.stderr);
+        assert!(run.stderr.len() < 1000, "{file} echoed: {}", run.stderr);
+        assert!(!run.stderr.contains("SECRET"), "{file}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn an_unreadable_config_says_permission_denied_with_a_help_line() {
+    // Root reads anything: read it as another user (this machine and CI run as root).
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.toml");
+    std::fs::write(&file, "[listen]\nhost = \"127.0.0.1\"\n").unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_ssollama"))
+        .args(["-c", file.to_str().unwrap(), "validate"])
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot be read: permission denied"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: check its owner and mode"),
+        "{stderr}"
+    );
+}

@@ -26,8 +26,8 @@ use crate::sys::fs;
 pub(super) fn load_config(ctx: &Context) -> Result<Desired, Report> {
     let path = &ctx.config_path;
     let shown = path.display().to_string();
-    let text = match fs::read_optional(path) {
-        Ok(Some(text)) => text,
+    let bytes = match fs::read_optional_bytes(path) {
+        Ok(Some(bytes)) => bytes,
         Ok(None) => {
             let hint = if ctx.config_explicit {
                 "check the path given with `-c` or `SSOLLAMA_CONFIG`".to_owned()
@@ -40,8 +40,9 @@ pub(super) fn load_config(ctx: &Context) -> Result<Desired, Report> {
                 "`{shown}` does not exist"
             ));
         }
-        Err(err) => return Err(Report::new(err)),
+        Err(err) => return Err(unreadable_config(&shown, err)),
     };
+    let text = config_text(&shown, bytes)?;
     match config::parse(&shown, &text) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
@@ -57,6 +58,94 @@ pub(super) fn load_config(ctx: &Context) -> Result<Desired, Report> {
             Err(Report::new(errors))
         }
     }
+}
+
+/// The largest file taken for a server.toml (a real one is a few KB).
+const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// A server.toml that could not be read, with what to do about it.
+fn unreadable_config(shown: &str, err: fs::FsError) -> Report {
+    let fs::FsError::Read { source, .. } = &err else {
+        return Report::new(err);
+    };
+    let (problem, help) = match source.kind() {
+        std::io::ErrorKind::IsADirectory => (
+            format!("`{shown}` is a directory, not a server.toml"),
+            format!("name the file in it: `-c {shown}/server.toml`"),
+        ),
+        std::io::ErrorKind::PermissionDenied => (
+            format!("`{shown}` cannot be read: permission denied"),
+            format!(
+                "check its owner and mode (`ls -l {shown}`); run ssollama as that user, or make it readable (`chmod a+r {shown}`)"
+            ),
+        ),
+        _ => return Report::new(err),
+    };
+    miette!(
+        code = "ssollama::config::unreadable",
+        help = help,
+        "{problem}"
+    )
+}
+
+/// The bytes of a server.toml as text, refusing (without echoing it) what cannot be one: a
+/// huge or binary file, text that is not UTF-8 (with its line and column), an observation.
+fn config_text(shown: &str, bytes: Vec<u8>) -> Result<String, Report> {
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(miette!(
+            code = "ssollama::config::too_big",
+            help = "give `-c` the server.toml itself (a few KB)",
+            "`{shown}` is {} bytes: too big to be a server.toml",
+            bytes.len()
+        ));
+    }
+    if bytes.contains(&0) {
+        return Err(miette!(
+            code = "ssollama::config::binary",
+            help = "give `-c` the server.toml itself, a text file",
+            "`{shown}` is a binary file, not a server.toml"
+        ));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let at = err.utf8_error().valid_up_to();
+            let before = &err.as_bytes()[..at];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+            return Err(miette!(
+                code = "ssollama::config::not_utf8",
+                help =
+                    "save it as UTF-8 (`iconv -f latin1 -t utf-8`, or your editor's encoding menu)",
+                "`{shown}` is not UTF-8: byte 0x{:02x} at line {line}, column {column}",
+                err.as_bytes()[at]
+            ));
+        }
+    };
+    if text.trim_start().starts_with('{')
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text)
+    {
+        let observation = map.contains_key("host") && map.contains_key("plist");
+        return Err(miette!(
+            code = "ssollama::config::json",
+            help = if observation {
+                format!("plan against it with `--state {shown}`; `-c` takes the server.toml")
+            } else {
+                "`-c` takes the server.toml (TOML), not JSON".to_owned()
+            },
+            "`{shown}` is {}, not a server.toml",
+            if observation {
+                "an observation saved by `ssollama observe --json`"
+            } else {
+                "a JSON document"
+            }
+        ));
+    }
+    Ok(text)
 }
 
 /// `ssollama validate`.
