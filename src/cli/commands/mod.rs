@@ -111,7 +111,7 @@ fn config_text(shown: &str, bytes: Vec<u8>) -> Result<String, Report> {
         Err(err) => {
             let at = err.utf8_error().valid_up_to();
             let before = &err.as_bytes()[..at];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line = before.split(|&b| b == b'\n').count();
             let start = before
                 .iter()
                 .rposition(|&b| b == b'\n')
