@@ -42,7 +42,7 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v: info, -vv: debug, -vvv: trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr
+    /// Only errors on stderr; on stdout only what the verb was asked for (no journal, no hints)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Colour: auto (a terminal, unless `NO_COLOR` is set), always or never

@@ -100,7 +100,7 @@ impl Progress {
         {
             spinner.finish_and_clear();
         }
-        self.printer.out(&self.step_line(record));
+        self.printer.extra(&self.step_line(record));
     }
 
     fn pull(&self, model: &str, status: &str, completed: Option<u64>, total: Option<u64>) {
@@ -207,7 +207,7 @@ impl Reporter for Progress {
             } => {
                 if *round == 1 {
                     self.printer
-                        .out(&format!("\nApplying {changes} change(s), round 1:\n"));
+                        .extra(&format!("\nApplying {changes} change(s), round 1:\n"));
                 } else {
                     // Only what is left, one line each: the diffs were shown with the plan.
                     let text = render::text::plan_view(
@@ -220,7 +220,7 @@ impl Reporter for Progress {
                             ..View::default()
                         },
                     );
-                    self.printer.out(&format!(
+                    self.printer.extra(&format!(
                         "\nRound {round}: observed again; {changes} change(s) left:\n{text}\nApplying round {round}:\n"
                     ));
                 }

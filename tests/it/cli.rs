@@ -464,3 +464,27 @@ fn an_unreadable_config_says_permission_denied_with_a_help_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn quiet_leaves_stdout_to_what_was_asked_for() {
+    let mac = super::support::Mac::new();
+    let applied = mac.run(&["-q", "apply", "--yes", "--ready-timeout", "10"]);
+    applied.success();
+    assert_eq!(applied.stdout, "", "apply -q printed a journal");
+    assert_eq!(applied.stderr, "", "apply -q printed notes");
+    mac.assert_converged();
+    // What a verb exists to print stays: the status screen, check's drift lines.
+    let status = mac.run(&["-q", "status"]);
+    assert!(status.stdout.contains("job"), "{}", status.stdout);
+    mac.configure(super::support::MODELS, "num_parallel = 3");
+    let check = mac.run(&["-q", "check"]);
+    assert_eq!(check.code, Some(2), "{}", check.stderr);
+    assert!(check.stdout.starts_with("drift: "), "{}", check.stdout);
+    let plan = mac.run(&["-q", "plan"]);
+    assert!(plan.stdout.contains("Plan: "), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("To make these changes"),
+        "{}",
+        plan.stdout
+    );
+}

@@ -285,7 +285,7 @@ pub(in crate::cli) fn show_plan(
         json["event"] = serde_json::Value::from("plan");
         progress.json_line(&json);
     } else {
-        ctx.printer.out(&render::text::plan_text(
+        ctx.printer.extra(&render::text::plan_text(
             plan,
             Style {
                 color: ctx.printer.color,

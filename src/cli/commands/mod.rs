@@ -449,7 +449,7 @@ pub(super) fn plan(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus, Report>
                     color: ctx.printer.color,
                 },
                 state: state.as_deref(),
-                next_step: args.out.is_none(),
+                next_step: args.out.is_none() && !ctx.printer.quiet,
                 brief: false,
             },
         ));

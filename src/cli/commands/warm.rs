@@ -68,7 +68,7 @@ pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus,
             continue;
         }
         let pulled = if result.pulled { ", pulled first" } else { "" };
-        ctx.printer.out(&match &result.error {
+        ctx.printer.extra(&match &result.error {
             None => format!(
                 "  warm    {} ({:.1} s{pulled})\n",
                 result.model,
