@@ -488,3 +488,26 @@ fn quiet_leaves_stdout_to_what_was_asked_for() {
         plan.stdout
     );
 }
+
+#[test]
+fn verify_checks_the_junit_path_before_any_check_runs() {
+    let mac = super::support::Mac::new();
+    let missing = mac.sb.root().join("no/such/dir/verify.xml");
+    let run = mac.run(&["verify", "--junit", missing.to_str().unwrap()]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not exist; no check"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "", "checks ran: {}", run.stdout);
+    let dir = mac.sb.root().to_str().unwrap().to_owned();
+    let run = mac.run(&["verify", "--json", "--junit", &dir]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is a directory; no check"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["event"], "error");
+}
