@@ -14,7 +14,7 @@ pub fn summary_line(verdict: &Verdict) -> String {
     format!("{passed} passed, {failed} failed, {skipped} skipped ({total} checks)")
 }
 
-/// The check a SKIP waits for, when its hint is `fix `<id>` first`.
+/// The check a SKIP waits for, when its hint is ``fix `ID` first``.
 fn prerequisite(check: &super::CheckResult) -> Option<&str> {
     if check.status != Status::Skip {
         return None;
