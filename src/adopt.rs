@@ -508,7 +508,7 @@ pub fn server_toml(
     }
 
     let mut text = String::from(
-        "#:schema ./schema/server.schema.json\n\
+        "#:schema ./server.schema.json\n\
          # Written by `ssollama init --from-machine` from what this Mac runs now.\n\
          # `ssollama plan` shows what would still change; every key: specs/server-toml.md.\n",
     );

@@ -16,9 +16,6 @@ use crate::model::observed::{Conflict, IpMethod, JobStatus, PlistFile, ServerSta
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 
-/// The format version of `status --json`; bumped on incompatible change.
-pub const STATUS_FORMAT: u32 = 1;
-
 /// `format.HumanBytes` of Ollama: decimal units; below 10 one decimal, else truncated.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [(&str, u64); 4] = [
@@ -299,8 +296,7 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
         .conflicts
         .known()
         .map(|list| list.iter().map(conflict).collect::<Vec<_>>());
-    json!({
-        "format": STATUS_FORMAT,
+    crate::render::json::versioned(json!({
         "service": {
             "label": desired.service.label,
             "mode": match &desired.service.mode { Mode::Agent => "agent", Mode::Daemon { .. } => "daemon" },
@@ -317,7 +313,7 @@ pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
         },
         "logs": observed.logs.iter().map(|l| json!({ "path": l.path, "exists": l.meta.is_some() })).collect::<Vec<_>>(),
         "conflicts": conflicts,
-    })
+    }))
 }
 
 fn shown(path: &Json, home: &Path) -> String {
@@ -545,7 +541,23 @@ pub fn text(doc: &Json, home: &Path) -> String {
             out.push_str(&column_table(&rows));
         }
     }
+    out.push_str(&next_step(doc));
     out
+}
+
+/// The line that says how to start a job that is down (empty when it runs and answers).
+fn next_step(doc: &Json) -> String {
+    let target = doc["service"]["target"].as_str().unwrap_or("");
+    match doc["service"]["job"]["status"].as_str().unwrap_or("") {
+        "not_loaded" => "\nThe job is not loaded. Start it with `ssollama apply` (`ssollama plan` shows what that changes).\n".to_owned(),
+        "not_running" => format!(
+            "\nThe job is loaded but not running. Start it with `ssollama apply`, or `launchctl kickstart -k {target}`.\n"
+        ),
+        "running" if doc["ollama"]["status"] != "up" => {
+            "\nThe job runs but Ollama does not answer. `ssollama plan` says why; `ssollama apply` restarts it.\n".to_owned()
+        }
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]
@@ -661,7 +673,7 @@ mod tests {
         let (desired, observed) = converged_case();
         let now = parse_rfc3339("2026-11-26T10:00:00Z").unwrap();
         let doc = document(&desired, &observed, now);
-        assert_eq!(doc["format"], STATUS_FORMAT);
+        assert_eq!(doc["format_version"], "1");
         insta::assert_snapshot!(text(&doc, Path::new("/Users/tester")));
     }
 }

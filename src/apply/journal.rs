@@ -323,6 +323,7 @@ mod tests {
             Action::Update,
             Action::Delete,
             Action::Replace,
+            Action::Load,
             Action::Reload,
             Action::Restart,
             Action::Install,

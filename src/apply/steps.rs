@@ -297,8 +297,7 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
             Ok(format!("booted out {target}"))
         }
         Operation::RemovePlist { path } => {
-            let backup = backup_path(path);
-            fs::backup(path, &backup, plist_owner(ctx))?;
+            let (_, backup) = keep_backup(ctx, path)?;
             fs::remove_file(path)?;
             Ok(format!(
                 "removed {} (a copy is kept as {})",
@@ -315,15 +314,38 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
     }
 }
 
-/// Where the previous plist is kept: next to it, not ending in `.plist` (launchd would load a
-/// `*.plist` in a `LaunchAgents` directory at login).
+/// Where the previous plist is kept: outside the directory launchd reads (a file left in
+/// `~/Library/LaunchAgents` is one more thing launchd and the user see there), in
+/// `Library/Application Support/ssollama/backups/` beside it (`~/Library/…` for an agent,
+/// `/Library/…` for a daemon), never ending in `.plist`.
 pub(super) fn backup_path(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     name.push_str(".ssollama-backup");
-    path.with_file_name(name)
+    let library = path
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/"));
+    library
+        .join("Application Support")
+        .join("ssollama")
+        .join("backups")
+        .join(name)
+}
+
+/// Copies the plist to [`backup_path`] (creating its directory, owned like the plist's).
+fn keep_backup(ctx: &Ctx<'_>, path: &Path) -> Result<(bool, PathBuf), StepError> {
+    let backup = backup_path(path);
+    if fs::meta(path).is_none() {
+        return Ok((false, backup));
+    }
+    if let Some(dir) = backup.parent() {
+        fs::create_dir_all_owned(dir, dir_owner(ctx))?;
+    }
+    let kept = fs::backup(path, &backup, plist_owner(ctx))?;
+    Ok((kept, backup))
 }
 
 /// `gui/501` + `com.ollama` → the service target.
@@ -480,9 +502,8 @@ fn write_plist(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String, Ste
     for dir in log_dirs(ctx.desired) {
         fs::create_dir_all_owned(&dir, owner)?;
     }
-    let backup = backup_path(path);
     let previous = fs::read_optional_bytes(path)?;
-    let kept = fs::backup(path, &backup, plist_owner(ctx))?;
+    let (kept, backup) = keep_backup(ctx, path)?;
     fs::write_atomic(path, contents.as_bytes(), 0o644, plist_owner(ctx))?;
     if let Ok(mut slot) = ctx.previous_plist.lock() {
         *slot = previous;
@@ -906,13 +927,21 @@ mod tests {
     use super::{backup_path, parse_target};
 
     #[test]
-    fn the_backup_does_not_end_in_plist() {
+    fn the_backup_is_kept_outside_the_launchd_directory_and_does_not_end_in_plist() {
         let backup = backup_path(Path::new("/Users/t/Library/LaunchAgents/com.ollama.plist"));
         assert_eq!(
             backup,
-            Path::new("/Users/t/Library/LaunchAgents/com.ollama.plist.ssollama-backup")
+            Path::new(
+                "/Users/t/Library/Application Support/ssollama/backups/com.ollama.plist.ssollama-backup"
+            )
         );
         assert!(!backup.to_string_lossy().ends_with(".plist"));
+        assert_eq!(
+            backup_path(Path::new("/Library/LaunchDaemons/com.ollama.plist")),
+            Path::new(
+                "/Library/Application Support/ssollama/backups/com.ollama.plist.ssollama-backup"
+            )
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ use clap::{ArgAction, Args as ClapArgs, Parser, Subcommand, ValueEnum};
     name = "ssollama",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = EXIT_CODES,
 )]
 pub struct Args {
     /// Global options.
@@ -24,8 +25,16 @@ pub struct Args {
     pub command: Command,
 }
 
+/// The exit codes, shown under every `--help` that can end in more than 0 or 1.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for `plan --detailed-exitcode` and `check`: no changes, the Mac matches server.toml
+  1  an error: invalid server.toml, a usage error, a blocked plan, a failed step or check
+  2  `plan --detailed-exitcode` and `check` only: changes present, the Mac has drifted";
+
 /// Options every verb takes.
 #[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The server definition [default: `$SSOLLAMA_CONFIG`, else ./server.toml]
     #[arg(short, long, global = true, value_name = "FILE")]
@@ -33,11 +42,18 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v: info, -vv: debug, -vvv: trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr
+    /// Only errors on stderr; on stdout only what the verb was asked for (no journal, no hints)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Colour: auto (a terminal, unless `NO_COLOR` is set), always or never
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        value_name = "WHEN",
+        hide_possible_values = true
+    )]
     pub color: ColorChoice,
 }
 
@@ -56,33 +72,86 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check server.toml: exit 0 when valid (warnings are printed), 1 when not
+    #[command(
+        after_help = "Examples:\n  ssollama validate\n  ssollama -c ~/ollama-server/server.toml validate"
+    )]
     Validate,
     /// Print the JSON Schema of server.toml
+    #[command(after_help = "Examples:\n  ssollama schema > server.schema.json")]
     Schema,
     /// Write a commented starter server.toml (refuses to overwrite)
+    #[command(
+        after_help = "Examples:\n  ssollama init\n  ssollama init --from-machine\n  ssollama init --from-machine --network-service Ethernet -   # to stdout"
+    )]
     Init(InitArgs),
     /// Observe this Mac and print what was seen (the bug-report artifact)
+    #[command(
+        after_help = "Examples:\n  ssollama observe\n  ssollama observe --json > observed.json   # for `plan --state` or a bug report"
+    )]
     Observe(ObserveArgs),
     /// Show what `apply` would change on this Mac
+    #[command(after_help = concat!(
+        "Examples:\n  ssollama plan\n  ssollama plan --out plan.json && ssollama apply plan.json\n",
+        "  ssollama plan --state observed.json   # a saved observation, on any OS\n",
+        "  ssollama plan --json | jq .summary\n\n",
+        "Exit codes (with --detailed-exitcode):\n  0  no changes\n  1  an error, or a blocked plan\n  2  changes to apply",
+    ))]
     Plan(PlanArgs),
     /// Read-only drift detection for cron/launchd: exit 0 in sync, 2 drifted, 1 error
+    #[command(after_help = concat!(
+        "Examples:\n  ssollama check\n  */15 * * * * /opt/homebrew/bin/ssollama -q -c \"$HOME/ollama-server/server.toml\" check   # crontab\n\n",
+        "Exit codes:\n  0  in sync\n  1  an error, or part of the Mac could not be observed\n  2  drifted (the lines on stdout say how)",
+    ))]
     Check(CheckArgs),
     /// Converge this Mac to server.toml: plan, confirm, apply, observe again until it matches
+    #[command(
+        after_help = "Examples:\n  ssollama apply\n  ssollama apply --yes --take-over\n  ssollama apply plan.json   # a plan saved by `plan --out`\n\nExit codes:\n  0  converged\n  1  an error, a failed step, or no convergence"
+    )]
     Apply(ApplyArgs),
     /// Remove what ssollama manages: the job and its plist (logs, network, models on request)
+    #[command(
+        after_help = "Examples:\n  ssollama destroy\n  ssollama destroy --yes --logs --network"
+    )]
     Destroy(DestroyArgs),
     /// Load models into memory and keep them there [default: the `warm = true` ones]
+    #[command(
+        after_help = "Examples:\n  ssollama warm\n  ssollama warm qwen2.5-coder:32b --wait 120"
+    )]
     Warm(WarmArgs),
     /// Check the live server against server.toml and what Aider and Claude Code need
+    #[command(
+        after_help = "Examples:\n  ssollama verify\n  ssollama verify --skip-model-tests --junit verify.xml\n\nExit codes:\n  0  every check passed\n  1  a check failed, or an error"
+    )]
     Verify(VerifyArgs),
     /// One screen: the job, the bind address, the static IP, Ollama, models, logs, conflicts
+    #[command(after_help = "Examples:\n  ssollama status\n  ssollama status --json")]
     Status(StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = concat!(
+        "Examples:\n  ssollama completions bash > /opt/homebrew/etc/bash_completion.d/ssollama\n",
+        "  ssollama completions zsh > \"${fpath[1]}/_ssollama\"\n",
+        "  ssollama completions fish > ~/.config/fish/completions/ssollama.fish",
+    ))]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    #[command(
+        after_help = "Examples:\n  ssollama man | man -l -\n  ssollama man > /opt/homebrew/share/man/man1/ssollama.1"
+    )]
+    Man,
+}
+
+/// `ssollama completions`.
+#[derive(Debug, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `ssollama init`.
 #[derive(Debug, ClapArgs)]
 pub struct InitArgs {
-    /// Where to write [default: the -c path, else ./server.toml]
+    /// Where to write (`-`: stdout) [default: the -c path, else ./server.toml]
     pub file: Option<PathBuf>,
     /// Describe the server this Mac runs now (its launchd job, bind address, environment,
     /// logs and models) instead of writing the starter file

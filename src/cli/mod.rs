@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
+use crate::render;
 use crate::sys::env::Env;
 use args::{Args, ColorChoice, Command};
 pub use printer::Printer;
@@ -117,6 +118,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         config_path,
         config_explicit,
     };
+    let json = json_mode(&args.command);
+    if let Some(verb) = live_verb(&args.command)
+        && !cfg!(target_os = "macos")
+        && ctx.env.tool_dir.is_none()
+    {
+        // Nothing here to observe: refuse before any command runs or any address is probed.
+        let report = miette::miette!(
+            code = "ssollama::env::not_macos",
+            help = "run it on the Mac that serves Ollama; here, `ssollama plan --state FILE` plans against an observation saved there with `ssollama observe --json > FILE`",
+            "`ssollama {verb}` observes a Mac, and this is {}: nothing was run",
+            std::env::consts::OS
+        );
+        return fail(&ctx, &report, json);
+    }
     let status = match args.command {
         Command::Validate => commands::validate(&ctx),
         Command::Schema => Ok(commands::schema(&ctx)),
@@ -129,13 +144,61 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Warm(warm) => commands::warm::warm(&ctx, &warm),
         Command::Status(status) => commands::status::run(&ctx, &status),
         Command::Verify(verify) => commands::verify::run(&ctx, &verify, args.global.verbose > 0),
+        Command::Completions(completions) => Ok(commands::completions(&ctx, completions.shell)),
+        Command::Man => commands::man(&ctx),
     };
     match status {
         Ok(status) => status.into(),
-        Err(report) => {
-            ctx.report(report.as_ref());
-            ExitStatus::Failure.into()
-        }
+        Err(report) => fail(&ctx, &report, json),
+    }
+}
+
+/// Prints an error (and, in `--json` mode, its JSON event on stdout); exit 1.
+fn fail(ctx: &Context, report: &miette::Report, json: bool) -> ExitCode {
+    ctx.report(report.as_ref());
+    if json {
+        // A program reading stdout learns of the error in the format it asked for.
+        let code = report.code().map(|c| c.to_string());
+        let help = report.help().map(|h| h.to_string());
+        let event = render::json::error_json(code.as_deref(), &report.to_string(), help.as_deref());
+        ctx.printer.out(&format!("{event}\n"));
+    }
+    ExitStatus::Failure.into()
+}
+
+/// The verb's name when it observes or changes the Mac (so it needs macOS, or the simulated Mac
+/// of `SSOLLAMA_TOOL_DIR`); `None` for the verbs that only read files.
+fn live_verb(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Observe(_) => Some("observe"),
+        Command::Plan(a) if a.state.is_none() => Some("plan"),
+        Command::Check(a) if a.state.is_none() => Some("check"),
+        Command::Apply(_) => Some("apply"),
+        Command::Destroy(_) => Some("destroy"),
+        Command::Warm(_) => Some("warm"),
+        Command::Verify(_) => Some("verify"),
+        Command::Status(_) => Some("status"),
+        Command::Init(a) if a.from_machine => Some("init --from-machine"),
+        _ => None,
+    }
+}
+
+/// Whether the verb was asked for JSON on stdout (`--json`).
+fn json_mode(command: &Command) -> bool {
+    match command {
+        Command::Observe(a) => a.json,
+        Command::Plan(a) => a.json,
+        Command::Check(a) => a.json,
+        Command::Apply(a) => a.json,
+        Command::Destroy(a) => a.json,
+        Command::Warm(a) => a.json,
+        Command::Verify(a) => a.json,
+        Command::Status(a) => a.json,
+        Command::Validate
+        | Command::Schema
+        | Command::Init(_)
+        | Command::Completions(_)
+        | Command::Man => false,
     }
 }
 

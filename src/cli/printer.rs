@@ -8,7 +8,7 @@ use std::io::Write;
 pub struct Printer {
     /// Colour on stdout.
     pub color: bool,
-    /// `-q`: nothing but errors on stderr.
+    /// `-q`: nothing but errors on stderr, and on stdout only what was asked for.
     pub quiet: bool,
     /// Width for wrapped diagnostics.
     pub width: usize,
@@ -20,6 +20,14 @@ impl Printer {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
+    }
+
+    /// Writes what was not asked for to stdout (a journal, a final state, a next step), unless
+    /// `-q`: quiet leaves stdout to the data the verb exists to print.
+    pub fn extra(&self, text: &str) {
+        if !self.quiet {
+            self.out(text);
+        }
     }
 
     /// Writes a diagnostic or status line to stderr, unless `-q`.

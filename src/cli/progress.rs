@@ -13,7 +13,31 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::Printer;
 use crate::apply::journal::{StepRecord, StepStatus};
 use crate::apply::{Event, Reporter};
+use crate::render::text::View;
 use crate::render::{self, Style};
+
+/// Off a terminal, a pulled layer's progress is printed this many times at most (plus 100 %).
+pub const PULL_STEPS: u64 = 4;
+
+/// The off-terminal line of a pull event, and the key that changes only [`PULL_STEPS`] times per
+/// layer (a line is printed when the key changes).
+fn pull_line(
+    model: &str,
+    status: &str,
+    completed: Option<u64>,
+    total: Option<u64>,
+) -> (String, String) {
+    let mut line = format!("pull {model}: {status}");
+    let mut key = line.clone();
+    if let (Some(done), Some(total)) = (completed, total)
+        && total > 0
+    {
+        let percent = done.saturating_mul(100) / total;
+        let _ = write!(line, " {percent}%");
+        let _ = write!(key, " {}", percent * PULL_STEPS / 100);
+    }
+    (line, key)
+}
 
 /// How events are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +86,9 @@ impl Progress {
         self.mode == Mode::Json
     }
 
-    /// Prints one JSON value as a line (JSON mode).
+    /// Prints one JSON value as a line (JSON mode), with `format_version` like every document.
     pub fn json_line(&self, value: &serde_json::Value) {
+        let value = render::json::versioned(value.clone());
         self.printer.out(&format!("{value}\n"));
     }
 
@@ -98,7 +123,7 @@ impl Progress {
         {
             spinner.finish_and_clear();
         }
-        self.printer.out(&self.step_line(record));
+        self.printer.extra(&self.step_line(record));
     }
 
     fn pull(&self, model: &str, status: &str, completed: Option<u64>, total: Option<u64>) {
@@ -119,7 +144,7 @@ impl Progress {
                     let bar = multi.add(ProgressBar::new(0));
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix:.bold} {msg:24} [{bar:30}] {bytes}/{total_bytes}",
+                            "{prefix:.bold} {msg:24} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar())
                         .progress_chars("=> "),
@@ -138,17 +163,13 @@ impl Progress {
             }
             return;
         }
-        // One line per event; a layer's byte counts are folded into a percentage.
-        let mut line = format!("pull {model}: {status}");
-        if let (Some(done), Some(total)) = (completed, total)
-            && total > 0
-        {
-            let _ = write!(line, " {}%", done.saturating_mul(100) / total);
-        }
-        if state.last.get(model) == Some(&line) {
+        // Off a terminal (cron mail, a log): at most PULL_STEPS + 1 lines per layer, at 0, 25, 50,
+        // 75 and 100 %, however many progress events Ollama sends.
+        let (line, key) = pull_line(model, status, completed, total);
+        if state.last.get(model) == Some(&key) {
             return;
         }
-        state.last.insert(model.to_owned(), line.clone());
+        state.last.insert(model.to_owned(), key);
         drop(state);
         self.printer.note(&format!("{line}\n"));
     }
@@ -205,16 +226,21 @@ impl Reporter for Progress {
             } => {
                 if *round == 1 {
                     self.printer
-                        .out(&format!("\nApplying {changes} change(s), round 1:\n"));
+                        .extra(&format!("\nApplying {changes} change(s), round 1:\n"));
                 } else {
-                    let text = render::text::plan_text(
+                    // Only what is left, one line each: the diffs were shown with the plan.
+                    let text = render::text::plan_view(
                         plan,
-                        Style {
-                            color: self.printer.color,
+                        View {
+                            style: Style {
+                                color: self.printer.color,
+                            },
+                            brief: true,
+                            ..View::default()
                         },
                     );
-                    self.printer.out(&format!(
-                        "\nRound {round}: observed again; {changes} change(s) remain:\n{text}\nApplying round {round}:\n"
+                    self.printer.extra(&format!(
+                        "\nRound {round}: observed again; {changes} change(s) left:\n{text}\nApplying round {round}:\n"
                     ));
                 }
             }
@@ -230,5 +256,39 @@ impl Reporter for Progress {
             } => self.pull(model, status, *completed, *total),
             Event::Note { message } => self.printer.note(&format!("{message}\n")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PULL_STEPS, pull_line};
+
+    #[test]
+    fn off_a_terminal_a_layer_gets_a_bounded_number_of_lines() {
+        let total = 4_661_224_676_u64;
+        let mut keys: Vec<String> = (0..=10_000)
+            .map(|i| {
+                pull_line(
+                    "llama3",
+                    "pulling 6a0746a1ec1a",
+                    Some(total * i / 10_000),
+                    Some(total),
+                )
+                .1
+            })
+            .collect();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            usize::try_from(PULL_STEPS).unwrap() + 1,
+            "{keys:?}"
+        );
+        let (line, _) = pull_line(
+            "llama3",
+            "pulling 6a0746a1ec1a",
+            Some(total / 2),
+            Some(total),
+        );
+        assert_eq!(line, "pull llama3: pulling 6a0746a1ec1a 50%");
     }
 }

@@ -75,7 +75,9 @@ pub enum Action {
     Delete,
     /// `-/+` destroyed and created again.
     Replace,
-    /// `~` the launchd job is (re)loaded from the plist (bootout, bootstrap).
+    /// `+` a job launchd does not have is loaded from the plist (bootstrap).
+    Load,
+    /// `~` a loaded launchd job is reloaded from the plist (bootout, bootstrap).
     Reload,
     /// `~` the running job is restarted with the same definition (kickstart -k).
     Restart,
@@ -97,7 +99,7 @@ impl Action {
     /// The marker shown in text plans.
     pub fn marker(self) -> &'static str {
         match self {
-            Self::Create | Self::Install | Self::Pull => "+",
+            Self::Create | Self::Install | Self::Load | Self::Pull => "+",
             Self::Delete | Self::Remove => "-",
             Self::Replace => "-/+",
             Self::Update

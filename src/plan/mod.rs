@@ -469,7 +469,7 @@ fn plan_job(
         Knowable::Known(JobStatus::NotLoaded) => {
             plan.changes.push(Change {
                 resource: JOB.to_owned(),
-                action: Action::Reload,
+                action: Action::Load,
                 reason: "job is not loaded".to_owned(),
                 before: Json::Null,
                 after,
@@ -493,7 +493,10 @@ fn plan_job(
             .join(", ");
         Some(format!("loaded definition differs ({names})"))
     } else if plist == PlistOutcome::Changing {
-        Some("plist changes in this plan and a loaded job keeps its old definition".to_owned())
+        Some(
+            "the plist differs from server.toml, and a loaded job keeps its old definition"
+                .to_owned(),
+        )
     } else {
         None
     };

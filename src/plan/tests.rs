@@ -522,7 +522,7 @@ fn fresh_mac_installs_configures_loads_pulls_and_warms_in_order() {
             (network_address("Ethernet"), Action::SetNetwork),
             (network_address("Ethernet"), Action::SetDns),
             (PLIST.to_owned(), Action::Create),
-            (JOB.to_owned(), Action::Reload),
+            (JOB.to_owned(), Action::Load),
         ]
     );
     insta::assert_snapshot!("fresh_mac", text(&plan));
@@ -570,10 +570,10 @@ fn plist_drift_updates_the_file_and_reloads_the_job() {
         plan.changes[1].operation,
         Operation::LoadJob { loaded: true, .. }
     ));
-    insta::assert_snapshot!(check_lines(&plan), @r#"
+    insta::assert_snapshot!(check_lines(&plan), @"
     drift: launchd.plist: file differs (1 key: EnvironmentVariables)
-    drift: launchd.job: plist changes in this plan and a loaded job keeps its old definition
-    "#);
+    drift: launchd.job: the plist differs from server.toml, and a loaded job keeps its old definition
+    ");
     insta::assert_snapshot!("plist_drift", text(&plan));
 }
 
@@ -716,29 +716,29 @@ fn env_drift_of_the_loaded_job_only_reloads_it() {
         ]
     );
     insta::assert_snapshot!(text(&plan), @r#"
-        ssollama will make these changes:
-          ~ launchd.job
-          ~ ollama.model["qwen2.5-coder:32b"]
-          ~ ollama.model["nomic-embed-text:latest"]
+    ssollama will make these changes to this Mac:
+      ~ launchd.job (reload)
+      ~ ollama.model["qwen2.5-coder:32b"] (warm)
+      ~ ollama.model["nomic-embed-text:latest"] (warm)
 
-        ~ launchd.job: reload
-            why: loaded definition differs (OLLAMA_HOST)
-            plist: /Users/tester/Library/LaunchAgents/com.ollama.plist
-            state: running
-            target: gui/501/com.ollama
+    ~ launchd.job: reload
+        why: loaded definition differs (OLLAMA_HOST)
+        plist: /Users/tester/Library/LaunchAgents/com.ollama.plist
+        state: running
+        target: gui/501/com.ollama
 
-        ~ ollama.model["qwen2.5-coder:32b"]: warm
-            why: the server (re)starts in this plan
-            embedding: false
-            loaded: false -> true
+    ~ ollama.model["qwen2.5-coder:32b"]: warm
+        why: the server (re)starts in this plan
+        embedding: false
+        loaded: false -> true
 
-        ~ ollama.model["nomic-embed-text:latest"]: warm
-            why: the server (re)starts in this plan
-            embedding: true
-            loaded: false -> true
+    ~ ollama.model["nomic-embed-text:latest"]: warm
+        why: the server (re)starts in this plan
+        embedding: true
+        loaded: false -> true
 
-        Plan: 0 to add, 3 to change, 0 to destroy.
-        "#);
+    Plan: 0 to add, 3 to change, 0 to destroy.
+    "#);
 }
 
 #[test]
@@ -810,8 +810,9 @@ fn ip_drift_sets_the_network_service() {
     let observed = ip_drift_mac(&desired);
     let plan = plan(&desired, &observed);
     insta::assert_snapshot!(text(&plan), @r#"
-    ssollama will make these changes:
-      ~ network.service["Ethernet"]
+    ssollama will make these changes to this Mac:
+      ~ network.service["Ethernet"] (set-network)
+      ~ network.service["Ethernet"] (set-dns)
 
     ~ network.service["Ethernet"]: set-network
         why: address differs
@@ -845,8 +846,8 @@ fn an_ipv6_dns_server_on_the_mac_is_a_difference_not_an_unknown() {
         [(network_address("Ethernet"), Action::SetDns)]
     );
     insta::assert_snapshot!(text(&planned), @r#"
-    ssollama will make these changes:
-      ~ network.service["Ethernet"]
+    ssollama will make these changes to this Mac:
+      ~ network.service["Ethernet"] (set-dns)
 
     ~ network.service["Ethernet"]: set-dns
         why: dns servers differ
@@ -871,7 +872,7 @@ fn missing_network_service_blocks_with_the_list_of_services() {
       ! network.service["Thunderbolt Ethernet"]: network service "Thunderbolt Ethernet" does not exist; services are: "Ethernet", "Wi-Fi"
         fix: set `network.service` in server.toml to one of the listed services
 
-    Plan: 0 to add, 0 to change, 0 to destroy.
+    Plan: blocked by 1 problem; once it is fixed, 0 to add, 0 to change, 0 to destroy.
     "#);
 }
 
@@ -907,30 +908,32 @@ fn missing_model_is_pulled_and_warmed() {
     let observed = model_missing_mac(&desired);
     let plan = plan(&desired, &observed);
     insta::assert_snapshot!(text(&plan), @r#"
-        ssollama will make these changes:
-          + ollama.model["qwen2.5-coder:32b"]
-          + ollama.model["nomic-embed-text:latest"]
+    ssollama will make these changes to this Mac:
+      + ollama.model["qwen2.5-coder:32b"] (pull)
+      + ollama.model["nomic-embed-text:latest"] (pull)
+      ~ ollama.model["qwen2.5-coder:32b"] (warm)
+      ~ ollama.model["nomic-embed-text:latest"] (warm)
 
-        + ollama.model["qwen2.5-coder:32b"]: pull
-            why: model is not installed
-            name: qwen2.5-coder:32b
+    + ollama.model["qwen2.5-coder:32b"]: pull
+        why: model is not installed
+        name: qwen2.5-coder:32b
 
-        + ollama.model["nomic-embed-text:latest"]: pull
-            why: model is not installed
-            name: nomic-embed-text:latest
+    + ollama.model["nomic-embed-text:latest"]: pull
+        why: model is not installed
+        name: nomic-embed-text:latest
 
-        ~ ollama.model["qwen2.5-coder:32b"]: warm
-            why: model is pulled in this plan
-            embedding: false
-            loaded: false -> true
+    ~ ollama.model["qwen2.5-coder:32b"]: warm
+        why: model is pulled in this plan
+        embedding: false
+        loaded: false -> true
 
-        ~ ollama.model["nomic-embed-text:latest"]: warm
-            why: model is pulled in this plan
-            embedding: true
-            loaded: false -> true
+    ~ ollama.model["nomic-embed-text:latest"]: warm
+        why: model is pulled in this plan
+        embedding: true
+        loaded: false -> true
 
-        Plan: 2 to add, 2 to change, 0 to destroy.
-        "#);
+    Plan: 2 to add, 2 to change, 0 to destroy.
+    "#);
 }
 
 #[test]
@@ -955,17 +958,17 @@ fn prune_removes_only_undeclared_installed_models() {
     );
     assert_eq!(crate::render::text::summary_counts(&plan), (0, 0, 1));
     insta::assert_snapshot!(text(&plan), @r#"
-        ssollama will make these changes:
-          - ollama.model["mistral:7b"]
+    ssollama will make these changes to this Mac:
+      - ollama.model["mistral:7b"] (remove)
 
-        - ollama.model["mistral:7b"]: remove
-            why: not declared in server.toml and `model_policy.prune = true`
-            digest: 0000000000000000000000000000000000000000000000000000000000000037
-            name: mistral:7b
-            size: 4000000000
+    - ollama.model["mistral:7b"]: remove
+        why: not declared in server.toml and `model_policy.prune = true`
+        digest: 0000000000000000000000000000000000000000000000000000000000000037
+        name: mistral:7b
+        size: 4 GB
 
-        Plan: 0 to add, 0 to change, 1 to destroy.
-        "#);
+    Plan: 0 to add, 0 to change, 1 to destroy.
+    "#);
 }
 
 #[test]
@@ -974,14 +977,14 @@ fn ollama_app_conflict_blocks_apply() {
     let observed = ollama_app_mac(&desired);
     let plan = plan(&desired, &observed);
     assert!(!plan.is_empty());
-    insta::assert_snapshot!(text(&plan), @r"
+    insta::assert_snapshot!(text(&plan), @"
     Blocked: apply will not start until these are fixed:
       ! conflict.ollama_app: Ollama.app is running (pid 976); when its own server fails it stops every other `ollama serve`
         fix: quit Ollama.app and remove it from Login Items, or run `ssollama apply --take-over` to quit it
       ! conflict.port: `ollama` (pid 977) already listens on 127.0.0.1:11434
         fix: stop that process or change `listen.port` in server.toml (`--take-over` only stops Ollama.app and Homebrew's job)
 
-    Plan: 0 to add, 0 to change, 0 to destroy.
+    Plan: blocked by 2 problems; once they are fixed, 0 to add, 0 to change, 0 to destroy.
     ");
 }
 
@@ -1018,8 +1021,8 @@ fn no_gui_session_leaves_the_job_alone() {
     let plan = plan(&desired, &observed);
     assert!(plan.is_empty());
     assert_eq!(plan.unknowns.len(), 1);
-    insta::assert_snapshot!(text(&plan), @r"
-    No changes planned, but part of this Mac could not be observed (see the notes).
+    insta::assert_snapshot!(text(&plan), @"
+    No changes planned, but part of this Mac is unknown (see the notes).
 
     Notes:
       - launchd.job: `launchctl print gui/501/com.ollama` failed with exit 112: no GUI session
@@ -1100,16 +1103,16 @@ fn colour_marks_markers_and_diff_lines() {
     let plan = plan(&desired, &observed);
     let coloured = plan_text(&plan, Style { color: true }).replace('\x1b', "^[");
     let head: String = coloured.lines().take(8).collect::<Vec<_>>().join("\n");
-    insta::assert_snapshot!(head, @r"
-        ssollama will make these changes:
-          ^[[32m+^[[0m launchd.plist
+    insta::assert_snapshot!(head, @"
+    ssollama will make these changes to this Mac:
+      ^[[32m+^[[0m launchd.plist (create)
 
-        ^[[32m+^[[0m ^[[1mlaunchd.plist^[[0m: create
-            why: file is absent
-            ^[[31m--- /dev/null^[[0m
-            ^[[32m+++ /Users/tester/Library/LaunchAgents/com.ollama.plist (planned)^[[0m
-            ^[[36m@@ -0,0 +1,32 @@^[[0m
-        ");
+    ^[[32m+^[[0m ^[[1mlaunchd.plist^[[0m: create
+        why: file is absent
+        ^[[31m--- /dev/null^[[0m
+        ^[[32m+++ /Users/tester/Library/LaunchAgents/com.ollama.plist (planned)^[[0m
+        ^[[36m@@ -0,0 +1,32 @@^[[0m
+    ");
 }
 
 #[test]
@@ -1508,7 +1511,17 @@ proptest! {
             let loaded_now = matches!(observed.job, Knowable::Known(JobStatus::Loaded(_)));
             let planned_loaded = matches!(plan.changes[load].operation, Operation::LoadJob { loaded: true, .. });
             prop_assert_eq!(planned_loaded, loaded_now);
+            // A job launchd does not have is loaded (`+`), never "reloaded" (`~`).
+            let expected = if loaded_now { Action::Reload } else { Action::Load };
+            prop_assert_eq!(plan.changes[load].action, expected);
         }
+        // The summary counts what the list shows: one per change, a replace in two columns.
+        let (add, change, destroy) = crate::render::text::summary_counts(&plan);
+        let replaces = plan.changes.iter().filter(|c| c.action == Action::Replace).count();
+        prop_assert_eq!(add + change + destroy, plan.changes.len() + replaces);
+        let shown = plan_text(&plan, Style::default());
+        let listed = shown.lines().skip_while(|l| !l.starts_with("ssollama will make")).skip(1).take_while(|l| !l.is_empty()).count();
+        prop_assert_eq!(listed, plan.changes.len());
         if let Some(write) = write {
             let content_changes = !matches!(plan.changes[write].reason.as_str(), r if r.starts_with("file mode") || r.starts_with("file is owned") || r.starts_with("binary plist"));
             if content_changes && observed.job.known().is_some() {

@@ -1,15 +1,39 @@
 //! A [`Plan`] as JSON for machines (`plan --json`): a stable format documented in
-//! `specs/plan-json.md`, versioned by [`FORMAT_VERSION`].
+//! `specs/plan-json.md`, versioned by [`FORMAT_VERSION`], like every other `--json` document
+//! and event line ([`versioned`], specs/json.md).
 //!
-//! Pure. Entry point: [`plan_json`].
+//! Pure. Entry points: [`plan_json`], [`versioned`], [`error_json`].
 
 use serde_json::{Value as Json, json};
 
 use super::text::{action_name, summary_counts};
 use crate::plan::Plan;
 
-/// `format_version` of `plan --json`; bumped on any incompatible change.
+/// `format_version` of every `--json` document and NDJSON event line (a string); bumped on any
+/// incompatible change.
 pub const FORMAT_VERSION: &str = "1";
+
+/// The one versioning key of every `--json` document and event line.
+pub const VERSION_KEY: &str = "format_version";
+
+/// `value` with [`VERSION_KEY`] set to [`FORMAT_VERSION`] (when it is an object).
+#[must_use]
+pub fn versioned(mut value: Json) -> Json {
+    if let Json::Object(map) = &mut value {
+        map.insert(VERSION_KEY.to_owned(), Json::from(FORMAT_VERSION));
+    }
+    value
+}
+
+/// The `error` event of `--json` mode: the diagnostic's code, message and help line.
+pub fn error_json(code: Option<&str>, message: &str, help: Option<&str>) -> Json {
+    versioned(json!({
+        "event": "error",
+        "code": code,
+        "message": message,
+        "help": help,
+    }))
+}
 
 /// The plan as the JSON document of `specs/plan-json.md`; `fingerprint` is
 /// [`crate::plan::fingerprint`] of the observation the plan was made from.
@@ -34,14 +58,13 @@ pub fn plan_json(plan: &Plan, fingerprint: &str) -> Json {
         .map(|b| json!({ "resource": b.resource, "problem": b.problem, "fix": b.fix }))
         .collect();
     let (add, change, destroy) = summary_counts(plan);
-    json!({
-        "format_version": FORMAT_VERSION,
+    versioned(json!({
         "fingerprint": fingerprint,
         "changes": changes,
         "blockers": blockers,
         "unknowns": plan.unknowns,
         "summary": { "add": add, "change": change, "destroy": destroy },
-    })
+    }))
 }
 
 #[cfg(test)]

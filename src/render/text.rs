@@ -19,14 +19,6 @@ const CYAN: &str = "\x1b[36m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
-/// The first line of an empty plan.
-pub const NO_CHANGES: &str = "No changes. This Mac matches server.toml.";
-
-/// The empty plan's line when part of the Mac could not be observed: nothing is planned, but
-/// ssollama cannot claim the Mac matches.
-pub const NO_CHANGES_UNKNOWN: &str =
-    "No changes planned, but part of this Mac could not be observed (see the notes).";
-
 /// The name of an action as `plan --json` spells it (`set-network`, `pull`, …).
 pub fn action_name(action: Action) -> &'static str {
     match action {
@@ -34,6 +26,7 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Update => "update",
         Action::Delete => "delete",
         Action::Replace => "replace",
+        Action::Load => "load",
         Action::Reload => "reload",
         Action::Restart => "restart",
         Action::Install => "install",
@@ -77,6 +70,15 @@ pub fn summary_counts(plan: &Plan) -> (usize, usize, usize) {
         }
     }
     (add, change, destroy)
+}
+
+/// A detail line's value: [`show`], and a `size` in bytes as people read it (`4.7 GB`, as
+/// `ollama list` prints it).
+fn show_key(key: &str, value: &Json) -> String {
+    match (key, value.as_u64()) {
+        ("size", Some(bytes)) => crate::status::human_bytes(bytes),
+        _ => show(value),
+    }
 }
 
 /// A JSON value as one line of text: strings bare, arrays as `[a, b]`, null as `(none)`.
@@ -141,10 +143,15 @@ fn details(out: &mut String, style: Style, change: &Change) {
                 // A key on one side only is an attribute of that side, not a change.
                 match (before.get(key), after.get(key)) {
                     (Some(old), Some(new)) if old != new => {
-                        let _ = writeln!(out, "    {key}: {} -> {}", show(old), show(new));
+                        let _ = writeln!(
+                            out,
+                            "    {key}: {} -> {}",
+                            show_key(key, old),
+                            show_key(key, new)
+                        );
                     }
                     (_, Some(value)) | (Some(value), None) => {
-                        let _ = writeln!(out, "    {key}: {}", show(value));
+                        let _ = writeln!(out, "    {key}: {}", show_key(key, value));
                     }
                     (None, None) => {}
                 }
@@ -152,7 +159,7 @@ fn details(out: &mut String, style: Style, change: &Change) {
         }
         (Json::Object(only), Json::Null) | (Json::Null, Json::Object(only)) => {
             for (key, value) in only {
-                let _ = writeln!(out, "    {key}: {}", show(value));
+                let _ = writeln!(out, "    {key}: {}", show_key(key, value));
             }
         }
         (Json::Null, Json::Null) => {}
@@ -165,47 +172,98 @@ fn details(out: &mut String, style: Style, change: &Change) {
     }
 }
 
-/// The plan as text: the affected resources, each change with its details (a unified diff for
-/// the plist), blockers, notes about unknowns, and the summary line.
-///
-/// An empty plan is [`NO_CHANGES`] (followed by notes, if any).
+/// How [`plan_view`] shows a plan, besides colour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct View<'a> {
+    /// Colour or not.
+    pub style: Style,
+    /// The saved observation the plan was made from (`plan --state FILE`), as shown; `None`
+    /// when it was made from this Mac.
+    pub state: Option<&'a str>,
+    /// End with what to run next (`plan`); not when `apply` is about to ask for confirmation.
+    pub next_step: bool,
+    /// One line per change with its reason, without diffs (apply's later rounds).
+    pub brief: bool,
+}
+
+impl View<'_> {
+    /// What the plan was made from, as the subject of a sentence.
+    fn subject(&self) -> String {
+        match self.state {
+            Some(file) => format!("the Mac observed in `{file}`"),
+            None => "this Mac".to_owned(),
+        }
+    }
+}
+
+/// The plan as text, as `plan` prints it from this Mac, with every detail and no next step.
 pub fn plan_text(plan: &Plan, style: Style) -> String {
+    plan_view(
+        plan,
+        View {
+            style,
+            ..View::default()
+        },
+    )
+}
+
+/// The plan as text: one line per change (so the list agrees with the counts), each change with
+/// its details (a unified diff for the plist) unless `brief`, blockers, notes about unknowns, the
+/// summary line and, with `next_step`, what to run next.
+///
+/// An empty plan says the observed Mac matches (followed by notes, if any).
+pub fn plan_view(plan: &Plan, view: View<'_>) -> String {
+    let style = view.style;
+    let subject = view.subject();
     let mut out = String::new();
     if plan.is_empty() {
-        out.push_str(if plan.unknowns.is_empty() {
-            NO_CHANGES
+        if plan.unknowns.is_empty() {
+            let _ = writeln!(
+                out,
+                "No changes. {} matches server.toml.",
+                capital(&subject)
+            );
         } else {
-            NO_CHANGES_UNKNOWN
-        });
-        out.push('\n');
+            let _ = writeln!(
+                out,
+                "No changes planned, but part of {subject} is unknown (see the notes)."
+            );
+        }
         notes(&mut out, plan);
         return out;
     }
     if !plan.changes.is_empty() {
-        out.push_str("ssollama will make these changes:\n");
-        let mut seen: Vec<&str> = Vec::new();
+        let verb = if view.state.is_some() {
+            "would"
+        } else {
+            "will"
+        };
+        let _ = writeln!(out, "ssollama {verb} make these changes to {subject}:");
         for change in &plan.changes {
-            if seen.contains(&change.resource.as_str()) {
-                continue;
-            }
-            seen.push(&change.resource);
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "  {} {}",
+                "  {} {} ({})",
                 marker(style, change.action),
-                change.resource
-            );
-        }
-        for change in &plan.changes {
-            let _ = writeln!(
-                out,
-                "\n{} {}: {}",
-                marker(style, change.action),
-                paint(style, BOLD, &change.resource),
+                change.resource,
                 action_name(change.action)
             );
-            let _ = writeln!(out, "    why: {}", change.reason);
-            details(&mut out, style, change);
+            if view.brief {
+                let _ = write!(out, ": {}", change.reason);
+            }
+            out.push('\n');
+        }
+        if !view.brief {
+            for change in &plan.changes {
+                let _ = writeln!(
+                    out,
+                    "\n{} {}: {}",
+                    marker(style, change.action),
+                    paint(style, BOLD, &change.resource),
+                    action_name(change.action)
+                );
+                let _ = writeln!(out, "    why: {}", change.reason);
+                details(&mut out, style, change);
+            }
         }
     }
     if !plan.blockers.is_empty() {
@@ -234,16 +292,37 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     }
     notes(&mut out, plan);
     let (add, change, destroy) = summary_counts(plan);
-    let _ = writeln!(
-        out,
-        "\n{}",
-        paint(
-            style,
-            BOLD,
-            &format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
-        )
-    );
+    let counts = format!("{add} to add, {change} to change, {destroy} to destroy");
+    let summary = match plan.blockers.len() {
+        0 => format!("Plan: {counts}."),
+        1 => format!("Plan: blocked by 1 problem; once it is fixed, {counts}."),
+        n => format!("Plan: blocked by {n} problems; once they are fixed, {counts}."),
+    };
+    let _ = writeln!(out, "\n{}", paint(style, BOLD, &summary));
+    if view.next_step {
+        out.push_str(&next_step(plan, view.state));
+    }
     out
+}
+
+/// The line after a plan's summary: what to run next.
+fn next_step(plan: &Plan, state: Option<&str>) -> String {
+    if !plan.blockers.is_empty() {
+        return "Fix the problems under `Blocked:`, then run `ssollama plan` again.\n".to_owned();
+    }
+    match state {
+        Some(_) => "To make these changes, run `ssollama apply` on the Mac that was observed.\n"
+            .to_owned(),
+        None => "To make these changes, run `ssollama apply` (or `ssollama plan --out FILE`, then `ssollama apply FILE`).\n".to_owned(),
+    }
+}
+
+/// `text` with its first letter upper-case.
+fn capital(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn notes(out: &mut String, plan: &Plan) {
@@ -256,20 +335,21 @@ fn notes(out: &mut String, plan: &Plan) {
     }
 }
 
-/// One line per drifted resource (`drift: launchd.plist: file differs (2 keys: …)`), per
-/// blocker (`blocked: conflict.port: …`) and per fact that could not be observed
-/// (`unknown: …`), for `ssollama check`. `warm` changes are not drift and are left out. Empty
-/// when the Mac is known to be in sync.
+/// One line per drift (`drift: network.service["Ethernet"]: address differs (address
+/// 192.168.250.99, declared 192.168.250.20)`), every reason of a resource on a line of its own,
+/// per blocker (`blocked: conflict.port: …`) and per fact that could not be observed
+/// (`unknown: …`), for `ssollama check` and its cron mail. `warm` changes are not drift and are
+/// left out. Empty when the Mac is known to be in sync.
 pub fn check_lines(plan: &Plan) -> String {
     let mut out = String::new();
-    let mut seen: Vec<&str> = Vec::new();
     // Warming is an action, not drift (`Plan::drift`).
     for change in plan.changes.iter().filter(|c| c.action != Action::Warm) {
-        if seen.contains(&change.resource.as_str()) {
-            continue;
+        let _ = write!(out, "drift: {}: {}", change.resource, change.reason);
+        let values = observed_and_declared(change);
+        if !values.is_empty() {
+            let _ = write!(out, " ({})", values.join("; "));
         }
-        seen.push(&change.resource);
-        let _ = writeln!(out, "drift: {}: {}", change.resource, change.reason);
+        out.push('\n');
     }
     for blocker in &plan.blockers {
         let _ = writeln!(out, "blocked: {}: {}", blocker.resource, blocker.problem);
@@ -278,4 +358,20 @@ pub fn check_lines(plan: &Plan) -> String {
         let _ = writeln!(out, "unknown: {note}");
     }
     out
+}
+
+/// `key observed, declared value` for every key whose value differs between a change's `before`
+/// and `after` objects (a plist's text is summed up by its reason instead).
+fn observed_and_declared(change: &Change) -> Vec<String> {
+    let (Json::Object(before), Json::Object(after)) = (&change.before, &change.after) else {
+        return Vec::new();
+    };
+    after
+        .iter()
+        .filter_map(|(key, declared)| {
+            let observed = before.get(key)?;
+            (observed != declared)
+                .then(|| format!("{key} {}, declared {}", show(observed), show(declared)))
+        })
+        .collect()
 }

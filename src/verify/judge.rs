@@ -1278,10 +1278,23 @@ fn network(j: &mut Judge<'_>) {
         name: &name,
     };
     let expected = "connection refused";
+    let root_answers = j
+        .facts
+        .http
+        .get(&Probe::Root)
+        .is_some_and(|e| matches!(e.outcome, Outcome::Answered { .. }));
     if is_dedicated(j.desired.listen.host) {
         let exchange = j.facts.http.get(&Probe::Loopback);
         let found = match exchange.map(|e| &e.outcome) {
             None => skip("the request was not sent", "run `ssollama verify` again"),
+            // Nothing listens at all: a refusal on loopback proves nothing about the bind.
+            Some(Outcome::Failed { reason }) if !root_answers => skip(
+                format!(
+                    "nothing answers at {} either ({reason}): a refusal proves nothing",
+                    j.facts.url
+                ),
+                "fix `service.http` first",
+            ),
             // Only a refusal proves nothing listens; a timeout or a reset could hide a server.
             Some(Outcome::Failed { reason }) if reason.to_ascii_lowercase().contains("refused") => {
                 Found::Pass(format!("no answer: {reason}"))

@@ -7,13 +7,23 @@ use serde_json::{Value as Json, json};
 
 use super::{Group, Status, Verdict};
 
-/// The format version of `verify --json`; bumped on incompatible change.
-pub const JSON_FORMAT: u32 = 1;
-
-/// `N passed, N failed, N skipped`.
+/// `N passed, N failed, N skipped (T checks)`.
 pub fn summary_line(verdict: &Verdict) -> String {
     let (passed, failed, skipped) = verdict.counts();
-    format!("{passed} passed, {failed} failed, {skipped} skipped")
+    let total = verdict.checks.len();
+    format!("{passed} passed, {failed} failed, {skipped} skipped ({total} checks)")
+}
+
+/// The check a SKIP waits for, when its hint is ``fix `ID` first``.
+fn prerequisite(check: &super::CheckResult) -> Option<&str> {
+    if check.status != Status::Skip {
+        return None;
+    }
+    check
+        .hint
+        .as_deref()?
+        .strip_prefix("fix `")?
+        .strip_suffix("` first")
 }
 
 /// The human report: a heading, the checks by group, then the summary line. `verbose` adds the
@@ -27,12 +37,50 @@ pub fn text(verdict: &Verdict, verbose: bool) -> String {
         None => out.push_str(" (no model to test with)\n"),
     }
     let mut group: Option<Group> = None;
+    let mut collapsed: Vec<&str> = Vec::new();
     for check in &verdict.checks {
+        // The SKIPs of one failure are one line, at the first of them, naming the failed check.
+        let waits_for = prerequisite(check);
+        if let Some(id) = waits_for
+            && collapsed.contains(&id)
+        {
+            continue;
+        }
         if group != Some(check.group) {
             group = Some(check.group);
             let _ = write!(out, "\n{}\n", check.group.title());
         }
         let label = check.status.label();
+        if let Some(id) = waits_for {
+            let same = verdict
+                .checks
+                .iter()
+                .filter(|c| prerequisite(c) == Some(id))
+                .count();
+            if same > 1 {
+                collapsed.push(id);
+                let title = verdict
+                    .checks
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map_or(id, |c| c.name.as_str());
+                let _ = writeln!(
+                    out,
+                    "  {label}  {same} checks skipped because `{title}` failed: {}",
+                    check.received
+                );
+                if verbose {
+                    for other in verdict
+                        .checks
+                        .iter()
+                        .filter(|c| prerequisite(c) == Some(id))
+                    {
+                        let _ = writeln!(out, "          {}", other.name);
+                    }
+                }
+                continue;
+            }
+        }
         match check.status {
             Status::Pass => {
                 let _ = writeln!(out, "  {label}  {}: {}", check.name, check.received);
@@ -84,14 +132,13 @@ pub fn json(verdict: &Verdict) -> Json {
             })
         })
         .collect();
-    json!({
-        "format": JSON_FORMAT,
+    crate::render::json::versioned(json!({
         "url": verdict.url,
         "model": verdict.model.as_ref().map(|m| json!({ "name": m.name, "source": m.source, "kind": m.kind })),
         "passed": failed == 0,
         "summary": { "passed": passed, "failed": failed, "skipped": skipped },
         "checks": checks,
-    })
+    }))
 }
 
 fn xml_escape(text: &str) -> String {

@@ -29,7 +29,7 @@ fn a_fresh_mac_converges_and_a_second_apply_changes_nothing() {
         .says("This Mac matches server.toml.")
         .says("done     set-network network.service[\"Ethernet\"]")
         .says("done     create launchd.plist")
-        .says("done     reload launchd.job")
+        .says("done     load launchd.job")
         .says("done     pull ollama.model[\"llama3.2:latest\"]")
         .says("done     warm ollama.model[\"llama3.2:latest\"]");
     mac.assert_converged();
@@ -94,7 +94,7 @@ fn apply_under_sudo_leaves_what_it_creates_to_the_user() {
     let text = std::fs::read_to_string(mac.plist()).unwrap();
     std::fs::write(mac.plist(), text.replace("<true/>", "<false/>")).unwrap();
     sudo_apply().success().says("done     update launchd.plist");
-    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    let backup = mac.backup_of_plist();
     assert_eq!(uid(&backup), USER);
 }
 
@@ -193,7 +193,7 @@ fn drift_plist_edited_by_hand_is_rewritten_with_a_backup() {
     std::fs::write(mac.plist(), text.replace("<true/>", "<false/>")).unwrap();
     assert!(mac.planned().contains(&"update launchd.plist".to_owned()));
     mac.apply().success().says("done     update launchd.plist");
-    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    let backup = mac.backup_of_plist();
     assert!(
         std::fs::read_to_string(backup)
             .unwrap()
@@ -222,7 +222,7 @@ fn drift_binary_plist_is_rewritten_as_xml_without_a_reload() {
             .starts_with("<?xml")
     );
     // The backup is the binary file, byte for byte.
-    let backup = mac.agents_dir().join("com.ollama.plist.ssollama-backup");
+    let backup = mac.backup_of_plist();
     assert!(std::fs::read(backup).unwrap().starts_with(b"bplist00"));
     mac.assert_converged();
 }
@@ -237,8 +237,8 @@ fn drift_job_booted_out_by_hand_is_loaded_again() {
             .status
             .success()
     );
-    mac.wait_for_planned("reload launchd.job");
-    mac.apply().success().says("done     reload launchd.job");
+    mac.wait_for_planned("load launchd.job");
+    mac.apply().success().says("done     load launchd.job");
     mac.assert_converged();
 }
 
@@ -250,7 +250,7 @@ fn a_converged_mac_whose_job_was_booted_out_pulls_nothing() {
     // While the server is down the models are known after it starts: not `+ pull`, not counted.
     mac.run(&["plan"])
         .says("ollama.model[\"llama3.2:latest\"]: known after the server starts")
-        .says("Plan: 0 to add, 1 to change, 0 to destroy.")
+        .says("Plan: 1 to add, 0 to change, 0 to destroy.")
         .never_says("+ ollama.model");
     let check = mac.run(&["check"]);
     check
@@ -260,7 +260,7 @@ fn a_converged_mac_whose_job_was_booted_out_pulls_nothing() {
     mac.sb.clear_journal();
     mac.apply()
         .success()
-        .says("done     reload launchd.job")
+        .says("done     load launchd.job")
         .says("done     warm ollama.model[\"llama3.2:latest\"]");
     assert_eq!(
         http_count(&mac, "POST /api/pull"),
@@ -480,11 +480,11 @@ fn fault_bootstrap_eio_many_times_fails_then_a_rerun_converges() {
     let run = mac.apply();
     insta::assert_snapshot!("fault_bootstrap_eio_always", mac.shown(&run));
     run.failure()
-        .says("failed   reload launchd.job")
+        .says("failed   load launchd.job")
         .says("Bootstrap failed: 5: Input/output error")
         .says("gave up after 5 attempts")
         .never_says("pull ollama.model")
-        .says("step failed: reload launchd.job");
+        .says("step failed: load launchd.job");
     mac.sb.clear_fault("bootstrap-fail");
     mac.apply().success();
     mac.assert_converged();
@@ -526,7 +526,7 @@ fn fault_networksetup_needs_admin_and_sudo_refuses() {
         .says("failed   set-network network.service[\"Ethernet\"]")
         .says("sudo: a password is required")
         .says("needs admin privileges and sudo refused")
-        .says("skipped  reload launchd.job: `set-network network.service[\"Ethernet\"]` did not complete");
+        .says("skipped  load launchd.job: `set-network network.service[\"Ethernet\"]` did not complete");
     assert!(
         !mac.mutations().iter().any(|m| m.contains("bootstrap")),
         "{:?}",
@@ -545,7 +545,7 @@ fn fault_ollama_never_ready_quotes_the_log_then_a_rerun_converges() {
     mac.sb.set_fault("ollama-never-ready", "1");
     mac.run(&["apply", "--yes", "--ready-timeout", "2"])
         .failure()
-        .says("failed   reload launchd.job")
+        .says("failed   load launchd.job")
         .says("Ollama did not answer at")
         .says("the last lines of `")
         .says("ollama.stderr.log");
@@ -654,7 +654,7 @@ fn fault_plist_directory_not_writable() {
         .says("failed   create launchd.plist")
         .says("could not write `")
         .says("com.ollama.plist`")
-        .says("skipped  reload launchd.job: `create launchd.plist` did not complete");
+        .says("skipped  load launchd.job: `create launchd.plist` did not complete");
     std::fs::remove_file(mac.agents_dir()).unwrap();
     mac.apply().success();
     mac.assert_converged();
@@ -806,13 +806,12 @@ fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
         .says("done     delete launchd.job")
         .says("done     delete launchd.plist")
         .says("done     set-network network.service[\"Ethernet\"]")
-        .says("Destroy complete:");
+        .says("Destroy complete:")
+        .says("Nothing of server.toml is installed now: removed the job and its plist, the log files, the static IP (DHCP again); kept models.");
     assert!(!mac.plist().exists());
-    assert!(
-        mac.agents_dir()
-            .join("com.ollama.plist.ssollama-backup")
-            .exists()
-    );
+    assert!(mac.backup_of_plist().exists());
+    // Nothing of ssollama's is left where launchd looks.
+    assert_eq!(std::fs::read_dir(mac.agents_dir()).unwrap().count(), 0);
     assert!(!mac.logs_dir().join("ollama.stderr.log").exists());
     let print = mac.sb.launchctl(&["print", &mac.target()]);
     assert_eq!(print.status.code(), Some(113));
@@ -826,7 +825,7 @@ fn destroy_removes_what_ssollama_manages_and_is_idempotent() {
     for wanted in [
         "set-network network.service[\"Ethernet\"]",
         "create launchd.plist",
-        "reload launchd.job",
+        "load launchd.job",
     ] {
         assert!(
             planned.iter().any(|line| line == wanted),

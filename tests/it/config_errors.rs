@@ -93,7 +93,7 @@ fn example_file_validates_without_warnings() {
 fn starter_validates_without_warnings() {
     let loaded = config::parse("server.toml", config::STARTER).unwrap();
     assert!(loaded.warnings.is_empty());
-    assert!(config::STARTER.starts_with("#:schema ./schema/server.schema.json\n"));
+    assert!(config::STARTER.starts_with("#:schema ./server.schema.json\n"));
 }
 
 #[test]

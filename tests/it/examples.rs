@@ -48,7 +48,7 @@ fn the_converged_mac_example_has_no_changes() {
     let out = plan("examples/state/converged-mac.json");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "No changes. This Mac matches server.toml.\n"
+        "No changes. The Mac observed in `examples/state/converged-mac.json` matches server.toml.\n"
     );
     assert_eq!(out.status.code(), Some(0));
 }

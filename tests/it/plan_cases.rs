@@ -11,11 +11,11 @@ fn ssollama(case: &Path, args: &[&str]) -> String {
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
         .env("HOME", "/nonexistent-home")
-        .arg("-c")
-        .arg(case.join("server.toml"))
+        // Relative paths: messages name the files the way the snapshot can keep them.
+        .current_dir(case)
+        .args(["-c", "server.toml"])
         .args(args)
-        .arg("--state")
-        .arg(case.join("observed.json"))
+        .args(["--state", "observed.json"])
         .output()
         .unwrap();
     format!(

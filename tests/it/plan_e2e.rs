@@ -72,15 +72,15 @@ fn fresh_mac_plans_everything() {
     let mac = Mac::new();
     let run = snapshot_plan(&mac, "fresh");
     run.success()
-        .says("ssollama will make these changes:")
-        .says("+ launchd.plist")
+        .says("ssollama will make these changes to this Mac:")
+        .says("+ launchd.plist (create)")
         .never_says("panicked");
     assert_eq!(
         mac.planned(),
         lines(&[
             "set-network network.service[\"Ethernet\"]",
             "create launchd.plist",
-            "reload launchd.job",
+            "load launchd.job",
         ])
     );
     // The server is down: the models are known after it starts, not planned.
@@ -166,7 +166,7 @@ fn job_booted_out_by_hand_is_reloaded() {
     let run = snapshot_plan(&mac, "booted_out");
     run.success().says("launchd.job");
     let plan = mac.planned();
-    assert!(plan.contains(&"reload launchd.job".to_owned()), "{plan:?}");
+    assert!(plan.contains(&"load launchd.job".to_owned()), "{plan:?}");
     assert!(
         !plan.iter().any(|l| l.contains("launchd.plist")),
         "{plan:?}"
@@ -275,7 +275,7 @@ fn a_missing_tool_is_a_clear_unknown_not_a_panic() {
     std::fs::remove_file(mac.sb.bin_dir().join("networksetup")).unwrap();
     let run = snapshot_plan(&mac, "missing_networksetup");
     run.success()
-        .says("part of this Mac could not be observed")
+        .says("part of this Mac is unknown")
         .says("network.service[\"Ethernet\"]: could not run `")
         .says("/bin/networksetup`: No such file or directory")
         .never_says("panicked");
@@ -314,19 +314,27 @@ fn observe_json_replays_through_plan_state() {
     mac.http("DELETE", "/api/delete", r#"{"model":"all-minilm"}"#);
     let observed = mac.run(&["observe", "--json"]);
     observed.success();
-    let parsed: ssollama::model::Observed =
-        serde_json::from_str(&observed.stdout).unwrap_or_else(|e| {
-            panic!(
-                "observe --json does not parse back: {e}\n{}",
-                observed.stdout
-            )
-        });
+    let parsed: serde_json::Value = serde_json::from_str(&observed.stdout).unwrap();
+    assert_eq!(parsed["format_version"], "1", "{}", observed.stdout);
     let file = mac.sb.root().join("observed.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&parsed).unwrap()).unwrap();
+    std::fs::write(&file, &observed.stdout).unwrap();
     let live = mac.run(&["plan"]);
     let replayed = mac.run(&["plan", "--state", file.to_str().unwrap()]);
     assert_eq!(replayed.code, live.code, "{}", replayed.both());
-    assert_eq!(replayed.stdout, live.stdout);
+    // The same plan, spoken of as the observation in the file rather than this Mac.
+    let subject = format!("the Mac observed in `{}`", file.display());
+    assert!(replayed.stdout.contains(&subject), "{}", replayed.stdout);
+    assert_eq!(
+        replayed
+            .stdout
+            .replace(&subject, "this Mac")
+            .replace("ssollama would make", "ssollama will make")
+            .replace(" on the Mac that was observed.", ""),
+        live.stdout.replace(
+            " (or `ssollama plan --out FILE`, then `ssollama apply FILE`).",
+            ""
+        )
+    );
     let live_json = mac.run(&["plan", "--json"]);
     let replayed_json = mac.run(&["plan", "--json", "--state", file.to_str().unwrap()]);
     assert_eq!(

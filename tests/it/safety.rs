@@ -92,7 +92,7 @@ fn without_a_previous_definition_apply_says_loudly_that_ollama_is_not_running() 
     mac.sb.set_fault("ollama-never-ready", "1");
     mac.run(&["apply", "--yes", "--ready-timeout", "2"])
         .failure()
-        .says("failed   reload launchd.job")
+        .says("failed   load launchd.job")
         .says("OLLAMA IS NOT RUNNING")
         .says("then run `ssollama apply` again")
         .never_says("rollback launchd.job");

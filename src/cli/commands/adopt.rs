@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use miette::{Report, miette};
 
-use super::{runtime, settings};
+use super::{refuse_existing, runtime, settings, write_server_toml};
 use crate::adopt::{self, default_listen, observation_desired};
 use crate::cli::args::InitArgs;
 use crate::cli::{Context, ExitStatus, user_display};
@@ -15,7 +15,6 @@ use crate::model::desired::{Label, Mode};
 use crate::model::observed::{IpConfig, JobStatus, PlistFile};
 use crate::network::networksetup;
 use crate::observe::{self, Settings};
-use crate::sys::fs;
 
 /// Whether the observation found the job (its file or launchd's loaded copy).
 fn found(observed: &crate::model::Observed) -> bool {
@@ -46,14 +45,10 @@ async fn service_configs(settings: &Settings) -> Vec<(String, IpConfig)> {
 
 /// `ssollama init --from-machine [--label L] [--network-service NAME] [FILE]`.
 pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitStatus, Report> {
-    if fs::meta(path).is_some() {
-        return Err(miette!(
-            code = "ssollama::init::exists",
-            help = "move it away and run `ssollama init --from-machine` again",
-            "`{}` already exists; not overwriting it",
-            path.display()
-        ));
-    }
+    refuse_existing(
+        path,
+        "move it away and run `ssollama init --from-machine` again",
+    )?;
     let label = Label::new(&args.label).map_err(|e| {
         miette!(
             code = "ssollama::init::label",
@@ -115,14 +110,15 @@ pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitSta
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let adopted = adopt::server_toml(&label, daemon, &job, &observed, service, now)?;
-    fs::write_atomic(path, adopted.text.as_bytes(), 0o644, None)?;
     for note in &adopted.notes {
         ctx.printer.note(&format!("note: {note}\n"));
     }
-    ctx.printer.note(&format!(
-        "wrote `{}` from `{}`; run `ssollama plan` to compare\n",
-        path.display(),
-        user_display(Path::new(&job.path), ctx.env.home.as_deref())
-    ));
+    let from = user_display(Path::new(&job.path), ctx.env.home.as_deref());
+    write_server_toml(
+        ctx,
+        path,
+        &adopted.text,
+        &format!("it describes `{from}`; to compare, run"),
+    )?;
     Ok(ExitStatus::Success)
 }

@@ -82,9 +82,14 @@ pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bo
             "refusing to {verb} without confirmation: stdin is not a terminal"
         ));
     }
-    ctx.printer.err(&format!(
-        "\nDo you want to {verb} these changes? Only 'yes' is accepted: "
-    ));
+    let question = if verb == "destroy" {
+        "Do you really want to destroy what is listed above? It cannot be undone (a copy of the plist is kept)."
+            .to_owned()
+    } else {
+        format!("Do you want to {verb} these changes?")
+    };
+    ctx.printer
+        .err(&format!("\n{question} Only 'yes' is accepted: "));
     let mut answer = String::new();
     std::io::stdin()
         .lock()
@@ -252,8 +257,26 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
         &plan::plan,
         &settings,
         &progress,
-        "Apply",
+        &Wording {
+            verb: "Apply",
+            outcome: "This Mac matches server.toml.".to_owned(),
+            next: Some(
+                "Next: `ssollama verify` checks the server the way Aider and Claude Code use it.",
+            ),
+        },
     )
+}
+
+/// How a run's end is worded: `Apply complete: … This Mac matches server.toml.` and what to run
+/// next, or destroy's own account of what is left.
+#[derive(Debug, Clone)]
+pub(in crate::cli) struct Wording {
+    /// `Apply`, `Destroy`.
+    pub verb: &'static str,
+    /// The sentence after a successful run's counts.
+    pub outcome: String,
+    /// The line after the final state of a successful run, if any.
+    pub next: Option<&'static str>,
 }
 
 /// Converges (stopping after the current step on SIGINT, SIGTERM or SIGHUP, through `guard`
@@ -272,13 +295,13 @@ pub(in crate::cli) fn converge_and_finish(
     planner: apply::Planner<'_>,
     settings: &apply::Settings,
     progress: &Progress,
-    verb: &str,
+    wording: &Wording,
 ) -> Result<ExitStatus, Report> {
     let (cancel, own) = match guard {
         Some(guard) => (guard.converging().clone(), false),
         None => (Cancel::new(), true),
     };
-    let report = rt.block_on(async {
+    let mut report = rt.block_on(async {
         let watcher = if own {
             watch_signals(ctx, &cancel)
         } else {
@@ -290,7 +313,11 @@ pub(in crate::cli) fn converge_and_finish(
         }
         report
     });
-    finish(ctx, progress, &report, verb)
+    if !report.succeeded() {
+        // A failed round is not observed again by the executor: the final state must be.
+        report.last_observed = Some(observe_now(rt, desired, &settings.observe));
+    }
+    finish(ctx, progress, &report, wording)
 }
 
 /// The progress reporter of `apply`, `destroy` and `warm`: JSON lines with `--json`, else text
@@ -316,7 +343,7 @@ pub(in crate::cli) fn show_plan(
         json["event"] = serde_json::Value::from("plan");
         progress.json_line(&json);
     } else {
-        ctx.printer.out(&render::text::plan_text(
+        ctx.printer.extra(&render::text::plan_text(
             plan,
             Style {
                 color: ctx.printer.color,
@@ -330,8 +357,9 @@ pub(in crate::cli) fn finish(
     ctx: &Context,
     progress: &Progress,
     report: &ApplyReport,
-    verb: &str,
+    wording: &Wording,
 ) -> Result<ExitStatus, Report> {
+    let verb = wording.verb;
     let (done, failed, skipped) = tally(&report.steps);
     let rounds = report.rounds;
     if progress.is_json() {
@@ -346,20 +374,43 @@ pub(in crate::cli) fn finish(
     }
     let counts = format!("{done} done, {failed} failed, {skipped} skipped");
     let text = &ctx.printer;
+    let text_mode = !progress.is_json() && !text.quiet;
     if report.succeeded() {
-        if !progress.is_json() {
+        if text_mode {
             text.out(&format!(
-                "\n{verb} complete: {counts} in {rounds} round(s). This Mac matches server.toml.\n"
+                "\n{verb} complete: {counts} in {rounds} round(s). {}\n",
+                wording.outcome
             ));
             if let Some(observed) = &report.last_observed {
                 text.out(&final_state(observed));
             }
+            if let Some(next) = wording.next {
+                text.out(&format!("\n{next}\n"));
+            }
         }
         return Ok(ExitStatus::Success);
     }
-    if !progress.is_json() {
-        text.out(&format!(
-            "\n{verb} failed: {counts} in {rounds} round(s).\n"
+    if text_mode {
+        let headline = match &report.outcome {
+            Outcome::NotConverged { .. } => {
+                format!("{verb} did not converge: {counts} in {rounds} round(s).")
+            }
+            Outcome::Interrupted => format!("{verb} interrupted: {counts}."),
+            _ => format!("{verb} failed: {counts} in {rounds} round(s)."),
+        };
+        text.out(&format!("\n{headline}\n"));
+        // What the Mac looks like now, whatever went wrong: the next step starts from there.
+        if let Some(observed) = &report.last_observed {
+            text.out(&final_state(observed));
+        }
+    }
+    if let Some(observed) = &report.last_observed
+        && let ServerStatus::Down { .. } = &observed.ollama.server
+        && verb == "Apply"
+    {
+        text.err(&format!(
+            "\nOLLAMA IS NOT RUNNING at {}: Aider and Claude Code cannot use this server until a rerun succeeds\n",
+            observed.ollama.url
         ));
     }
     let first_failure = report.steps.iter().find_map(|s| match &s.status {
@@ -388,12 +439,32 @@ pub(in crate::cli) fn finish(
                 "{verb} is blocked: {list}"
             )
         }
-        Outcome::NotConverged { remaining } => miette!(
-            code = "ssollama::apply::not_converged",
-            help = "run `ssollama plan` to see what keeps changing",
-            "this Mac still differs after {rounds} round(s): {}",
-            remaining.join(", ")
-        ),
+        Outcome::NotConverged { remaining } => {
+            // Name what keeps coming back, and why (the last plan's reasons).
+            let why = if report.last_plan.changes.is_empty() {
+                remaining.join(", ")
+            } else {
+                report
+                    .last_plan
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} {} ({})",
+                            render::text::action_name(c.action),
+                            c.resource,
+                            c.reason
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            miette!(
+                code = "ssollama::apply::not_converged",
+                help = "something on this Mac undoes these changes after every round (another tool, a login item, a profile): find it, or run `ssollama plan` to see the difference",
+                "{verb} did not converge: after {rounds} round(s) still planned: {why}"
+            )
+        }
         Outcome::Unresolved { unknowns } => miette!(
             code = "ssollama::apply::unresolved",
             help = "nothing is left to change, but ssollama cannot confirm that this Mac matches server.toml",
@@ -409,7 +480,7 @@ pub(in crate::cli) fn finish(
     })
 }
 
-/// A few lines about the converged Mac.
+/// A few lines about the Mac as the run left it.
 fn final_state(observed: &Observed) -> String {
     let mut out = String::from("Final state:\n");
     match &observed.job {
@@ -449,8 +520,12 @@ fn final_state(observed: &Observed) -> String {
                 let _ = writeln!(out, "  in memory: {}", list(&names));
             }
         }
-        ServerStatus::Down { .. } => {
-            let _ = writeln!(out, "  ollama: not running at {}", observed.ollama.url);
+        ServerStatus::Down { reason } => {
+            let _ = writeln!(
+                out,
+                "  ollama: NOT RUNNING at {} ({reason})",
+                observed.ollama.url
+            );
         }
     }
     out

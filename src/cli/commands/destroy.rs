@@ -2,6 +2,7 @@
 //! `--network`, `--models` also those), with the same lock, confirmation, journal and executor
 //! as `apply`.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use miette::Report;
@@ -9,8 +10,8 @@ use miette::Report;
 use super::super::args::DestroyArgs;
 use super::super::{Context, ExitStatus};
 use super::apply::{
-    Guard, apply_settings, confirm, converge_and_finish, lock_and_observe, progress, set_phase,
-    show_plan,
+    Guard, Wording, apply_settings, confirm, converge_and_finish, lock_and_observe, progress,
+    set_phase, show_plan,
 };
 use super::load_config;
 use crate::apply::{self, Timing};
@@ -55,6 +56,7 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
             "cannot remove the models server.toml lists: {reason}; nothing was changed"
         ));
     }
+    let outcome = left_behind(&options, desired.network.is_some());
     let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, &options) };
     let plan = planner(&desired, &observed);
     apply::preflight(&desired, &plan, settings.is_root)?;
@@ -88,6 +90,42 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
         &planner,
         &settings,
         &progress,
-        "Destroy",
+        &Wording {
+            verb: "Destroy",
+            outcome,
+            next: None,
+        },
     )
+}
+
+/// What a successful destroy leaves, honestly: the job and its plist are gone; what the options
+/// did not ask for is kept, and a kept static IP is still server.toml's.
+fn left_behind(options: &DestroyOptions, has_network: bool) -> String {
+    let mut removed = vec!["the job and its plist"];
+    let mut kept = Vec::new();
+    if options.logs {
+        removed.push("the log files");
+    } else {
+        kept.push("log files");
+    }
+    if options.models {
+        removed.push("the models server.toml lists");
+    } else {
+        kept.push("models");
+    }
+    let mut text = if !has_network {
+        "Nothing of server.toml is installed now".to_owned()
+    } else if options.network {
+        removed.push("the static IP (DHCP again)");
+        "Nothing of server.toml is installed now".to_owned()
+    } else {
+        "Only server.toml's static IP is still set (`--network` reverts it to DHCP)".to_owned()
+    };
+    let kept = if kept.is_empty() {
+        "nothing".to_owned()
+    } else {
+        kept.join(", ")
+    };
+    let _ = write!(text, ": removed {}; kept {kept}.", removed.join(", "));
+    text
 }

@@ -16,6 +16,10 @@ pub(in crate::cli) fn run(
 ) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
     let settings = settings(ctx)?;
+    if let Some(path) = &args.junit {
+        // Found out now, not after a minute of model checks.
+        junit_writable(path)?;
+    }
     let options = Options {
         skip_model_tests: args.skip_model_tests,
         skip_anthropic_tests: args.skip_anthropic_tests,
@@ -43,4 +47,31 @@ pub(in crate::cli) fn run(
     } else {
         ExitStatus::Failure
     })
+}
+
+/// Whether `--junit FILE` can be written: not a directory, in a directory that exists.
+fn junit_writable(path: &std::path::Path) -> Result<(), Report> {
+    let shown = path.display();
+    if let Err(fs::FsError::Read { source, .. }) = fs::read_optional_bytes(path)
+        && source.kind() == std::io::ErrorKind::IsADirectory
+    {
+        return Err(miette::miette!(
+            code = "ssollama::verify::junit",
+            help = format!("name a file: `--junit {shown}/verify.xml`"),
+            "`--junit {shown}` is a directory; no check was run"
+        ));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && fs::meta(dir).is_none()
+    {
+        return Err(miette::miette!(
+            code = "ssollama::verify::junit",
+            help = format!(
+                "create it first (`mkdir -p {}`), or name another file",
+                dir.display()
+            ),
+            "the directory of `--junit {shown}` does not exist; no check was run"
+        ));
+    }
+    Ok(())
 }

@@ -57,12 +57,18 @@ pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus,
     for result in &results {
         if progress.is_json() {
             let mut json = serde_json::to_value(result).unwrap_or_default();
-            json["event"] = serde_json::Value::from("warmed");
+            // The event says what happened: a model that could not be warmed is not `warmed`.
+            let event = if result.error.is_some() {
+                "warm_failed"
+            } else {
+                "warmed"
+            };
+            json["event"] = serde_json::Value::from(event);
             progress.json_line(&json);
             continue;
         }
         let pulled = if result.pulled { ", pulled first" } else { "" };
-        ctx.printer.out(&match &result.error {
+        ctx.printer.extra(&match &result.error {
             None => format!(
                 "  warm    {} ({:.1} s{pulled})\n",
                 result.model,

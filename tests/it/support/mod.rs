@@ -412,6 +412,13 @@ stderr = "{logs}/ollama.stderr.log"
         self.sb.home().join("Library").join("LaunchAgents")
     }
 
+    /// Where `apply` and `destroy` keep the previous plist: outside `~/Library/LaunchAgents`.
+    pub(crate) fn backup_of_plist(&self) -> PathBuf {
+        self.sb
+            .home()
+            .join("Library/Application Support/ssollama/backups/com.ollama.plist.ssollama-backup")
+    }
+
     /// The agent plist of `com.ollama`.
     pub(crate) fn plist(&self) -> PathBuf {
         self.agents_dir().join("com.ollama.plist")
