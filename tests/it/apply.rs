@@ -7,7 +7,7 @@
 use simmac::ollama::seed;
 use simmac::state::SudoPolicy;
 
-use super::support::{MODELS, Mac, Run, no_temp_files, wait_for_process};
+use super::support::{MODELS, Mac, Run, listening, no_temp_files, wait_for_process};
 
 // ---------------------------------------------------------------------------------------------
 // Converging
@@ -821,6 +821,32 @@ fn take_over_quits_ollama_app_and_with_it_its_server_on_the_port() {
     // Quitting the app stopped its server; ssollama's own job now serves the port.
     assert!(!simmac::state::pid_alive(server));
     assert_ne!(listener_pid(&mac), server);
+    mac.assert_converged();
+}
+
+#[test]
+fn take_over_quits_ollama_app_first_when_its_server_answers_on_the_declared_address() {
+    let mac = Mac::new();
+    let desired = mac.desired();
+    let net = desired.network.as_ref().unwrap();
+    mac.set_manual(
+        &net.service,
+        &net.address.to_string(),
+        &net.subnet_mask.to_string(),
+        &net.router.to_string(),
+    );
+    // The app's server answers where ssollama's will: still only the app's conflict.
+    let server = mac.start_ollama_app();
+    assert!(listening(mac.addr()));
+    assert_eq!(mac.blocked(), ["blocked conflict.ollama_app"]);
+    mac.sb.clear_journal();
+    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
+        .success()
+        .says("done     take-over conflict.ollama_app");
+    // The app is quit before anything else changes (no pull reaches its server); it is gone.
+    let mutations = mac.mutations();
+    assert!(mutations[0].starts_with("osascript"), "{mutations:?}");
+    assert!(!simmac::state::pid_alive(server));
     mac.assert_converged();
 }
 

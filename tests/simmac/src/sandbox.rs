@@ -246,8 +246,9 @@ impl Sandbox {
         self.set_processes(processes)
     }
 
-    /// Adds a running Ollama.app (pid 853, the console user, its UI listener on 127.0.0.1:49153)
-    /// whose server is not running (see [`Sandbox::start_ollama_app`] for its normal state).
+    /// Adds a running Ollama.app (pid 853, the console user, its UI listener on 127.0.0.1:49153:
+    /// the app serves its UI on `127.0.0.1:0`, `app/cmd/app/app.go`) whose server is not running
+    /// (see [`Sandbox::start_ollama_app`] for its normal state).
     pub fn add_ollama_app(&self) -> &Self {
         let user = self.machine().user;
         self.add_process(FakeProcess {
