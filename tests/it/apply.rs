@@ -712,15 +712,7 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
 fn conflicts_block_until_take_over_which_never_kills_a_port_owner() {
     let mac = Mac::new();
     mac.sb.add_ollama_app();
-    mac.apply()
-        .failure()
-        .says("conflict.ollama_app")
-        .says("apply is blocked: nothing was changed");
-    assert_eq!(mac.mutations(), Vec::<String>::new());
-    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
-        .success()
-        .says("done     take-over conflict.ollama_app");
-    assert!(mac.mutations().iter().any(|m| m.starts_with("osascript")));
+    take_over_ollama_app(&mac);
     mac.assert_converged();
 
     // A port held by an unrelated process stays a blocker: `--take-over` never stops it.
@@ -753,6 +745,21 @@ fn take_over_boots_out_and_disables_homebrews_job() {
     );
     assert_eq!(mac.blocked(), ["blocked conflict.homebrew_service"]);
     take_over_homebrews_job(&mac);
+}
+
+/// Ollama.app blocks apply (nothing changes), whose hint says what `--take-over` does;
+/// `apply --take-over` quits it through `osascript` and succeeds.
+fn take_over_ollama_app(mac: &Mac) {
+    mac.apply()
+        .failure()
+        .says("conflict.ollama_app")
+        .says("--take-over` to quit it")
+        .says("apply is blocked: nothing was changed");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
+        .success()
+        .says("done     take-over conflict.ollama_app");
+    assert!(mac.mutations().iter().any(|m| m.starts_with("osascript")));
 }
 
 /// Homebrew's job blocks apply, whose hint says what `--take-over` does; `apply --take-over`
@@ -809,15 +816,7 @@ fn take_over_quits_ollama_app_and_with_it_its_server_on_the_port() {
         Some(simmac::sandbox::OLLAMA_APP_PID)
     );
     assert_eq!(mac.blocked(), ["blocked conflict.ollama_app"]);
-    mac.apply()
-        .failure()
-        .says("conflict.ollama_app")
-        .says("--take-over` to quit it")
-        .says("apply is blocked: nothing was changed");
-    assert_eq!(mac.mutations(), Vec::<String>::new());
-    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
-        .success()
-        .says("done     take-over conflict.ollama_app");
+    take_over_ollama_app(&mac);
     // Quitting the app stopped its server; ssollama's own job now serves the port.
     assert!(!simmac::state::pid_alive(server));
     assert_ne!(listener_pid(&mac), server);
