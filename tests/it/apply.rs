@@ -7,7 +7,7 @@
 use simmac::ollama::seed;
 use simmac::state::SudoPolicy;
 
-use super::support::{MODELS, Mac, Run, no_temp_files, wait_for_process};
+use super::support::{MODELS, Mac, Run, listening, no_temp_files, wait_for_process};
 
 // ---------------------------------------------------------------------------------------------
 // Converging
@@ -712,20 +712,13 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
 fn conflicts_block_until_take_over_which_never_kills_a_port_owner() {
     let mac = Mac::new();
     mac.sb.add_ollama_app();
-    mac.apply()
-        .failure()
-        .says("conflict.ollama_app")
-        .says("apply is blocked: nothing was changed");
-    assert_eq!(mac.mutations(), Vec::<String>::new());
-    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
-        .success()
-        .says("done     take-over conflict.ollama_app");
-    assert!(mac.mutations().iter().any(|m| m.starts_with("osascript")));
+    take_over_ollama_app(&mac);
     mac.assert_converged();
 
     // A port held by an unrelated process stays a blocker: `--take-over` never stops it.
     mac.sb.add_process(simmac::state::FakeProcess {
         pid: 4242,
+        ppid: None,
         user: "tester".to_owned(),
         command: "/usr/local/bin/caddy".to_owned(),
         args: Vec::new(),
@@ -750,12 +743,28 @@ fn take_over_boots_out_and_disables_homebrews_job() {
         String::from_utf8_lossy(&lsof.stdout).contains("ollama"),
         "{lsof:?}"
     );
-    let blocked: Vec<String> = mac
-        .planned()
-        .into_iter()
-        .filter(|l| l.starts_with("blocked"))
-        .collect();
-    assert_eq!(blocked, ["blocked conflict.homebrew_service"]);
+    assert_eq!(mac.blocked(), ["blocked conflict.homebrew_service"]);
+    take_over_homebrews_job(&mac);
+}
+
+/// Ollama.app blocks apply (nothing changes), whose hint says what `--take-over` does;
+/// `apply --take-over` quits it through `osascript` and succeeds.
+fn take_over_ollama_app(mac: &Mac) {
+    mac.apply()
+        .failure()
+        .says("conflict.ollama_app")
+        .says("--take-over` to quit it")
+        .says("apply is blocked: nothing was changed");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
+        .success()
+        .says("done     take-over conflict.ollama_app");
+    assert!(mac.mutations().iter().any(|m| m.starts_with("osascript")));
+}
+
+/// Homebrew's job blocks apply, whose hint says what `--take-over` does; `apply --take-over`
+/// boots it out and disables it, and converges.
+fn take_over_homebrews_job(mac: &Mac) {
     mac.apply()
         .failure()
         .says("conflict.homebrew_service")
@@ -776,6 +785,95 @@ fn take_over_boots_out_and_disables_homebrews_job() {
         "{disabled:?}"
     );
     mac.assert_converged();
+}
+
+#[test]
+fn take_over_boots_out_homebrews_job_whose_server_is_its_child() {
+    let mac = Mac::new();
+    // A job whose program is a shell that runs `ollama serve` as its child (no `exec`): the
+    // listener's parent is the job's process, which `ps` shows.
+    let script = format!("{} serve; exit 1", mac.sb.ollama_path().display());
+    mac.load_homebrew_job_running(&["/bin/sh", "-c", &script]);
+    let homebrew = format!("gui/{}/homebrew.mxcl.ollama", mac.sb.machine().uid);
+    let job = pid_in_print(&mac.sb.launchctl(&["print", &homebrew]));
+    let server = listener_pid(&mac);
+    assert_ne!(server, job);
+    assert_eq!(parent_in_ps(&mac, server), Some(job));
+    assert_eq!(mac.blocked(), ["blocked conflict.homebrew_service"]);
+    take_over_homebrews_job(&mac);
+    assert!(!simmac::state::pid_alive(server));
+}
+
+#[test]
+fn take_over_quits_ollama_app_and_with_it_its_server_on_the_port() {
+    let mac = Mac::new();
+    let server = mac.start_ollama_app();
+    // Ollama.app's `ollama serve` holds the declared port, and `ps` shows it as the app's
+    // child: part of the Ollama.app conflict only (not also `conflict.port`).
+    assert_eq!(listener_pid(&mac), server);
+    assert_eq!(
+        parent_in_ps(&mac, server),
+        Some(simmac::sandbox::OLLAMA_APP_PID)
+    );
+    assert_eq!(mac.blocked(), ["blocked conflict.ollama_app"]);
+    take_over_ollama_app(&mac);
+    // Quitting the app stopped its server; ssollama's own job now serves the port.
+    assert!(!simmac::state::pid_alive(server));
+    assert_ne!(listener_pid(&mac), server);
+    mac.assert_converged();
+}
+
+#[test]
+fn take_over_quits_ollama_app_first_when_its_server_answers_on_the_declared_address() {
+    let mac = Mac::new();
+    let desired = mac.desired();
+    let net = desired.network.as_ref().unwrap();
+    mac.set_manual(
+        &net.service,
+        &net.address.to_string(),
+        &net.subnet_mask.to_string(),
+        &net.router.to_string(),
+    );
+    // The app's server answers where ssollama's will: still only the app's conflict.
+    let server = mac.start_ollama_app();
+    assert!(listening(mac.addr()));
+    assert_eq!(mac.blocked(), ["blocked conflict.ollama_app"]);
+    mac.sb.clear_journal();
+    mac.run(&["apply", "--yes", "--take-over", "--ready-timeout", "10"])
+        .success()
+        .says("done     take-over conflict.ollama_app");
+    // The app is quit before anything else changes (no pull reaches its server); it is gone.
+    let mutations = mac.mutations();
+    assert!(mutations[0].starts_with("osascript"), "{mutations:?}");
+    assert!(!simmac::state::pid_alive(server));
+    mac.assert_converged();
+}
+
+/// The one pid `lsof -t` gives for the declared port.
+fn listener_pid(mac: &Mac) -> u32 {
+    let port = format!("-iTCP:{}", mac.port);
+    let out = mac.sb.tool("lsof", &["-t", &port, "-sTCP:LISTEN"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pids: Vec<u32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(pids.len(), 1, "{out:?}");
+    pids[0]
+}
+
+/// The parent of `pid` as `ps -axo pid=,ppid=` prints it.
+fn parent_in_ps(mac: &Mac, pid: u32) -> Option<u32> {
+    let out = mac.sb.tool("ps", &["-axo", "pid=,ppid="]);
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let mut cols = l.split_whitespace().map(|c| c.parse::<u32>().ok());
+        (cols.next()?? == pid).then(|| cols.next()?)?
+    })
+}
+
+/// The `pid = …` of a `launchctl print` of a running job.
+fn pid_in_print(out: &std::process::Output) -> u32 {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("pid = ")?.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {out:?}"))
 }
 
 #[test]

@@ -213,15 +213,14 @@ fn deleted_model_is_pulled_again() {
 #[test]
 fn ollama_app_running_blocks_until_take_over() {
     let mac = Mac::new();
-    mac.sb.add_ollama_app();
+    // Its normal state: the app runs its own `ollama serve` on the declared port, which is part
+    // of the Ollama.app conflict (quitting the app stops it), not also a `conflict.port`.
+    mac.start_ollama_app();
     let run = snapshot_plan(&mac, "ollama_app");
-    run.says("Blocked").says("--take-over").says("Ollama.app");
-    assert!(
-        mac.planned()
-            .contains(&"blocked conflict.ollama_app".to_owned()),
-        "{:?}",
-        mac.planned()
-    );
+    run.says("Blocked")
+        .says("run `ssollama apply --take-over` to quit it")
+        .says("Ollama.app");
+    assert_eq!(mac.blocked(), ["blocked conflict.ollama_app"]);
 }
 
 #[test]

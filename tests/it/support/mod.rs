@@ -13,6 +13,7 @@
 //! `PATH`, `SSOLLAMA_TOOL_DIR`, `NO_COLOR`, `COLUMNS`, `LC_ALL`) with stdin closed. Waits are
 //! bounded polls. This module must not assert anything a test did not ask for.
 
+use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -304,6 +305,17 @@ impl Mac {
     /// wildcard on the declared port, which the fake binds on the sandbox's own address (never
     /// the shared 127.0.0.1). Waits (bounded) until it listens.
     pub(crate) fn load_homebrew_job(&self) -> PathBuf {
+        let program = self.sb.ollama_path().display().to_string();
+        self.load_homebrew_job_running(&[&program, "serve"])
+    }
+
+    /// [`Mac::load_homebrew_job`] whose `ProgramArguments` are `arguments`, which must start an
+    /// `ollama serve` on the declared port (`OLLAMA_HOST` is set), maybe as a child process.
+    pub(crate) fn load_homebrew_job_running(&self, arguments: &[&str]) -> PathBuf {
+        let arguments = arguments.iter().fold(String::new(), |mut out, a| {
+            let _ = writeln!(out, "\t\t<string>{a}</string>");
+            out
+        });
         let path = self.bootstrap(
             "homebrew.mxcl.ollama",
             &format!(
@@ -322,21 +334,32 @@ impl Mac {
 	<string>homebrew.mxcl.ollama</string>
 	<key>ProgramArguments</key>
 	<array>
-		<string>{program}</string>
-		<string>serve</string>
-	</array>
+{arguments}	</array>
 	<key>RunAtLoad</key>
 	<true/>
 </dict>
 </plist>
 "#,
                 port = self.port,
-                program = self.sb.ollama_path().display(),
             ),
         );
         let wildcard = SocketAddr::from((self.host, self.port));
         wait_until("Homebrew's server listens", || listening(wildcard));
         path
+    }
+
+    /// Starts Ollama.app in its normal state: the app with its own `ollama serve` child on the
+    /// declared port (see [`simmac::Sandbox::start_ollama_app`]). Returns the server's pid.
+    pub(crate) fn start_ollama_app(&self) -> u32 {
+        self.sb.start_ollama_app(self.port)
+    }
+
+    /// The plan's `blocked …` lines (see [`Mac::planned`]).
+    pub(crate) fn blocked(&self) -> Vec<String> {
+        self.planned()
+            .into_iter()
+            .filter(|l| l.starts_with("blocked"))
+            .collect()
     }
 
     /// Writes `text` as the agent plist of `label`, owned by the machine user, and bootstraps

@@ -1,6 +1,6 @@
 //! The fake `ps` and `lsof`: the simulated Mac's process table is `launchd` (pid 1), the
 //! `processes.json` entries, the running instances of loaded jobs, and live fake Ollama servers
-//! (`ollama/listeners/<pid>.json`).
+//! (`ollama/listeners/<pid>.json`), each with its parent pid as real `ps` prints it.
 //!
 //! `lsof` keeps the captured column layout (macos.md §8.3): widths grow with the content, with
 //! the capture's widths as minimums for COMMAND (9), PID (5), FD (4) and DEVICE (18).
@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -18,6 +19,13 @@ use crate::state::{self, FakeProcess, Listen};
 #[derive(Debug, Deserialize)]
 struct ListenerFile {
     pid: u32,
+    /// Its parent: the real one, or the fake app that started it (see the server's listener
+    /// file).
+    #[serde(default)]
+    ppid: Option<u32>,
+    /// The executable it stands for, when not the tool dir's `ollama`.
+    #[serde(default)]
+    command: Option<String>,
     address: String,
 }
 
@@ -25,6 +33,7 @@ struct ListenerFile {
 pub fn processes(ctx: &Ctx) -> Vec<FakeProcess> {
     let mut all = vec![FakeProcess {
         pid: 1,
+        ppid: Some(0),
         user: "root".to_owned(),
         command: "/sbin/launchd".to_owned(),
         args: Vec::new(),
@@ -37,8 +46,10 @@ pub fn processes(ctx: &Ctx) -> Vec<FakeProcess> {
             .first()
             .cloned()
             .unwrap_or_else(|| def.executable());
+        // A job's process is launchd's child, whoever really spawned it here.
         all.push(FakeProcess {
             pid,
+            ppid: Some(1),
             user,
             command,
             args: def.arguments.iter().skip(1).cloned().collect(),
@@ -52,11 +63,14 @@ pub fn processes(ctx: &Ctx) -> Vec<FakeProcess> {
         } else {
             all.push(FakeProcess {
                 pid: listener.pid,
+                ppid: listener.ppid,
                 user: ctx
                     .mac
                     .fault("job-user")
                     .unwrap_or_else(|| ctx.machine.user.clone()),
-                command: ctx.mac.bin_dir().join("ollama").display().to_string(),
+                command: listener
+                    .command
+                    .unwrap_or_else(|| ctx.mac.bin_dir().join("ollama").display().to_string()),
                 args: vec!["serve".to_owned()],
                 listen: vec![listen],
             });
@@ -78,6 +92,29 @@ fn listeners(dir: &Path) -> Vec<ListenerFile> {
         .collect();
     out.sort_by_key(|l| l.pid);
     out
+}
+
+/// Stops the live fake `ollama serve` processes whose parent is one of `parents` the way
+/// Ollama.app stops its server (`app/server/server.go`, `stop`): SIGINT, then SIGKILL if one is
+/// still alive after 5 seconds. Only real listener processes are signalled, never a pid of
+/// `processes.json` (those are not real).
+pub fn stop_servers_of(ctx: &Ctx, parents: &[u32]) {
+    use rustix::process::Signal;
+    let children: Vec<u32> = listeners(&ctx.mac.listeners_dir())
+        .into_iter()
+        .filter(|l| l.ppid.is_some_and(|p| parents.contains(&p)))
+        .map(|l| l.pid)
+        .collect();
+    for pid in &children {
+        state::kill_pid(*pid, Signal::INT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while children.iter().any(|p| state::pid_alive(*p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for pid in children.iter().filter(|p| state::pid_alive(**p)) {
+        state::kill_pid(*pid, Signal::KILL);
+    }
 }
 
 fn basename(path: &str) -> &str {
@@ -270,7 +307,7 @@ fn lsof_fields(ctx: &Ctx, rows: &[Row], fields: &str) -> String {
     out
 }
 
-/// Runs `ps args…` (BSD syntax: `-axo pid=,user=,comm=`, `-p <pid>`, `-o` keys `pid`, `ppid`,
+/// Runs `ps args…` (BSD syntax: `-axo pid=,ppid=,user=,comm=`, `-p <pid>`, `-o` keys `pid`, `ppid`,
 /// `user`, `uid`, `comm`, `command`/`args`; a key ending in `=` has an empty header).
 pub fn ps(ctx: &Ctx, args: &[String]) -> Outcome {
     let mut spec: Option<String> = None;
@@ -319,7 +356,7 @@ pub fn ps(ctx: &Ctx, args: &[String]) -> Outcome {
     let cell = |p: &FakeProcess, key: &str| -> String {
         match key {
             "pid" => p.pid.to_string(),
-            "ppid" => u32::from(p.pid != 1).to_string(),
+            "ppid" => p.ppid.unwrap_or(1).to_string(),
             "user" => p.user.clone(),
             "uid" => if p.user == ctx.machine.user {
                 ctx.machine.uid

@@ -6,9 +6,10 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,13 @@ pub const SIMMAC_BIN_ENV: &str = "SIMMAC_BIN";
 /// The port the loopback address is checked free on (Ollama's default).
 pub const OLLAMA_PORT: u16 = 11434;
 
+/// The pid of the Ollama.app process the sandbox helpers add.
+pub const OLLAMA_APP_PID: u32 = 853;
+/// Ollama.app's executable (`ps comm` of the app).
+pub const OLLAMA_APP_EXECUTABLE: &str = "/Applications/Ollama.app/Contents/MacOS/Ollama";
+/// The `ollama` bundled in Ollama.app, which the app runs as `ollama serve`.
+pub const OLLAMA_APP_SERVER: &str = "/Applications/Ollama.app/Contents/Resources/ollama";
+
 static NEXT_LOOPBACK: AtomicU32 = AtomicU32::new(0);
 
 /// A simulated Mac in a temp dir.
@@ -32,6 +40,9 @@ pub struct Sandbox {
     dir: tempfile::TempDir,
     simmac: PathBuf,
     loopback: Ipv4Addr,
+    /// The `ollama serve` children of Ollama.app started by [`Sandbox::start_ollama_app`]
+    /// (real processes of this test; reaped by [`Sandbox::kill_all`]).
+    app_servers: Mutex<Vec<Child>>,
 }
 
 impl Sandbox {
@@ -59,6 +70,7 @@ impl Sandbox {
             dir,
             simmac,
             loopback: pick_loopback(),
+            app_servers: Mutex::new(Vec::new()),
         };
         sandbox.init();
         sandbox
@@ -234,19 +246,65 @@ impl Sandbox {
         self.set_processes(processes)
     }
 
-    /// Adds a running Ollama.app (pid 853, the console user, its UI listener on 127.0.0.1:49153).
+    /// Adds a running Ollama.app (pid 853, the console user, its UI listener on 127.0.0.1:49153:
+    /// the app serves its UI on `127.0.0.1:0`, `app/cmd/app/app.go`) whose server is not running
+    /// (see [`Sandbox::start_ollama_app`] for its normal state).
     pub fn add_ollama_app(&self) -> &Self {
         let user = self.machine().user;
         self.add_process(FakeProcess {
-            pid: 853,
+            pid: OLLAMA_APP_PID,
+            ppid: None,
             user,
-            command: "/Applications/Ollama.app/Contents/MacOS/Ollama".to_owned(),
+            command: OLLAMA_APP_EXECUTABLE.to_owned(),
             args: Vec::new(),
             listen: vec![Listen {
                 fd: 4,
                 ..Listen::new("127.0.0.1:49153")
             }],
         })
+    }
+
+    /// Starts Ollama.app in its normal state: the app (pid 853, as [`Sandbox::add_ollama_app`])
+    /// with its own `ollama serve` child listening on `port`, and waits (bounded) until that
+    /// server listens. Returns the server's pid.
+    ///
+    /// Follows `app/server/server.go`: `Server.Run` starts `<app>/Contents/Resources/ollama
+    /// serve` (`Server.cmd`, the binary found by `resolvePath` next to the app's executable) as a
+    /// child; with the app's "expose" setting it sets `OLLAMA_HOST=0.0.0.0` (a LAN server's
+    /// case; the fake binds the wildcard on this sandbox's own 127.0.0.X). `ps` shows the app
+    /// as the server's parent and `lsof` the server as `ollama` on `*:<port>`; quitting the app
+    /// (`osascript`) stops the server.
+    ///
+    /// # Panics
+    /// When the server cannot be started or does not listen within 10 seconds.
+    pub fn start_ollama_app(&self, port: u16) -> u32 {
+        self.add_ollama_app();
+        let child = self
+            .command(self.ollama_path())
+            .arg("serve")
+            .env("OLLAMA_HOST", format!("0.0.0.0:{port}"))
+            .env(state::PARENT_PID_ENV, OLLAMA_APP_PID.to_string())
+            .env(state::COMMAND_ENV, OLLAMA_APP_SERVER)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start Ollama.app's server: {e}"));
+        let pid = child.id();
+        self.app_servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(child);
+        let addr = SocketAddr::from((self.loopback, port));
+        let start = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "Ollama.app's server does not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        pid
     }
 
     /// Every journaled call, oldest first.
@@ -368,6 +426,15 @@ impl Sandbox {
 
     /// Kills everything this sandbox spawned and waits (bounded) until it is gone.
     pub fn kill_all(&self) {
+        for mut child in self
+            .app_servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let mac = self.mac();
         let supervisors = self.supervisors();
         let mut victims: Vec<u32> = Vec::new();

@@ -15,6 +15,14 @@ use serde::{Deserialize, Serialize};
 /// Environment marker set by the fake `sudo`: the command runs as root.
 pub const ELEVATED_ENV: &str = "SIMMAC_ELEVATED";
 
+/// Environment marker for a fake `ollama serve` whose parent is a fake process (Ollama.app's
+/// pid in `processes.json`): the pid its listener file gives as `ppid` instead of the real one.
+pub const PARENT_PID_ENV: &str = "SIMMAC_PARENT_PID";
+
+/// Environment marker for a fake `ollama serve` started as another executable (Ollama.app's
+/// bundled `Contents/Resources/ollama`): the path its listener file gives as `command`.
+pub const COMMAND_ENV: &str = "SIMMAC_COMMAND";
+
 /// `machine.json`: who and what the simulated Mac is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -85,6 +93,9 @@ pub enum SudoPolicy {
 pub struct FakeProcess {
     /// Its pid (not checked against real processes).
     pub pid: u32,
+    /// Its parent's pid (`ps ppid`); absent = 1 (`launchd`, the parent of every job and app).
+    #[serde(default)]
+    pub ppid: Option<u32>,
     /// Owner's user name.
     pub user: String,
     /// Executable path (`ps comm`), e.g. `/Applications/Ollama.app/Contents/MacOS/Ollama`.

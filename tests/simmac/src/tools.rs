@@ -185,8 +185,14 @@ pub fn ping(ctx: &Ctx, args: &[String]) -> Outcome {
     }
 }
 
-/// Runs `osascript -e 'quit app "Name"'` (also `tell application "Name" to quit`): removes
-/// `Name.app` processes from `processes.json`.
+/// Runs `osascript -e 'quit app "Name"'` (also `tell application "Name" to quit`): stops the
+/// `ollama serve` children of the `Name.app` processes, then removes those processes from
+/// `processes.json`.
+///
+/// Ollama.app quits like this (`app/server/server.go`, `Server.Run` / `Server.cmd`): quitting
+/// cancels the context its `ollama serve` child runs under, whose `cmd.Cancel` is `stop`, which
+/// sends SIGINT (`terminate`, `app/server/server_unix.go`) and kills the server if it has not
+/// exited within 5 seconds; the app exits after that.
 pub fn osascript(ctx: &Ctx, args: &[String]) -> Outcome {
     let script: Vec<&str> = args
         .iter()
@@ -202,9 +208,18 @@ pub fn osascript(ctx: &Ctx, args: &[String]) -> Outcome {
             "0:0: execution error: the simulated osascript only understands quit app \"…\" (-2700)\n",
         );
     };
+    let marker = format!("/{app}.app/");
+    let quitting: Vec<u32> = ctx
+        .mac
+        .processes()
+        .processes
+        .iter()
+        .filter(|p| p.command.contains(&marker))
+        .map(|p| p.pid)
+        .collect();
+    crate::procs::stop_servers_of(ctx, &quitting);
     ctx.mac.locked(|| {
         let mut procs = ctx.mac.processes();
-        let marker = format!("/{app}.app/");
         procs.processes.retain(|p| !p.command.contains(&marker));
         let _ = ctx.mac.set_processes(&procs);
     });

@@ -977,6 +977,7 @@ fn seed_lsof_capture(sb: &Sandbox) {
     };
     let p = |pid: u32, cmd: &str, listen: Vec<Listen>| FakeProcess {
         pid,
+        ppid: None,
         user: "scottrosenberg".to_owned(),
         command: cmd.to_owned(),
         args: Vec::new(),
@@ -1049,6 +1050,54 @@ fn ps_lists_jobs_and_fake_processes() {
     assert_exit(&out, 0);
     assert!(!stdout(&sb.tool("ps", &["-axo", "pid=,user=,comm="])).contains("Ollama.app"));
     assert!(sb.processes().is_empty());
+}
+
+#[test]
+fn ollama_app_runs_its_server_as_its_child_and_quitting_stops_it() {
+    let sb = sandbox();
+    let server = sb.start_ollama_app(11434);
+    let plist = agent(&sb, "com.example.ps", SLEEPER, KEEPALIVE);
+    assert_exit(&bootstrap(&sb, &plist), 0);
+    let job = pid_of(&sb, "gui/501/com.example.ps").unwrap();
+    // `ps` prints each process's parent: the app's server is the app's child, the app and a
+    // job are launchd's, launchd is the kernel's.
+    let text = stdout(&sb.tool("ps", &["-axo", "pid=,ppid=,user=,comm="]));
+    assert!(
+        text.starts_with("    1     0 root   /sbin/launchd\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  853     1 tester /Applications/Ollama.app/Contents/MacOS/Ollama\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{server:>5}   853 tester /Applications/Ollama.app/Contents/Resources/ollama\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{job:>5}     1 tester /bin/sh\n")),
+        "{text}"
+    );
+    let lsof = stdout(&sb.tool("lsof", &["-nP", "-iTCP:11434", "-sTCP:LISTEN"]));
+    assert!(
+        lsof.lines().any(|l| l.starts_with("ollama")
+            && l.contains(&format!(" {server} "))
+            && l.contains("*:11434 (LISTEN)")),
+        "{lsof}"
+    );
+    // Quitting the app stops its server (SIGINT, as the app's `stop` does), then the app.
+    assert_exit(&sb.tool("osascript", &["-e", "quit app \"Ollama\""]), 0);
+    assert!(!pid_alive(server));
+    assert_exit(&sb.tool("lsof", &["-nP", "-iTCP:11434", "-sTCP:LISTEN"]), 1);
+    let text = stdout(&sb.tool("ps", &["-axo", "pid=,ppid=,user=,comm="]));
+    assert!(!text.contains("Ollama"), "{text}");
+    assert!(!text.contains(&format!("{server:>5} ")), "{text}");
+    assert!(
+        std::net::TcpStream::connect((sb.loopback(), 11434)).is_err(),
+        "the app's server still answers"
+    );
 }
 
 #[test]

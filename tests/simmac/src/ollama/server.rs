@@ -201,6 +201,11 @@ fn quote_if_needed(s: &str) -> String {
 }
 
 /// Listener file `<mac>/ollama/listeners/<pid>.json`, removed on drop.
+///
+/// It carries the process's parent (`ppid`), which the fake `ps` prints as real `ps` does: the
+/// real parent, or the fake one named by [`crate::state::PARENT_PID_ENV`] (Ollama.app's pid,
+/// the app that started this `ollama serve` as its child), and the executable named by
+/// [`crate::state::COMMAND_ENV`] when it stands for another one (the app's bundled server).
 #[derive(Debug)]
 struct ListenerFile(PathBuf);
 
@@ -210,8 +215,15 @@ impl ListenerFile {
         let path = state::dir(mac)
             .join("listeners")
             .join(format!("{pid}.json"));
+        let parent = std::env::var(crate::state::PARENT_PID_ENV)
+            .ok()
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or_else(std::os::unix::process::parent_id);
+        let command = std::env::var(crate::state::COMMAND_ENV).ok();
         let body = super::gojson::Obj::new()
             .field("pid", &pid)
+            .field("ppid", &parent)
+            .field_if(command.is_some(), "command", &command)
             .field("address", address)
             .field("bound", &bound.to_string())
             .done();
