@@ -312,12 +312,14 @@ fn a_fleet_converges_stays_converged_reports_drift_and_one_failure() {
         ],
     );
     fleet.assert_nothing_mutated(&report);
+    // The daemon host was only planned: this machine's own /Library is untouched.
+    assert!(!Path::new("/Library/LaunchDaemons/com.ollama.plist").exists());
     assert_eq!(std::fs::read_to_string(&plist).unwrap(), drifted);
     report
         .says("com.ollama.plist (now)")
         .says("-\t<string>Background</string>")
         .says("+\t<string>Interactive</string>")
-        .says("/Library/LaunchDaemons/com.ollama.plist")
+        .says("/Library/LaunchDaemons/com.ollama.plist (planned)")
         .says(r#""drifted": ["#);
     let listed = report
         .stdout
@@ -351,6 +353,33 @@ fn a_fleet_converges_stays_converged_reports_drift_and_one_failure() {
     mac1.assert_converged();
     assert_eq!(mac3.planned()[0], "reload launchd.job");
     mac3.sb.clear_fault("bootstrap-fail");
+
+    // 5. `state: absent` on mac-2: check mode reports the change and touches nothing; then
+    //    the job and its plist are gone, and a second run has nothing left to do.
+    let absent = ["-e", "ssollama_state=absent", "-e", "ssollama_hosts=mac-2"];
+    let destroy = |extra: &[&str]| {
+        let mut args = absent.to_vec();
+        args.extend(extra);
+        args.push("ssollama.server.site");
+        fleet.ansible(&args)
+    };
+    fleet.clear_journals();
+    let would = destroy(&["--check"]);
+    would.success();
+    assert_recap(&would, &[("mac-2", None, 0)]);
+    fleet.assert_nothing_mutated(&would);
+    assert!(mac2.plist().is_file());
+    let destroyed = destroy(&[]);
+    destroyed.success();
+    assert_recap(&destroyed, &[("mac-2", None, 0)]);
+    assert!(!mac2.plist().exists());
+    assert_eq!(
+        mac2.sb.launchctl(&["print", &mac2.target()]).status.code(),
+        Some(113)
+    );
+    let again = destroy(&[]);
+    again.success();
+    assert_recap(&again, &[("mac-2", Some(0), 0)]);
 }
 
 #[test]

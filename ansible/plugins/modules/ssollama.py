@@ -25,7 +25,7 @@ description:
     task fails with ssollama's own message and exit status.
   - The JSON documents must be of format version 1 (C(format_version) is C("1")).
 author:
-  - ssollama contributors
+  - ssollama contributors (!UNKNOWN)
 options:
   config:
     description:
@@ -344,6 +344,10 @@ def present(module, ssollama, result):
         result["changed"] = bool(plan.get("changes"))
         for unknown in plan.get("unknowns", []):
             module.warn("ssollama could not observe: %s" % unknown)
+        if check:
+            for blocker in plan.get("blockers", []):
+                module.warn("apply would stop at %s: %s (%s)" % (
+                    blocker.get("resource"), blocker.get("problem"), blocker.get("fix")))
         if module._diff and plan.get("changes"):
             result["diff"] = plan_diff(plan)
         if check or not (plan.get("changes") or plan.get("blockers")):
