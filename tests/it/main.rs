@@ -7,6 +7,7 @@
 )]
 
 mod adopt;
+mod ansible;
 mod apply;
 mod cli;
 mod config_errors;
