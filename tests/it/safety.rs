@@ -325,8 +325,10 @@ fn a_check_with_a_lock_timeout_waits_for_the_apply() {
     mac.sb.set_fault("networksetup-delay-ms", "800");
     let first = mac.spawn(&["apply", "--yes", "--ready-timeout", "10"]);
     assert!(wait_for_process(&mac.sb.mac_dir(), "networksetup"));
-    mac.run(&["check", "--lock-timeout", "1m"]).success();
+    let check = mac.run(&["check", "--lock-timeout", "1m"]);
+    // The apply's own outcome first: a check that waited for a failed apply sees drift.
     Run::finish(first).success();
+    check.success();
     mac.run(&["check", "--lock-timeout", "soon"])
         .failure()
         .says("--lock-timeout");
