@@ -89,6 +89,9 @@ impl Fleet {
             .chain([DAEMON])
             .map(|name| {
                 let mut mac = Mac::new();
+                // A current Ollama: one before 0.14.0 has no /v1/messages, and the role's verify
+                // would rightly fail on it.
+                simmac::ollama::seed::set_version(&mac.sb.mac_dir(), "0.32.3").unwrap();
                 // The role writes server.toml, to its default ~/.config/ssollama/server.toml.
                 std::fs::remove_file(&mac.config).unwrap();
                 mac.config = mac.sb.home().join(".config/ssollama/server.toml");
@@ -351,7 +354,7 @@ fn a_fleet_converges_stays_converged_reports_drift_and_one_failure() {
         .says("ssollama apply failed (exit 1)")
         .says("Bootstrap failed: 5: Input/output error");
     mac1.assert_converged();
-    assert_eq!(mac3.planned()[0], "reload launchd.job");
+    assert_eq!(mac3.planned()[0], "load launchd.job");
     mac3.sb.clear_fault("bootstrap-fail");
 
     // 5. `state: absent` on mac-2: check mode reports the change and touches nothing; then

@@ -124,17 +124,17 @@ plan:
     fingerprint: 3f1c0e9a
     changes:
       - resource: launchd.job
-        action: reload
+        action: load
         reason: job is not loaded
     blockers: []
     unknowns: []
-    summary: {add: 0, change: 1, destroy: 0}
+    summary: {add: 1, change: 0, destroy: 0}
 changes:
   description: C(action resource) of each planned change, in order.
   returned: always
   type: list
   elements: str
-  sample: ["create launchd.plist", "reload launchd.job", "pull ollama.model[\"llama3.2:latest\"]"]
+  sample: ["create launchd.plist", "load launchd.job", "pull ollama.model[\"llama3.2:latest\"]"]
 events:
   description:
     - The NDJSON events of C(apply --json) or C(destroy --json), one dict each, without the
