@@ -145,11 +145,10 @@ fn check_kind(stat: &rustix::fs::Stat, kind: Kind) -> Result<(), String> {
             "it is a file with {} hard links (one may be a file of the system)",
             stat.st_nlink
         )),
-        (Kind::File, rustix::fs::FileType::RegularFile)
-        | (Kind::Dir, rustix::fs::FileType::Directory) => Ok(()),
         // A directory where a file is wanted harms nothing: reading or replacing it fails with
         // the OS's own `IsADirectory`, which the callers word (`-c DIR`, `--junit DIR`).
-        (Kind::File, rustix::fs::FileType::Directory) => Ok(()),
+        (Kind::File, rustix::fs::FileType::RegularFile | rustix::fs::FileType::Directory)
+        | (Kind::Dir, rustix::fs::FileType::Directory) => Ok(()),
         (_, rustix::fs::FileType::Symlink) => Err(format!(
             "it is a symbolic link (owned by uid {})",
             stat.st_uid
