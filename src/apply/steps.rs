@@ -528,7 +528,7 @@ pub(super) async fn bootout_and_wait(
 ) -> Result<(), StepError> {
     let cmd = launchctl::bootout(target);
     let out = run(settings, &cmd).await?;
-    match launchctl::classify_bootout(out.status, &out.stderr) {
+    match launchctl::classify_bootout(out.status, &out.stdout, &out.stderr) {
         BootoutOutcome::NotLoaded => return Ok(()),
         BootoutOutcome::Ok | BootoutOutcome::InProgress => {}
         BootoutOutcome::Other { .. } => return Err(failed(&cmd, &out)),

@@ -27,6 +27,16 @@ fn says_service_not_found(stdout: &str, stderr: &str) -> bool {
     stderr.contains(SERVICE_NOT_FOUND) || stdout.contains(SERVICE_NOT_FOUND)
 }
 
+/// What a failed command said: stderr, or stdout when stderr is blank (some errors come on
+/// stdout, see [`says_service_not_found`]).
+fn said<'a>(stdout: &'a str, stderr: &'a str) -> &'a str {
+    if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    }
+}
+
 /// Whether a print's header names `target`: `gui/501/com.ollama = {` for
 /// `gui/501/com.ollama`, or the bare label (`com.ollama = {`), as OS X 10.10 printed it.
 fn header_names(header: &str, target: &ServiceTarget) -> bool {
@@ -133,19 +143,11 @@ pub fn parse_print(
                 excerpt(stderr)
             )),
         },
-        other => {
-            // Some errors come on stdout (see `says_service_not_found`): quote what was said.
-            let said = if stderr.trim().is_empty() {
-                stdout
-            } else {
-                stderr
-            };
-            Knowable::unknown(format!(
-                "`{command}` {}: {}",
-                status_text(other),
-                excerpt(said)
-            ))
-        }
+        other => Knowable::unknown(format!(
+            "`{command}` {}: {}",
+            status_text(other),
+            excerpt(said(stdout, stderr))
+        )),
     }
 }
 
@@ -215,16 +217,18 @@ pub enum BootoutOutcome {
     },
 }
 
-/// Classifies a finished `launchctl bootout`.
-pub fn classify_bootout(status: Option<i32>, stderr: &str) -> BootoutOutcome {
+/// Classifies a finished `launchctl bootout`. Real Macs answer a job that is not loaded with
+/// exit 3 `Boot-out failed: 3: No such process` (macos.md §3.2); exit 113 counts as not loaded
+/// only with the `Could not find service` text, on stderr or on stdout as for `print`.
+pub fn classify_bootout(status: Option<i32>, stdout: &str, stderr: &str) -> BootoutOutcome {
     match status {
         Some(0) => BootoutOutcome::Ok,
         Some(3) => BootoutOutcome::NotLoaded,
-        Some(113) if stderr.contains(SERVICE_NOT_FOUND) => BootoutOutcome::NotLoaded,
+        Some(113) if says_service_not_found(stdout, stderr) => BootoutOutcome::NotLoaded,
         Some(36) => BootoutOutcome::InProgress,
         code => BootoutOutcome::Other {
             code,
-            message: excerpt(stderr),
+            message: excerpt(said(stdout, stderr)),
         },
     }
 }
@@ -513,20 +517,58 @@ mod tests {
 
     #[test]
     fn bootout_statuses_are_classified() {
-        assert_eq!(classify_bootout(Some(0), ""), BootoutOutcome::Ok);
+        assert_eq!(classify_bootout(Some(0), "", ""), BootoutOutcome::Ok);
         assert_eq!(
-            classify_bootout(Some(3), "Boot-out failed: 3: No such process\n"),
+            classify_bootout(Some(3), "", "Boot-out failed: 3: No such process\n"),
             BootoutOutcome::NotLoaded
         );
         assert_eq!(
-            classify_bootout(Some(113), KICKSTART_NOT_FOUND),
+            classify_bootout(Some(113), "", KICKSTART_NOT_FOUND),
             BootoutOutcome::NotLoaded
         );
         assert_eq!(
-            classify_bootout(Some(36), "Boot-out failed: 36: Operation now in progress\n"),
+            classify_bootout(
+                Some(36),
+                "",
+                "Boot-out failed: 36: Operation now in progress\n"
+            ),
             BootoutOutcome::InProgress
         );
-        insta::assert_debug_snapshot!(classify_bootout(Some(64), BOOTOUT_USAGE));
+        insta::assert_debug_snapshot!(classify_bootout(Some(64), "", BOOTOUT_USAGE));
+    }
+
+    #[test]
+    fn bootout_113_with_the_not_found_text_on_either_stream_is_not_loaded() {
+        // The real texts, on stderr as captured and on stdout as reported (as for `print`).
+        for text in [NOT_FOUND, KICKSTART_NOT_FOUND] {
+            assert_eq!(
+                classify_bootout(Some(113), "", text),
+                BootoutOutcome::NotLoaded
+            );
+            assert_eq!(
+                classify_bootout(Some(113), text, ""),
+                BootoutOutcome::NotLoaded
+            );
+            assert_eq!(
+                classify_bootout(Some(113), text, "\n"),
+                BootoutOutcome::NotLoaded
+            );
+        }
+        // Other text with 113 is a failure that quotes what was said, on whichever stream.
+        assert_eq!(
+            classify_bootout(Some(113), "Bad request.\n", ""),
+            BootoutOutcome::Other {
+                code: Some(113),
+                message: "Bad request.".to_owned()
+            }
+        );
+        assert_eq!(
+            classify_bootout(Some(113), "ignored\n", "Boot-out failed: 113: Unknown\n"),
+            BootoutOutcome::Other {
+                code: Some(113),
+                message: "Boot-out failed: 113: Unknown".to_owned()
+            }
+        );
     }
 
     #[test]
@@ -566,7 +608,7 @@ mod tests {
         fn classifiers_never_panic(status in proptest::option::of(proptest::num::i32::ANY), stdout in "\\PC*", stderr in "\\PC*") {
             let _ = parse_print(&target("com.ollama"), status, &stdout, &stderr);
             let _ = classify_bootstrap(status, &stderr);
-            let _ = classify_bootout(status, &stderr);
+            let _ = classify_bootout(status, &stdout, &stderr);
             let _ = parse_print_disabled(&stdout);
         }
 

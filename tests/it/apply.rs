@@ -1079,3 +1079,19 @@ fn destroy_without_a_gui_session_touches_nothing_and_says_why() {
     assert_eq!(mac.mutations(), Vec::<String>::new());
     assert!(mac.plist().exists());
 }
+
+#[test]
+fn fault_network_managed_elsewhere_does_not_converge_and_names_what_comes_back() {
+    // Something else manages Ethernet (a configuration profile's network payload, a management
+    // agent): `networksetup -setmanual` exits 0, yet DHCP is back before the next look.
+    let mac = Mac::new();
+    mac.sb.set_fault("network-managed", "Ethernet");
+    let run = mac.apply();
+    insta::assert_snapshot!("fault_network_managed", mac.shown(&run));
+    run.failure()
+        .says("Apply did not converge: 6 done, 0 failed, 0 skipped in 4 round(s).")
+        .says("Apply did not converge: after 4 round(s) still planned: set-network")
+        .says("network.service[\"Ethernet\"] (method, address, subnet mask, router differ)")
+        .says("something on this Mac undoes these changes");
+    assert!(!run.both().contains("Apply failed"), "{}", run.both());
+}

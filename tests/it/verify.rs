@@ -2,8 +2,9 @@
 //! runs the fake Ollama. A converged server is set up by hand (plist written, bootstrapped
 //! through the fake `launchctl`, models seeded); each failing check is then provoked once.
 //!
-//! Every server binds a 127.0.0.X of its sandbox on a port that is also free on 127.0.0.1, so
-//! the "loopback refuses" check probes a port nobody else uses.
+//! Every server binds a 127.0.0.X of its sandbox on a port that is also free on 127.0.0.1 and
+//! held there (bound, not listening) for the test's life, so the "loopback refuses" check probes
+//! a port nothing else can take; the tests that want an answer there let go of it first.
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -104,7 +105,7 @@ fn verify_passes_on_a_converged_server_and_writes_junit() {
 
 #[test]
 fn each_fault_fails_the_check_about_it() {
-    let server = modern(false, &[]);
+    let mut server = modern(false, &[]);
     let mac = server.sb.mac_dir();
     let run = || server.run(&["verify", "--json"]);
     let out = run();
@@ -146,18 +147,6 @@ fn each_fault_fails_the_check_about_it() {
     insta::assert_snapshot!("model_missing", server.shown(&out));
     seed::install_model(&mac, "llama3.2").unwrap();
 
-    let stray = SocketAddr::from((Ipv4Addr::LOCALHOST, server.port));
-    let mut child = stray_server(&server.sb, stray);
-    let out = run();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(
-        failed_ids(&out),
-        ["network.loopback"],
-        "{}",
-        server.shown(&out)
-    );
-
     let out = server.run(&[
         "verify",
         "--json",
@@ -167,6 +156,20 @@ fn each_fault_fails_the_check_about_it() {
     let doc = out.json();
     assert_eq!(out.code, Some(0));
     assert_eq!(doc["summary"]["skipped"], 2 + 6 + 6);
+
+    // Last: once 127.0.0.1:<port> is let go, nothing keeps it free for the runs above.
+    server.release_loopback_port();
+    let stray = SocketAddr::from((Ipv4Addr::LOCALHOST, server.port));
+    let mut child = stray_server(&server.sb, stray);
+    let out = server.run(&["verify", "--json"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        failed_ids(&out),
+        ["network.loopback"],
+        "{}",
+        server.shown(&out)
+    );
 }
 
 #[test]
@@ -387,4 +390,16 @@ fn before_0_14_0_the_anthropic_checks_fail_with_the_upgrade_hint() {
         "{}",
         server.shown(&out)
     );
+}
+
+#[test]
+fn a_served_port_stays_refused_on_loopback_until_let_go() {
+    // What the "loopback refuses" check of every test above relies on: nothing else (another
+    // test's listener, another test run) can take 127.0.0.1:<port>, and it still refuses.
+    let mut server = Mac::served();
+    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, server.port));
+    assert!(std::net::TcpListener::bind(loopback).is_err());
+    assert!(!listening(loopback));
+    server.release_loopback_port();
+    assert!(std::net::TcpListener::bind(loopback).is_ok());
 }

@@ -16,6 +16,7 @@
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::LazyLock;
@@ -155,6 +156,9 @@ pub(crate) struct Mac {
     /// The port the server listens on.
     pub(crate) port: u16,
     kind: Kind,
+    /// A served Mac's hold on 127.0.0.1:[`Mac::port`] (bound, never listening), so that nothing
+    /// else takes it while `verify` checks that loopback refuses.
+    hold: Option<PortHold>,
 }
 
 impl Default for Mac {
@@ -191,14 +195,22 @@ impl Mac {
         if real != 0 {
             sb.update_machine(|m| m.uid = real);
         }
-        let port = free_port(sb.loopback());
-        Self::around(sb, port, Kind::Served)
+        let (port, hold) = free_port(sb.loopback());
+        let mut mac = Self::around(sb, port, Kind::Served);
+        mac.hold = Some(hold);
+        mac
     }
 
-    /// The same Mac, listening on `port` instead.
+    /// The same Mac, listening on `port` instead (127.0.0.1:`port` is not held).
     pub(crate) fn on_port(mut self, port: u16) -> Self {
         self.port = port;
+        self.hold = None;
         self
+    }
+
+    /// Lets go of 127.0.0.1:[`Mac::port`], for a server meant to answer there.
+    pub(crate) fn release_loopback_port(&mut self) {
+        self.hold = None;
     }
 
     fn around(sb: Sandbox, port: u16, kind: Kind) -> Self {
@@ -210,6 +222,7 @@ impl Mac {
             host,
             port,
             kind,
+            hold: None,
         }
     }
 
@@ -224,7 +237,10 @@ impl Mac {
     /// [`Mac::converged_server`], with `prepare` run on the sandbox's Mac directory before the
     /// server starts (to set the Ollama version or install other models).
     pub(crate) fn converged_server_with(on_loopback: bool, prepare: impl FnOnce(&Path)) -> Self {
-        let mac = Self::served();
+        let mut mac = Self::served();
+        if on_loopback {
+            mac.release_loopback_port();
+        }
         seed::set_loopback(&mac.sb.mac_dir(), mac.host.into()).unwrap();
         seed::install_model(&mac.sb.mac_dir(), "llama3.2").unwrap();
         prepare(&mac.sb.mac_dir());
@@ -687,16 +703,32 @@ pub(crate) fn planned_lines(plan: &serde_json::Value) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Free functions: network and waiting
 
-/// A port free on both 127.0.0.1 and `host`.
-pub(crate) fn free_port(host: Ipv4Addr) -> u16 {
+/// A TCP socket bound to a port of 127.0.0.1 without `SO_REUSEADDR` and never listening: while
+/// it lives no other socket of any process can bind that port on 127.0.0.1 (nor get it from
+/// `bind(…:0)`), and a connection to it is refused exactly as if nothing were there.
+#[derive(Debug)]
+pub(crate) struct PortHold(#[expect(dead_code, reason = "held for its bind only")] OwnedFd);
+
+/// A port free on both 127.0.0.1 and `host`, held on 127.0.0.1 until the [`PortHold`] drops. A
+/// port that is only free when picked could be handed to the next `bind(127.0.0.1:0)` (a test's
+/// listener, another test run) and then answer `verify`'s "loopback refuses" probe.
+pub(crate) fn free_port(host: Ipv4Addr) -> (u16, PortHold) {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, getsockname, socket_with};
     for _ in 0..50 {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap()
-            .local_addr()
+        // Close-on-exec: a server spawned meanwhile must not keep the port held.
+        let fd = socket_with(
+            AddressFamily::INET,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        bind(&fd, &SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+        let port = SocketAddr::try_from(getsockname(&fd).unwrap())
             .unwrap()
             .port();
         if TcpListener::bind((host, port)).is_ok() {
-            return port;
+            return (port, PortHold(fd));
         }
     }
     panic!("no port free on both 127.0.0.1 and {host}");

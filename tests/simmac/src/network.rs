@@ -300,6 +300,14 @@ pub fn getinfo(svc: &Service) -> String {
     out
 }
 
+/// Whether `faults/network-managed` names `service` (or is empty: every service): a manual
+/// address set on it does not stay.
+fn reverted_by_profile(ctx: &Ctx, service: &str) -> bool {
+    ctx.mac
+        .fault("network-managed")
+        .is_some_and(|names| names.is_empty() || names.lines().any(|n| n.trim() == service))
+}
+
 fn set(ctx: &Ctx, cmd: &str, args: &[&str]) -> Outcome {
     let mut services = load(&ctx.mac);
     let Some((name, values)) = args.split_first() else {
@@ -323,6 +331,12 @@ fn set(ctx: &Ctx, cmd: &str, args: &[&str]) -> Outcome {
     };
     let empty = |v: &[&str]| matches!(v, ["empty" | "Empty"]);
     match (cmd, values) {
+        ("-setmanual", [_, _, _]) if reverted_by_profile(ctx, name) => {
+            // `faults/network-managed`: the setting is put back at once by whoever manages
+            // this service (a configuration profile's network payload, a management agent);
+            // `networksetup` itself still exits 0 with no output, as it does on success.
+            return Outcome::ok("");
+        }
         ("-setmanual", [ip, mask, router]) => {
             if let NetConfig::Dhcp(lease) = &svc.config {
                 svc.dhcp_lease = lease.clone();
