@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use super::support::{MODELS, Mac, Run, no_temp_files, wait_for_process};
 
@@ -129,35 +128,56 @@ fn sighup_during_a_reload_finishes_it_before_exiting() {
     mac.assert_converged();
 }
 
+/// A `launchctl` that hangs, and takes 500 ms to exit on SIGTERM (as a program cleaning up): its
+/// own shell script, copied in by `cp` (a file this multi-threaded test process opened for writing
+/// could leak into a concurrently forked child and make exec'ing it fail with ETXTBSY).
+fn slow_to_stop_launchctl(mac: &Mac) {
+    let script = mac.sb.root().join("slow-launchctl.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ntrap 'sleep 0.5; exit 143' TERM\nsleep 30 &\nwait\n",
+    )
+    .unwrap();
+    let launchctl = mac.sb.bin_dir().join("launchctl");
+    let status = Command::new("cp")
+        .arg(&script)
+        .arg(&launchctl)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 #[test]
 fn sigterm_while_observing_exits_1_and_leaves_no_program_running() {
     let mac = Mac::new();
-    mac.sb.set_fault("launchctl-delay-ms", "3000");
+    slow_to_stop_launchctl(&mac);
     let child = mac.spawn(&["apply", "--yes"]);
-    assert!(wait_for_process(&mac.sb.mac_dir(), "launchctl"));
+    let bin = mac.sb.bin_dir();
+    assert!(wait_for_process(&bin, "launchctl"));
     signal(&child, rustix::process::Signal::TERM);
     Run::finish(child)
         .code(1)
         .says("interrupted (SIGTERM) while observing: nothing was changed");
     assert_eq!(mac.mutations(), Vec::<String>::new());
-    // The probes ssollama started were stopped with it, not left running beside the next run.
-    std::thread::sleep(Duration::from_millis(300));
+    // The probes ssollama started were stopped, and waited for, before it exited: none runs the
+    // moment it is gone, not even one slow to stop (no grace period here: an exit that only
+    // signals them fails this).
     assert!(
-        !wait_for_gone(&mac.sb.mac_dir(), "launchctl"),
+        !still_running(&bin, "launchctl"),
         "a launchctl probe outlived ssollama"
     );
 }
 
-/// Whether a process naming the sandbox and `needle` still runs after a short grace period.
-fn wait_for_gone(mac_dir: &Path, needle: &str) -> bool {
-    let mac = mac_dir.display().to_string();
+/// Whether a process whose command line names `dir` and `needle` runs now (a zombie has none).
+fn still_running(dir: &Path, needle: &str) -> bool {
+    let dir = dir.display().to_string();
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(Result::ok)
         .any(|e| {
             std::fs::read(e.path().join("cmdline")).is_ok_and(|raw| {
                 let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                line.contains(&mac) && line.contains(needle) && !line.contains("__supervise")
+                line.contains(&dir) && line.contains(needle) && !line.contains("__supervise")
             })
         })
 }
