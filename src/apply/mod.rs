@@ -292,7 +292,21 @@ pub fn foreign_home(home: &Path, home_uid: Option<u32>, sudo_uid: u32) -> Option
     }
 }
 
-/// Where the lock lives: per user under `HOME` for agents; `/var/run/ssollama.lock` for a daemon
+/// The directory of the Mac-wide lock on a real Mac: sticky, root's, writable by every user, and
+/// never removed (so its `flock` cannot be escaped by deleting the lock file).
+pub const MAC_LOCK_DIR: &str = "/private/tmp";
+
+/// The Mac-wide lock every run that may change the Mac takes first, whatever its config (agent
+/// or daemon) and user: `/private/tmp/ssollama.lock`. With `SSOLLAMA_TOOL_DIR` (the simulated
+/// Mac) it lives in that directory instead, so each simulated Mac has its own and tests never
+/// touch this machine's `/tmp`.
+pub fn mac_lock_path(tool_dir: Option<&Path>) -> PathBuf {
+    tool_dir
+        .unwrap_or_else(|| Path::new(MAC_LOCK_DIR))
+        .join("ssollama.lock")
+}
+
+/// Where the per-config lock lives (taken after the Mac-wide one): per user under `HOME` for agents; `/var/run/ssollama.lock` for a daemon
 /// (one system-wide job, changed by root).
 pub fn lock_path(desired: &Desired, home: &Path) -> PathBuf {
     match desired.service.mode {

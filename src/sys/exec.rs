@@ -291,26 +291,29 @@ pub async fn run(
         command.process_group(0);
     }
     // Started and registered under the lock, so `stop_children` never misses a program.
-    let (child, key) = {
+    let spawned = {
         let mut children = CHILDREN
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if children.stopping {
-            // The process exits on a signal: nothing new starts.
-            drop(children);
-            return std::future::pending().await;
-        }
-        let child = command.spawn().map_err(|source| ExecError::Spawn {
-            cmd: cmd.to_string(),
-            path: path.clone(),
-            source,
-        })?;
-        let key = child.id().and_then(|p| i32::try_from(p).ok());
-        if let Some(key) = key {
-            children.running.insert(key, own_group);
-        }
-        (child, key)
+        (!children.stopping).then(|| {
+            command.spawn().map(|child| {
+                let key = child.id().and_then(|p| i32::try_from(p).ok());
+                if let Some(key) = key {
+                    children.running.insert(key, own_group);
+                }
+                (child, key)
+            })
+        })
     };
+    let Some(spawned) = spawned else {
+        // The process exits on a signal: nothing new starts.
+        return std::future::pending().await;
+    };
+    let (child, key) = spawned.map_err(|source| ExecError::Spawn {
+        cmd: cmd.to_string(),
+        path: path.clone(),
+        source,
+    })?;
     let pid = child.id();
     let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
     if let (Some(key), Ok(mut children)) = (key, CHILDREN.lock()) {

@@ -339,6 +339,42 @@ fn deleting_the_lock_file_does_not_let_a_second_run_in() {
     Run::finish(first).success();
 }
 
+/// Two users' agents on one Mac: different HOMEs, so different per-user locks; the Mac-wide lock
+/// (in the simulated Mac's tool directory) refuses the second run, naming the holder, before it
+/// creates anything; deleting that lock file lets no one in either (its directory is locked).
+#[test]
+fn two_users_applies_on_one_mac_never_interleave() {
+    let mac = Mac::new();
+    mac.sb.set_fault("networksetup-delay-ms", "1500");
+    let first = mac.spawn(&["apply", "--yes", "--ready-timeout", "10"]);
+    assert!(wait_for_process(&mac.sb.mac_dir(), "networksetup"));
+    let home = mac.sb.root().join("other-home");
+    std::fs::create_dir(&home).unwrap();
+    let second = || -> Run {
+        mac.command(&["apply", "--yes"])
+            .env("HOME", &home)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let lock = mac.sb.bin_dir().join("ssollama.lock");
+    second()
+        .failure()
+        .says(&format!(
+            "another ssollama (pid {}) is working on this Mac",
+            first.id()
+        ))
+        .says(&lock.display().to_string());
+    std::fs::remove_file(&lock).unwrap();
+    second().failure().says("is working on this Mac");
+    assert!(
+        !home.join("Library").exists(),
+        "the refused run created its lock under its HOME"
+    );
+    Run::finish(first).success();
+    mac.assert_converged();
+}
+
 #[test]
 fn a_check_with_a_lock_timeout_waits_for_the_apply() {
     let mac = Mac::new();
