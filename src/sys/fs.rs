@@ -98,6 +98,13 @@ pub fn is_regular_file(path: &Path) -> Option<bool> {
     })
 }
 
+/// Whether a directory is at `path` (through links: `/tmp` is one on macOS).
+pub fn is_dir(path: &Path) -> bool {
+    rustix::fs::stat(path).is_ok_and(|stat| {
+        rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Directory
+    })
+}
+
 /// The canonical absolute form of `path` (links resolved); `None` when it does not exist.
 pub fn canonical(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(path).ok()

@@ -408,6 +408,43 @@ fn root_runs_a_user_writable_ollama_as_its_owner() {
     assert_eq!(sudo.args[..3], ["-n", "-u", "#501"]);
 }
 
+/// `sudo ssollama apply` of an agent whose log directory is outside the user's HOME (the
+/// sandbox's `logs/`, missing): refused before any change, naming the directory and what to do;
+/// nothing is created as root. Once the user made it, apply goes on.
+#[test]
+fn root_never_creates_a_log_directory_outside_the_sudo_users_home() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let mac = Mac::new();
+    // uid 501 is logged in at the console (its `gui/501` domain exists) and ran sudo.
+    mac.sb.update_machine(|m| m.uid = OTHER);
+    let logs = mac.logs_dir();
+    assert!(!logs.exists());
+    let sudo_apply = || -> Run {
+        mac.command(&["apply", "--yes", "--ready-timeout", "10"])
+            .env("SUDO_UID", OTHER.to_string())
+            .env("SUDO_USER", "other")
+            .output()
+            .unwrap()
+            .into()
+    };
+    sudo_apply()
+        .failure()
+        .says(&format!("refusing to create `{}` as root", logs.display()))
+        .says(&format!(
+            "create it yourself (`mkdir -p {}`)",
+            logs.display()
+        ))
+        .says("nothing was changed");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    assert!(!logs.exists(), "the log directory was created as root");
+    // Once the directory exists (made by the user), the sudo apply goes on and converges.
+    std::fs::create_dir(&logs).unwrap();
+    sudo_apply().success().never_says("refusing to create");
+}
+
 #[test]
 fn root_refuses_a_home_that_is_not_the_sudo_users() {
     if !is_root() {

@@ -87,6 +87,15 @@ pub(in crate::cli) fn lock(
     })
 }
 
+/// The `HOME` of the user behind `sudo` when ssollama runs as root for them, for
+/// [`apply::preflight`].
+pub(in crate::cli) fn sudo_home(settings: &apply::Settings) -> Option<&std::path::Path> {
+    settings
+        .sudo_uid
+        .filter(|uid| *uid != 0)
+        .map(|_| settings.observe.home.as_path())
+}
+
 /// Whether the job is a launch daemon (its lock and plist belong to root).
 pub(in crate::cli) fn is_daemon(desired: &Desired) -> bool {
     matches!(
@@ -255,7 +264,13 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
             ));
         }
     }
-    apply::preflight(&desired, &plan, settings.is_root)?;
+    apply::preflight(
+        &desired,
+        &plan,
+        settings.is_root,
+        sudo_home(&settings),
+        &fs::is_dir,
+    )?;
     let progress = progress(ctx, args.json);
     show_plan(ctx, &progress, &plan, &observed);
     if plan.is_empty() && plan.unknowns.is_empty() {
