@@ -185,7 +185,7 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Stops every program ssollama started that still runs (SIGTERM to its process group, or to
 /// it alone when it shares ours), and waits until they have exited (SIGKILL after
-/// [`STOP_GRACE`]): for an exit on a signal, so nothing is left running beside the next run.
+/// 2 s): for an exit on a signal, so nothing is left running beside the next run.
 /// From then on [`run`] starts nothing: a probe spawned while the signal arrived is either
 /// registered (and stopped here) or never started.
 pub fn stop_children() {
