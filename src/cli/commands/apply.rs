@@ -87,13 +87,18 @@ pub(in crate::cli) fn lock(
     })
 }
 
-/// The `HOME` of the user behind `sudo` when ssollama runs as root for them, for
-/// [`apply::preflight`].
-pub(in crate::cli) fn sudo_home(settings: &apply::Settings) -> Option<&std::path::Path> {
-    settings
+/// [`apply::preflight`] of this run: under `sudo` (as root, `SUDO_UID` not 0) with the user's
+/// `HOME`, directories looked up on disk.
+pub(in crate::cli) fn preflight(
+    desired: &Desired,
+    plan: &Plan,
+    settings: &apply::Settings,
+) -> Result<(), apply::PreflightError> {
+    let sudo_home = settings
         .sudo_uid
         .filter(|uid| *uid != 0)
-        .map(|_| settings.observe.home.as_path())
+        .map(|_| settings.observe.home.as_path());
+    apply::preflight(desired, plan, settings.is_root, sudo_home, &fs::is_dir)
 }
 
 /// Whether the job is a launch daemon (its lock and plist belong to root).
@@ -264,13 +269,7 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
             ));
         }
     }
-    apply::preflight(
-        &desired,
-        &plan,
-        settings.is_root,
-        sudo_home(&settings),
-        &fs::is_dir,
-    )?;
+    preflight(&desired, &plan, &settings)?;
     let progress = progress(ctx, args.json);
     show_plan(ctx, &progress, &plan, &observed);
     if plan.is_empty() && plan.unknowns.is_empty() {
