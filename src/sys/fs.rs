@@ -840,6 +840,29 @@ mod tests {
     }
 
     #[test]
+    fn the_mac_wide_lock_is_everyones_and_never_a_hard_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ssollama.lock");
+        let zero = std::time::Duration::ZERO;
+        let held = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap();
+        // 0666 whatever the umask: whichever user holds it next records their pid.
+        assert_eq!(meta(&path).unwrap().mode & 0o777, 0o666);
+        // Its directory is locked too: a new file after a deletion lets no one in.
+        std::fs::remove_file(&path).unwrap();
+        let err = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }), "{err}");
+        drop(held);
+        // A hard link (to a file of the system, say) is refused, never truncated.
+        std::fs::remove_file(&path).unwrap();
+        let other = dir.path().join("precious");
+        std::fs::write(&other, "keep").unwrap();
+        std::fs::hard_link(&other, &path).unwrap();
+        let err = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap_err();
+        assert!(err.to_string().contains("hard links"), "{err}");
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep");
+    }
+
+    #[test]
     fn read_optional_distinguishes_absent() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read_optional(&dir.path().join("nope")).unwrap(), None);
