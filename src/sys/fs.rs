@@ -848,18 +848,19 @@ mod tests {
         // 0666 whatever the umask: whichever user holds it next records their pid.
         assert_eq!(meta(&path).unwrap().mode & 0o777, 0o666);
         // Its directory is locked too: a new file after a deletion lets no one in.
-        std::fs::remove_file(&path).unwrap();
+        remove_file(&path).unwrap();
         let err = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap_err();
         assert!(matches!(err, LockError::Held { .. }), "{err}");
         drop(held);
         // A hard link (to a file of the system, say) is refused, never truncated.
-        std::fs::remove_file(&path).unwrap();
+        remove_file(&path).unwrap();
         let other = dir.path().join("precious");
-        std::fs::write(&other, "keep").unwrap();
+        write_atomic(&other, b"keep", 0o644, None).unwrap();
         std::fs::hard_link(&other, &path).unwrap();
         let err = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap_err();
         assert!(err.to_string().contains("hard links"), "{err}");
-        assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep");
+        remove_file(&path).unwrap();
+        assert_eq!(read_text(&other).unwrap(), "keep");
     }
 
     #[test]
