@@ -242,18 +242,83 @@ pub enum PreflightError {
         help("run `sudo ssollama apply` (nothing was changed)")
     )]
     NeedsRoot,
+    /// An agent applied as root for a user (`sudo`) would create a directory outside that user's
+    /// `HOME`, as root.
+    #[error(
+        "refusing to create `{}` as root: it is outside `{}`, the HOME of the user behind sudo",
+        path.display(),
+        home.display()
+    )]
+    #[diagnostic(
+        code(ssollama::apply::dir_outside_home),
+        help(
+            "create it yourself (`mkdir -p {}`) and run again, or run ssollama without sudo; nothing was changed",
+            path.display()
+        )
+    )]
+    DirOutsideHome {
+        /// The directory the plan would create.
+        path: PathBuf,
+        /// The user's `HOME`.
+        home: PathBuf,
+    },
 }
 
 /// Checks that need no observation, before anything is touched.
 ///
+/// `sudo_home`: the `HOME` of the user behind `sudo` when running as root for them (`SUDO_UID`
+/// set, not 0), else `None`; `exists`: whether a directory exists now.
+///
 /// # Errors
-/// [`PreflightError::NeedsRoot`] for daemon mode without root, when the plan changes anything.
-pub fn preflight(desired: &Desired, plan: &Plan, is_root: bool) -> Result<(), PreflightError> {
+/// [`PreflightError::NeedsRoot`] for daemon mode without root, when the plan changes anything;
+/// [`PreflightError::DirOutsideHome`] when an agent applied for a user under `sudo` would create
+/// a directory outside that user's `HOME`: a missing log directory, created by the plist write
+/// (a load) or by the step before a restart.
+pub fn preflight(
+    desired: &Desired,
+    plan: &Plan,
+    is_root: bool,
+    sudo_home: Option<&Path>,
+    exists: &dyn Fn(&Path) -> bool,
+) -> Result<(), PreflightError> {
     let daemon = matches!(desired.service.mode, Mode::Daemon { .. });
     if daemon && !is_root && !plan.changes.is_empty() {
         return Err(PreflightError::NeedsRoot);
     }
-    Ok(())
+    let (false, true, Some(home)) = (daemon, is_root, sudo_home) else {
+        return Ok(());
+    };
+    let mut created: Vec<&Path> = Vec::new();
+    for change in &plan.changes {
+        match &change.operation {
+            Operation::CreateLogDirs { dirs } => created.extend(dirs.iter().map(PathBuf::as_path)),
+            Operation::WritePlist { .. } => created.extend(
+                [&desired.logs.stdout, &desired.logs.stderr]
+                    .into_iter()
+                    .filter_map(|log| log.parent()),
+            ),
+            _ => {}
+        }
+    }
+    match created
+        .into_iter()
+        .find(|dir| !inside(dir, home) && !exists(dir))
+    {
+        Some(path) => Err(PreflightError::DirOutsideHome {
+            path: path.to_owned(),
+            home: home.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether `path` lies inside `home`, lexically (a `..` anywhere counts as outside).
+fn inside(path: &Path, home: &Path) -> bool {
+    let climbs = |p: &Path| {
+        p.components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    };
+    !climbs(path) && !climbs(home) && path.starts_with(home)
 }
 
 /// Staff, the primary group of macOS users: the group of what root writes for a user's agent.
@@ -292,7 +357,21 @@ pub fn foreign_home(home: &Path, home_uid: Option<u32>, sudo_uid: u32) -> Option
     }
 }
 
-/// Where the lock lives: per user under `HOME` for agents; `/var/run/ssollama.lock` for a daemon
+/// The directory of the Mac-wide lock on a real Mac: sticky, root's, writable by every user, and
+/// never removed (so its `flock` cannot be escaped by deleting the lock file).
+pub const MAC_LOCK_DIR: &str = "/private/tmp";
+
+/// The Mac-wide lock every run that may change the Mac takes first, whatever its config (agent
+/// or daemon) and user: `/private/tmp/ssollama.lock`. With `SSOLLAMA_TOOL_DIR` (the simulated
+/// Mac) it lives in that directory instead, so each simulated Mac has its own and tests never
+/// touch this machine's `/tmp`.
+pub fn mac_lock_path(tool_dir: Option<&Path>) -> PathBuf {
+    tool_dir
+        .unwrap_or_else(|| Path::new(MAC_LOCK_DIR))
+        .join("ssollama.lock")
+}
+
+/// Where the per-config lock lives (taken after the Mac-wide one): per user under `HOME` for agents; `/var/run/ssollama.lock` for a daemon
 /// (one system-wide job, changed by root).
 pub fn lock_path(desired: &Desired, home: &Path) -> PathBuf {
     match desired.service.mode {
@@ -665,7 +744,7 @@ async fn take_over(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use super::{PreflightError, STAFF_GID, home_owner, lock_path, preflight};
     use crate::model::desired::Mode;
@@ -703,15 +782,69 @@ mod tests {
             user: "tester".to_owned(),
         });
         assert_eq!(
-            preflight(&daemon, &one_change(), false),
+            preflight(&daemon, &one_change(), false, None, &|_| true),
             Err(PreflightError::NeedsRoot)
         );
-        assert_eq!(preflight(&daemon, &one_change(), true), Ok(()));
-        assert_eq!(preflight(&daemon, &Plan::default(), false), Ok(()));
         assert_eq!(
-            preflight(&desired(&Mode::Agent), &one_change(), false),
+            preflight(&daemon, &one_change(), true, None, &|_| true),
             Ok(())
         );
+        assert_eq!(
+            preflight(&daemon, &Plan::default(), false, None, &|_| true),
+            Ok(())
+        );
+        assert_eq!(
+            preflight(&desired(&Mode::Agent), &one_change(), false, None, &|_| {
+                true
+            }),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn an_agent_under_sudo_never_creates_a_missing_directory_outside_home() {
+        let agent = desired(&Mode::Agent);
+        let create = |dirs: &[&str]| Plan {
+            changes: vec![Change {
+                resource: "launchd.logs".to_owned(),
+                action: Action::Create,
+                reason: String::new(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+                operation: Operation::CreateLogDirs {
+                    dirs: dirs.iter().map(PathBuf::from).collect(),
+                },
+            }],
+            ..Plan::default()
+        };
+        let home = Some(Path::new("/Users/me"));
+        let missing = |_: &Path| false;
+        assert_eq!(
+            preflight(
+                &agent,
+                &create(&["/Users/me/logs", "/opt/logs"]),
+                true,
+                home,
+                &missing
+            ),
+            Err(PreflightError::DirOutsideHome {
+                path: PathBuf::from("/opt/logs"),
+                home: PathBuf::from("/Users/me"),
+            })
+        );
+        // `..` climbs out of HOME: outside.
+        assert!(preflight(&agent, &create(&["/Users/me/../x"]), true, home, &missing).is_err());
+        let inside = create(&["/Users/me/Library/Logs/ollama"]);
+        assert_eq!(preflight(&agent, &inside, true, home, &missing), Ok(()));
+        // Existing, not under sudo, or a daemon: nothing to refuse.
+        let outside = create(&["/opt/logs"]);
+        assert_eq!(preflight(&agent, &outside, true, home, &|_| true), Ok(()));
+        assert_eq!(preflight(&agent, &outside, true, None, &missing), Ok(()));
+        assert_eq!(preflight(&agent, &outside, false, home, &missing), Ok(()));
+        let daemon = desired(&Mode::Daemon {
+            user: "tester".to_owned(),
+        });
+        assert_eq!(preflight(&daemon, &outside, true, home, &missing), Ok(()));
     }
 
     #[test]

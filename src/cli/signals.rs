@@ -3,8 +3,8 @@
 //!
 //! [`Guard::install`] takes them over before the lock is taken. Until [`Guard::converging`],
 //! nothing has been changed: a signal prints `interrupted (SIGINT) while <phase>: nothing was
-//! changed`, stops the programs ssollama started (`sys::exec::stop_children`) and exits 1 at
-//! once, also while the prompt waits for an answer. From then on a signal only sets the
+//! changed`, stops the programs ssollama started and waits until they are gone
+//! (`sys::exec::stop_children`), then exits 1, also while the prompt waits for an answer. From then on a signal only sets the
 //! [`Cancel`] flag: the current step finishes (a reload finishes or rolls back), the rest is
 //! skipped, and the journal is printed.
 

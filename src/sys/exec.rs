@@ -167,26 +167,78 @@ impl ExecError {
     }
 }
 
-/// The programs running now: pid → whether it leads a process group of its own.
-static CHILDREN: Mutex<BTreeMap<i32, bool>> = Mutex::new(BTreeMap::new());
+/// The programs running now: pid → whether it leads a process group of its own; `stopping`
+/// once [`stop_children`] ran (no program starts after that).
+static CHILDREN: Mutex<Children> = Mutex::new(Children {
+    running: BTreeMap::new(),
+    stopping: false,
+});
+
+/// What [`CHILDREN`] holds.
+struct Children {
+    running: BTreeMap<i32, bool>,
+    stopping: bool,
+}
+
+/// How long [`stop_children`] waits for the programs it sent SIGTERM before it kills them.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Stops every program ssollama started that still runs (SIGTERM to its process group, or to
-/// it alone when it shares ours): for an exit on a signal, so nothing is left running beside the
-/// next run.
+/// it alone when it shares ours), and waits until they have exited (SIGKILL after
+/// 2 s): for an exit on a signal, so nothing is left running beside the next run.
+/// From then on [`run`] starts nothing: a probe spawned while the signal arrived is either
+/// registered (and stopped here) or never started.
 pub fn stop_children() {
-    let Ok(children) = CHILDREN.lock() else {
+    let Ok(mut children) = CHILDREN.lock() else {
         return;
     };
-    for (&pid, &group) in children.iter() {
-        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
-            continue;
-        };
-        let signal = rustix::process::Signal::TERM;
-        let _ = if group {
-            rustix::process::kill_process_group(pid, signal)
-        } else {
-            rustix::process::kill_process(pid, signal)
-        };
+    children.stopping = true;
+    let targets: Vec<(rustix::process::Pid, bool)> = children
+        .running
+        .iter()
+        .filter_map(|(&pid, &group)| rustix::process::Pid::from_raw(pid).map(|pid| (pid, group)))
+        .collect();
+    // Held until the end: nothing registers or starts while we wait.
+    let signal_all = |signal| {
+        for &(pid, group) in &targets {
+            let _ = if group {
+                rustix::process::kill_process_group(pid, signal)
+            } else {
+                rustix::process::kill_process(pid, signal)
+            };
+        }
+    };
+    signal_all(rustix::process::Signal::TERM);
+    if !wait_exited(&targets, STOP_GRACE) {
+        signal_all(rustix::process::Signal::KILL);
+        wait_exited(&targets, STOP_GRACE);
+    }
+    drop(children);
+}
+
+/// Waits up to `limit` until every one of `targets` has exited (without reaping it: the
+/// runtime that spawned it does), polling; `true` when they all did.
+fn wait_exited(targets: &[(rustix::process::Pid, bool)], limit: Duration) -> bool {
+    use rustix::process::{WaitId, WaitIdOptions, waitid};
+    let start = std::time::Instant::now();
+    loop {
+        let running = targets.iter().any(|&(pid, _)| {
+            // `Ok(None)`: still running; an error (ECHILD): already reaped.
+            matches!(
+                waitid(
+                    WaitId::Pid(pid),
+                    WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT
+                ),
+                Ok(None)
+            )
+        });
+        if !running {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -238,19 +290,34 @@ pub async fn run(
     if own_group {
         command.process_group(0);
     }
-    let child = command.spawn().map_err(|source| ExecError::Spawn {
+    // Started and registered under the lock, so `stop_children` never misses a program.
+    let spawned = {
+        let mut children = CHILDREN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (!children.stopping).then(|| {
+            command.spawn().map(|child| {
+                let key = child.id().and_then(|p| i32::try_from(p).ok());
+                if let Some(key) = key {
+                    children.running.insert(key, own_group);
+                }
+                (child, key)
+            })
+        })
+    };
+    let Some(spawned) = spawned else {
+        // The process exits on a signal: nothing new starts.
+        return std::future::pending().await;
+    };
+    let (child, key) = spawned.map_err(|source| ExecError::Spawn {
         cmd: cmd.to_string(),
         path: path.clone(),
         source,
     })?;
     let pid = child.id();
-    let key = pid.and_then(|p| i32::try_from(p).ok());
-    if let (Some(key), Ok(mut children)) = (key, CHILDREN.lock()) {
-        children.insert(key, own_group);
-    }
     let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
     if let (Some(key), Ok(mut children)) = (key, CHILDREN.lock()) {
-        children.remove(&key);
+        children.running.remove(&key);
     }
     if waited.is_err()
         && own_group

@@ -98,6 +98,13 @@ pub fn is_regular_file(path: &Path) -> Option<bool> {
     })
 }
 
+/// Whether a directory is at `path` (through links: `/tmp` is one on macOS).
+pub fn is_dir(path: &Path) -> bool {
+    rustix::fs::stat(path).is_ok_and(|stat| {
+        rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Directory
+    })
+}
+
 /// The canonical absolute form of `path` (links resolved); `None` when it does not exist.
 pub fn canonical(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(path).ok()
@@ -560,8 +567,8 @@ pub fn backup(path: &Path, backup: &Path, owner: Option<(u32, u32)>) -> Result<b
 }
 
 /// An exclusive advisory lock (`flock(2)`) held while the value lives: on the lock file, and
-/// (when asked) on its directory too, so deleting the lock file during a run does not let a
-/// second run in (it would lock a new file, but not the directory).
+/// (see [`LockScope`]) on its directory too, so deleting the lock file during a run does not let
+/// a second run in (it would lock a new file, but not the directory).
 #[derive(Debug)]
 pub struct Lock {
     _file: std::fs::File,
@@ -603,13 +610,26 @@ pub enum LockError {
     Unsafe(FsError),
 }
 
+/// What a [`Lock`] locks besides its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    /// The lock file only (a daemon's, in a root-only directory).
+    File,
+    /// The file and its directory, ssollama's own (an agent's `~/Library/Caches/ssollama`).
+    Dir,
+    /// The Mac-wide lock every user takes: the file and its directory (sticky and root's, as
+    /// `/private/tmp`: nobody can delete or replace it), the file created readable and writable
+    /// by everyone (`0666`) so whoever holds it can record their pid.
+    MacWide,
+}
+
 /// How often a waiting [`Lock::acquire`] tries again.
 const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Lock {
     /// Takes the lock at `path`, waiting up to `wait` for a holder to finish (zero: fail at once),
-    /// and writes our pid into it. With `lock_dir`, the lock file's directory is locked too (an
-    /// agent's `~/Library/Caches/ssollama`, never a shared system directory). The directories and
+    /// and writes our pid into it. `scope` says whether the lock file's directory is locked too
+    /// and who may write the file ([`LockScope`]). The directories and
     /// the file it creates get `owner` (see [`create_dir_all_owned`]). Never follows a link at
     /// the lock file; as root its directories are checked (`guard`). A lock file this user may not
     /// write (left by an older run as root), or that is not its own, is opened read-only
@@ -617,7 +637,7 @@ impl Lock {
     pub fn acquire(
         path: &Path,
         owner: Option<(u32, u32)>,
-        lock_dir: bool,
+        scope: LockScope,
         wait: std::time::Duration,
     ) -> Result<Self, LockError> {
         let open_err = |source| LockError::Open {
@@ -631,12 +651,17 @@ impl Lock {
         guard(path, Kind::File).map_err(LockError::Unsafe)?;
         let start = std::time::Instant::now();
         loop {
-            let dir = if lock_dir {
-                path.parent().map(open_dir).transpose().map_err(open_err)?
-            } else {
+            let dir = if scope == LockScope::File {
                 None
+            } else {
+                path.parent().map(open_dir).transpose().map_err(open_err)?
             };
-            let (mut file, writable) = open_lock(path, owner).map_err(|e| {
+            let mode = if scope == LockScope::MacWide {
+                0o666
+            } else {
+                0o644
+            };
+            let (mut file, writable) = open_lock(path, owner, mode).map_err(|e| {
                 if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
                     LockError::Unsafe(FsError::Unsafe {
                         path: path.to_owned(),
@@ -711,9 +736,14 @@ fn open_dir(dir: &Path) -> std::io::Result<rustix::fd::OwnedFd> {
     )?)
 }
 
-/// Opens (creating it, with `owner`, when absent) the lock file, never through a link; `true`
-/// when we may write our pid into it (it is writable and our own, or created by us).
-fn open_lock(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<(std::fs::File, bool)> {
+/// Opens (creating it, with `owner` and exactly `mode`, when absent) the lock file, never
+/// through a link; `true` when we may write our pid into it (it is writable, and as root our own
+/// or the user's we act for; or created by us).
+fn open_lock(
+    path: &Path,
+    owner: Option<(u32, u32)>,
+    mode: u32,
+) -> std::io::Result<(std::fs::File, bool)> {
     use std::io::ErrorKind;
     use std::os::unix::fs::OpenOptionsExt as _;
     let nofollow = rustix::fs::OFlags::NOFOLLOW.bits();
@@ -723,8 +753,11 @@ fn open_lock(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<(std::fs
     // Two rounds: the file may vanish between "exists" and opening it.
     let mut last = std::io::Error::from(ErrorKind::NotFound);
     for _ in 0..2 {
-        match options.clone().create_new(true).mode(0o644).open(path) {
+        match options.clone().create_new(true).mode(mode).open(path) {
             Ok(file) => {
+                // Not narrowed by the umask: a Mac-wide lock must be writable by every user.
+                rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(mode))
+                    .map_err(std::io::Error::from)?;
                 if let Some((uid, gid)) = owner {
                     rustix::fs::fchown(
                         &file,
@@ -740,10 +773,13 @@ fn open_lock(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<(std::fs
         }
         match options.open(path) {
             Ok(file) => {
-                // Root writes its pid only into a file of its own or of the user it acts for.
+                // Root writes its pid only into a file of its own or of the user it acts for
+                // (a user, into any lock file it may write: the Mac-wide one is everyone's).
                 let mine = rustix::fs::fstat(&file).is_ok_and(|stat| {
-                    let euid = rustix::process::geteuid().as_raw();
-                    stat.st_uid == euid || owner.is_some_and(|(uid, _)| uid == stat.st_uid)
+                    let euid = rustix::process::geteuid();
+                    !euid.is_root()
+                        || stat.st_uid == euid.as_raw()
+                        || owner.is_some_and(|(uid, _)| uid == stat.st_uid)
                 });
                 if mine {
                     return Ok((file, true));
@@ -791,15 +827,40 @@ mod tests {
     fn second_lock_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock");
-        let held = Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap();
-        let err = Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap_err();
+        let held = Lock::acquire(&path, None, LockScope::Dir, std::time::Duration::ZERO).unwrap();
+        let err =
+            Lock::acquire(&path, None, LockScope::Dir, std::time::Duration::ZERO).unwrap_err();
         assert!(
             err.to_string()
                 .contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
         drop(held);
-        Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap();
+        Lock::acquire(&path, None, LockScope::Dir, std::time::Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn the_mac_wide_lock_is_everyones_and_never_a_hard_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ssollama.lock");
+        let zero = std::time::Duration::ZERO;
+        let held = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap();
+        // 0666 whatever the umask: whichever user holds it next records their pid.
+        assert_eq!(meta(&path).unwrap().mode & 0o777, 0o666);
+        // Its directory is locked too: a new file after a deletion lets no one in.
+        remove_file(&path).unwrap();
+        let err = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }), "{err}");
+        drop(held);
+        // A hard link (to a file of the system, say) is refused, never truncated.
+        remove_file(&path).unwrap();
+        let other = dir.path().join("precious");
+        write_atomic(&other, b"keep", 0o644, None).unwrap();
+        std::fs::hard_link(&other, &path).unwrap();
+        let err = Lock::acquire(&path, None, LockScope::MacWide, zero).unwrap_err();
+        assert!(err.to_string().contains("hard links"), "{err}");
+        remove_file(&path).unwrap();
+        assert_eq!(read_text(&other).unwrap(), "keep");
     }
 
     #[test]
@@ -851,7 +912,7 @@ mod tests {
         let lock = Lock::acquire(
             &path,
             Some((other_uid(), 20)),
-            true,
+            LockScope::Dir,
             std::time::Duration::ZERO,
         )
         .unwrap();
@@ -890,7 +951,7 @@ mod tests {
         let try_lock = {
             let path = path.clone();
             move || {
-                Lock::acquire(&path, None, true, std::time::Duration::ZERO)
+                Lock::acquire(&path, None, LockScope::Dir, std::time::Duration::ZERO)
                     .map(drop)
                     .map_err(|e| e.to_string())
             }
@@ -908,9 +969,9 @@ mod tests {
         };
         assert_eq!(result, Ok(()));
         // The flock still excludes: a held lock is reported as held.
-        let held = Lock::acquire(&path, None, true, std::time::Duration::ZERO).unwrap();
+        let held = Lock::acquire(&path, None, LockScope::Dir, std::time::Duration::ZERO).unwrap();
         assert!(matches!(
-            Lock::acquire(&path, None, true, std::time::Duration::ZERO),
+            Lock::acquire(&path, None, LockScope::Dir, std::time::Duration::ZERO),
             Err(LockError::Held { .. })
         ));
         drop(held);

@@ -62,6 +62,9 @@ fn apply_under_sudo_leaves_what_it_creates_to_the_user() {
     let mac = Mac::new();
     // The console user is 501, and ssollama runs as root through `sudo` on its behalf.
     mac.sb.update_machine(|m| m.uid = USER);
+    // The log directory is outside the user's HOME: root never creates it for an agent (see
+    // safety.rs), the user does.
+    std::fs::create_dir(mac.logs_dir()).unwrap();
     let sudo_apply = || -> Run {
         mac.command(&["apply", "--yes", "--ready-timeout", "10"])
             .env("SUDO_UID", USER.to_string())
@@ -83,7 +86,6 @@ fn apply_under_sudo_leaves_what_it_creates_to_the_user() {
     };
     for path in [
         mac.agents_dir(),
-        mac.logs_dir(),
         lock.parent().unwrap().to_path_buf(),
         lock.clone(),
         mac.plist(),

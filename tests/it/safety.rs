@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use super::support::{MODELS, Mac, Run, no_temp_files, wait_for_process};
 
@@ -129,35 +128,56 @@ fn sighup_during_a_reload_finishes_it_before_exiting() {
     mac.assert_converged();
 }
 
+/// A `launchctl` that hangs, and takes 500 ms to exit on SIGTERM (as a program cleaning up): its
+/// own shell script, copied in by `cp` (a file this multi-threaded test process opened for writing
+/// could leak into a concurrently forked child and make exec'ing it fail with ETXTBSY).
+fn slow_to_stop_launchctl(mac: &Mac) {
+    let script = mac.sb.root().join("slow-launchctl.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ntrap 'sleep 0.5; exit 143' TERM\nsleep 30 &\nwait\n",
+    )
+    .unwrap();
+    let launchctl = mac.sb.bin_dir().join("launchctl");
+    let status = Command::new("cp")
+        .arg(&script)
+        .arg(&launchctl)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 #[test]
 fn sigterm_while_observing_exits_1_and_leaves_no_program_running() {
     let mac = Mac::new();
-    mac.sb.set_fault("launchctl-delay-ms", "3000");
+    slow_to_stop_launchctl(&mac);
     let child = mac.spawn(&["apply", "--yes"]);
-    assert!(wait_for_process(&mac.sb.mac_dir(), "launchctl"));
+    let bin = mac.sb.bin_dir();
+    assert!(wait_for_process(&bin, "launchctl"));
     signal(&child, rustix::process::Signal::TERM);
     Run::finish(child)
         .code(1)
         .says("interrupted (SIGTERM) while observing: nothing was changed");
     assert_eq!(mac.mutations(), Vec::<String>::new());
-    // The probes ssollama started were stopped with it, not left running beside the next run.
-    std::thread::sleep(Duration::from_millis(300));
+    // The probes ssollama started were stopped, and waited for, before it exited: none runs the
+    // moment it is gone, not even one slow to stop (no grace period here: an exit that only
+    // signals them fails this).
     assert!(
-        !wait_for_gone(&mac.sb.mac_dir(), "launchctl"),
+        !still_running(&bin, "launchctl"),
         "a launchctl probe outlived ssollama"
     );
 }
 
-/// Whether a process naming the sandbox and `needle` still runs after a short grace period.
-fn wait_for_gone(mac_dir: &Path, needle: &str) -> bool {
-    let mac = mac_dir.display().to_string();
+/// Whether a process whose command line names `dir` and `needle` runs now (a zombie has none).
+fn still_running(dir: &Path, needle: &str) -> bool {
+    let dir = dir.display().to_string();
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(Result::ok)
         .any(|e| {
             std::fs::read(e.path().join("cmdline")).is_ok_and(|raw| {
                 let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                line.contains(&mac) && line.contains(needle) && !line.contains("__supervise")
+                line.contains(&dir) && line.contains(needle) && !line.contains("__supervise")
             })
         })
 }
@@ -319,6 +339,42 @@ fn deleting_the_lock_file_does_not_let_a_second_run_in() {
     Run::finish(first).success();
 }
 
+/// Two users' agents on one Mac: different HOMEs, so different per-user locks; the Mac-wide lock
+/// (in the simulated Mac's tool directory) refuses the second run, naming the holder, before it
+/// creates anything; deleting that lock file lets no one in either (its directory is locked).
+#[test]
+fn two_users_applies_on_one_mac_never_interleave() {
+    let mac = Mac::new();
+    mac.sb.set_fault("networksetup-delay-ms", "1500");
+    let first = mac.spawn(&["apply", "--yes", "--ready-timeout", "10"]);
+    assert!(wait_for_process(&mac.sb.mac_dir(), "networksetup"));
+    let home = mac.sb.root().join("other-home");
+    std::fs::create_dir(&home).unwrap();
+    let second = || -> Run {
+        mac.command(&["apply", "--yes"])
+            .env("HOME", &home)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let lock = mac.sb.bin_dir().join("ssollama.lock");
+    second()
+        .failure()
+        .says(&format!(
+            "another ssollama (pid {}) is working on this Mac",
+            first.id()
+        ))
+        .says(&lock.display().to_string());
+    std::fs::remove_file(&lock).unwrap();
+    second().failure().says("is working on this Mac");
+    assert!(
+        !home.join("Library").exists(),
+        "the refused run created its lock under its HOME"
+    );
+    Run::finish(first).success();
+    mac.assert_converged();
+}
+
 #[test]
 fn a_check_with_a_lock_timeout_waits_for_the_apply() {
     let mac = Mac::new();
@@ -352,6 +408,43 @@ fn root_runs_a_user_writable_ollama_as_its_owner() {
         .find(|c| c.tool == "sudo" && c.args.iter().any(|a| a == "--version"))
         .unwrap_or_else(|| panic!("`ollama --version` did not go through sudo: {calls:?}"));
     assert_eq!(sudo.args[..3], ["-n", "-u", "#501"]);
+}
+
+/// `sudo ssollama apply` of an agent whose log directory is outside the user's HOME (the
+/// sandbox's `logs/`, missing): refused before any change, naming the directory and what to do;
+/// nothing is created as root. Once the user made it, apply goes on.
+#[test]
+fn root_never_creates_a_log_directory_outside_the_sudo_users_home() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let mac = Mac::new();
+    // uid 501 is logged in at the console (its `gui/501` domain exists) and ran sudo.
+    mac.sb.update_machine(|m| m.uid = OTHER);
+    let logs = mac.logs_dir();
+    assert!(!logs.exists());
+    let sudo_apply = || -> Run {
+        mac.command(&["apply", "--yes", "--ready-timeout", "10"])
+            .env("SUDO_UID", OTHER.to_string())
+            .env("SUDO_USER", "other")
+            .output()
+            .unwrap()
+            .into()
+    };
+    sudo_apply()
+        .failure()
+        .says(&format!("refusing to create `{}` as root", logs.display()))
+        .says(&format!(
+            "create it yourself (`mkdir -p {}`)",
+            logs.display()
+        ))
+        .says("nothing was changed");
+    assert_eq!(mac.mutations(), Vec::<String>::new());
+    assert!(!logs.exists(), "the log directory was created as root");
+    // Once the directory exists (made by the user), the sudo apply goes on and converges.
+    std::fs::create_dir(&logs).unwrap();
+    sudo_apply().success().never_says("refusing to create");
 }
 
 #[test]

@@ -23,14 +23,23 @@ use crate::sys::fs::{self, Lock, LockError};
 
 pub(in crate::cli) use super::super::signals::Guard;
 
-/// Takes the per-user (or system-wide, for daemons) lock. `strict`: a lock file that cannot be
-/// opened is an error (apply); otherwise a warning (check, as a user, of a daemon's lock).
+/// The locks of a run, held while the value lives.
+#[derive(Debug)]
+pub(in crate::cli) struct Locks {
+    _mac: Option<Lock>,
+    _config: Option<Lock>,
+}
+
+/// Takes the Mac-wide lock (one per Mac, whatever the config and the user: two runs never
+/// interleave), then the per-user (or, for daemons, system-wide) lock of the config, each
+/// waiting up to `wait`. `strict`: a lock file that cannot be opened is an error (apply);
+/// otherwise a warning (check, as a user, of a daemon's lock).
 pub(in crate::cli) fn lock(
     ctx: &Context,
     desired: &Desired,
     strict: bool,
     wait: Duration,
-) -> Result<Option<Lock>, Report> {
+) -> Result<Locks, Report> {
     let settings = settings(ctx)?;
     // An agent applied as root for a user writes under HOME: it must be that user's.
     if let (Some(uid), false, true) = (
@@ -46,11 +55,8 @@ pub(in crate::cli) fn lock(
             "refusing to work on the user's agent: {problem}"
         ));
     }
-    let path = apply::lock_path(desired, &settings.home);
-    // Under `sudo`, the lock of an agent is the user's: a later run as the user must open it.
-    let owner = apply::home_owner(desired, rustix::process::geteuid().is_root(), settings.uid);
-    // An agent's lock directory is ssollama's own: locked too, so deleting the file lets no one in.
-    match Lock::acquire(&path, owner, !is_daemon(desired), wait) {
+    let take = |path: &std::path::Path, owner, scope| match Lock::acquire(path, owner, scope, wait)
+    {
         Ok(lock) => Ok(Some(lock)),
         Err(refused @ (LockError::Held { .. } | LockError::Unsafe(_))) => Err(Report::new(refused)),
         Err(error) if strict => Err(Report::new(error)),
@@ -58,7 +64,41 @@ pub(in crate::cli) fn lock(
             tracing::warn!(%error, "working without the lock");
             Ok(None)
         }
-    }
+    };
+    // First the Mac's (root's, or whoever made it: everyone may write it), always in this order.
+    let mac = take(
+        &apply::mac_lock_path(settings.tool_dir.as_deref()),
+        None,
+        fs::LockScope::MacWide,
+    )?;
+    let path = apply::lock_path(desired, &settings.home);
+    // Under `sudo`, the lock of an agent is the user's: a later run as the user must open it.
+    let owner = apply::home_owner(desired, rustix::process::geteuid().is_root(), settings.uid);
+    // An agent's lock directory is ssollama's own: locked too, so deleting the file lets no one in.
+    let scope = if is_daemon(desired) {
+        fs::LockScope::File
+    } else {
+        fs::LockScope::Dir
+    };
+    let config = take(&path, owner, scope)?;
+    Ok(Locks {
+        _mac: mac,
+        _config: config,
+    })
+}
+
+/// [`apply::preflight`] of this run: under `sudo` (as root, `SUDO_UID` not 0) with the user's
+/// `HOME`, directories looked up on disk.
+pub(in crate::cli) fn preflight(
+    desired: &Desired,
+    plan: &Plan,
+    settings: &apply::Settings,
+) -> Result<(), apply::PreflightError> {
+    let sudo_home = settings
+        .sudo_uid
+        .filter(|uid| *uid != 0)
+        .map(|_| settings.observe.home.as_path());
+    apply::preflight(desired, plan, settings.is_root, sudo_home, &fs::is_dir)
 }
 
 /// Whether the job is a launch daemon (its lock and plist belong to root).
@@ -182,7 +222,7 @@ pub(in crate::cli) fn lock_and_observe(
     desired: &Desired,
     settings: &apply::Settings,
     wait: Duration,
-) -> Result<(Option<Lock>, tokio::runtime::Runtime, Observed), Report> {
+) -> Result<(Locks, tokio::runtime::Runtime, Observed), Report> {
     set_phase(guard, "waiting for the lock");
     // A user cannot open a daemon's lock in /var/run: the root check says why, clearly.
     let lock = lock(ctx, desired, settings.is_root || !is_daemon(desired), wait)?;
@@ -229,7 +269,7 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
             ));
         }
     }
-    apply::preflight(&desired, &plan, settings.is_root)?;
+    preflight(&desired, &plan, &settings)?;
     let progress = progress(ctx, args.json);
     show_plan(ctx, &progress, &plan, &observed);
     if plan.is_empty() && plan.unknowns.is_empty() {

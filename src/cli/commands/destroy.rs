@@ -10,11 +10,11 @@ use miette::Report;
 use super::super::args::DestroyArgs;
 use super::super::{Context, ExitStatus};
 use super::apply::{
-    Guard, Wording, apply_settings, confirm, converge_and_finish, lock_and_observe, progress,
-    set_phase, show_plan,
+    Guard, Wording, apply_settings, confirm, converge_and_finish, lock_and_observe, preflight,
+    progress, set_phase, show_plan,
 };
 use super::load_config;
-use crate::apply::{self, Timing};
+use crate::apply::Timing;
 use crate::model::{Desired, Observed};
 use crate::plan::Plan;
 use crate::plan::destroy::{DestroyOptions, destroy_plan, models_unknown};
@@ -59,7 +59,7 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
     let outcome = left_behind(&options, desired.network.is_some());
     let planner = move |d: &Desired, o: &Observed| -> Plan { destroy_plan(d, o, &options) };
     let plan = planner(&desired, &observed);
-    apply::preflight(&desired, &plan, settings.is_root)?;
+    preflight(&desired, &plan, &settings)?;
     let progress = progress(ctx, args.json);
     show_plan(ctx, &progress, &plan, &observed);
     if !args.models && !progress.is_json() {

@@ -472,7 +472,7 @@ pub(super) fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus, Repor
     // Never read the Mac halfway through an apply (a saved observation needs no lock).
     let _lock = match &args.state {
         Some(_) => None,
-        None => apply::lock(ctx, &desired, false, args.lock_timeout)?,
+        None => Some(apply::lock(ctx, &desired, false, args.lock_timeout)?),
     };
     let observed = observation(ctx, &desired, args.state.as_deref())?;
     // An unloaded warm model is not drift (`apply` warms it again); see `Plan::drift`.
