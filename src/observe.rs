@@ -373,18 +373,19 @@ pub async fn ollama(desired: &Desired, settings: &Settings) -> OllamaState {
     OllamaState { url, server }
 }
 
-/// `ollama --version`; as root, a program a user may write is never run as root: as its owner
-/// (`sudo -n -u #<uid>`), and not at all when root owns it but others may write it.
-fn version_command(path: &Path) -> Result<Cmd, String> {
-    let plain = Cmd::new(Tool::Ollama(path.to_path_buf()), ["--version"]);
+/// `program args…` (`ollama --version`, `brew --prefix ollama`); as root, a program a user may
+/// write is never run as root: as its owner (`sudo -n -u #<uid>`), and not at all when root owns
+/// it but others may write it.
+fn as_its_owner(program: &Path, tool: Tool, args: &[&str]) -> Result<Cmd, String> {
+    let plain = Cmd::new(tool, args.iter().copied());
     if !rustix::process::geteuid().is_root() {
         return Ok(plain);
     }
-    match fs::writable_by_others(path) {
+    match fs::writable_by_others(program) {
         None => Ok(plain),
         Some(0) => Err(format!(
             "`{}` is not run as root: its group or others may write it (`chmod go-w` it)",
-            path.display()
+            program.display()
         )),
         Some(owner) => Ok(Cmd::new(
             Tool::Sudo,
@@ -392,9 +393,10 @@ fn version_command(path: &Path) -> Result<Cmd, String> {
                 "-n".to_owned(),
                 "-u".to_owned(),
                 format!("#{owner}"),
-                path.display().to_string(),
-                "--version".to_owned(),
-            ],
+                program.display().to_string(),
+            ]
+            .into_iter()
+            .chain(args.iter().map(|a| (*a).to_owned())),
         )),
     }
 }
@@ -423,7 +425,10 @@ pub async fn find_program(
     let Some(brew) = brew else {
         return (None, candidates);
     };
-    let cmd = Cmd::new(Tool::Brew(brew.to_owned()), ["--prefix", "ollama"]);
+    // Homebrew's `brew` is the user's script: as root it runs as its owner, never as root.
+    let Ok(cmd) = as_its_owner(brew, Tool::Brew(brew.to_owned()), &["--prefix", "ollama"]) else {
+        return (None, candidates);
+    };
     let prefix = match settings.run(&cmd).await {
         Ok(out) if out.success() => out.stdout.lines().next().map(|l| PathBuf::from(l.trim())),
         _ => None,
@@ -448,7 +453,7 @@ async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
     let (path, candidates) = find_program(desired, settings, brew.as_deref()).await;
     let version = match &path {
         None => Knowable::unknown("no `ollama` program found"),
-        Some(path) => match version_command(path) {
+        Some(path) => match as_its_owner(path, Tool::Ollama(path.clone()), &["--version"]) {
             Err(reason) => Knowable::unknown(reason),
             Ok(cmd) => match settings.run(&cmd).await {
                 Ok(out) => crate::ollama::cli::parse_version_output(&out.stdout).map_or_else(

@@ -385,9 +385,24 @@ async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
         ));
     };
     let settings = ctx.settings;
-    // Homebrew refuses to run as root: under sudo, install as the user behind it.
-    let cmd = match (settings.is_root, settings.sudo_uid) {
-        (true, Some(uid)) if uid != 0 => {
+    // Homebrew refuses to run as root, and its `brew` is a user's script that must never run as
+    // root at all: under sudo, install as the user behind it; as root without sudo (root's
+    // cron), as the owner of `brew`.
+    let user = match (settings.is_root, settings.sudo_uid) {
+        (true, Some(uid)) if uid != 0 => Some(uid),
+        (true, _) => match fs::writable_by_others(brew) {
+            Some(0) => {
+                return Err(StepError::Invalid(format!(
+                    "`{}` is not run as root: its group or others may write it (`chmod go-w` it)",
+                    brew.display()
+                )));
+            }
+            owner => owner,
+        },
+        _ => None,
+    };
+    let cmd = match user {
+        Some(uid) => {
             let mut args = Vec::new();
             if !settings.interactive {
                 args.push("-n".to_owned());

@@ -410,6 +410,34 @@ fn root_runs_a_user_writable_ollama_as_its_owner() {
     assert_eq!(sudo.args[..3], ["-n", "-u", "#501"]);
 }
 
+/// Homebrew's `brew` is a user's script: as root, `brew --prefix ollama` (looking for the
+/// program) and `brew install ollama` run as its owner, never as root.
+#[test]
+fn root_runs_a_user_owned_brew_as_its_owner() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let mac = Mac::new();
+    mac.sb.remove_ollama();
+    chown_other(&mac.sb.bin_dir().join("brew"));
+    let as_owner = |verb: &str| {
+        let calls = mac.sb.journal();
+        let sudo = calls
+            .iter()
+            .find(|c| c.tool == "sudo" && c.args.iter().any(|a| a == verb))
+            .unwrap_or_else(|| panic!("`brew {verb}` did not go through sudo: {calls:?}"));
+        assert_eq!(sudo.args[..3], ["-n", "-u", "#501"], "{sudo:?}");
+    };
+    mac.run(&["observe", "--json"]).success();
+    as_owner("--prefix");
+    mac.sb.clear_journal();
+    mac.apply()
+        .success()
+        .says("done     install ollama.program");
+    as_owner("install");
+}
+
 /// `sudo ssollama apply` of an agent whose log directory is outside the user's HOME (the
 /// sandbox's `logs/`, missing): refused before any change, naming the directory and what to do;
 /// nothing is created as root. Once the user made it, apply goes on.
