@@ -661,9 +661,19 @@ async fn roll_back(
             "the new definition of {target} failed; rolling back to the previous plist"
         ),
     });
+    // The previous definition serves at its own address and logs to its own file: wait on those
+    // (a failed change of `listen.host` or `listen.port` rolls back to the old address).
+    let served = previous_desired(ctx.desired, &bytes);
+    let previous_ctx = Ctx::new(
+        &served,
+        ctx.observed,
+        ctx.settings,
+        ctx.reporter,
+        ctx.cancel,
+    );
     let outcome = async {
         fs::write_atomic(plist, &bytes, 0o644, plist_owner(ctx))?;
-        reload(ctx, target, plist, true).await
+        reload(&previous_ctx, target, plist, true).await
     }
     .await;
     let record = |status| {
@@ -694,6 +704,36 @@ async fn roll_back(
             )
         }
     }
+}
+
+/// `desired` with the address and logs of a previous plist (`bytes`, XML or binary): its
+/// `OLLAMA_HOST` (absent: Ollama's default), `StandardOutPath` and `StandardErrorPath`. What
+/// cannot be read stays as declared.
+fn previous_desired(desired: &Desired, bytes: &[u8]) -> Desired {
+    let mut served = desired.clone();
+    let Ok(value) = plist::Value::from_reader(std::io::Cursor::new(bytes)) else {
+        return served;
+    };
+    let Some(dict) = value.as_dictionary() else {
+        return served;
+    };
+    let env = crate::launchd::plist::environment_variables(dict);
+    let host = env.get("OLLAMA_HOST").map_or("", String::as_str);
+    if let Ok(listen) = crate::ollama::env::parse_host(host) {
+        served.listen = listen;
+    }
+    let path = |key: &str| {
+        dict.get(key)
+            .and_then(plist::Value::as_string)
+            .map(PathBuf::from)
+    };
+    if let Some(stdout) = path("StandardOutPath") {
+        served.logs.stdout = stdout;
+    }
+    if let Some(stderr) = path("StandardErrorPath") {
+        served.logs.stderr = stderr;
+    }
+    served
 }
 
 /// The loud error of a (re)load after which nothing serves, with how to recover.

@@ -32,6 +32,30 @@ fn previous_serves_again(mac: &Mac) {
     assert!(mac.http("GET", "/api/version", "").contains("version"));
 }
 
+/// A failed change of the port rolls back to the old port: the rollback waits on the address
+/// the previous plist serves at, not on the new one nothing serves at.
+#[test]
+fn a_rollback_after_a_port_change_waits_on_the_previous_address() {
+    let mac = Mac::new();
+    mac.apply().success();
+    let config = std::fs::read_to_string(&mac.config).unwrap();
+    let moved = config.replace(
+        &format!("port = {}", mac.port),
+        &format!("port = {}", mac.port + 1),
+    );
+    assert_ne!(moved, config);
+    std::fs::write(&mac.config, moved).unwrap();
+    mac.sb.set_fault("bootstrap-fail", "5");
+    mac.run(&["apply", "--yes", "--ready-timeout", "3"])
+        .failure()
+        .says("gave up after 5 attempts")
+        .says("rolled back: the previous definition serves again")
+        .says(&format!("answers at http://{}", mac.addr()))
+        .never_says("the rollback to the previous plist failed too");
+    assert!(mac.http("GET", "/api/version", "").contains("version"));
+    mac.sb.clear_fault("bootstrap-fail");
+}
+
 #[test]
 fn rollback_when_the_new_definition_cannot_be_bootstrapped() {
     let mac = serving_then_changed();
