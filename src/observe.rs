@@ -381,12 +381,8 @@ fn as_its_owner(program: &Path, tool: Tool, args: &[&str]) -> Result<Cmd, String
     if !rustix::process::geteuid().is_root() {
         return Ok(plain);
     }
-    match fs::writable_by_others(program) {
+    match fs::run_as_for(program)? {
         None => Ok(plain),
-        Some(0) => Err(format!(
-            "`{}` is not run as root: its group or others may write it (`chmod go-w` it)",
-            program.display()
-        )),
         Some(owner) => Ok(Cmd::new(
             Tool::Sudo,
             [

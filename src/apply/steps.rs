@@ -390,15 +390,7 @@ async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     // cron), as the owner of `brew`.
     let user = match (settings.is_root, settings.sudo_uid) {
         (true, Some(uid)) if uid != 0 => Some(uid),
-        (true, _) => match fs::writable_by_others(brew) {
-            Some(0) => {
-                return Err(StepError::Invalid(format!(
-                    "`{}` is not run as root: its group or others may write it (`chmod go-w` it)",
-                    brew.display()
-                )));
-            }
-            owner => owner,
-        },
+        (true, _) => fs::run_as_for(brew).map_err(StepError::Invalid)?,
         _ => None,
     };
     let cmd = match user {

@@ -339,6 +339,20 @@ pub fn writable_by_others(path: &Path) -> Option<u32> {
     }
 }
 
+/// As root, whom `program` must run as: `Ok(None)` as it is (only root may write it),
+/// `Ok(Some(uid))` as its owner (a user may write it: never as root), `Err` not at all (root
+/// owns it but its group or others may write it).
+pub fn run_as_for(program: &Path) -> Result<Option<u32>, String> {
+    match writable_by_others(program) {
+        None => Ok(None),
+        Some(0) => Err(format!(
+            "`{}` is not run as root: its group or others may write it (`chmod go-w` it)",
+            program.display()
+        )),
+        Some(owner) => Ok(Some(owner)),
+    }
+}
+
 /// Whether a path exists and is an executable file.
 pub fn is_executable(path: &Path) -> bool {
     meta(path).is_some_and(|m| m.mode & 0o111 != 0)
