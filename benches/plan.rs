@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use simmac::Sandbox;
 use simmac::ollama::{catalog, seed};
-use ssollama::model::Desired;
-use ssollama::observe::{self, Settings, Timings};
+use ssollama::Desired;
+use ssollama::{ObserveSettings as Settings, Timings};
 
 const LATENCY_MS: &str = "100";
 const ROUNDS: usize = 5;
@@ -36,7 +36,7 @@ fn config(sandbox: &Sandbox, models: usize) -> Desired {
     for i in 0..models {
         let _ = writeln!(text, "[[models]]\nname = \"bench-{i}\"\nwarm = {}", i == 0);
     }
-    ssollama::config::parse("server.toml", &text)
+    ssollama::parse_config("server.toml", &text)
         .unwrap()
         .desired
 }
@@ -59,7 +59,7 @@ fn mac(models: usize) -> Sandbox {
     std::fs::create_dir_all(sandbox.agents_dir()).unwrap();
     std::fs::write(
         &plist,
-        ssollama::launchd::plist::desired_plist_xml(&desired, &sandbox.ollama_path()),
+        ssollama::desired_plist_xml(&desired, &sandbox.ollama_path()),
     )
     .unwrap();
     let out = sandbox.launchctl(&["bootstrap", &format!("gui/{uid}"), plist.to_str().unwrap()]);
@@ -91,9 +91,9 @@ fn plan_once(
     settings: &Settings,
 ) -> (Duration, Timings, Duration) {
     let start = Instant::now();
-    let (observed, timings) = runtime.block_on(observe::observe(desired, settings));
+    let (observed, timings) = runtime.block_on(ssollama::observe(desired, settings));
     let plan_start = Instant::now();
-    let plan = ssollama::plan::plan(desired, &observed);
+    let plan = ssollama::plan(desired, &observed);
     let pure = plan_start.elapsed();
     std::hint::black_box(plan);
     (start.elapsed(), timings, pure)

@@ -1,28 +1,34 @@
 //! ssollama: a declarative reconciler for a self-hosted Ollama server on an Apple Silicon Mac.
 //!
-//! `server.toml` → [`config`] → [`model::Desired`]; the Mac → [`observe`] → [`model::Observed`];
-//! [`plan::plan`]`(&Desired, &Observed)` → [`plan::Plan`] → [`render`] or apply. Only the edges
-//! touch the machine: [`sys`] (processes, files, environment) and [`ollama::client`] (HTTP).
-//!
-//! | layer | modules |
-//! |---|---|
-//! | pure core | [`adopt`], [`config`], [`model`], [`plan`], [`render`], [`launchd`], [`network`], [`process`], [`ollama::name`], [`ollama::api`], [`status`], [`verify::judge`](mod@verify::judge) |
-//! | effects | [`sys`], [`ollama::client`], [`observe`], [`apply`], [`verify::probe`](mod@verify::probe) |
-//! | front | [`cli`] |
+//! A private library: the binary calls [`run`]; the integration tests and the benchmark use the
+//! handful of items re-exported below. Everything else is `pub(crate)`, so the compiler reports
+//! whatever nothing uses. The layers, the data flow and how to add a resource are in
+//! `ARCHITECTURE.md`.
 
-pub mod adopt;
-pub mod apply;
-pub mod cli;
-pub mod config;
-pub mod fuzz;
-pub mod launchd;
-pub mod model;
-pub mod network;
-pub mod observe;
-pub mod ollama;
-pub mod plan;
-pub mod process;
-pub mod render;
-pub mod status;
-pub mod sys;
-pub mod verify;
+mod adopt;
+mod apply;
+mod cli;
+mod config;
+mod fuzz;
+mod launchd;
+mod model;
+mod network;
+mod observe;
+mod ollama;
+mod plan;
+mod process;
+mod render;
+mod status;
+mod sys;
+mod verify;
+
+pub use cli::run;
+pub use config::{
+    ConfigError, STARTER, WarningKind, parse as parse_config, render_plain, schema_json,
+};
+pub use fuzz::TARGETS as FUZZ_TARGETS;
+pub use launchd::plist::desired_plist_xml;
+pub use model::desired::Mode;
+pub use model::{Desired, Observed};
+pub use observe::{Settings as ObserveSettings, Timings, observe};
+pub use plan::plan;

@@ -108,7 +108,7 @@ fn adopting_an_install_in_ssollamas_shape_plans_no_changes() {
     assert_eq!(out.code, Some(0), "{}", mac.shown(&out));
     let toml = std::fs::read_to_string(mac.sb.root().join("server.toml")).unwrap();
     insta::assert_snapshot!(mac.normalize(&toml));
-    assert!(ssollama::config::parse("server.toml", &toml).is_ok());
+    assert!(ssollama::parse_config("server.toml", &toml).is_ok());
 
     let plan = mac.ssollama(&["-c", "server.toml", "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, Some(0), "{}", mac.shown(&plan));

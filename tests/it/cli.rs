@@ -106,7 +106,7 @@ fn init_writes_a_valid_starter_and_refuses_to_overwrite() {
     let run = ssollama(dir.path(), &["init"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let written = std::fs::read_to_string(dir.path().join("server.toml")).unwrap();
-    assert_eq!(written, ssollama::config::STARTER);
+    assert_eq!(written, ssollama::STARTER);
     assert_eq!(ssollama(dir.path(), &["validate"]).code, Some(0));
     let again = ssollama(dir.path(), &["init"]);
     assert_eq!(again.code, Some(1));
@@ -368,7 +368,7 @@ fn init_writes_a_schema_line_that_resolves_names_the_file_and_can_print_to_stdou
 
     let run = ssollama(dir.path(), &["init", "-"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(run.stdout, ssollama::config::STARTER);
+    assert_eq!(run.stdout, ssollama::STARTER);
     assert!(
         run.stderr.contains("ssollama schema > server.schema.json"),
         "{}",

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use ssollama::config::{self, WarningKind};
+use ssollama::WarningKind;
 
 fn manifest_path(relative: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,10 +20,10 @@ fn read(relative: &str) -> String {
 
 /// The errors and then the warnings of a file that does not validate.
 fn report(text: &str) -> String {
-    let errors = config::parse("server.toml", text).expect_err("the case must not validate");
-    let mut out = config::render_plain(&errors, 80);
+    let errors = ssollama::parse_config("server.toml", text).expect_err("the case must not validate");
+    let mut out = ssollama::render_plain(&errors, 80);
     for warning in &errors.warnings {
-        out.push_str(&config::render_plain(warning, 80));
+        out.push_str(&ssollama::render_plain(warning, 80));
     }
     out
 }
@@ -38,7 +38,7 @@ fn bad_files_get_one_labelled_diagnostic_per_problem() {
 
 #[test]
 fn several_problems_are_reported_together_in_file_order() {
-    let errors = config::parse(
+    let errors = ssollama::parse_config(
         "server.toml",
         &read("tests/it/cases/config/several_errors.toml"),
     )
@@ -47,7 +47,7 @@ fn several_problems_are_reported_together_in_file_order() {
     let offsets: Vec<usize> = errors
         .errors
         .iter()
-        .map(config::ConfigError::offset)
+        .map(ssollama::ConfigError::offset)
         .collect();
     assert!(offsets.is_sorted(), "{offsets:?}");
 }
@@ -55,7 +55,7 @@ fn several_problems_are_reported_together_in_file_order() {
 #[test]
 fn schema_file_matches_the_raw_config() {
     let committed = read("schema/server.schema.json");
-    let fresh = config::schema_json();
+    let fresh = ssollama::schema_json();
     if committed != fresh {
         let diff = similar::TextDiff::from_lines(&committed, &fresh)
             .unified_diff()
@@ -73,7 +73,7 @@ fn schema_file_matches_the_raw_config() {
 
 #[test]
 fn example_file_validates_without_warnings() {
-    let loaded = config::parse("server.toml.example", &read("server.toml.example")).unwrap();
+    let loaded = ssollama::parse_config("server.toml.example", &read("server.toml.example")).unwrap();
     assert!(loaded.warnings.is_empty());
     let desired = loaded.desired;
     assert_eq!(desired.listen.ollama_host(), "192.168.250.20:11434");
@@ -91,14 +91,14 @@ fn example_file_validates_without_warnings() {
 
 #[test]
 fn starter_validates_without_warnings() {
-    let loaded = config::parse("server.toml", config::STARTER).unwrap();
+    let loaded = ssollama::parse_config("server.toml", ssollama::STARTER).unwrap();
     assert!(loaded.warnings.is_empty());
-    assert!(config::STARTER.starts_with("#:schema ./server.schema.json\n"));
+    assert!(ssollama::STARTER.starts_with("#:schema ./server.schema.json\n"));
 }
 
 #[test]
 fn minimal_file_takes_the_defaults() {
-    let desired = config::parse("server.toml", "[listen]\nhost = \"127.0.0.1\"\n")
+    let desired = ssollama::parse_config("server.toml", "[listen]\nhost = \"127.0.0.1\"\n")
         .unwrap()
         .desired;
     insta::assert_json_snapshot!(desired, @r#"
@@ -147,7 +147,7 @@ fn minimal_file_takes_the_defaults() {
 fn durations_keep_their_text_and_negative_means_forever() {
     let text =
         "[listen]\nhost = \"127.0.0.1\"\n[ollama]\nkeep_alive = -1\nload_timeout = \"1h30m\"\n";
-    let ollama = config::parse("server.toml", text).unwrap().desired.ollama;
+    let ollama = ssollama::parse_config("server.toml", text).unwrap().desired.ollama;
     let keep_alive = ollama.keep_alive.unwrap();
     assert_eq!((keep_alive.text.as_str(), keep_alive.nanos), ("-1", None));
     let load_timeout = ollama.load_timeout.unwrap();
@@ -159,11 +159,11 @@ fn durations_keep_their_text_and_negative_means_forever() {
 fn daemon_with_user_and_ipv6_host_validate() {
     let text =
         "[service]\nmode = \"daemon\"\nuser = \"_ollama\"\n[listen]\nhost = \"::1\"\nport = 8080\n";
-    let desired = config::parse("server.toml", text).unwrap().desired;
+    let desired = ssollama::parse_config("server.toml", text).unwrap().desired;
     assert_eq!(desired.listen.ollama_host(), "[::1]:8080");
     assert_eq!(
         desired.service.mode,
-        ssollama::model::desired::Mode::Daemon {
+        ssollama::Mode::Daemon {
             user: "_ollama".to_owned()
         }
     );
@@ -185,7 +185,7 @@ origins = ["http://192.168.250.30:3000", "*"]
 
 #[test]
 fn risky_settings_validate_with_warnings() {
-    let loaded = config::parse("server.toml", RISKY).unwrap();
+    let loaded = ssollama::parse_config("server.toml", RISKY).unwrap();
     let kinds: Vec<WarningKind> = loaded.warnings.iter().map(|w| w.kind).collect();
     assert_eq!(
         kinds,
@@ -198,7 +198,7 @@ fn risky_settings_validate_with_warnings() {
     let rendered: String = loaded
         .warnings
         .iter()
-        .map(|w| config::render_plain(w, 80))
+        .map(|w| ssollama::render_plain(w, 80))
         .collect();
     insta::assert_snapshot!(rendered);
 }
@@ -212,10 +212,10 @@ fn host_other_than_the_static_address_is_warned() {
             "kv_cache_type = \"q8_0\"\nflash_attention = true",
         )
         .replace(", \"*\"", "");
-    let loaded = config::parse("server.toml", &text).unwrap();
+    let loaded = ssollama::parse_config("server.toml", &text).unwrap();
     let kinds: Vec<WarningKind> = loaded.warnings.iter().map(|w| w.kind).collect();
     assert_eq!(kinds, [WarningKind::HostNotNetworkAddress]);
-    insta::assert_snapshot!(config::render_plain(&loaded.warnings[0], 80));
+    insta::assert_snapshot!(ssollama::render_plain(&loaded.warnings[0], 80));
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn loopback_host_with_a_static_address_is_not_warned() {
         .replace("kv_cache_type = \"q4_0\"", "kv_cache_type = \"f16\"")
         .replace(", \"*\"", "");
     assert!(
-        config::parse("server.toml", &text)
+        ssollama::parse_config("server.toml", &text)
             .unwrap()
             .warnings
             .is_empty()
@@ -243,11 +243,11 @@ fn mutated_example(line: usize, junk: &str) -> String {
 
 /// Either a `Desired`, or at least one error whose report renders.
 fn assert_total(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
-    match config::parse("server.toml", text) {
+    match ssollama::parse_config("server.toml", text) {
         Ok(_) => {}
         Err(errors) => {
             proptest::prop_assert!(!errors.errors.is_empty());
-            proptest::prop_assert!(config::render_plain(&errors, 80).contains("server.toml has"));
+            proptest::prop_assert!(ssollama::render_plain(&errors, 80).contains("server.toml has"));
         }
     }
     Ok(())
@@ -270,8 +270,8 @@ proptest::proptest! {
 
 #[test]
 fn a_table_given_as_a_value_is_a_wrong_type() {
-    let errors = config::parse("server.toml", "listen = 5\n").unwrap_err();
-    insta::assert_snapshot!(config::render_plain(&errors.errors[0], 80), @r"
+    let errors = ssollama::parse_config("server.toml", "listen = 5\n").unwrap_err();
+    insta::assert_snapshot!(ssollama::render_plain(&errors.errors[0], 80), @r"
     ssollama::config::wrong_type
 
       × wrong type for `listen`: invalid type: integer `5`, expected a table

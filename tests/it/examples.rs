@@ -105,7 +105,7 @@ fn regenerate_example_states() {
             "a sandbox path is left:\n{json}"
         );
         // It must still be an observation.
-        serde_json::from_str::<ssollama::model::Observed>(&json).unwrap();
+        serde_json::from_str::<ssollama::Observed>(&json).unwrap();
         json
     };
     let fresh = typical(run(&["observe", "--json"]));

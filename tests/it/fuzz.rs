@@ -145,7 +145,7 @@ fn every_reader_survives_mutated_real_inputs() {
     std::panic::set_hook(Box::new(|_| {}));
     let mut failures = Vec::new();
     let mut counts = Vec::new();
-    for (name, target) in ssollama::fuzz::TARGETS {
+    for (name, target) in ssollama::FUZZ_TARGETS {
         let mut rng = Rng(0x5eed_0000_0000_0001 ^ name.len() as u64);
         let start = Instant::now();
         let mut runs = 0;

@@ -17,7 +17,7 @@ use super::{Context, ExitStatus, user_display};
 use crate::config;
 use crate::model::{Desired, Observed};
 use crate::observe::{self, Settings};
-use crate::plan;
+use crate::plan::{self};
 use crate::render::text::View;
 use crate::render::{self, Style};
 use crate::sys::fs;

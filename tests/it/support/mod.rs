@@ -303,16 +303,16 @@ impl Mac {
     }
 
     /// `server.toml` parsed.
-    pub(crate) fn desired(&self) -> ssollama::model::Desired {
+    pub(crate) fn desired(&self) -> ssollama::Desired {
         let toml = std::fs::read_to_string(&self.config).unwrap();
-        ssollama::config::parse("server.toml", &toml)
+        ssollama::parse_config("server.toml", &toml)
             .unwrap_or_else(|e| panic!("server.toml does not parse: {e:?}"))
             .desired
     }
 
     /// The plist ssollama's renderer makes of `server.toml` (program: the sandbox's `ollama`).
     pub(crate) fn desired_plist(&self) -> String {
-        ssollama::launchd::plist::desired_plist_xml(&self.desired(), &self.sb.ollama_path())
+        ssollama::desired_plist_xml(&self.desired(), &self.sb.ollama_path())
     }
 
     /// Loads Homebrew's `homebrew.mxcl.ollama` job as `brew services start ollama` does, in its
