@@ -32,7 +32,7 @@ use crate::status;
 
 /// Why the Mac could not be described.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
-pub enum AdoptError {
+pub(crate) enum AdoptError {
     /// Neither a plist file nor a loaded job with this label.
     #[error("there is no job `{label}` to adopt: no `{path}` and launchd has none loaded")]
     #[diagnostic(
@@ -105,7 +105,7 @@ pub enum AdoptError {
 /// A `Desired` to observe with when there is no `server.toml`: the observation of the plist and
 /// the job depends only on the label, the mode and `HOME`; `listen` decides where Ollama's API
 /// is asked, and `network_service` makes observation read that service.
-pub fn observation_desired(
+pub(crate) fn observation_desired(
     label: &Label,
     mode: Mode,
     listen: Listen,
@@ -137,7 +137,7 @@ pub fn observation_desired(
 }
 
 /// Ollama's default bind: `127.0.0.1:11434`.
-pub fn default_listen() -> Listen {
+pub(crate) fn default_listen() -> Listen {
     Listen {
         host: IpAddr::V4(Ipv4Addr::LOCALHOST),
         port: DEFAULT_PORT,
@@ -146,7 +146,7 @@ pub fn default_listen() -> Listen {
 
 /// The job's definition, as found on the Mac.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
+pub(crate) struct Job {
     /// Where it came from (the plist path).
     pub path: String,
     /// Read from the file (`false`: from the loaded job, whose print lacks the other keys).
@@ -180,7 +180,7 @@ fn string(dict: &Dictionary, key: &str) -> Option<String> {
 /// # Errors
 /// [`AdoptError::NoJob`] when there is neither, [`AdoptError::Plist`] for an unreadable file,
 /// [`AdoptError::Host`] when `OLLAMA_HOST` is not an address.
-pub fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
+pub(crate) fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptError> {
     let mut job = match &observed.plist {
         PlistFile::Present { path, text, .. } => {
             let value = parse_plist(text).map_err(|e| AdoptError::Plist {
@@ -336,7 +336,7 @@ fn typed(var: &str, value: &str) -> Typed {
 
 /// The text of `server.toml` for what `observed` shows, and the notes about what was normalized.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Adopted {
+pub(crate) struct Adopted {
     /// The file.
     pub text: String,
     /// What could not be taken over verbatim (also in the file, as comments).
@@ -351,7 +351,7 @@ pub struct Adopted {
 /// [`AdoptError::DaemonWithoutUser`], [`AdoptError::Network`] when `--network-service` does not
 /// have a complete manual configuration, [`AdoptError::Invalid`] when the result does not
 /// validate.
-pub fn server_toml(
+pub(crate) fn server_toml(
     label: &Label,
     daemon: bool,
     job: &Job,
@@ -528,7 +528,7 @@ pub fn server_toml(
 /// The address of a bind to one IPv4 address of this Mac (neither loopback nor all
 /// interfaces): such a server relies on a network service keeping that address.
 #[must_use]
-pub fn dedicated_address(host: IpAddr) -> Option<Ipv4Addr> {
+pub(crate) fn dedicated_address(host: IpAddr) -> Option<Ipv4Addr> {
     match host {
         IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
         _ => None,
@@ -538,7 +538,10 @@ pub fn dedicated_address(host: IpAddr) -> Option<Ipv4Addr> {
 /// The one network service whose manual configuration has `address` (from `networksetup
 /// -getinfo` of each service); `None` when none or several do.
 #[must_use]
-pub fn service_with_address(configs: &[(String, IpConfig)], address: Ipv4Addr) -> Option<&str> {
+pub(crate) fn service_with_address(
+    configs: &[(String, IpConfig)],
+    address: Ipv4Addr,
+) -> Option<&str> {
     let mut matching = configs
         .iter()
         .filter(|(_, info)| info.method == IpMethod::Manual && info.address == Some(address));

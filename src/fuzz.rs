@@ -8,7 +8,7 @@ use crate::launchd::domain::{Domain, ServiceTarget};
 use crate::model::desired::Label;
 
 /// A named target.
-pub type Target = (&'static str, fn(&[u8]));
+pub(crate) type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by name.
 pub const TARGETS: &[Target] = &[
@@ -28,12 +28,12 @@ fn text(data: &[u8]) -> String {
 }
 
 /// The `server.toml` loader (parse, validate, desired state).
-pub fn config(data: &[u8]) {
+pub(crate) fn config(data: &[u8]) {
     let _ = crate::config::parse("server.toml", &text(data));
 }
 
 /// `launchctl print <target>` with every status the reader distinguishes.
-pub fn launchctl_print(data: &[u8]) {
+pub(crate) fn launchctl_print(data: &[u8]) {
     let data = text(data);
     let target = ServiceTarget::new(
         Domain::Gui(501),
@@ -46,12 +46,12 @@ pub fn launchctl_print(data: &[u8]) {
 }
 
 /// `launchctl print-disabled <domain>`.
-pub fn launchctl_print_disabled(data: &[u8]) {
+pub(crate) fn launchctl_print_disabled(data: &[u8]) {
     let _ = crate::launchd::cmd::parse_print_disabled(&text(data));
 }
 
 /// `networksetup -listallnetworkservices`, `-getinfo`, `-getdnsservers`.
-pub fn networksetup(data: &[u8]) {
+pub(crate) fn networksetup(data: &[u8]) {
     let data = text(data);
     let _ = crate::network::networksetup::parse_services(&data);
     let _ = crate::network::networksetup::parse_getinfo(&data);
@@ -59,24 +59,24 @@ pub fn networksetup(data: &[u8]) {
 }
 
 /// `lsof -nP -iTCP:<port> -sTCP:LISTEN`.
-pub fn lsof(data: &[u8]) {
+pub(crate) fn lsof(data: &[u8]) {
     let _ = crate::process::parse_lsof(&text(data));
 }
 
 /// `ps -axo pid=,ppid=,user=,comm=`.
-pub fn ps(data: &[u8]) {
+pub(crate) fn ps(data: &[u8]) {
     let _ = crate::process::parse_ps(&text(data));
 }
 
 /// `sw_vers` and `ollama --version`.
-pub fn sw_vers(data: &[u8]) {
+pub(crate) fn sw_vers(data: &[u8]) {
     let data = text(data);
     let _ = crate::process::parse_product_version(&data);
     let _ = crate::ollama::cli::parse_version_output(&data);
 }
 
 /// A plist file (XML text; binary plists are read by the `plist` crate into the same value).
-pub fn plist(data: &[u8]) {
+pub(crate) fn plist(data: &[u8]) {
     if let Ok(value) = crate::launchd::plist::parse_plist(&text(data)) {
         let _ = crate::launchd::plist::canonical_xml(&value);
         if let Some(dict) = value.as_dictionary() {
@@ -88,7 +88,7 @@ pub fn plist(data: &[u8]) {
 
 /// Ollama's responses: `/api/version`, `/api/tags`, `/api/ps`, pull stream lines, errors, model
 /// names.
-pub fn ollama_responses(data: &[u8]) {
+pub(crate) fn ollama_responses(data: &[u8]) {
     use crate::ollama::api;
     let data = text(data);
     let _ = serde_json::from_str::<api::VersionResponse>(&data);

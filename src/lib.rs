@@ -23,12 +23,12 @@ mod sys;
 mod verify;
 
 pub use cli::run;
-pub use config::{
-    ConfigError, STARTER, WarningKind, parse as parse_config, render_plain, schema_json,
-};
+pub use config::error::{ConfigError, WarningKind, render_plain};
+pub use config::{STARTER, parse as parse_config, schema_json};
 pub use fuzz::TARGETS as FUZZ_TARGETS;
 pub use launchd::plist::desired_plist_xml;
+pub use model::desired::Desired;
 pub use model::desired::Mode;
-pub use model::{Desired, Observed};
+pub use model::observed::Observed;
 pub use observe::{Settings as ObserveSettings, Timings, observe};
 pub use plan::plan;

@@ -22,7 +22,7 @@ use crate::sys::fs;
 use crate::sys::tools::{BREW_PREFIXES, OLLAMA_CANDIDATES, Tool};
 
 /// The Homebrew service that competes with ours for the port (macos.md §5).
-pub const HOMEBREW_LABEL: &str = "homebrew.mxcl.ollama";
+pub(crate) const HOMEBREW_LABEL: &str = "homebrew.mxcl.ollama";
 
 /// How to observe: where the tools are, who we are, how long to wait.
 #[derive(Debug, Clone)]
@@ -250,7 +250,7 @@ async fn os_version(settings: &Settings) -> Knowable<String> {
 }
 
 /// `launchctl print <target>`, parsed.
-pub async fn job(settings: &Settings, target: &ServiceTarget) -> Knowable<JobStatus> {
+pub(crate) async fn job(settings: &Settings, target: &ServiceTarget) -> Knowable<JobStatus> {
     match settings.run(&launchctl::print(target)).await {
         Ok(out) => launchctl::parse_print(target, out.status, &out.stdout, &out.stderr),
         Err(err) => Knowable::unknown(describe(&err)),
@@ -351,7 +351,7 @@ async fn network(desired: &Desired, settings: &Settings) -> Option<Knowable<Netw
 }
 
 /// Ollama's API at the declared address.
-pub async fn ollama(desired: &Desired, settings: &Settings) -> OllamaState {
+pub(crate) async fn ollama(desired: &Desired, settings: &Settings) -> OllamaState {
     let client = settings.client(desired);
     let url = client.base_url().to_owned();
     let server = match client.version(settings.http_timeout).await {
@@ -401,7 +401,7 @@ fn as_its_owner(program: &Path, tool: Tool, args: &[&str]) -> Result<Cmd, String
 /// paths, else where Homebrew itself says its formula is (`brew --prefix ollama` + `bin/ollama`,
 /// for a prefix the known paths miss). Returns the program found and every path looked at, in
 /// order. `brew --prefix` runs only when nothing was found and `brew` exists.
-pub async fn find_program(
+pub(crate) async fn find_program(
     desired: &Desired,
     settings: &Settings,
     brew: Option<&Path>,
@@ -476,7 +476,7 @@ async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
 /// Who listens on the declared port (`lsof`) and which processes run (`ps`), run
 /// concurrently: the inputs of conflict detection (and of `verify`). `describe_err` says why a
 /// tool did not run.
-pub async fn listeners_and_processes(
+pub(crate) async fn listeners_and_processes(
     desired: &Desired,
     settings: &Settings,
     describe_err: fn(&ExecError) -> String,

@@ -18,11 +18,11 @@ use crate::sys::tools::Tool;
 const EXCERPT_CHARS: usize = 120;
 
 /// Ollama.app's main executable (the app, not its bundled `ollama` server).
-pub const OLLAMA_APP_EXECUTABLE: &str = "/Applications/Ollama.app/Contents/MacOS/Ollama";
+pub(crate) const OLLAMA_APP_EXECUTABLE: &str = "/Applications/Ollama.app/Contents/MacOS/Ollama";
 
 /// Why the output of `sw_vers`, `lsof` or `ps` could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProcessParseError {
+pub(crate) enum ProcessParseError {
     /// Nothing but blank lines where something was expected.
     #[error("the output is empty")]
     Empty,
@@ -74,7 +74,7 @@ fn basename(command: &str) -> &str {
 }
 
 /// `sw_vers -productVersion` (prints e.g. `14.2.1`).
-pub fn sw_vers_product_version() -> Cmd {
+pub(crate) fn sw_vers_product_version() -> Cmd {
     Cmd::new(Tool::SwVers, ["-productVersion"])
 }
 
@@ -83,7 +83,7 @@ pub fn sw_vers_product_version() -> Cmd {
 ///
 /// # Errors
 /// [`ProcessParseError`] when the output is empty or the version is not dotted digits.
-pub fn parse_product_version(stdout: &str) -> Result<String, ProcessParseError> {
+pub(crate) fn parse_product_version(stdout: &str) -> Result<String, ProcessParseError> {
     let (line, version) = numbered_lines(stdout)
         .find_map(|(number, line)| {
             line.trim()
@@ -101,15 +101,10 @@ pub fn parse_product_version(stdout: &str) -> Result<String, ProcessParseError> 
     Ok(version.to_owned())
 }
 
-/// The major macOS version (`14.2.1` → 14, `26.5` → 26); `None` when not a dotted version.
-pub fn macos_major(version: &str) -> Option<u32> {
-    version.split('.').next()?.parse().ok()
-}
-
 /// `lsof -nP -iTCP:<port> -sTCP:LISTEN`: who listens on the TCP port (no name or port lookups).
 /// Without root it sees only the caller's own processes; with no listener it prints nothing and
 /// exits non-zero.
-pub fn lsof_listen(port: u16) -> Cmd {
+pub(crate) fn lsof_listen(port: u16) -> Cmd {
     Cmd::new(
         Tool::Lsof,
         [
@@ -122,7 +117,7 @@ pub fn lsof_listen(port: u16) -> Cmd {
 
 /// One listening socket from `lsof`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listener {
+pub(crate) struct Listener {
     /// `COMMAND` (truncated by lsof to 9 characters, spaces escaped as `\x20`).
     pub command: String,
     /// `PID`.
@@ -135,7 +130,7 @@ pub struct Listener {
 
 impl Listener {
     /// The port of [`Listener::address`] (after its last `:`).
-    pub fn port(&self) -> Option<u16> {
+    pub(crate) fn port(&self) -> Option<u16> {
         self.address.rsplit_once(':')?.1.parse().ok()
     }
 }
@@ -146,7 +141,7 @@ impl Listener {
 /// # Errors
 /// [`ProcessParseError`] when the first line is not lsof's `COMMAND … NAME` header, or a row
 /// has too few columns, a non-numeric `PID`, or a `NAME` without a port.
-pub fn parse_lsof(stdout: &str) -> Result<Vec<Listener>, ProcessParseError> {
+pub(crate) fn parse_lsof(stdout: &str) -> Result<Vec<Listener>, ProcessParseError> {
     let mut lines = numbered_lines(stdout);
     let Some((number, header)) = lines.next() else {
         return Ok(Vec::new());
@@ -191,13 +186,13 @@ pub fn parse_lsof(stdout: &str) -> Result<Vec<Listener>, ProcessParseError> {
 
 /// `ps -axo pid=,ppid=,user=,comm=`: every process, no header. `ppid` tells a job's own
 /// children from strangers.
-pub fn ps() -> Cmd {
+pub(crate) fn ps() -> Cmd {
     Cmd::new(Tool::Ps, ["-axo", "pid=,ppid=,user=,comm="])
 }
 
 /// One process from [`ps`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessInfo {
+pub(crate) struct ProcessInfo {
     /// Process id.
     pub pid: u32,
     /// Parent process id.
@@ -213,7 +208,7 @@ pub struct ProcessInfo {
 /// # Errors
 /// [`ProcessParseError`] on empty output (ps always lists at least itself) or a line whose pid or
 /// ppid is not a number or that has no user.
-pub fn parse_ps(stdout: &str) -> Result<Vec<ProcessInfo>, ProcessParseError> {
+pub(crate) fn parse_ps(stdout: &str) -> Result<Vec<ProcessInfo>, ProcessParseError> {
     let processes = numbered_lines(stdout)
         .map(|(number, line)| {
             let (pid_text, rest) = first_word(line);
@@ -244,7 +239,7 @@ pub fn parse_ps(stdout: &str) -> Result<Vec<ProcessInfo>, ProcessParseError> {
 
 /// `ping -c 1 -t 2 <ip>`: one echo request, give up after 2 seconds (used to see whether a
 /// static address is already taken on the LAN).
-pub fn ping(address: Ipv4Addr) -> Cmd {
+pub(crate) fn ping(address: Ipv4Addr) -> Cmd {
     Cmd::new(
         Tool::Ping,
         [
@@ -257,11 +252,6 @@ pub fn ping(address: Ipv4Addr) -> Cmd {
     )
 }
 
-/// Whether [`ping`] got an answer (exit 0; 2 = no reply, other codes = error).
-pub fn ping_succeeded(status: Option<i32>) -> bool {
-    status == Some(0)
-}
-
 /// Whether `command` is Ollama.app itself (which SIGTERMs other `ollama serve`s when its own
 /// server fails, macos.md §5.3).
 fn is_ollama_app(command: &str) -> bool {
@@ -270,7 +260,7 @@ fn is_ollama_app(command: &str) -> bool {
 
 /// Homebrew's loaded `homebrew.mxcl.ollama` job: its target and, while it runs, its pid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HomebrewJob {
+pub(crate) struct HomebrewJob {
     /// e.g. `gui/501/homebrew.mxcl.ollama`.
     pub target: String,
     /// `pid` of `launchctl print` (present only while running).
@@ -304,7 +294,7 @@ fn descends_from(pid: u32, roots: &[u32], processes: &[ProcessInfo]) -> bool {
 ///   listed as that conflict only, which `--take-over` clears (quitting the app stops its
 ///   server; booting the job out stops its process group). `listeners` must come from
 ///   [`lsof_listen`] for the managed port.
-pub fn find_conflicts(
+pub(crate) fn find_conflicts(
     listeners: &[Listener],
     processes: &[ProcessInfo],
     job_pid: Option<u32>,
@@ -350,7 +340,7 @@ pub fn find_conflicts(
 /// a partial list would be taken for a full one (`check` would pass, `apply` would go ahead).
 /// With an unknown job, [`attribute_without_job`] leaves out the `ollama` listener that cannot
 /// be told apart from the managed server.
-pub fn conflicts(
+pub(crate) fn conflicts(
     listeners: Knowable<Vec<Listener>>,
     processes: Knowable<Vec<ProcessInfo>>,
     homebrew: Knowable<Option<HomebrewJob>>,
@@ -388,7 +378,7 @@ pub fn conflicts(
 /// our own server, so it is left out rather than reported as a conflict that blocks `apply` and
 /// tells the user to stop it. Every other conflict (Ollama.app, Homebrew's job, a stranger on the
 /// port) is kept; the unknown job is already an unknown of its own (`check` fails on it).
-pub fn attribute_without_job(conflicts: Vec<Conflict>) -> Vec<Conflict> {
+pub(crate) fn attribute_without_job(conflicts: Vec<Conflict>) -> Vec<Conflict> {
     conflicts
         .into_iter()
         .filter(
@@ -405,8 +395,7 @@ mod tests {
 
     use super::{
         HomebrewJob, Listener, ProcessInfo, ProcessParseError, find_conflicts, lsof_listen,
-        macos_major, parse_lsof, parse_product_version, parse_ps, ping, ping_succeeded, ps,
-        sw_vers_product_version,
+        parse_lsof, parse_product_version, parse_ps, ping, ps, sw_vers_product_version,
     };
     use crate::model::Knowable;
     use crate::model::observed::Conflict;
@@ -461,9 +450,6 @@ mod tests {
     fn product_version_from_full_sw_vers_and_from_the_flag() {
         assert_eq!(parse_product_version(SW_VERS).as_deref(), Ok("14.2.1"));
         assert_eq!(parse_product_version("26.5\n").as_deref(), Ok("26.5"));
-        assert_eq!(macos_major("14.2.1"), Some(14));
-        assert_eq!(macos_major("26.5"), Some(26));
-        assert_eq!(macos_major("x"), None);
     }
 
     #[test]
@@ -577,14 +563,6 @@ mod tests {
             parse_ps("1 0\n"),
             Err(ProcessParseError::BadLine { line: 1, .. })
         ));
-    }
-
-    #[test]
-    fn ping_success_is_exit_zero() {
-        assert!(ping_succeeded(Some(0)));
-        assert!(!ping_succeeded(Some(2)));
-        assert!(!ping_succeeded(Some(68)));
-        assert!(!ping_succeeded(None));
     }
 
     #[test]

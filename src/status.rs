@@ -17,7 +17,7 @@ use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 
 /// `format.HumanBytes` of Ollama: decimal units; below 10 one decimal, else truncated.
-pub fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [(&str, u64); 4] = [
         ("TB", 1_000_000_000_000),
         ("GB", 1_000_000_000),
@@ -45,7 +45,7 @@ pub fn human_bytes(bytes: u64) -> String {
 }
 
 /// `HumanDuration` as Ollama's `format.HumanTime` uses it.
-pub fn human_duration(seconds: i64) -> String {
+pub(crate) fn human_duration(seconds: i64) -> String {
     let seconds = seconds.max(0);
     match seconds {
         0 => return "Less than a second".to_owned(),
@@ -76,13 +76,13 @@ const FOREVER_SECONDS: i64 = 20 * 365 * 24 * 3600;
 /// Whether a loaded model's `expires_at` means it stays loaded forever (`keep_alive` -1): more
 /// than 20 years after `now`, where `ollama ps` shows `Forever`. An unreadable time is not forever.
 #[must_use]
-pub fn is_forever(expires_at: &str, now: i64) -> bool {
+pub(crate) fn is_forever(expires_at: &str, now: i64) -> bool {
     parse_rfc3339(expires_at).is_some_and(|at| at - now > FOREVER_SECONDS)
 }
 
 /// `ollama ps`'s UNTIL column: `Forever` beyond 20 years, `Stopping...` when already past,
 /// else `<duration> from now`.
-pub fn until(expires_at: &str, now: i64) -> String {
+pub(crate) fn until(expires_at: &str, now: i64) -> String {
     let Some(at) = parse_rfc3339(expires_at) else {
         return expires_at.to_owned();
     };
@@ -109,7 +109,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 /// Unix seconds of an RFC 3339 time as Ollama writes it (`2318-04-12T23:47:16.854775807Z`,
 /// `2025-05-10T08:06:48.639712648-07:00`); fractions are dropped.
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     let number = |s: &str| -> Option<i64> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -176,7 +176,7 @@ fn program_version(line: &str) -> Option<String> {
 }
 
 /// The `status --json` document (specs/verify.md, "status").
-pub fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
+pub(crate) fn document(desired: &Desired, observed: &Observed, now: i64) -> Json {
     let target = format!(
         "{}/{}",
         domain::domain_for(&desired.service.mode, observed.host.uid),
@@ -352,7 +352,7 @@ fn column_table(rows: &[Vec<String>]) -> String {
 }
 
 /// The status screen, from [`document`]. `home` shortens paths to `~/…`.
-pub fn text(doc: &Json, home: &Path) -> String {
+pub(crate) fn text(doc: &Json, home: &Path) -> String {
     let service = &doc["service"];
     let job = &service["job"];
     let mut out = format!(

@@ -9,7 +9,7 @@ use crate::plan::{Action, Change, Operation};
 
 /// An action as `plan --json` spells it (`set-network`, `reload`, …): its serde name, so `apply`
 /// needs nothing from `render`.
-pub fn action_name(action: Action) -> String {
+pub(crate) fn action_name(action: Action) -> String {
     serde_json::to_value(action)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -19,7 +19,7 @@ pub fn action_name(action: Action) -> String {
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum StepStatus {
+pub(crate) enum StepStatus {
     /// The step did what it had to.
     Done {
         /// One line about what was done (`bootstrapped gui/501/com.ollama after 2 attempts`).
@@ -39,23 +39,18 @@ pub enum StepStatus {
 
 impl StepStatus {
     /// The word the journal prints: `done`, `failed`, `skipped`.
-    pub fn word(&self) -> &'static str {
+    pub(crate) fn word(&self) -> &'static str {
         match self {
             Self::Done { .. } => "done",
             Self::Failed { .. } => "failed",
             Self::Skipped { .. } => "skipped",
         }
     }
-
-    /// Whether the step completed.
-    pub fn is_done(&self) -> bool {
-        matches!(self, Self::Done { .. })
-    }
 }
 
 /// One journal line: a step of a round and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepRecord {
+pub(crate) struct StepRecord {
     /// The converge round (1-based).
     pub round: usize,
     /// Resource address (`launchd.job`, `ollama.model["llama3:latest"]`, `conflict.ollama_app`).
@@ -71,7 +66,7 @@ pub struct StepRecord {
 
 impl StepRecord {
     /// A record for `change` in `round`.
-    pub fn new(round: usize, change: &Change, status: StepStatus, millis: u64) -> Self {
+    pub(crate) fn new(round: usize, change: &Change, status: StepStatus, millis: u64) -> Self {
         Self {
             round,
             resource: change.resource.clone(),
@@ -92,7 +87,7 @@ impl StepRecord {
 /// - a failed load or restart skips every model step (the server is not known to be up);
 /// - a failed pull skips warming that model;
 /// - a failed bootout (destroy) keeps the plist in place, so launchd and the disk still agree.
-pub fn depends_on(later: &Operation, earlier: &Operation) -> bool {
+pub(crate) fn depends_on(later: &Operation, earlier: &Operation) -> bool {
     use Operation as Op;
     let job = |op: &Op| matches!(op, Op::LoadJob { .. } | Op::KickstartJob { .. });
     let model = |op: &Op| {
@@ -122,7 +117,7 @@ pub fn depends_on(later: &Operation, earlier: &Operation) -> bool {
 
 /// Why `change` must be skipped, given the earlier changes of the round that did not complete
 /// (failed or skipped, in order); `None` = it may run.
-pub fn skip_reason(change: &Change, unfinished: &[&Change]) -> Option<String> {
+pub(crate) fn skip_reason(change: &Change, unfinished: &[&Change]) -> Option<String> {
     unfinished
         .iter()
         .find(|earlier| depends_on(&change.operation, &earlier.operation))
@@ -136,7 +131,7 @@ pub fn skip_reason(change: &Change, unfinished: &[&Change]) -> Option<String> {
 }
 
 /// Counts of a journal: `(done, failed, skipped)`.
-pub fn tally(steps: &[StepRecord]) -> (usize, usize, usize) {
+pub(crate) fn tally(steps: &[StepRecord]) -> (usize, usize, usize) {
     steps
         .iter()
         .fold((0, 0, 0), |(d, f, s), step| match step.status {
@@ -147,16 +142,16 @@ pub fn tally(steps: &[StepRecord]) -> (usize, usize, usize) {
 }
 
 /// The action name for a take-over step (not a planned change).
-pub const TAKE_OVER: &str = "take-over";
+pub(crate) const TAKE_OVER: &str = "take-over";
 
 /// The action of the joint check of the warm models after a round's warm steps.
-pub const WARM_CHECK: &str = "check-warm";
+pub(crate) const WARM_CHECK: &str = "check-warm";
 
 /// Its resource: all declared models.
-pub const WARM_CHECK_RESOURCE: &str = "ollama.models";
+pub(crate) const WARM_CHECK_RESOURCE: &str = "ollama.models";
 
 /// The action name of a rollback after a failed load: the previous plist put back and loaded.
-pub const ROLLBACK: &str = "rollback";
+pub(crate) const ROLLBACK: &str = "rollback";
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,9 @@
 //! [`Reporter`] and the result is a [`Report`] that the CLI prints. Entry points: [`converge`]
 //! (apply and destroy), [`preflight`] (checks before anything is touched), [`warm::warm`].
 
-pub mod journal;
+pub(crate) mod journal;
 mod steps;
-pub mod warm;
+pub(crate) mod warm;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,12 +25,10 @@ use crate::observe;
 use crate::plan::{Blocker, Change, Operation, Plan};
 use journal::{StepRecord, StepStatus};
 
-pub use steps::StepError;
-
 /// Bounds of the waits and retries (defaults from macos.md §3: bootout is asynchronous, a
 /// bootstrap right after it may fail with EIO 5 for a moment).
 #[derive(Debug, Clone, Copy)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// Interval between two polls (`launchctl print`, `/api/version`).
     pub poll: Duration,
     /// How long a booted-out job may take to disappear.
@@ -70,7 +68,7 @@ impl Default for Timing {
     clippy::struct_excessive_bools,
     reason = "independent switches from the command line and the process"
 )]
-pub struct Settings {
+pub(crate) struct Settings {
     /// How to observe (tool dir, HOME, uid, timeouts); also used to run commands.
     pub observe: observe::Settings,
     /// The effective uid is 0.
@@ -91,26 +89,26 @@ pub struct Settings {
 
 /// A cancellation flag shared with the signal handler: the run stops after the current step.
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub(crate) struct Cancel(Arc<AtomicBool>);
 
 impl Cancel {
     /// A flag that is not set.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Sets the flag.
-    pub fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 
     /// Whether the flag is set.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 
     /// Resolves once the flag is set (polled; for `select!` around long waits).
-    pub async fn cancelled(&self) {
+    pub(crate) async fn cancelled(&self) {
         while !self.is_cancelled() {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -120,7 +118,7 @@ impl Cancel {
 /// What happens during a run, as it happens (the CLI turns it into lines, bars or NDJSON).
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
+pub(crate) enum Event {
     /// A round starts with this plan.
     Round {
         /// 1-based.
@@ -161,23 +159,15 @@ pub enum Event {
 }
 
 /// Receives [`Event`]s. Implementations use interior mutability: pulls report concurrently.
-pub trait Reporter {
+pub(crate) trait Reporter {
     /// Called for each event, in order.
     fn event(&self, event: &Event);
-}
-
-/// A reporter that drops everything (tests, `--quiet` callers).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Silent;
-
-impl Reporter for Silent {
-    fn event(&self, _event: &Event) {}
 }
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The last observation planned nothing: the Mac matches.
     Converged,
     /// A step failed (see the journal); later rounds did not run.
@@ -204,7 +194,7 @@ pub enum Outcome {
 
 /// The result of a run: the journal and how it ended.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// Every step of every round, in order.
     pub steps: Vec<StepRecord>,
     /// Rounds that executed steps.
@@ -221,7 +211,7 @@ pub struct Report {
 
 impl Report {
     /// Exit 0 material: converged with no failed step.
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         self.outcome == Outcome::Converged
             && !self
                 .steps
@@ -232,7 +222,7 @@ impl Report {
 
 /// A problem found before anything is touched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
-pub enum PreflightError {
+pub(crate) enum PreflightError {
     /// Daemon mode changes `/Library/LaunchDaemons` and the `system` domain.
     #[error(
         "`service.mode = \"daemon\"` needs root: it writes /Library/LaunchDaemons and loads the job in the `system` domain"
@@ -274,7 +264,7 @@ pub enum PreflightError {
 /// [`PreflightError::DirOutsideHome`] when an agent applied for a user under `sudo` would create
 /// a directory outside that user's `HOME`: a missing log directory, created by the plist write
 /// (a load) or by the step before a restart.
-pub fn preflight(
+pub(crate) fn preflight(
     desired: &Desired,
     plan: &Plan,
     is_root: bool,
@@ -322,14 +312,14 @@ fn inside(path: &Path, home: &Path) -> bool {
 }
 
 /// Staff, the primary group of macOS users: the group of what root writes for a user's agent.
-pub const STAFF_GID: u32 = 20;
+pub(crate) const STAFF_GID: u32 = 20;
 
 /// The owner of what ssollama creates for an agent when it runs as root for a user (`sudo`,
 /// `uid` = `SUDO_UID`): `(uid, staff)`, so the user's own runs and agents can use it afterwards.
 /// `None` (keep the creator's) otherwise: a daemon's files belong to root, and a user's own run
 /// creates them as that user already.
 #[must_use]
-pub fn home_owner(desired: &Desired, is_root: bool, uid: u32) -> Option<(u32, u32)> {
+pub(crate) fn home_owner(desired: &Desired, is_root: bool, uid: u32) -> Option<(u32, u32)> {
     match desired.service.mode {
         Mode::Agent if is_root && uid != 0 => Some((uid, STAFF_GID)),
         Mode::Agent | Mode::Daemon { .. } => None,
@@ -341,7 +331,7 @@ pub fn home_owner(desired: &Desired, is_root: bool, uid: u32) -> Option<(u32, u3
 /// a directory owned by a third user. Root-owned homes elsewhere are taken as they are (a home
 /// under a test's temporary directory). Pure: `home_uid` is the owner of `home`, when it exists.
 #[must_use]
-pub fn foreign_home(home: &Path, home_uid: Option<u32>, sudo_uid: u32) -> Option<String> {
+pub(crate) fn foreign_home(home: &Path, home_uid: Option<u32>, sudo_uid: u32) -> Option<String> {
     if home == Path::new("/var/root") || home == Path::new("/private/var/root") {
         return Some(format!(
             "HOME is `{}`, root's home (`sudo -H`?), not the home of the user behind sudo (uid {sudo_uid})",
@@ -359,13 +349,13 @@ pub fn foreign_home(home: &Path, home_uid: Option<u32>, sudo_uid: u32) -> Option
 
 /// The directory of the Mac-wide lock on a real Mac: sticky, root's, writable by every user, and
 /// never removed (so its `flock` cannot be escaped by deleting the lock file).
-pub const MAC_LOCK_DIR: &str = "/private/tmp";
+pub(crate) const MAC_LOCK_DIR: &str = "/private/tmp";
 
 /// The Mac-wide lock every run that may change the Mac takes first, whatever its config (agent
 /// or daemon) and user: `/private/tmp/ssollama.lock`. With `SSOLLAMA_TOOL_DIR` (the simulated
 /// Mac) it lives in that directory instead, so each simulated Mac has its own and tests never
 /// touch this machine's `/tmp`.
-pub fn mac_lock_path(tool_dir: Option<&Path>) -> PathBuf {
+pub(crate) fn mac_lock_path(tool_dir: Option<&Path>) -> PathBuf {
     tool_dir
         .unwrap_or_else(|| Path::new(MAC_LOCK_DIR))
         .join("ssollama.lock")
@@ -373,7 +363,7 @@ pub fn mac_lock_path(tool_dir: Option<&Path>) -> PathBuf {
 
 /// Where the per-config lock lives (taken after the Mac-wide one): per user under `HOME` for agents; `/var/run/ssollama.lock` for a daemon
 /// (one system-wide job, changed by root).
-pub fn lock_path(desired: &Desired, home: &Path) -> PathBuf {
+pub(crate) fn lock_path(desired: &Desired, home: &Path) -> PathBuf {
     match desired.service.mode {
         Mode::Daemon { .. } => PathBuf::from("/var/run/ssollama.lock"),
         Mode::Agent => home
@@ -385,7 +375,7 @@ pub fn lock_path(desired: &Desired, home: &Path) -> PathBuf {
 }
 
 /// A function from `server.toml` and an observation to a plan (`plan::plan`, or destroy's).
-pub type Planner<'a> = &'a dyn Fn(&Desired, &Observed) -> Plan;
+pub(crate) type Planner<'a> = &'a dyn Fn(&Desired, &Observed) -> Plan;
 
 /// Runs the converge loop from a first observation and its plan (already shown and confirmed):
 /// execute the plan, observe, plan again, until the plan is empty, a step fails, the run is
@@ -396,7 +386,7 @@ pub type Planner<'a> = &'a dyn Fn(&Desired, &Observed) -> Plan;
 /// `settings.take_over`). Steps run in plan order; a step whose prerequisite did not complete is
 /// skipped ([`journal::skip_reason`]). Cancellation is honoured between steps and inside waits;
 /// writes are atomic, so an interruption never leaves half a file.
-pub async fn converge(
+pub(crate) async fn converge(
     desired: &Desired,
     first: (Observed, Plan),
     planner: Planner<'_>,
@@ -689,7 +679,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// `--take-over` acts only when it would unblock the apply: every blocker is Ollama.app or
 /// Homebrew's job. With any other blocker (a missing network service, a port held by an unrelated
 /// process) apply stops before touching anything, Ollama.app included.
-pub fn only_take_over_blockers(plan: &Plan, observed: &Observed) -> bool {
+pub(crate) fn only_take_over_blockers(plan: &Plan, observed: &Observed) -> bool {
     const TAKEOVER: [&str; 2] = ["conflict.ollama_app", "conflict.homebrew_service"];
     let has_targets = matches!(&observed.conflicts, Knowable::Known(list) if list.iter().any(|c| !matches!(c, Conflict::PortTaken { .. })));
     has_targets

@@ -68,7 +68,7 @@ impl<'a> Ctx<'a> {
 
 /// Why a step failed. Every variant names the command, path or URL.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum StepError {
+pub(crate) enum StepError {
     /// A program could not run.
     #[error(transparent)]
     Exec(ExecError),
@@ -769,7 +769,7 @@ async fn bootstrap(
     plist: &Path,
 ) -> Result<u32, StepError> {
     let timing = ctx.settings.timing;
-    let cmd = launchctl::bootstrap(&target.domain, plist);
+    let cmd = launchctl::bootstrap(target.domain, plist);
     let mut backoff = timing.bootstrap_backoff;
     let attempts = timing.bootstrap_attempts.max(1);
     for attempt in 1..=attempts {

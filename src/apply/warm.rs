@@ -14,7 +14,7 @@ use crate::ollama::name::ModelName;
 
 /// How warming one model went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Warmed {
+pub(crate) struct Warmed {
     /// The model (Ollama's display form).
     pub model: String,
     /// Whether it had to be pulled first.
@@ -27,7 +27,7 @@ pub struct Warmed {
 
 /// What `/api/ps` listed right after one model was warmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WarmSeen {
+pub(crate) struct WarmSeen {
     /// The model just warmed.
     pub model: ModelName,
     /// `/api/ps` right after it loaded.
@@ -59,7 +59,7 @@ fn with_size(name: &ModelName, lists: &[&[LoadedModel]]) -> String {
 /// model is in memory; else one line naming each evicted model and what loading evicted it, with
 /// the sizes Ollama reported. `before`: `/api/ps` at the observation the round started from;
 /// `seen`: the warm steps of the round in order.
-pub fn evictions(
+pub(crate) fn evictions(
     warm: &[ModelName],
     before: &[LoadedModel],
     seen: &[WarmSeen],
@@ -115,7 +115,7 @@ fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
 /// Warms `models` one after the other: pull when missing (progress as [`Event::Pull`]), load
 /// with `keep_alive = -1` (forever), check `/api/ps`; then check them all together
 /// ([`evictions`]): a model evicted to load a later one fails with what evicted it.
-pub async fn warm(
+pub(crate) async fn warm(
     client: &Client,
     models: &[ModelName],
     http_timeout: std::time::Duration,

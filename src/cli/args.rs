@@ -16,7 +16,7 @@ use clap::{ArgAction, Args as ClapArgs, Parser, Subcommand, ValueEnum};
     max_term_width = 100,
     after_help = EXIT_CODES,
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Global options.
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,7 +26,7 @@ pub struct Args {
 }
 
 /// The exit codes, shown under every `--help` that can end in more than 0 or 1.
-pub const EXIT_CODES: &str = "\
+pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `plan --detailed-exitcode` and `check`: no changes, the Mac matches server.toml
   1  an error: invalid server.toml, a usage error, a blocked plan, a failed step or check
@@ -35,7 +35,7 @@ Exit codes:
 /// Options every verb takes.
 #[derive(Debug, ClapArgs)]
 #[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// The server definition [default: `$SSOLLAMA_CONFIG`, else ./server.toml]
     #[arg(short, long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -59,7 +59,7 @@ pub struct GlobalArgs {
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour when stdout is a terminal and `NO_COLOR` is unset.
     Auto,
     /// Always colour.
@@ -70,7 +70,7 @@ pub enum ColorChoice {
 
 /// The verbs.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check server.toml: exit 0 when valid (warnings are printed), 1 when not
     #[command(
         after_help = "Examples:\n  ssollama validate\n  ssollama -c ~/ollama-server/server.toml validate"
@@ -142,7 +142,7 @@ pub enum Command {
 
 /// `ssollama completions`.
 #[derive(Debug, ClapArgs)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -150,7 +150,7 @@ pub struct CompletionsArgs {
 
 /// `ssollama init`.
 #[derive(Debug, ClapArgs)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Where to write (`-`: stdout) [default: the -c path, else ./server.toml]
     pub file: Option<PathBuf>,
     /// Describe the server this Mac runs now (its launchd job, bind address, environment,
@@ -172,7 +172,7 @@ pub struct InitArgs {
 
 /// `ssollama observe`.
 #[derive(Debug, ClapArgs)]
-pub struct ObserveArgs {
+pub(crate) struct ObserveArgs {
     /// Print the observation as JSON (the format `plan --state` reads)
     #[arg(long)]
     pub json: bool,
@@ -180,7 +180,7 @@ pub struct ObserveArgs {
 
 /// `ssollama plan`.
 #[derive(Debug, ClapArgs)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// Print the plan as JSON (see specs/plan-json.md)
     #[arg(long)]
     pub json: bool,
@@ -197,7 +197,7 @@ pub struct PlanArgs {
 
 /// `ssollama check`.
 #[derive(Debug, ClapArgs)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Print the drift as JSON
     #[arg(long)]
     pub json: bool,
@@ -212,7 +212,7 @@ pub struct CheckArgs {
 
 /// `ssollama apply`.
 #[derive(Debug, ClapArgs)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// A plan saved by `plan --out FILE`; refused when this Mac changed since it was made
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
@@ -246,7 +246,7 @@ pub struct ApplyArgs {
 /// `ssollama destroy`.
 #[derive(Debug, ClapArgs)]
 #[expect(clippy::struct_excessive_bools, reason = "clap flags")]
-pub struct DestroyArgs {
+pub(crate) struct DestroyArgs {
     /// Destroy without asking (required when stdin is not a terminal)
     #[arg(short, long)]
     pub yes: bool,
@@ -273,7 +273,7 @@ pub struct DestroyArgs {
 
 /// `ssollama warm`.
 #[derive(Debug, ClapArgs)]
-pub struct WarmArgs {
+pub(crate) struct WarmArgs {
     /// Models to warm [default: the `warm = true` models of server.toml]
     #[arg(value_name = "MODEL")]
     pub models: Vec<String>,
@@ -295,7 +295,7 @@ pub struct WarmArgs {
     clippy::struct_excessive_bools,
     reason = "independent command-line switches"
 )]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Leave out the checks that run a model
     #[arg(long)]
     pub skip_model_tests: bool,
@@ -319,7 +319,7 @@ pub struct VerifyArgs {
 
 /// `ssollama status`.
 #[derive(Debug, ClapArgs)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Print the status as JSON (see specs/verify.md)
     #[arg(long)]
     pub json: bool,

@@ -1,10 +1,10 @@
 //! The command line: parse arguments, build the [`Context`], dispatch a verb, map the outcome to
 //! an exit status. The only layer that uses `miette::Report` and prints (through [`Printer`]).
 
-pub mod args;
+pub(crate) mod args;
 mod commands;
-pub mod printer;
-pub mod progress;
+pub(crate) mod printer;
+pub(crate) mod progress;
 mod signals;
 
 use std::ffi::OsString;
@@ -18,7 +18,7 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use crate::render;
 use crate::sys::env::Env;
 use args::{Args, ColorChoice, Command};
-pub use printer::Printer;
+pub(crate) use printer::Printer;
 
 /// How a verb ended, in Terraform's convention (specs/cli.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl From<ExitStatus> for ExitCode {
 
 /// What every verb gets: the environment, the printer and the global options.
 #[derive(Debug)]
-pub struct Context {
+pub(crate) struct Context {
     /// The environment, read once.
     pub env: Env,
     /// The one writer.
@@ -56,7 +56,7 @@ pub struct Context {
 
 impl Context {
     /// Renders a diagnostic the way this run prints them (colour, width).
-    pub fn render(&self, diagnostic: &dyn Diagnostic) -> String {
+    pub(crate) fn render(&self, diagnostic: &dyn Diagnostic) -> String {
         let theme = if self.printer.color {
             GraphicalTheme::unicode()
         } else {
@@ -71,7 +71,7 @@ impl Context {
     }
 
     /// Prints an error diagnostic to stderr.
-    pub fn report(&self, diagnostic: &dyn Diagnostic) {
+    pub(crate) fn report(&self, diagnostic: &dyn Diagnostic) {
         self.printer.err(&self.render(diagnostic));
     }
 }
@@ -221,7 +221,7 @@ fn init_tracing(env: &Env, verbose: u8, quiet: bool, ansi: bool) {
 }
 
 /// Shows `path` relative to `HOME` (`~/Library/LaunchAgents/…`), as messages do.
-pub fn user_display(path: &Path, home: Option<&Path>) -> String {
+pub(crate) fn user_display(path: &Path, home: Option<&Path>) -> String {
     match home.and_then(|home| path.strip_prefix(home).ok()) {
         Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
         _ => path.display().to_string(),

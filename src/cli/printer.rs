@@ -5,7 +5,7 @@ use std::io::Write;
 
 /// Where output goes and how it looks.
 #[derive(Debug, Clone, Copy)]
-pub struct Printer {
+pub(crate) struct Printer {
     /// Colour on stdout.
     pub color: bool,
     /// `-q`: nothing but errors on stderr, and on stdout only what was asked for.
@@ -16,7 +16,11 @@ pub struct Printer {
 
 impl Printer {
     /// Writes data to stdout (a closed pipe is not an error worth reporting).
-    pub fn out(&self, text: &str) {
+    #[expect(
+        clippy::unused_self,
+        reason = "the printer is the one way to stdout and stderr: every write goes through it"
+    )]
+    pub(crate) fn out(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
@@ -24,21 +28,25 @@ impl Printer {
 
     /// Writes what was not asked for to stdout (a journal, a final state, a next step), unless
     /// `-q`: quiet leaves stdout to the data the verb exists to print.
-    pub fn extra(&self, text: &str) {
+    pub(crate) fn extra(&self, text: &str) {
         if !self.quiet {
             self.out(text);
         }
     }
 
     /// Writes a diagnostic or status line to stderr, unless `-q`.
-    pub fn note(&self, text: &str) {
+    pub(crate) fn note(&self, text: &str) {
         if !self.quiet {
             self.err(text);
         }
     }
 
     /// Writes to stderr, even with `-q` (errors).
-    pub fn err(&self, text: &str) {
+    #[expect(
+        clippy::unused_self,
+        reason = "the printer is the one way to stdout and stderr: every write goes through it"
+    )]
+    pub(crate) fn err(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
         let _ = err.flush();

@@ -17,7 +17,7 @@ use crate::render::text::View;
 use crate::render::{self, Style};
 
 /// Off a terminal, a pulled layer's progress is printed this many times at most (plus 100 %).
-pub const PULL_STEPS: u64 = 4;
+pub(crate) const PULL_STEPS: u64 = 4;
 
 /// The off-terminal line of a pull event, and the key that changes only [`PULL_STEPS`] times per
 /// layer (a line is printed when the key changes).
@@ -41,7 +41,7 @@ fn pull_line(
 
 /// How events are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Lines for people.
     Text,
     /// One JSON object per line on stdout.
@@ -50,7 +50,7 @@ pub enum Mode {
 
 /// The CLI's [`Reporter`].
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     printer: Printer,
     mode: Mode,
     /// stderr is a terminal: draw bars instead of lines.
@@ -71,7 +71,12 @@ struct State {
 
 impl Progress {
     /// A reporter printing through `printer`.
-    pub fn new(printer: Printer, mode: Mode, stderr_tty: bool, home: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        printer: Printer,
+        mode: Mode,
+        stderr_tty: bool,
+        home: Option<PathBuf>,
+    ) -> Self {
         Self {
             printer,
             mode,
@@ -82,12 +87,12 @@ impl Progress {
     }
 
     /// Whether events go out as JSON lines.
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.mode == Mode::Json
     }
 
     /// Prints one JSON value as a line (JSON mode), with `format_version` like every document.
-    pub fn json_line(&self, value: &serde_json::Value) {
+    pub(crate) fn json_line(&self, value: &serde_json::Value) {
         let value = render::json::versioned(value.clone());
         self.printer.out(&format!("{value}\n"));
     }
@@ -175,7 +180,7 @@ impl Progress {
     }
 
     /// The journal line of a finished step.
-    pub fn step_line(&self, record: &StepRecord) -> String {
+    pub(crate) fn step_line(&self, record: &StepRecord) -> String {
         let word = record.status.word();
         let seconds = Duration::from_millis(record.millis);
         let mut line = format!("  {word:<8} {} {}", record.action, record.resource);
@@ -200,7 +205,7 @@ impl Progress {
     }
 
     /// Paths under `HOME` shown as `~/…`, as messages do.
-    pub fn shorten(&self, text: &str) -> String {
+    pub(crate) fn shorten(&self, text: &str) -> String {
         match &self.home {
             Some(home) if !home.as_os_str().is_empty() => {
                 text.replace(&format!("{}/", home.display()), "~/")

@@ -6,7 +6,7 @@
 
 /// Why a text is not a duration; the `Display` text is Go's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DurationError {
+pub(crate) enum DurationError {
     /// Not a duration at all (`"abc"`, `"1.s"` forms Go refuses, overflow).
     #[error("time: invalid duration \"{0}\"")]
     Invalid(String),
@@ -40,7 +40,7 @@ fn unit_nanos(unit: &str) -> Option<u64> {
 ///
 /// # Errors
 /// Go's three error kinds, with Go's texts.
-pub fn parse_go_duration(text: &str) -> Result<Option<u64>, DurationError> {
+pub(crate) fn parse_go_duration(text: &str) -> Result<Option<u64>, DurationError> {
     const LIMIT: u64 = 1 << 63;
     let invalid = || DurationError::Invalid(text.to_owned());
     let mut s = text;
@@ -154,7 +154,7 @@ pub fn parse_go_duration(text: &str) -> Result<Option<u64>, DurationError> {
 ///
 /// # Errors
 /// Go's duration error when the text is neither form.
-pub fn parse_env_duration(text: &str) -> Result<Option<u128>, DurationError> {
+pub(crate) fn parse_env_duration(text: &str) -> Result<Option<u128>, DurationError> {
     match parse_go_duration(text) {
         Ok(nanos) => Ok(nanos.map(u128::from)),
         Err(err) => text.parse::<i64>().map(seconds_to_nanos).map_err(|_| err),
@@ -162,7 +162,7 @@ pub fn parse_env_duration(text: &str) -> Result<Option<u128>, DurationError> {
 }
 
 /// Integer seconds as Ollama reads them: negative = forever (`None`).
-pub fn seconds_to_nanos(seconds: i64) -> Option<u128> {
+pub(crate) fn seconds_to_nanos(seconds: i64) -> Option<u128> {
     u128::try_from(seconds).ok().map(|s| s * 1_000_000_000)
 }
 

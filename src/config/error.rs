@@ -13,7 +13,7 @@ use miette::{
 };
 
 /// The text of `server.toml` with the name it is shown under.
-pub type Source = NamedSource<Arc<str>>;
+pub(crate) type Source = NamedSource<Arc<str>>;
 
 /// One problem in `server.toml`.
 #[derive(Debug, thiserror::Error, Diagnostic)]

@@ -6,16 +6,16 @@
 //! (`validate`, every other rule). All problems of a file are reported together.
 
 mod document;
-pub mod duration;
-pub mod error;
-pub mod raw;
-pub mod validate;
+pub(crate) mod duration;
+pub(crate) mod error;
+pub(crate) mod raw;
+pub(crate) mod validate;
 
 use std::sync::Arc;
 
 use miette::NamedSource;
 
-pub use error::{ConfigError, ConfigErrors, ConfigWarning, WarningKind, render_plain};
+pub(crate) use error::{ConfigError, ConfigErrors, ConfigWarning, render_plain};
 
 use crate::model::Desired;
 use error::Source;

@@ -18,7 +18,7 @@ use toml::Spanned;
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "ssollama server.toml")]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// The launchd job that runs `ollama serve`.
     pub service: Option<RawService>,
     /// Where Ollama listens (`OLLAMA_HOST`). Required.
@@ -40,7 +40,7 @@ pub struct RawConfig {
 /// `[service]`: the launchd job.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawService {
+pub(crate) struct RawService {
     /// The launchd `Label` and the plist file name (`<label>.plist`). Letters, digits, `.`,
     /// `_` and `-`. Default `"com.ollama"`.
     #[schemars(with = "Option<String>", extend("default" = "com.ollama"))]
@@ -71,7 +71,11 @@ pub struct RawService {
 /// The values of `service.process_type` (schema only; the file keeps the text for its span).
 #[derive(Debug, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum RawProcessType {
+#[expect(
+    dead_code,
+    reason = "schema only: never built, its variants are the values the JSON Schema lists"
+)]
+pub(crate) enum RawProcessType {
     /// `ProcessType = Interactive`: no resource limits (the default).
     Interactive,
     /// No `ProcessType` key: launchd's light CPU and I/O limits.
@@ -85,7 +89,11 @@ pub enum RawProcessType {
 /// The values of `service.mode` (schema only; the file keeps the text for its span).
 #[derive(Debug, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum RawMode {
+#[expect(
+    dead_code,
+    reason = "schema only: never built, its variants are the values the JSON Schema lists"
+)]
+pub(crate) enum RawMode {
     /// A per-user `LaunchAgent` (`gui/<uid>`).
     Agent,
     /// A system `LaunchDaemon` (`system`) that runs as `service.user`.
@@ -95,7 +103,7 @@ pub enum RawMode {
 /// `[listen]`: the address and port of Ollama's HTTP API, written to `OLLAMA_HOST`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawListen {
+pub(crate) struct RawListen {
     /// The IP address Ollama binds (`OLLAMA_HOST=<host>:<port>`). `"0.0.0.0"` (or `"::"`) means
     /// every interface, `"127.0.0.1"` this Mac only; usually the static `network.address`.
     /// Required.
@@ -110,7 +118,7 @@ pub struct RawListen {
 /// `networksetup -setmanual <service> <address> <subnet_mask> <router>`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawNetwork {
+pub(crate) struct RawNetwork {
     /// The network service name, as `networksetup -listallnetworkservices` prints it (for
     /// example `"Ethernet"` or `"Wi-Fi"`). Required.
     #[schemars(with = "String")]
@@ -133,7 +141,7 @@ pub struct RawNetwork {
 /// `[logs]`: launchd's `StandardOutPath` and `StandardErrorPath`. Both may name the same file.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawLogs {
+pub(crate) struct RawLogs {
     /// Absolute path of the server's standard output (`StandardOutPath`). Default
     /// `"/tmp/ollama.stdout.log"`.
     #[schemars(with = "Option<String>", extend("default" = "/tmp/ollama.stdout.log"))]
@@ -148,7 +156,7 @@ pub struct RawLogs {
 /// An absent key is not written, so Ollama's built-in default applies.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawOllama {
+pub(crate) struct RawOllama {
     /// `OLLAMA_KEEP_ALIVE`: how long an idle model stays loaded. A Go duration string
     /// (`"10m"`, `"24h"`, `"1h30m"`; units ns us µs ms s m h, no `d`) or an integer number of
     /// seconds; negative = forever. Ollama's default: 5m.
@@ -201,7 +209,11 @@ pub struct RawOllama {
 /// The values of `ollama.kv_cache_type` (schema only).
 #[derive(Debug, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum RawKvCacheType {
+#[expect(
+    dead_code,
+    reason = "schema only: never built, its variants are the values the JSON Schema lists"
+)]
+pub(crate) enum RawKvCacheType {
     /// 16-bit floats (Ollama's default).
     F16,
     /// 8-bit quantized; needs flash attention.
@@ -213,7 +225,7 @@ pub enum RawKvCacheType {
 /// A duration as Ollama's environment accepts it: a Go duration string or integer seconds.
 #[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
 #[serde(untagged)]
-pub enum RawDuration {
+pub(crate) enum RawDuration {
     /// A Go `time.ParseDuration` string (`"24h"`, `"1h30m"`, `"-1m"`), or an integer in a
     /// string (seconds).
     Text(String),
@@ -251,7 +263,7 @@ impl<'de> Deserialize<'de> for RawDuration {
 /// `[model_policy]`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawModelPolicy {
+pub(crate) struct RawModelPolicy {
     /// `true`: remove installed models that are not listed in `[[models]]` (exact match after
     /// Ollama's name normalization). Default false: unlisted models are only reported.
     #[schemars(extend("default" = false))]
@@ -261,7 +273,7 @@ pub struct RawModelPolicy {
 /// One `[[models]]` entry.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawModel {
+pub(crate) struct RawModel {
     /// The model name as `ollama pull` takes it (`"llama3.2"`, `"qwen2.5-coder:32b"`,
     /// `"hf.co/user/repo:tag"`). `llama3` and `llama3:latest` are the same model. Required.
     #[schemars(with = "String")]

@@ -25,16 +25,16 @@ use crate::model::desired::{
 use crate::ollama::name::ModelName;
 
 /// Default `service.label`.
-pub const DEFAULT_LABEL: &str = "com.ollama";
+pub(crate) const DEFAULT_LABEL: &str = "com.ollama";
 /// Default `listen.port`.
-pub const DEFAULT_PORT: u16 = 11434;
+pub(crate) const DEFAULT_PORT: u16 = 11434;
 /// Default `logs.stdout`.
-pub const DEFAULT_STDOUT: &str = "/tmp/ollama.stdout.log";
+pub(crate) const DEFAULT_STDOUT: &str = "/tmp/ollama.stdout.log";
 /// Default `logs.stderr`.
-pub const DEFAULT_STDERR: &str = "/tmp/ollama.stderr.log";
+pub(crate) const DEFAULT_STDERR: &str = "/tmp/ollama.stderr.log";
 
 /// The environment variables that a typed `[ollama]` key writes, with that key.
-pub const TYPED_ENV: &[(&str, &str)] = &[
+pub(crate) const TYPED_ENV: &[(&str, &str)] = &[
     ("OLLAMA_KEEP_ALIVE", "keep_alive"),
     ("OLLAMA_CONTEXT_LENGTH", "context_length"),
     ("OLLAMA_FLASH_ATTENTION", "flash_attention"),
@@ -181,7 +181,7 @@ fn service(raw: &RawService, sink: &mut Sink) -> Option<Service> {
 ///
 /// macOS accepts letters, digits, `_`, `-` and `.` in short names (`dscl`, System Settings);
 /// a leading `-` or digit would be read as an option or a uid by `launchctl` and `id`.
-pub fn user_name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn user_name_problem(name: &str) -> Option<&'static str> {
     let mut chars = name.chars();
     let Some(first) = chars.next() else {
         return Some("it is empty");
@@ -257,7 +257,7 @@ fn ipv4(key: &str, value: &Spanned<String>, sink: &mut Sink) -> Option<Ipv4Addr>
 }
 
 /// The prefix length of a contiguous mask (`255.255.255.0` → 24), `None` if not contiguous.
-pub fn mask_prefix(mask: Ipv4Addr) -> Option<u32> {
+pub(crate) fn mask_prefix(mask: Ipv4Addr) -> Option<u32> {
     let bits = mask.to_bits();
     let ones = bits.leading_ones();
     (bits.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
@@ -265,7 +265,7 @@ pub fn mask_prefix(mask: Ipv4Addr) -> Option<u32> {
 
 /// Why `router` cannot be the router of `address`/`prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouterProblem {
+pub(crate) enum RouterProblem {
     /// Not inside the subnet.
     Outside,
     /// The Mac's own address.
@@ -277,7 +277,11 @@ pub enum RouterProblem {
 }
 
 /// Checks a router against `address`/`prefix` (`prefix` from [`mask_prefix`]).
-pub fn router_problem(address: Ipv4Addr, prefix: u32, router: Ipv4Addr) -> Option<RouterProblem> {
+pub(crate) fn router_problem(
+    address: Ipv4Addr,
+    prefix: u32,
+    router: Ipv4Addr,
+) -> Option<RouterProblem> {
     let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
     let network = address.to_bits() & mask;
     let broadcast = network | !mask;
@@ -404,7 +408,7 @@ fn warn_host_not_address(
 
 /// The first character of `text` that launchd or the `launchctl print` reader cannot take: one
 /// XML 1.0 forbids (controls other than TAB, LF, CR; U+FFFE, U+FFFF), or CR/LF. Pure.
-pub fn unwritable_char(text: &str) -> Option<String> {
+pub(crate) fn unwritable_char(text: &str) -> Option<String> {
     text.chars().find_map(|c| match c {
         '\n' => Some("a line break (LF)".to_owned()),
         '\r' => Some("a carriage return (CR)".to_owned()),
@@ -606,7 +610,7 @@ fn ollama(raw: &RawOllama, sink: &mut Sink) -> Option<OllamaSettings> {
 }
 
 /// Whether `name` is a portable environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
-pub fn is_env_name(name: &str) -> bool {
+pub(crate) fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -56,18 +56,13 @@ fn launchctl(args: Vec<String>) -> Cmd {
 }
 
 /// `launchctl print <domain>/<label>`: the loaded definition and run state (never needs root).
-pub fn print(target: &ServiceTarget) -> Cmd {
+pub(crate) fn print(target: &ServiceTarget) -> Cmd {
     launchctl(vec!["print".to_owned(), target.to_string()])
-}
-
-/// `launchctl print-disabled <domain>`: the persistent enable/disable overrides.
-pub fn print_disabled(domain: &Domain) -> Cmd {
-    launchctl(vec!["print-disabled".to_owned(), domain.to_string()])
 }
 
 /// `launchctl bootstrap <domain> <plist>`: load (and, with `RunAtLoad`/`KeepAlive`, start) a
 /// job. Needs root for [`Domain::System`] (wrap with [`Cmd::via_sudo`]).
-pub fn bootstrap(domain: &Domain, plist: &Path) -> Cmd {
+pub(crate) fn bootstrap(domain: Domain, plist: &Path) -> Cmd {
     launchctl(vec![
         "bootstrap".to_owned(),
         domain.to_string(),
@@ -77,23 +72,23 @@ pub fn bootstrap(domain: &Domain, plist: &Path) -> Cmd {
 
 /// `launchctl bootout <domain>/<label>`: stop and unload. Asynchronous: poll [`print()`] until
 /// it says not loaded (macos.md §3.3).
-pub fn bootout(target: &ServiceTarget) -> Cmd {
+pub(crate) fn bootout(target: &ServiceTarget) -> Cmd {
     launchctl(vec!["bootout".to_owned(), target.to_string()])
 }
 
 /// `launchctl enable <domain>/<label>`: clear a persistent disable override (starts nothing).
-pub fn enable(target: &ServiceTarget) -> Cmd {
+pub(crate) fn enable(target: &ServiceTarget) -> Cmd {
     launchctl(vec!["enable".to_owned(), target.to_string()])
 }
 
 /// `launchctl disable <domain>/<label>`: set a persistent disable override (stops nothing).
-pub fn disable(target: &ServiceTarget) -> Cmd {
+pub(crate) fn disable(target: &ServiceTarget) -> Cmd {
     launchctl(vec!["disable".to_owned(), target.to_string()])
 }
 
 /// `launchctl kickstart [-k] <domain>/<label>`: run the job now; with `kill`, kill a running
 /// instance first (restart with the *loaded* definition, not the file on disk).
-pub fn kickstart(target: &ServiceTarget, kill: bool) -> Cmd {
+pub(crate) fn kickstart(target: &ServiceTarget, kill: bool) -> Cmd {
     let mut args = vec!["kickstart".to_owned()];
     if kill {
         args.push("-k".to_owned());
@@ -110,7 +105,7 @@ pub fn kickstart(target: &ServiceTarget, kill: bool) -> Cmd {
 /// (no such domain: nobody logged in at the console for `gui/<uid>`) is never "not loaded".
 /// Every other outcome — another status, a signal, output that does not parse or names another
 /// target — is [`Knowable::Unknown`] with a reason for the user.
-pub fn parse_print(
+pub(crate) fn parse_print(
     target: &ServiceTarget,
     status: Option<i32>,
     stdout: &str,
@@ -154,7 +149,7 @@ pub fn parse_print(
 /// What a finished `launchctl bootstrap` means (macos.md §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum BootstrapOutcome {
+pub(crate) enum BootstrapOutcome {
     /// Exit 0: loaded.
     Ok,
     /// Exit 5 (`Input/output error`, the non-root catch-all: already loaded, or still draining
@@ -182,13 +177,13 @@ pub enum BootstrapOutcome {
 
 impl BootstrapOutcome {
     /// Whether retrying (after a bootout and a short wait) can help.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(self, Self::AlreadyLoadedOrTransient { .. })
     }
 }
 
 /// Classifies a finished `launchctl bootstrap`.
-pub fn classify_bootstrap(status: Option<i32>, stderr: &str) -> BootstrapOutcome {
+pub(crate) fn classify_bootstrap(status: Option<i32>, stderr: &str) -> BootstrapOutcome {
     let message = excerpt(stderr);
     match status {
         Some(0) => BootstrapOutcome::Ok,
@@ -201,7 +196,7 @@ pub fn classify_bootstrap(status: Option<i32>, stderr: &str) -> BootstrapOutcome
 /// What a finished `launchctl bootout <domain>/<label>` means (macos.md §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum BootoutOutcome {
+pub(crate) enum BootoutOutcome {
     /// Exit 0: unloading started (bootout is asynchronous; poll `print` until 113).
     Ok,
     /// Exit 3 (`No such process`), or 113 `Could not find service`: nothing was loaded.
@@ -220,7 +215,7 @@ pub enum BootoutOutcome {
 /// Classifies a finished `launchctl bootout`. Real Macs answer a job that is not loaded with
 /// exit 3 `Boot-out failed: 3: No such process` (macos.md §3.2); exit 113 counts as not loaded
 /// only with the `Could not find service` text, on stderr or on stdout as for `print`.
-pub fn classify_bootout(status: Option<i32>, stdout: &str, stderr: &str) -> BootoutOutcome {
+pub(crate) fn classify_bootout(status: Option<i32>, stdout: &str, stderr: &str) -> BootoutOutcome {
     match status {
         Some(0) => BootoutOutcome::Ok,
         Some(3) => BootoutOutcome::NotLoaded,
@@ -239,7 +234,7 @@ pub fn classify_bootout(status: Option<i32>, stdout: &str, stderr: &str) -> Boot
 /// (`=> true` = disabled / `=> false`). Only the `disabled services = {` block is read (not
 /// `login item associations`); elisions (`...`) and lines in another shape are skipped. A label
 /// absent from the map is enabled.
-pub fn parse_print_disabled(stdout: &str) -> BTreeMap<String, bool> {
+pub(crate) fn parse_print_disabled(stdout: &str) -> BTreeMap<String, bool> {
     let mut overrides = BTreeMap::new();
     let mut inside = false;
     for line in stdout.lines() {
@@ -279,7 +274,7 @@ mod tests {
 
     use super::{
         BootoutOutcome, BootstrapOutcome, bootout, bootstrap, classify_bootout, classify_bootstrap,
-        disable, enable, kickstart, parse_print, parse_print_disabled, print, print_disabled,
+        disable, enable, kickstart, parse_print, parse_print_disabled, print,
     };
     use crate::launchd::domain::{Domain, ServiceTarget};
     use crate::model::Knowable;
@@ -325,15 +320,14 @@ mod tests {
         let plist = Path::new("/Users/tester/Library/LaunchAgents/com.ollama.plist");
         let lines: Vec<String> = [
             print(&t),
-            print_disabled(&Domain::Gui(501)),
-            bootstrap(&Domain::Gui(501), plist),
+            bootstrap(Domain::Gui(501), plist),
             bootout(&t),
             enable(&t),
             disable(&t),
             kickstart(&t, false),
             kickstart(&t, true),
             bootstrap(
-                &Domain::System,
+                Domain::System,
                 Path::new("/Library/LaunchDaemons/com.ollama.plist"),
             )
             .via_sudo(true),

@@ -63,7 +63,7 @@ impl fmt::Display for ServiceTarget {
 
 /// The domain a job of this mode lives in: agents in the user's `gui/<uid>`, daemons in
 /// `system`. `uid` is the real uid of the user (not `0` under `sudo`, macos.md §8.2).
-pub fn domain_for(mode: &Mode, uid: u32) -> Domain {
+pub(crate) fn domain_for(mode: &Mode, uid: u32) -> Domain {
     match mode {
         Mode::Agent => Domain::Gui(uid),
         Mode::Daemon { .. } => Domain::System,
@@ -72,7 +72,7 @@ pub fn domain_for(mode: &Mode, uid: u32) -> Domain {
 
 /// Where the plist of `label` goes: `<home>/Library/LaunchAgents/<label>.plist` for an agent,
 /// `/Library/LaunchDaemons/<label>.plist` for a daemon. The file stem is always the label.
-pub fn plist_path(mode: &Mode, label: &Label, home: &Path) -> PathBuf {
+pub(crate) fn plist_path(mode: &Mode, label: &Label, home: &Path) -> PathBuf {
     let file = format!("{label}.plist");
     match mode {
         Mode::Agent => home.join("Library").join("LaunchAgents").join(file),

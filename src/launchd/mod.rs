@@ -6,9 +6,7 @@
 //! into [`crate::model::observed`] types. Must not run processes, read files or touch the
 //! environment (no `sys::exec::run`, `tokio`, `std::fs`).
 
-pub mod cmd;
-pub mod domain;
-pub mod plist;
-pub mod print;
-
-pub use domain::{Domain, ServiceTarget};
+pub(crate) mod cmd;
+pub(crate) mod domain;
+pub(crate) mod plist;
+pub(crate) mod print;

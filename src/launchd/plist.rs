@@ -32,7 +32,7 @@ const DAEMON_GROUP: &str = "staff";
 
 /// Why a plist text could not be read as a dictionary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlistError {
+pub(crate) enum PlistError {
     /// The text is not a well-formed XML property list.
     #[error("not a valid XML property list: {message}")]
     Parse {
@@ -46,7 +46,7 @@ pub enum PlistError {
 
 /// The home directory of a daemon's `UserName` (`HOME` is not set for daemons, and Ollama panics
 /// without it: ollama issue #8756, macos.md §4.2).
-pub fn daemon_home(user: &str) -> String {
+pub(crate) fn daemon_home(user: &str) -> String {
     format!("/Users/{user}")
 }
 
@@ -58,7 +58,7 @@ pub fn daemon_home(user: &str) -> String {
 /// launchd otherwise throttles CPU and I/O of the job, macos.md §4; `Standard`, launchd's
 /// default, is written as no key), and for daemons `UserName`, `GroupName` and
 /// `WorkingDirectory`.
-pub fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
+pub(crate) fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
     let mut env = BTreeMap::new();
     env.insert("OLLAMA_HOST".to_owned(), desired.listen.ollama_host());
     env.extend(desired.ollama.environment());
@@ -116,7 +116,7 @@ pub fn desired_plist_xml(desired: &Desired, program: &Path) -> String {
 }
 
 /// Parses XML plist text; the root must be a dictionary (launchd refuses anything else).
-pub fn parse_plist(text: &str) -> Result<Value, PlistError> {
+pub(crate) fn parse_plist(text: &str) -> Result<Value, PlistError> {
     let value = Value::from_reader_xml(text.as_bytes()).map_err(|error| PlistError::Parse {
         message: error.to_string(),
     })?;
@@ -128,7 +128,7 @@ pub fn parse_plist(text: &str) -> Result<Value, PlistError> {
 
 /// The canonical XML rendering of a plist value: equal values give equal text, whatever the key
 /// order or whitespace of the file they came from.
-pub fn canonical_xml(value: &Value) -> String {
+pub(crate) fn canonical_xml(value: &Value) -> String {
     let mut out = String::from(HEADER);
     write_value(&mut out, value, 0);
     out.push_str("</plist>\n");
@@ -138,7 +138,7 @@ pub fn canonical_xml(value: &Value) -> String {
 /// Whether two plists mean the same to launchd and Ollama: key order and formatting never
 /// matter; two dictionaries are compared key by key as in [`differing_keys`] (Ollama's
 /// environment by meaning, a missing `ProcessType` as `Standard`); other values by value.
-pub fn semantically_equal(a: &Value, b: &Value) -> bool {
+pub(crate) fn semantically_equal(a: &Value, b: &Value) -> bool {
     match (a.as_dictionary(), b.as_dictionary()) {
         (Some(a), Some(b)) => differing_keys(a, b).is_empty(),
         _ => same_value(a, b),
@@ -170,7 +170,7 @@ fn same_environment(a: &Value, b: &Value) -> bool {
 /// in one only, or different), sorted. `EnvironmentVariables` is compared by what Ollama makes
 /// of each value ([`env::same_meaning`]: `OLLAMA_HOST=192.168.250.20` is
 /// `192.168.250.20:11434`); a missing `ProcessType` is launchd's default, `Standard`.
-pub fn differing_keys(a: &Dictionary, b: &Dictionary) -> Vec<String> {
+pub(crate) fn differing_keys(a: &Dictionary, b: &Dictionary) -> Vec<String> {
     let standard = Value::String(ProcessType::Standard.plist_value().to_owned());
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
@@ -286,7 +286,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
 
 /// One way the loaded job differs from the desired plist.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Difference {
+pub(crate) struct Difference {
     /// What differs, as `launchctl print` names it (`program`, `arguments`, `stdout path`, `path`,
     /// `username`) or an environment variable name.
     pub key: String,
@@ -307,7 +307,7 @@ fn string_at<'a>(dict: &'a Dictionary, key: &str) -> Option<&'a str> {
 }
 
 /// The plist's `ProgramArguments` (its string items; empty when absent).
-pub fn program_arguments(dict: &Dictionary) -> Vec<String> {
+pub(crate) fn program_arguments(dict: &Dictionary) -> Vec<String> {
     dict.get("ProgramArguments")
         .and_then(Value::as_array)
         .map(|items| {
@@ -322,7 +322,7 @@ pub fn program_arguments(dict: &Dictionary) -> Vec<String> {
 
 /// The plist's `EnvironmentVariables` (string values only: launchd ignores the others; empty
 /// when absent).
-pub fn environment_variables(dict: &Dictionary) -> BTreeMap<String, String> {
+pub(crate) fn environment_variables(dict: &Dictionary) -> BTreeMap<String, String> {
     dict.get("EnvironmentVariables")
         .and_then(Value::as_dictionary)
         .map(|env| {
@@ -339,7 +339,7 @@ pub fn environment_variables(dict: &Dictionary) -> BTreeMap<String, String> {
 /// ignoring what launchd adds itself: `XPC_SERVICE_NAME`, `OSLogRateLimit`), the stdout/stderr paths, the plist path launchd
 /// imported, and the user of a daemon. A loaded job ignores edits to its file, so a file fixed on
 /// disk but not reloaded still shows here. Empty = the loaded job is the desired one.
-pub fn loaded_matches(
+pub(crate) fn loaded_matches(
     desired: &Dictionary,
     plist_path: &Path,
     loaded: &LoadedJob,
@@ -420,8 +420,9 @@ pub fn loaded_matches(
 }
 
 /// The job launchd would report right after loading `desired` from `plist_path` (run state
-/// aside): the inverse of [`loaded_matches`], used by tests and simulations.
-pub fn loaded_of(desired: &Dictionary, plist_path: &Path) -> LoadedJob {
+/// aside): the inverse of [`loaded_matches`], used by tests.
+#[cfg(test)]
+pub(crate) fn loaded_of(desired: &Dictionary, plist_path: &Path) -> LoadedJob {
     let arguments = program_arguments(desired);
     let mut environment = environment_variables(desired);
     if let Some(label) = string_at(desired, "Label") {

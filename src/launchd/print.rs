@@ -17,7 +17,7 @@ const EXCERPT_CHARS: usize = 80;
 
 /// Why a `launchctl print` service description could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PrintParseError {
+pub(crate) enum PrintParseError {
     /// Nothing but blank lines.
     #[error("the output is empty")]
     Empty,
@@ -71,7 +71,7 @@ fn header_target(line: &str) -> Option<&str> {
 
 /// The target named by the output's header line (`gui/501/com.ollama` for
 /// `gui/501/com.ollama = {`), or `None` for a headerless excerpt.
-pub fn print_header(text: &str) -> Option<&str> {
+pub(crate) fn print_header(text: &str) -> Option<&str> {
     let first = text.lines().find(|l| !l.trim().is_empty())?;
     header_target(first.trim_end())
 }
@@ -482,7 +482,7 @@ impl Reader<'_> {
 /// indented key, a value that cannot be read (`pid = abc`), a key seen twice, a depth-1 closer
 /// with no block open, output ending inside a depth-1 block, text after the closing `}`, or no
 /// `key = value` line at depth 1 at all.
-pub fn parse_service_print(text: &str) -> Result<LoadedJob, PrintParseError> {
+pub(crate) fn parse_service_print(text: &str) -> Result<LoadedJob, PrintParseError> {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let first = lines
         .iter()
@@ -518,7 +518,7 @@ pub fn parse_service_print(text: &str) -> Result<LoadedJob, PrintParseError> {
 /// Keeps only the variables of `environment` that are not launchd's own additions
 /// (`XPC_SERVICE_NAME`, `OSLogRateLimit`), for comparison with a plist's
 /// `EnvironmentVariables` (macos.md §1.1).
-pub fn job_environment(environment: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn job_environment(environment: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     environment
         .iter()
         .filter(|(key, _)| !matches!(key.as_str(), "XPC_SERVICE_NAME" | "OSLogRateLimit"))

@@ -3,10 +3,10 @@
 //! Must not import any effectful module: these types are built by `config` and `observe` and
 //! read by the pure planner and renderers.
 
-pub mod desired;
-pub mod knowable;
-pub mod observed;
+pub(crate) mod desired;
+pub(crate) mod knowable;
+pub(crate) mod observed;
 
-pub use desired::Desired;
-pub use knowable::Knowable;
-pub use observed::Observed;
+pub(crate) use desired::Desired;
+pub(crate) use knowable::Knowable;
+pub(crate) use observed::Observed;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::Knowable;
 
 /// The format version of a saved observation (`observe --json`); bumped on incompatible change.
-pub const OBSERVATION_FORMAT: u32 = 1;
+pub(crate) const OBSERVATION_FORMAT: u32 = 1;
 
 /// One observation of the Mac, taken for one `server.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

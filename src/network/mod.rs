@@ -4,4 +4,4 @@
 //! [`crate::model::observed`] types. Must not run processes, read files or touch the
 //! environment.
 
-pub mod networksetup;
+pub(crate) mod networksetup;

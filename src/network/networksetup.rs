@@ -22,7 +22,7 @@ const NEEDS_ADMIN: &str = "requires admin privileges";
 
 /// Why a `networksetup` output could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// Nothing but blank lines.
     #[error("the output is empty")]
     Empty,
@@ -78,23 +78,23 @@ fn networksetup(args: Vec<String>) -> Cmd {
 }
 
 /// `networksetup -listallnetworkservices`.
-pub fn list_all_network_services() -> Cmd {
+pub(crate) fn list_all_network_services() -> Cmd {
     networksetup(vec!["-listallnetworkservices".to_owned()])
 }
 
 /// `networksetup -getinfo <service>`.
-pub fn get_info(service: &str) -> Cmd {
+pub(crate) fn get_info(service: &str) -> Cmd {
     networksetup(vec!["-getinfo".to_owned(), service.to_owned()])
 }
 
 /// `networksetup -getdnsservers <service>`.
-pub fn get_dns_servers(service: &str) -> Cmd {
+pub(crate) fn get_dns_servers(service: &str) -> Cmd {
     networksetup(vec!["-getdnsservers".to_owned(), service.to_owned()])
 }
 
 /// `networksetup -setmanual <service> <ip> <mask> <router>` (needs admin; run through `sudo`).
 /// It does not touch DNS.
-pub fn set_manual(
+pub(crate) fn set_manual(
     service: &str,
     address: Ipv4Addr,
     subnet_mask: Ipv4Addr,
@@ -110,12 +110,12 @@ pub fn set_manual(
 }
 
 /// `networksetup -setdhcp <service>` (needs admin).
-pub fn set_dhcp(service: &str) -> Cmd {
+pub(crate) fn set_dhcp(service: &str) -> Cmd {
     networksetup(vec!["-setdhcp".to_owned(), service.to_owned()])
 }
 
 /// `networksetup -setdnsservers <service> <dns>…`, or `… empty` to clear them (needs admin).
-pub fn set_dns_servers(service: &str, servers: &[Ipv4Addr]) -> Cmd {
+pub(crate) fn set_dns_servers(service: &str, servers: &[Ipv4Addr]) -> Cmd {
     let mut args = vec!["-setdnsservers".to_owned(), service.to_owned()];
     if servers.is_empty() {
         args.push("empty".to_owned());
@@ -130,7 +130,7 @@ pub fn set_dns_servers(service: &str, servers: &[Ipv4Addr]) -> Cmd {
 /// # Errors
 /// [`ParseError`] when the output is empty, holds an error line, does not start with the
 /// asterisk notice, or lists a service with an empty name.
-pub fn parse_services(stdout: &str) -> Result<Vec<NetworkService>, ParseError> {
+pub(crate) fn parse_services(stdout: &str) -> Result<Vec<NetworkService>, ParseError> {
     refuse_tool_errors(stdout)?;
     let mut lines = numbered_lines(stdout);
     let (number, first) = lines.next().ok_or(ParseError::Empty)?;
@@ -179,7 +179,7 @@ fn parse_address(value: &str, number: usize, line: &str) -> Result<Option<Ipv4Ad
 /// # Errors
 /// [`ParseError`] when the output is empty, holds an error line, does not start with a
 /// `… Configuration` line, repeats a line, or has a value that is not an IPv4 address.
-pub fn parse_getinfo(stdout: &str) -> Result<IpConfig, ParseError> {
+pub(crate) fn parse_getinfo(stdout: &str) -> Result<IpConfig, ParseError> {
     refuse_tool_errors(stdout)?;
     let mut lines = numbered_lines(stdout);
     let (number, first) = lines.next().ok_or(ParseError::Empty)?;
@@ -228,7 +228,7 @@ pub fn parse_getinfo(stdout: &str) -> Result<IpConfig, ParseError> {
 /// # Errors
 /// [`ParseError`] when the output is empty, holds an error line, or has a line that is not an
 /// IPv4 or IPv6 address.
-pub fn parse_dns(stdout: &str) -> Result<Vec<IpAddr>, ParseError> {
+pub(crate) fn parse_dns(stdout: &str) -> Result<Vec<IpAddr>, ParseError> {
     refuse_tool_errors(stdout)?;
     let lines: Vec<(usize, &str)> = numbered_lines(stdout).collect();
     match lines.as_slice() {
@@ -259,7 +259,7 @@ pub fn parse_dns(stdout: &str) -> Result<Vec<IpAddr>, ParseError> {
 
 /// A `networksetup` command that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
-pub enum NetworksetupError {
+pub(crate) enum NetworksetupError {
     /// Exit 4 with `<name> is not a recognized network service.`: the name is wrong (renamed,
     /// localized, or split on spaces).
     #[error("`{service}` is not a recognized network service")]
@@ -296,7 +296,7 @@ pub enum NetworksetupError {
 
 /// Classifies a failed `networksetup` run from its status and both streams (the captures do not
 /// establish which stream the error lines go to, so both are read).
-pub fn classify_error(status: Option<i32>, stdout: &str, stderr: &str) -> NetworksetupError {
+pub(crate) fn classify_error(status: Option<i32>, stdout: &str, stderr: &str) -> NetworksetupError {
     let both = format!("{stdout}\n{stderr}");
     let message = excerpt(&both);
     let unknown = both.lines().find_map(|line| {
@@ -321,7 +321,11 @@ pub fn classify_error(status: Option<i32>, stdout: &str, stderr: &str) -> Networ
 ///
 /// # Errors
 /// The [`classify_error`] of a failed run.
-pub fn check(status: Option<i32>, stdout: &str, stderr: &str) -> Result<(), NetworksetupError> {
+pub(crate) fn check(
+    status: Option<i32>,
+    stdout: &str,
+    stderr: &str,
+) -> Result<(), NetworksetupError> {
     let error_line = stdout
         .lines()
         .chain(stderr.lines())

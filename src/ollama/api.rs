@@ -12,14 +12,14 @@ use crate::model::observed::{InstalledModel, LoadedModel};
 
 /// `GET /api/version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VersionResponse {
+pub(crate) struct VersionResponse {
     /// The server version, e.g. `0.12.6` (`0.0.0` for a source build).
     pub version: String,
 }
 
 /// Every error body: `{"error": "..."}` (also a line of an NDJSON stream).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorResponse {
+pub(crate) struct ErrorResponse {
     /// The message, e.g. `model 'llama3' not found`.
     pub error: String,
 }
@@ -55,7 +55,7 @@ pub struct ModelDetails {
 
 /// `GET /api/tags`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListResponse {
+pub(crate) struct ListResponse {
     /// Installed models, most recently modified first (`[]` when none).
     pub models: Vec<ListModelResponse>,
 }
@@ -104,7 +104,7 @@ impl From<ListModelResponse> for InstalledModel {
 
 /// `GET /api/ps`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessResponse {
+pub(crate) struct ProcessResponse {
     /// Loaded models, latest expiry first (`[]` when none).
     pub models: Vec<ProcessModelResponse>,
 }
@@ -148,7 +148,7 @@ impl From<ProcessModelResponse> for LoadedModel {
 
 /// `POST /api/pull` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PullRequest {
+pub(crate) struct PullRequest {
     /// The model to pull.
     pub model: String,
     /// Allow plain-HTTP registries.
@@ -176,11 +176,18 @@ pub struct ProgressResponse {
     pub completed: Option<u64>,
 }
 
+impl ProgressResponse {
+    /// Whether this is the final `success` line.
+    pub(crate) fn is_success(&self) -> bool {
+        self.status == "success"
+    }
+}
+
 /// One line of the `/api/pull` NDJSON stream: progress, or an error after which the stream ends
 /// (the HTTP status stays 200 once a line was written).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum PullLine {
+pub(crate) enum PullLine {
     /// `{"error": "..."}`.
     Error(ErrorResponse),
     /// `{"status": ..., ...}`.
@@ -192,19 +199,14 @@ impl PullLine {
     ///
     /// # Errors
     /// The JSON error when the line is neither a progress object nor an error object.
-    pub fn parse(line: &str) -> Result<Self, serde_json::Error> {
+    pub(crate) fn parse(line: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(line.trim())
-    }
-
-    /// Whether this is the final `success` line.
-    pub fn is_success(&self) -> bool {
-        matches!(self, Self::Progress(p) if p.status == "success")
     }
 }
 
 /// `DELETE /api/delete` request (success is 200 with an empty body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeleteRequest {
+pub(crate) struct DeleteRequest {
     /// The model to delete.
     pub model: String,
 }
@@ -212,7 +214,7 @@ pub struct DeleteRequest {
 /// The JSON value for a request's `keep_alive` from a duration as written in `server.toml`:
 /// a number for integer or decimal seconds (`"-1"` as a *string* is a 400 — Go's
 /// `time.ParseDuration` wants a unit), else the string (`"24h"`, `"-1m"`) (ollama.md §1.9).
-pub fn keep_alive_value(text: &str) -> Value {
+pub(crate) fn keep_alive_value(text: &str) -> Value {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<i64>() {
         return Value::from(seconds);
@@ -230,7 +232,7 @@ pub fn keep_alive_value(text: &str) -> Value {
 
 /// `POST /api/generate` request (ssollama uses it with an empty prompt to load or unload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenerateRequest {
+pub(crate) struct GenerateRequest {
     /// The model.
     pub model: String,
     /// The prompt; empty = only load (or unload with `keep_alive: 0`).
@@ -249,7 +251,7 @@ pub struct GenerateRequest {
 
 impl GenerateRequest {
     /// Load `model` and keep it for `keep_alive` (see [`keep_alive_value`]).
-    pub fn load(model: &str, keep_alive: Option<Value>) -> Self {
+    pub(crate) fn load(model: &str, keep_alive: Option<Value>) -> Self {
         Self {
             model: model.to_owned(),
             prompt: String::new(),
@@ -260,14 +262,14 @@ impl GenerateRequest {
     }
 
     /// Unload `model` now (`keep_alive: 0`).
-    pub fn unload(model: &str) -> Self {
+    pub(crate) fn unload(model: &str) -> Self {
         Self::load(model, Some(Value::from(0)))
     }
 }
 
 /// `POST /api/generate` reply (the subset a load/unload needs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenerateResponse {
+pub(crate) struct GenerateResponse {
     /// The request's `model`, as sent.
     pub model: String,
     /// UTC time, RFC 3339.
@@ -287,7 +289,7 @@ pub struct GenerateResponse {
 /// `POST /api/embed` request (with no `input`, it only loads the model: how embedding-only
 /// models are warmed, since `/api/generate` refuses them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EmbedRequest {
+pub(crate) struct EmbedRequest {
     /// The model.
     pub model: String,
     /// A string or an array of strings; absent = load only.
@@ -300,7 +302,7 @@ pub struct EmbedRequest {
 
 impl EmbedRequest {
     /// Load `model` without embedding anything.
-    pub fn load(model: &str, keep_alive: Option<Value>) -> Self {
+    pub(crate) fn load(model: &str, keep_alive: Option<Value>) -> Self {
         Self {
             model: model.to_owned(),
             input: None,
@@ -309,28 +311,9 @@ impl EmbedRequest {
     }
 }
 
-/// `POST /api/embed` reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmbedResponse {
-    /// The model.
-    pub model: String,
-    /// One vector per input (`[]` for a load-only request).
-    #[serde(default)]
-    pub embeddings: Vec<Vec<f64>>,
-    /// Nanoseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_duration: Option<u64>,
-    /// Nanoseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load_duration: Option<u64>,
-    /// Tokens read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_eval_count: Option<u64>,
-}
-
 /// `POST /api/show` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShowRequest {
+pub(crate) struct ShowRequest {
     /// The model.
     pub model: String,
     /// Full tokenizer arrays in `model_info`.
@@ -361,9 +344,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{
-        DeleteRequest, EmbedRequest, EmbedResponse, ErrorResponse, GenerateRequest,
-        GenerateResponse, ListResponse, ProcessResponse, ProgressResponse, PullLine, PullRequest,
-        ShowRequest, ShowResponse, VersionResponse, keep_alive_value,
+        DeleteRequest, EmbedRequest, ErrorResponse, GenerateRequest, GenerateResponse,
+        ListResponse, ProcessResponse, ProgressResponse, PullLine, PullRequest, ShowRequest,
+        ShowResponse, VersionResponse, keep_alive_value,
     };
     use crate::model::observed::{InstalledModel, LoadedModel};
 
@@ -475,8 +458,8 @@ mod tests {
                 completed: Some(241_970),
             })
         );
-        assert!(lines[6].is_success());
-        assert!(!lines[0].is_success());
+        assert!(matches!(&lines[6], PullLine::Progress(p) if p.is_success()));
+        assert!(!matches!(&lines[0], PullLine::Progress(p) if p.is_success()));
         insta::assert_debug_snapshot!(lines[..2]);
     }
 
@@ -583,16 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn embed_and_show_replies_parse() {
-        let embed: EmbedResponse =
-            serde_json::from_str(r#"{"model":"all-minilm","embeddings":[]}"#).unwrap();
-        assert!(embed.embeddings.is_empty());
-        let embed: EmbedResponse = serde_json::from_str(
-            r#"{"model":"all-minilm","embeddings":[[0.01,-0.2]],"total_duration":14143917,"load_duration":1019500,"prompt_eval_count":8}"#,
-        )
-        .unwrap();
-        assert_eq!(embed.embeddings, [[0.01, -0.2]]);
-        assert_eq!(embed.prompt_eval_count, Some(8));
+    fn show_replies_parse() {
         let show: ShowResponse = serde_json::from_str(
             r##"{"modelfile":"# Modelfile generated by \"ollama show\"","details":{"parent_model":"","format":"gguf","family":"nomic-bert","families":["nomic-bert"],"parameter_size":"137M","quantization_level":"F16"},"model_info":{"general.architecture":"nomic-bert"},"capabilities":["embedding"],"modified_at":"2026-08-18T09:12:44+02:00"}"##,
         )

@@ -6,7 +6,7 @@
 /// `ollama version is X` (client and server agree, or only the server's version is known),
 /// followed by `Warning: client version is Y` when they differ or no server answered. The
 /// client's version is the program's; `None` when neither line is there.
-pub fn parse_version_output(output: &str) -> Option<String> {
+pub(crate) fn parse_version_output(output: &str) -> Option<String> {
     let value = |prefix: &str| {
         output
             .lines()

@@ -61,11 +61,11 @@ pub enum OllamaError {
 /// How long a pull may go without a single progress line before it counts as stalled. Ollama
 /// reports download progress every 60 ms, but hashing a large blob (`verifying sha256 digest`)
 /// prints nothing for a while on a slow disk.
-pub const PULL_IDLE_TIMEOUT: Duration = Duration::from_mins(10);
+pub(crate) const PULL_IDLE_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// How long loading one model may take (a 70B model from a slow disk takes minutes; Ollama's own
 /// stall limit, `OLLAMA_LOAD_TIMEOUT`, defaults to 5 minutes).
-pub const LOAD_TIMEOUT: Duration = Duration::from_mins(15);
+pub(crate) const LOAD_TIMEOUT: Duration = Duration::from_mins(15);
 
 /// A raw HTTP exchange, for `verify` (status, content type, body text).
 #[derive(Debug, Clone)]
@@ -239,7 +239,11 @@ impl Client {
         let response = self
             .post(
                 "/api/pull",
-                &serde_json::json!({ "model": model, "stream": true }),
+                &api::PullRequest {
+                    model: model.to_owned(),
+                    insecure: None,
+                    stream: Some(true),
+                },
                 None,
             )
             .await?;
@@ -261,7 +265,7 @@ impl Client {
                     message: error.error,
                 }),
                 Ok(api::PullLine::Progress(progress)) => {
-                    succeeded |= progress.status == "success";
+                    succeeded |= progress.is_success();
                     on_progress(&progress);
                     Ok(())
                 }
@@ -305,7 +309,9 @@ impl Client {
         let response = self
             .http
             .delete(self.url(path))
-            .json(&serde_json::json!({ "model": model }))
+            .json(&api::DeleteRequest {
+                model: model.to_owned(),
+            })
             .timeout(timeout)
             .send()
             .await
@@ -325,7 +331,7 @@ impl Client {
     /// # Errors
     /// Any other failure, with the URL.
     pub async fn unload(&self, model: &str, timeout: Duration) -> Result<bool, OllamaError> {
-        let body = serde_json::json!({ "model": model, "keep_alive": 0, "stream": false });
+        let body = api::GenerateRequest::unload(model);
         match self.post("/api/generate", &body, Some(timeout)).await {
             Ok(_) => Ok(true),
             Err(OllamaError::Status { status: 404, .. }) => Ok(false),
@@ -342,19 +348,15 @@ impl Client {
         keep_alive: Option<&str>,
         embedding: bool,
     ) -> Result<(), OllamaError> {
-        let mut body = serde_json::json!({ "model": model, "stream": false });
-        if !embedding {
-            body["prompt"] = serde_json::Value::from("");
-        }
-        if let Some(keep_alive) = keep_alive {
-            body["keep_alive"] = api::keep_alive_value(keep_alive);
-        }
-        let path = if embedding {
-            "/api/embed"
+        let keep_alive = keep_alive.map(api::keep_alive_value);
+        let sent = if embedding {
+            let body = api::EmbedRequest::load(model, keep_alive);
+            self.post("/api/embed", &body, Some(LOAD_TIMEOUT)).await
         } else {
-            "/api/generate"
+            let body = api::GenerateRequest::load(model, keep_alive);
+            self.post("/api/generate", &body, Some(LOAD_TIMEOUT)).await
         };
-        self.post(path, &body, Some(LOAD_TIMEOUT)).await.map(drop)
+        sent.map(drop)
     }
 
     /// Any request, raw (for `verify`): never fails on an HTTP error status.

@@ -28,13 +28,13 @@ const BOOLEANS: [&str; 9] = [
 
 /// Ollama's `Var()`: white space trimmed at both ends, then every leading and trailing `"` and
 /// `'` stripped (spaces inside the quotes survive).
-pub fn var(raw: &str) -> &str {
+pub(crate) fn var(raw: &str) -> &str {
     raw.trim().trim_matches(|c| c == '"' || c == '\'')
 }
 
 /// Go's `strconv.ParseBool`: `1 t T TRUE true True` and `0 f F FALSE false False`; anything
 /// else is `None`.
-pub fn go_parse_bool(text: &str) -> Option<bool> {
+pub(crate) fn go_parse_bool(text: &str) -> Option<bool> {
     match text {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
@@ -44,7 +44,7 @@ pub fn go_parse_bool(text: &str) -> Option<bool> {
 
 /// What a boolean variable means to Ollama: `None` when [`var`] leaves it empty (Ollama's
 /// default applies), else Go's `ParseBool`, where any other non-empty value counts as true.
-pub fn parse_bool(raw: &str) -> Option<bool> {
+pub(crate) fn parse_bool(raw: &str) -> Option<bool> {
     let text = var(raw);
     if text.is_empty() {
         return None;
@@ -54,7 +54,7 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
 
 /// The log level `OLLAMA_DEBUG` selects (`LogLevel()`), as Go's `slog.Level`: `0` = INFO, `-4`
 /// = DEBUG (a `ParseBool` true), `-4n` for an integer `n` (`2` = TRACE); anything else is INFO.
-pub fn debug_level(raw: &str) -> i64 {
+pub(crate) fn debug_level(raw: &str) -> i64 {
     let text = var(raw);
     if go_parse_bool(text) == Some(true) {
         return -4;
@@ -72,7 +72,7 @@ pub fn debug_level(raw: &str) -> i64 {
 ///
 /// # Errors
 /// A message when the host is a name rather than an IP address.
-pub fn parse_host(raw: &str) -> Result<Listen, String> {
+pub(crate) fn parse_host(raw: &str) -> Result<Listen, String> {
     let text = var(raw).trim();
     let (default_port, rest) = match text.split_once("://") {
         Some(("http", rest)) => (80, rest),
@@ -144,7 +144,7 @@ fn meaning<'a>(name: &str, raw: &'a str) -> Meaning<'a> {
 /// [`parse_host`] gives (`192.168.250.20` ≡ `192.168.250.20:11434` ≡ `http://192.168.250.20:11434`),
 /// booleans by [`parse_bool`] (`1` ≡ `true` ≡ `TRUE`), `OLLAMA_DEBUG` by [`debug_level`]; every
 /// other variable (and a host name) by its exact text.
-pub fn same_meaning(name: &str, a: &str, b: &str) -> bool {
+pub(crate) fn same_meaning(name: &str, a: &str, b: &str) -> bool {
     a == b || meaning(name, a) == meaning(name, b)
 }
 

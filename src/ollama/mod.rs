@@ -1,8 +1,8 @@
 //! Speaking to Ollama: model names ([`name`]), HTTP wire types ([`api`]), the HTTP client
 //! ([`client`]) and what its environment variables mean ([`env`](mod@env)).
 
-pub mod api;
-pub mod cli;
-pub mod client;
-pub mod env;
-pub mod name;
+pub(crate) mod api;
+pub(crate) mod cli;
+pub(crate) mod client;
+pub(crate) mod env;
+pub(crate) mod name;

@@ -18,7 +18,7 @@ use crate::plan::{Action, Change, Operation, Plan};
 
 /// What `destroy` removes besides the job and its plist.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DestroyOptions {
+pub(crate) struct DestroyOptions {
     /// Paths never removed, whatever `[logs]` says: `server.toml` itself (the CLI passes the log
     /// paths that resolve to it).
     pub keep: Vec<std::path::PathBuf>,
@@ -39,7 +39,11 @@ pub struct DestroyOptions {
 /// `options.models`, only when the installed list is known, and only when their normalized name
 /// is declared in `server.toml`.
 #[must_use]
-pub fn destroy_plan(desired: &Desired, observed: &Observed, options: &DestroyOptions) -> Plan {
+pub(crate) fn destroy_plan(
+    desired: &Desired,
+    observed: &Observed,
+    options: &DestroyOptions,
+) -> Plan {
     let mut plan = Plan::default();
     if options.models {
         destroy_models(desired, observed, &mut plan);
@@ -108,7 +112,7 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed, options: &DestroyOpt
 /// lists models and the installed ones are unknown (Ollama down or its list unreadable). The CLI
 /// refuses to start on it, so a destroy never reports success while leaving every model behind.
 #[must_use]
-pub fn models_unknown(desired: &Desired, observed: &Observed) -> Option<String> {
+pub(crate) fn models_unknown(desired: &Desired, observed: &Observed) -> Option<String> {
     if desired.models.is_empty() {
         return None;
     }

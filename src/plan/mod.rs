@@ -4,8 +4,8 @@
 //! Entry points: [`plan`] and [`fingerprint`]. Everything the planner knows is in its arguments,
 //! so every behaviour can be reproduced from a `Desired` and an `Observed` (`plan --state`).
 
-pub mod change;
-pub mod destroy;
+pub(crate) mod change;
+pub(crate) mod destroy;
 
 #[cfg(test)]
 mod tests;
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-pub use change::{Action, Blocker, Change, Operation, Plan};
+pub(crate) use change::{Action, Blocker, Change, Operation, Plan};
 
 use crate::launchd::domain;
 use crate::launchd::plist::{
@@ -759,7 +759,7 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
 /// The fingerprint of an observation: the lower-case hex SHA-256 of its canonical JSON
 /// (`serde_json`, fields in declaration order, maps sorted). A saved plan carries it, and
 /// `apply` refuses the plan when a fresh observation has another fingerprint.
-pub fn fingerprint(observed: &Observed) -> String {
+pub(crate) fn fingerprint(observed: &Observed) -> String {
     // Serializing these plain types cannot fail (every map key is a string); an empty input would
     // still give a stable, if useless, digest.
     let bytes = serde_json::to_vec(observed).unwrap_or_default();

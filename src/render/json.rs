@@ -11,14 +11,14 @@ use crate::plan::Plan;
 
 /// `format_version` of every `--json` document and NDJSON event line (a string); bumped on any
 /// incompatible change.
-pub const FORMAT_VERSION: &str = "1";
+pub(crate) const FORMAT_VERSION: &str = "1";
 
 /// The one versioning key of every `--json` document and event line.
-pub const VERSION_KEY: &str = "format_version";
+pub(crate) const VERSION_KEY: &str = "format_version";
 
 /// `value` with [`VERSION_KEY`] set to [`FORMAT_VERSION`] (when it is an object).
 #[must_use]
-pub fn versioned(mut value: Json) -> Json {
+pub(crate) fn versioned(mut value: Json) -> Json {
     if let Json::Object(map) = &mut value {
         map.insert(VERSION_KEY.to_owned(), Json::from(FORMAT_VERSION));
     }
@@ -26,7 +26,7 @@ pub fn versioned(mut value: Json) -> Json {
 }
 
 /// The `error` event of `--json` mode: the diagnostic's code, message and help line.
-pub fn error_json(code: Option<&str>, message: &str, help: Option<&str>) -> Json {
+pub(crate) fn error_json(code: Option<&str>, message: &str, help: Option<&str>) -> Json {
     versioned(json!({
         "event": "error",
         "code": code,
@@ -37,7 +37,7 @@ pub fn error_json(code: Option<&str>, message: &str, help: Option<&str>) -> Json
 
 /// The plan as the JSON document of `specs/plan-json.md`; `fingerprint` is
 /// [`crate::plan::fingerprint`] of the observation the plan was made from.
-pub fn plan_json(plan: &Plan, fingerprint: &str) -> Json {
+pub(crate) fn plan_json(plan: &Plan, fingerprint: &str) -> Json {
     let changes: Vec<Json> = plan
         .changes
         .iter()

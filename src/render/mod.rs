@@ -4,15 +4,15 @@
 //! Pure: they return `String`s/values and take a [`Style`] value; they never query the terminal
 //! or print (the CLI printer writes).
 
-pub mod json;
-pub mod observed;
-pub mod text;
+pub(crate) mod json;
+pub(crate) mod observed;
+pub(crate) mod text;
 
-pub use observed::observed_text;
+pub(crate) use observed::observed_text;
 
 /// How to render text output; decided by the CLI (`NO_COLOR`, `--color`, tty), never here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Style {
+pub(crate) struct Style {
     /// Colour markers and diff lines with plain ANSI escapes.
     pub color: bool,
 }

@@ -17,7 +17,7 @@ fn opt<T: std::fmt::Display>(value: Option<&T>) -> String {
 }
 
 /// One screen describing the observation, section by section; no colour needed to read it.
-pub fn observed_text(observed: &Observed) -> String {
+pub(crate) fn observed_text(observed: &Observed) -> String {
     let mut out = String::new();
     let host = &observed.host;
     let _ = writeln!(

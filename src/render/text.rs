@@ -20,7 +20,7 @@ const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
 /// The name of an action as `plan --json` spells it (`set-network`, `pull`, …).
-pub fn action_name(action: Action) -> &'static str {
+pub(crate) fn action_name(action: Action) -> &'static str {
     match action {
         Action::Create => "create",
         Action::Update => "update",
@@ -56,7 +56,7 @@ fn marker(style: Style, action: Action) -> String {
 }
 
 /// `(add, change, destroy)` counts; a replace counts as one add and one destroy.
-pub fn summary_counts(plan: &Plan) -> (usize, usize, usize) {
+pub(crate) fn summary_counts(plan: &Plan) -> (usize, usize, usize) {
     let (mut add, mut change, mut destroy) = (0, 0, 0);
     for item in &plan.changes {
         match item.action.tally() {
@@ -174,7 +174,7 @@ fn details(out: &mut String, style: Style, change: &Change) {
 
 /// How [`plan_view`] shows a plan, besides colour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct View<'a> {
+pub(crate) struct View<'a> {
     /// Colour or not.
     pub style: Style,
     /// The saved observation the plan was made from (`plan --state FILE`), as shown; `None`
@@ -197,7 +197,7 @@ impl View<'_> {
 }
 
 /// The plan as text, as `plan` prints it from this Mac, with every detail and no next step.
-pub fn plan_text(plan: &Plan, style: Style) -> String {
+pub(crate) fn plan_text(plan: &Plan, style: Style) -> String {
     plan_view(
         plan,
         View {
@@ -212,7 +212,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
 /// summary line and, with `next_step`, what to run next.
 ///
 /// An empty plan says the observed Mac matches (followed by notes, if any).
-pub fn plan_view(plan: &Plan, view: View<'_>) -> String {
+pub(crate) fn plan_view(plan: &Plan, view: View<'_>) -> String {
     let style = view.style;
     let subject = view.subject();
     let mut out = String::new();
@@ -340,7 +340,7 @@ fn notes(out: &mut String, plan: &Plan) {
 /// per blocker (`blocked: conflict.port: …`) and per fact that could not be observed
 /// (`unknown: …`), for `ssollama check` and its cron mail. `warm` changes are not drift and are
 /// left out. Empty when the Mac is known to be in sync.
-pub fn check_lines(plan: &Plan) -> String {
+pub(crate) fn check_lines(plan: &Plan) -> String {
     let mut out = String::new();
     // Warming is an action, not drift (`Plan::drift`).
     for change in plan.changes.iter().filter(|c| c.action != Action::Warm) {

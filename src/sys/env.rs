@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 /// The environment variables ssollama reads, captured once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Env {
+pub(crate) struct Env {
     /// `HOME`: decides `~/Library/LaunchAgents`.
     pub home: Option<PathBuf>,
     /// `SSOLLAMA_TOOL_DIR`: the test/diagnostic seam; every external program comes from there.
@@ -29,12 +29,12 @@ impl Env {
         clippy::disallowed_methods,
         reason = "the environment gateway: the one place that reads it"
     )]
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         Self::from_vars(std::env::vars_os())
     }
 
     /// Builds an `Env` from variables (for tests and for `from_process`).
-    pub fn from_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+    pub(crate) fn from_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
         let vars: BTreeMap<OsString, OsString> = vars.into_iter().collect();
         let get = |key: &str| vars.get(&OsString::from(key)).filter(|v| !v.is_empty());
         let text = |key: &str| get(key).and_then(|v| v.to_str()).map(str::to_owned);

@@ -100,7 +100,7 @@ const EXCERPT_CHARS: usize = 200;
 
 /// A tool's output as a message quotes it: the trimmed non-empty lines joined by ` / `, cut to
 /// 200 characters (then `…`). Pure; the parsers of `launchctl` and `networksetup` output use it.
-pub fn excerpt(text: &str) -> String {
+pub(crate) fn excerpt(text: &str) -> String {
     let joined = text
         .lines()
         .map(str::trim)
@@ -188,7 +188,7 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 /// 2 s): for an exit on a signal, so nothing is left running beside the next run.
 /// From then on [`run`] starts nothing: a probe spawned while the signal arrived is either
 /// registered (and stopped here) or never started.
-pub fn stop_children() {
+pub(crate) fn stop_children() {
     let Ok(mut children) = CHILDREN.lock() else {
         return;
     };
@@ -262,7 +262,7 @@ fn kill_group(pid: u32) {
     clippy::disallowed_types,
     reason = "the process gateway: the one place that spawns"
 )]
-pub async fn run(
+pub(crate) async fn run(
     cmd: &Cmd,
     tool_dir: Option<&Path>,
     timeout: Duration,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// A file operation failed; every variant names the path.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum FsError {
+pub(crate) enum FsError {
     /// Reading failed.
     #[error("could not read `{}`", path.display())]
     #[diagnostic(code(ssollama::fs::read))]
@@ -81,7 +81,7 @@ pub enum FsError {
 
 /// Owner, mode and size of an existing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Meta {
+pub(crate) struct Meta {
     /// Owner uid.
     pub uid: u32,
     /// Permission bits (`0o644`).
@@ -92,21 +92,21 @@ pub struct Meta {
 
 /// Whether `path` itself (not what a link at it points to) is a regular file; `None` when it
 /// cannot be `lstat`ed.
-pub fn is_regular_file(path: &Path) -> Option<bool> {
+pub(crate) fn is_regular_file(path: &Path) -> Option<bool> {
     rustix::fs::lstat(path).ok().map(|stat| {
         rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
     })
 }
 
 /// Whether a directory is at `path` (through links: `/tmp` is one on macOS).
-pub fn is_dir(path: &Path) -> bool {
+pub(crate) fn is_dir(path: &Path) -> bool {
     rustix::fs::stat(path).is_ok_and(|stat| {
         rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Directory
     })
 }
 
 /// The canonical absolute form of `path` (links resolved); `None` when it does not exist.
-pub fn canonical(path: &Path) -> Option<PathBuf> {
+pub(crate) fn canonical(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(path).ok()
 }
 
@@ -290,7 +290,7 @@ fn read_all(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
 /// Reads a whole file as UTF-8 text; `Ok(None)` when it does not exist. As root, a symbolic
 /// link a user could have planted, or anything but a plain file, is refused
 /// ([`FsError::Unsafe`]).
-pub fn read_optional(path: &Path) -> Result<Option<String>, FsError> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, FsError> {
     read_all(path)?
         .map(|bytes| {
             String::from_utf8(bytes).map_err(|e| FsError::Read {
@@ -303,12 +303,12 @@ pub fn read_optional(path: &Path) -> Result<Option<String>, FsError> {
 
 /// Reads a whole file as bytes (a binary plist is not text); `Ok(None)` when it does not exist.
 /// Refuses like [`read_optional`].
-pub fn read_optional_bytes(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
+pub(crate) fn read_optional_bytes(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
     read_all(path)
 }
 
 /// Reads a whole file as UTF-8 text.
-pub fn read_text(path: &Path) -> Result<String, FsError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, FsError> {
     read_optional(path)?.ok_or_else(|| FsError::Read {
         path: path.to_owned(),
         source: std::io::Error::from(std::io::ErrorKind::NotFound),
@@ -317,7 +317,7 @@ pub fn read_text(path: &Path) -> Result<String, FsError> {
 
 /// Owner and mode of a file; `None` when it does not exist (or cannot be stat'ed).
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
-pub fn meta(path: &Path) -> Option<Meta> {
+pub(crate) fn meta(path: &Path) -> Option<Meta> {
     std::fs::metadata(path).ok().map(|m| Meta {
         uid: m.uid(),
         mode: m.mode() & 0o7777,
@@ -328,7 +328,7 @@ pub fn meta(path: &Path) -> Option<Meta> {
 /// Who besides root may write the program at `path` (through its own mode, not its
 /// directories): its owner's uid when that is not root, `Some(0)` for a root-owned file that its
 /// group or others may write, `None` when only root may (or it cannot be stat'ed).
-pub fn writable_by_others(path: &Path) -> Option<u32> {
+pub(crate) fn writable_by_others(path: &Path) -> Option<u32> {
     let meta = meta(path)?;
     if meta.uid != 0 {
         Some(meta.uid)
@@ -342,7 +342,7 @@ pub fn writable_by_others(path: &Path) -> Option<u32> {
 /// As root, whom `program` must run as: `Ok(None)` as it is (only root may write it),
 /// `Ok(Some(uid))` as its owner (a user may write it: never as root), `Err` not at all (root
 /// owns it but its group or others may write it).
-pub fn run_as_for(program: &Path) -> Result<Option<u32>, String> {
+pub(crate) fn run_as_for(program: &Path) -> Result<Option<u32>, String> {
     match writable_by_others(program) {
         None => Ok(None),
         Some(0) => Err(format!(
@@ -354,14 +354,14 @@ pub fn run_as_for(program: &Path) -> Result<Option<u32>, String> {
 }
 
 /// Whether a path exists and is an executable file.
-pub fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     meta(path).is_some_and(|m| m.mode & 0o111 != 0)
 }
 
 /// The last `max_bytes` of a file (for quoting a log tail in an error), lossily decoded. As
 /// root, a log that is a planted symbolic link, a device or a hard link is not read (`None`): an
 /// error message must never quote another file.
-pub fn tail(path: &Path, max_bytes: usize) -> Option<String> {
+pub(crate) fn tail(path: &Path, max_bytes: usize) -> Option<String> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let mut file = open_read(path).ok()?;
     let len = file.metadata().ok()?.len();
@@ -377,7 +377,7 @@ pub fn tail(path: &Path, max_bytes: usize) -> Option<String> {
 /// Creates a directory and its parents; each directory it creates (not the ones that already
 /// exist) is given `owner` (`(uid, gid)`): under `sudo`, what ssollama creates in the user's home
 /// must belong to the user, not to root.
-pub fn create_dir_all_owned(path: &Path, owner: Option<(u32, u32)>) -> Result<(), FsError> {
+pub(crate) fn create_dir_all_owned(path: &Path, owner: Option<(u32, u32)>) -> Result<(), FsError> {
     guard(path, Kind::Dir)?;
     make_dirs(path, owner).map_err(|source| FsError::CreateDir {
         path: path.to_owned(),
@@ -437,7 +437,7 @@ fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
 /// Removes a file (a link itself, never its target); a missing file is fine. As root, the
 /// directories on the way are checked (`guard`).
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
-pub fn remove_file(path: &Path) -> Result<(), FsError> {
+pub(crate) fn remove_file(path: &Path) -> Result<(), FsError> {
     if running_as_root() {
         guard_links(path.parent().unwrap_or_else(|| Path::new("")))?;
     }
@@ -456,7 +456,7 @@ pub fn remove_file(path: &Path) -> Result<(), FsError> {
 ///
 /// # Errors
 /// [`FsError::Unsafe`]-like refusal ([`FsError::NotRegular`]) naming the path, or the OS error.
-pub fn remove_regular_file(path: &Path) -> Result<(), FsError> {
+pub(crate) fn remove_regular_file(path: &Path) -> Result<(), FsError> {
     match rustix::fs::lstat(path) {
         Err(rustix::io::Errno::NOENT) => return Ok(()),
         Err(e) => {
@@ -522,7 +522,7 @@ fn sweep_temp_files(dir: &Path, name: &str) {
 /// temp files of a run killed inside it are removed by the next write of the same file. As root,
 /// the directory is checked (`guard`) and what is at `path` must be a plain file.
 #[expect(clippy::disallowed_methods, reason = "the file gateway")]
-pub fn write_atomic(
+pub(crate) fn write_atomic(
     path: &Path,
     contents: &[u8],
     mode: u32,
@@ -571,7 +571,11 @@ pub fn write_atomic(
 
 /// Copies `path` to `backup` byte for byte (atomically, same mode, `owner` as for
 /// [`write_atomic`]) when `path` exists.
-pub fn backup(path: &Path, backup: &Path, owner: Option<(u32, u32)>) -> Result<bool, FsError> {
+pub(crate) fn backup(
+    path: &Path,
+    backup: &Path,
+    owner: Option<(u32, u32)>,
+) -> Result<bool, FsError> {
     let Some(bytes) = read_optional_bytes(path)? else {
         return Ok(false);
     };
@@ -584,15 +588,14 @@ pub fn backup(path: &Path, backup: &Path, owner: Option<(u32, u32)>) -> Result<b
 /// (see [`LockScope`]) on its directory too, so deleting the lock file during a run does not let
 /// a second run in (it would lock a new file, but not the directory).
 #[derive(Debug)]
-pub struct Lock {
+pub(crate) struct Lock {
     _file: std::fs::File,
     _dir: Option<rustix::fd::OwnedFd>,
-    path: PathBuf,
 }
 
 /// Taking the lock failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// Another ssollama holds it.
     #[error("another ssollama (pid {holder}) is working on this Mac")]
     #[diagnostic(
@@ -626,7 +629,7 @@ pub enum LockError {
 
 /// What a [`Lock`] locks besides its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockScope {
+pub(crate) enum LockScope {
     /// The lock file only (a daemon's, in a root-only directory).
     File,
     /// The file and its directory, ssollama's own (an agent's `~/Library/Caches/ssollama`).
@@ -648,7 +651,7 @@ impl Lock {
     /// the lock file; as root its directories are checked (`guard`). A lock file this user may not
     /// write (left by an older run as root), or that is not its own, is opened read-only
     /// instead: `flock` works on it all the same, only the pid is not recorded.
-    pub fn acquire(
+    pub(crate) fn acquire(
         path: &Path,
         owner: Option<(u32, u32)>,
         scope: LockScope,
@@ -713,7 +716,6 @@ impl Lock {
                     return Ok(Self {
                         _file: file,
                         _dir: dir,
-                        path: path.to_owned(),
                     });
                 }
                 continue;
@@ -732,11 +734,6 @@ impl Lock {
             }
             std::thread::sleep(LOCK_POLL.min(wait.saturating_sub(start.elapsed())));
         }
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

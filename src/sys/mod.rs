@@ -4,7 +4,7 @@
 //! macOS path (or `SSOLLAMA_TOOL_DIR`); [`exec`] runs [`exec::Cmd`] values; [`fs`] reads and
 //! writes files (atomically). Domain modules build `Cmd`s as data and never run them.
 
-pub mod env;
-pub mod exec;
-pub mod fs;
-pub mod tools;
+pub(crate) mod env;
+pub(crate) mod exec;
+pub(crate) mod fs;
+pub(crate) mod tools;

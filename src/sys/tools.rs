@@ -77,12 +77,12 @@ impl Tool {
 }
 
 /// Where Homebrew puts `brew` (Apple Silicon first, then Intel).
-pub const BREW_PREFIXES: [&str; 2] = ["/opt/homebrew/bin/brew", "/usr/local/bin/brew"];
+pub(crate) const BREW_PREFIXES: [&str; 2] = ["/opt/homebrew/bin/brew", "/usr/local/bin/brew"];
 
 /// Where `ollama` is looked for when `service.program` is not set, in order: Homebrew's stable
 /// `opt` path (survives upgrades), Homebrew's `bin`, Intel Homebrew / the app's symlink, and the
 /// CLI bundled in Ollama.app (macos.md §5).
-pub const OLLAMA_CANDIDATES: [&str; 4] = [
+pub(crate) const OLLAMA_CANDIDATES: [&str; 4] = [
     "/opt/homebrew/opt/ollama/bin/ollama",
     "/opt/homebrew/bin/ollama",
     "/usr/local/bin/ollama",

@@ -29,7 +29,7 @@ const TRACE_EXCERPT: usize = 400;
 
 /// Whether `host` is a dedicated address: neither every interface nor the loopback address that
 /// local clients use by default. Only then must `127.0.0.1:<port>` refuse connections.
-pub fn is_dedicated(host: IpAddr) -> bool {
+pub(crate) fn is_dedicated(host: IpAddr) -> bool {
     !host.is_unspecified()
         && host != IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
         && host != IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
@@ -37,7 +37,7 @@ pub fn is_dedicated(host: IpAddr) -> bool {
 
 /// The installed models as `/api/tags` lists them (empty when the server is down or the list
 /// could not be read); [`super::probe()`] completes their capabilities with `/api/show`.
-pub fn installed_models(observed: &Observed) -> Vec<ModelInfo> {
+pub(crate) fn installed_models(observed: &Observed) -> Vec<ModelInfo> {
     match &observed.ollama.server {
         ServerStatus::Up {
             models: Knowable::Known(models),
@@ -81,7 +81,7 @@ fn cannot_chat(name: &str, info: Option<&ModelInfo>) -> String {
 /// can chat (from the capabilities the server reports: an embedding model is passed over, and
 /// the source says so). Cloud models are passed over (they run remotely). `Err` says why there
 /// is none when models were passed over.
-pub fn choose_model(
+pub(crate) fn choose_model(
     desired: &Desired,
     options: &Options,
     models: &[ModelInfo],
@@ -601,7 +601,7 @@ fn event_stream(content_type: Option<&str>) -> Result<(), String> {
 }
 
 /// Judges every check, in print order.
-pub fn judge(desired: &Desired, facts: &Facts, options: &Options) -> Verdict {
+pub(crate) fn judge(desired: &Desired, facts: &Facts, options: &Options) -> Verdict {
     let mut j = Judge {
         desired,
         facts,

@@ -13,9 +13,9 @@
 //!
 //! Must not import `apply`, `plan` or the CLI. The check list is in `specs/verify.md`.
 
-pub mod judge;
-pub mod probe;
-pub mod report;
+pub(crate) mod judge;
+pub(crate) mod probe;
+pub(crate) mod report;
 mod sse;
 
 use std::collections::BTreeMap;
@@ -27,12 +27,12 @@ use crate::model::desired::Desired;
 use crate::model::{Knowable, Observed};
 use crate::process::{Listener, ProcessInfo};
 
-pub use judge::{choose_model, installed_models, judge};
-pub use probe::probe;
+pub(crate) use judge::judge;
+pub(crate) use probe::probe;
 
 /// What the user asked `verify` to leave out or use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Options {
+pub(crate) struct Options {
     /// `--skip-model-tests`: no request that runs a model.
     pub skip_model_tests: bool,
     /// `--skip-anthropic-tests`: no `/v1/messages` request (Ollama before v0.14.0).
@@ -46,7 +46,7 @@ pub struct Options {
 /// One HTTP request a probe sent, for the judge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Probe {
+pub(crate) enum Probe {
     /// `GET /` at the declared address.
     Root,
     /// `GET /` at `127.0.0.1:<port>` (only for a dedicated bind address).
@@ -81,7 +81,7 @@ pub enum Probe {
 
 /// An HTTP exchange: what was sent and what came back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Exchange {
+pub(crate) struct Exchange {
     /// `GET`, `POST`.
     pub method: String,
     /// The full URL.
@@ -97,7 +97,7 @@ pub struct Exchange {
 /// What came back from one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// An HTTP reply (any status).
     Answered {
         /// HTTP status.
@@ -117,7 +117,7 @@ pub enum Outcome {
 /// How `ping <router>` ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum PingOutcome {
+pub(crate) enum PingOutcome {
     /// `ping` ran and exited with `status`.
     Ran {
         /// Exit status (`0` = a reply, `2` = none).
@@ -135,7 +135,7 @@ pub enum PingOutcome {
 /// How a model thinks, which decides how `verify` asks it not to (`specs/verify.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ModelKind {
+pub(crate) enum ModelKind {
     /// No `thinking` capability.
     Plain,
     /// `thinking` capability (qwen3, deepseek-r1…): thinking can be turned off.
@@ -150,7 +150,7 @@ pub enum ModelKind {
 impl ModelKind {
     /// The kind from a model's capabilities and family (`server/routes.go`
     /// `shouldUseHarmony`: family `gptoss` or `gpt-oss`).
-    pub fn of(capabilities: &[String], family: Option<&str>) -> Self {
+    pub(crate) fn of(capabilities: &[String], family: Option<&str>) -> Self {
         if matches!(family, Some("gptoss" | "gpt-oss")) {
             Self::Harmony
         } else if capabilities.iter().any(|c| c == "thinking") {
@@ -166,7 +166,7 @@ impl ModelKind {
 /// What the server says about one installed model: `/api/tags`, completed by `/api/show` on
 /// servers whose `/api/tags` has no capabilities.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelInfo {
+pub(crate) struct ModelInfo {
     /// The name, as the server lists it.
     pub name: String,
     /// `completion`, `embedding`, `thinking`, … (empty: unknown).
@@ -177,7 +177,7 @@ pub struct ModelInfo {
 
 /// The model the model tests use, and where the choice came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChosenModel {
+pub(crate) struct ChosenModel {
     /// The name sent in requests.
     pub name: String,
     /// Why this one: `--model`, `the first warm model in server.toml`, … and the models passed
@@ -189,7 +189,7 @@ pub struct ChosenModel {
 
 /// Everything the probes learned; the judge's only input besides `server.toml` and the options.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// The regular observation (plist, job, logs, network, Ollama's API).
     pub observed: Observed,
     /// The job's service target, e.g. `gui/501/com.ollama`.
@@ -214,7 +214,7 @@ pub struct Facts {
 /// The groups of checks, in the order they are printed (the seed's `test.sh` groups).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Group {
+pub(crate) enum Group {
     /// The launchd job, the process, the port, HTTP.
     Service,
     /// `/v1/*` for Aider and other `OpenAI` clients.
@@ -231,7 +231,7 @@ pub enum Group {
 
 impl Group {
     /// The heading printed above the group.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Self::Service => "Service",
             Self::Openai => "OpenAI API",
@@ -243,7 +243,7 @@ impl Group {
     }
 
     /// The id prefix of its checks (`service`, `openai`, …).
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Self::Service => "service",
             Self::Openai => "openai",
@@ -258,7 +258,7 @@ impl Group {
 /// How one check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     /// The server does what is expected.
     Pass,
     /// It does not.
@@ -269,7 +269,7 @@ pub enum Status {
 
 impl Status {
     /// `PASS`, `FAIL`, `SKIP`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Pass => "PASS",
             Self::Fail => "FAIL",
@@ -280,7 +280,7 @@ impl Status {
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckResult {
+pub(crate) struct CheckResult {
     /// Stable id, e.g. `openai.chat_stream`.
     pub id: String,
     /// Its group.
@@ -303,7 +303,7 @@ pub struct CheckResult {
 
 /// All check results, in print order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The base URL checked.
     pub url: String,
     /// The model the model tests used.
@@ -314,7 +314,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// `(passed, failed, skipped)`.
-    pub fn counts(&self) -> (usize, usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
         let count = |s: Status| self.checks.iter().filter(|c| c.status == s).count();
         (
             count(Status::Pass),
@@ -324,13 +324,13 @@ impl Verdict {
     }
 
     /// Whether no check failed.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.counts().1 == 0
     }
 }
 
 /// The plist path of the job, for messages.
-pub fn plist_path(desired: &Desired, facts: &Facts) -> PathBuf {
+pub(crate) fn plist_path(desired: &Desired, facts: &Facts) -> PathBuf {
     crate::launchd::domain::plist_path(
         &desired.service.mode,
         &desired.service.label,

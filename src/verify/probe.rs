@@ -19,23 +19,23 @@ use crate::ollama::client::Client;
 use crate::process;
 
 /// Limit for a request that runs a model (it may have to load first).
-pub const MODEL_TIMEOUT: Duration = Duration::from_mins(1);
+pub(crate) const MODEL_TIMEOUT: Duration = Duration::from_mins(1);
 /// Limit for every other request.
-pub const SHORT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const SHORT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A model name no server has (for the 404 check).
-pub const NONEXISTENT_MODEL: &str = "ssollama-verify-no-such-model:latest";
+pub(crate) const NONEXISTENT_MODEL: &str = "ssollama-verify-no-such-model:latest";
 /// The body of the malformed request (for the 400 check): JSON cut short.
-pub const MALFORMED_BODY: &str = "{\"model\": ";
+pub(crate) const MALFORMED_BODY: &str = "{\"model\": ";
 /// `max_tokens` of JSON mode: one token cannot hold a JSON object.
-pub const JSON_MODE_MAX_TOKENS: u32 = 32;
+pub(crate) const JSON_MODE_MAX_TOKENS: u32 = 32;
 /// What JSON mode adds for a model that cannot stop thinking (gpt-oss at `low` effort thinks a
 /// few dozen tokens before the grammar starts; `specs/verify.md`).
-pub const THINKING_ALLOWANCE: u32 = 480;
+pub(crate) const THINKING_ALLOWANCE: u32 = 480;
 /// How many models without capabilities in `/api/tags` are asked `/api/show`.
-pub const SHOW_LIMIT: usize = 32;
+pub(crate) const SHOW_LIMIT: usize = 32;
 
 /// `max_tokens` of JSON mode for a model of `kind`.
-pub fn json_mode_budget(kind: ModelKind) -> u32 {
+pub(crate) fn json_mode_budget(kind: ModelKind) -> u32 {
     match kind {
         ModelKind::Harmony => JSON_MODE_MAX_TOKENS + THINKING_ALLOWANCE,
         ModelKind::Plain | ModelKind::Thinking | ModelKind::Unknown => JSON_MODE_MAX_TOKENS,
@@ -46,7 +46,7 @@ pub fn json_mode_budget(kind: ModelKind) -> u32 {
 /// (`reasoning_effort: "none"`, Anthropic `thinking: {"type": "disabled"}`; servers that do not
 /// know them ignore them, and a model without the capability is not asked to think); gpt-oss,
 /// which cannot turn it off, is asked for the `low` level instead.
-pub fn request(
+pub(crate) fn request(
     probe: Probe,
     model: &str,
     kind: ModelKind,
@@ -129,7 +129,7 @@ pub fn request(
 }
 
 /// Whether a probe runs a model (and so uses [`MODEL_TIMEOUT`]).
-pub fn runs_model(probe: Probe) -> bool {
+pub(crate) fn runs_model(probe: Probe) -> bool {
     matches!(
         probe,
         Probe::Chat
@@ -144,7 +144,7 @@ pub fn runs_model(probe: Probe) -> bool {
 }
 
 /// The probes to send once the server answers, in order.
-pub fn planned_probes(options: &Options, have_model: bool) -> Vec<Probe> {
+pub(crate) fn planned_probes(options: &Options, have_model: bool) -> Vec<Probe> {
     let mut probes = vec![Probe::ModelsList];
     let models = have_model && !options.skip_model_tests;
     if models {
@@ -271,7 +271,7 @@ async fn ping_router(
 }
 
 /// Probes the Mac and the server for `verify`.
-pub async fn probe(desired: &Desired, settings: &Settings, options: &Options) -> Facts {
+pub(crate) async fn probe(desired: &Desired, settings: &Settings, options: &Options) -> Facts {
     let ((observed, _timings), (listeners, processes), ping) = tokio::join!(
         observe::observe(desired, settings),
         observe::listeners_and_processes(desired, settings, ToString::to_string),

@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 use super::{Group, Status, Verdict};
 
 /// `N passed, N failed, N skipped (T checks)`.
-pub fn summary_line(verdict: &Verdict) -> String {
+pub(crate) fn summary_line(verdict: &Verdict) -> String {
     let (passed, failed, skipped) = verdict.counts();
     let total = verdict.checks.len();
     format!("{passed} passed, {failed} failed, {skipped} skipped ({total} checks)")
@@ -28,7 +28,7 @@ fn prerequisite(check: &super::CheckResult) -> Option<&str> {
 
 /// The human report: a heading, the checks by group, then the summary line. `verbose` adds the
 /// expected value of passing checks, each request and reply (truncated) and timings.
-pub fn text(verdict: &Verdict, verbose: bool) -> String {
+pub(crate) fn text(verdict: &Verdict, verbose: bool) -> String {
     let mut out = format!("Verifying {}", verdict.url);
     match &verdict.model {
         Some(model) => {
@@ -114,7 +114,7 @@ pub fn text(verdict: &Verdict, verbose: bool) -> String {
 }
 
 /// The `verify --json` document (specs/verify.md).
-pub fn json(verdict: &Verdict) -> Json {
+pub(crate) fn json(verdict: &Verdict) -> Json {
     let (passed, failed, skipped) = verdict.counts();
     let checks: Vec<Json> = verdict
         .checks
@@ -165,7 +165,7 @@ fn seconds(ms: Option<u64>) -> String {
 
 /// `JUnit` XML: one `<testsuite>` per group, one `<testcase>` per check; a failure carries the
 /// expected and received values as its message and the hint as its text; a skip its reason.
-pub fn junit(verdict: &Verdict) -> String {
+pub(crate) fn junit(verdict: &Verdict) -> String {
     let (passed, failed, skipped) = verdict.counts();
     let total = passed + failed + skipped;
     let time: u64 = verdict.checks.iter().filter_map(|c| c.elapsed_ms).sum();

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::judge::{choose_model, installed_models};
 use super::*;
 use crate::launchd::plist::{desired_plist, desired_plist_xml, loaded_of};
 use crate::model::observed::{

@@ -20,7 +20,8 @@ fn read(relative: &str) -> String {
 
 /// The errors and then the warnings of a file that does not validate.
 fn report(text: &str) -> String {
-    let errors = ssollama::parse_config("server.toml", text).expect_err("the case must not validate");
+    let errors =
+        ssollama::parse_config("server.toml", text).expect_err("the case must not validate");
     let mut out = ssollama::render_plain(&errors, 80);
     for warning in &errors.warnings {
         out.push_str(&ssollama::render_plain(warning, 80));
@@ -73,7 +74,8 @@ fn schema_file_matches_the_raw_config() {
 
 #[test]
 fn example_file_validates_without_warnings() {
-    let loaded = ssollama::parse_config("server.toml.example", &read("server.toml.example")).unwrap();
+    let loaded =
+        ssollama::parse_config("server.toml.example", &read("server.toml.example")).unwrap();
     assert!(loaded.warnings.is_empty());
     let desired = loaded.desired;
     assert_eq!(desired.listen.ollama_host(), "192.168.250.20:11434");
@@ -147,7 +149,10 @@ fn minimal_file_takes_the_defaults() {
 fn durations_keep_their_text_and_negative_means_forever() {
     let text =
         "[listen]\nhost = \"127.0.0.1\"\n[ollama]\nkeep_alive = -1\nload_timeout = \"1h30m\"\n";
-    let ollama = ssollama::parse_config("server.toml", text).unwrap().desired.ollama;
+    let ollama = ssollama::parse_config("server.toml", text)
+        .unwrap()
+        .desired
+        .ollama;
     let keep_alive = ollama.keep_alive.unwrap();
     assert_eq!((keep_alive.text.as_str(), keep_alive.nanos), ("-1", None));
     let load_timeout = ollama.load_timeout.unwrap();
