@@ -602,7 +602,7 @@ impl Diagnostic for ConfigErrors {
     }
 }
 
-/// What a [`ConfigWarning`] is about.
+/// What a `ConfigWarning` is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarningKind {
     /// `listen.host` is `0.0.0.0` or `::`: the unauthenticated API on every interface.

@@ -110,7 +110,7 @@ pub(crate) fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
     dict
 }
 
-/// [`desired_plist`] as canonical XML text, the exact content `apply` writes.
+/// `desired_plist` as canonical XML text, the exact content `apply` writes.
 pub fn desired_plist_xml(desired: &Desired, program: &Path) -> String {
     canonical_xml(&Value::Dictionary(desired_plist(desired, program)))
 }

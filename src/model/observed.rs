@@ -18,7 +18,7 @@ pub(crate) const OBSERVATION_FORMAT: u32 = 1;
 /// One observation of the Mac, taken for one `server.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
-    /// [`OBSERVATION_FORMAT`].
+    /// `OBSERVATION_FORMAT`.
     pub format: u32,
     /// Who and where ssollama runs.
     pub host: HostFacts,

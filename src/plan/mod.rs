@@ -76,12 +76,12 @@ fn program_for_plist(observed: &Observed, desired: &Desired) -> PathBuf {
 ///
 /// Total and deterministic: same inputs, same plan (installed models are compared as a set).
 /// An empty plan when the Mac already matches. Nothing destructive is planned from an unknown
-/// fact: unknowns are listed in [`Plan::unknowns`] instead.
+/// fact: unknowns are listed in `Plan::unknowns` instead.
 ///
 /// # Ordering
 ///
 /// 1. `ollama.program` (install), because the plist names it;
-/// 2. conflicts become [`Blocker`]s (they stop `apply` before anything runs);
+/// 2. conflicts become `Blocker`s (they stop `apply` before anything runs);
 /// 3. `network.service[…]` (static IPv4, then DNS), before the server binds to the address;
 /// 4. `launchd.plist` (write), before the job loads it;
 /// 5. `logs` (create the log directories, only before a kickstart: a (re)load creates them
