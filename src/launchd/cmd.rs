@@ -337,7 +337,6 @@ mod tests {
         .collect();
         insta::assert_snapshot!(lines.join("\n"), @r"
         /bin/launchctl print gui/501/com.ollama
-        /bin/launchctl print-disabled gui/501
         /bin/launchctl bootstrap gui/501 /Users/tester/Library/LaunchAgents/com.ollama.plist
         /bin/launchctl bootout gui/501/com.ollama
         /bin/launchctl enable gui/501/com.ollama
