@@ -26,13 +26,176 @@ pub struct Loaded {
     pub keep_alive: i128,
     /// When it unloads, ns since the epoch.
     pub expires_ns: i128,
+    /// Bytes of its KV cache ([`kv_cache_bytes`]).
+    pub kv_bytes: u64,
 }
 
 impl Loaded {
-    /// Runner memory: the weights plus a KV-cache estimate.
+    /// Runner memory (`/api/ps` `size` and `size_vram`): the weights plus the KV cache.
     pub fn size(&self) -> u64 {
-        self.model.size + self.context_length * 64 * 1024
+        self.model.size + self.kv_bytes
     }
+}
+
+/// The KV cache type a runner really uses and its bytes per element, as v0.12.6 decides
+/// (`llm/memory.go` `EstimateGPULayers`, `llm/server.go` `NewLlamaServer`): the cache is
+/// quantized only with flash attention, which is `OLLAMA_FLASH_ATTENTION` when set, else on for
+/// the families of `fs/ggml/ggml.go` `GGML.FlashAttention` (gemma3, gptoss, qwen3, qwen3moe),
+/// and never for an embedding model or unequal key/value head sizes (`SupportsFlashAttention`);
+/// `OLLAMA_KV_CACHE_TYPE` then applies when it is `f16`, `q8_0` or `q4_0`
+/// (`SupportsKVCacheType`). Bytes per element: `kvCacheBytesPerElement` (`f16` 2, `q8_0` 1, `q4_0` 0.5).
+pub fn kv_cache_type(env: &Env, spec: &state::ModelSpec) -> (&'static str, f64) {
+    let by_family = matches!(
+        spec.family.as_str(),
+        "gemma3" | "gptoss" | "gpt-oss" | "qwen3" | "qwen3moe"
+    );
+    let fa_env = env::var(env, "OLLAMA_FLASH_ATTENTION");
+    let fa_wanted = match fa_env.as_str() {
+        "" => by_family,
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+        _ => true,
+    };
+    let (k, v) = head_dims(spec);
+    let fa = fa_wanted && !spec.arch.pooling && k != 0 && k == v;
+    if !fa {
+        return ("f16", 2.0);
+    }
+    match env::var(env, "OLLAMA_KV_CACHE_TYPE")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "q8_0" => ("q8_0", 1.0),
+        "q4_0" => ("q4_0", 0.5),
+        _ => ("f16", 2.0),
+    }
+}
+
+/// Key and value head sizes: `attention.key_length`/`value_length`, else
+/// `embedding_length / head_count` (`fs/ggml/ggml.go` `EmbeddingHeadCountK`/`V`).
+pub fn head_dims(spec: &state::ModelSpec) -> (u64, u64) {
+    let a = &spec.arch;
+    let derived = spec.embedding_length.checked_div(a.head_count).unwrap_or(0);
+    let k = if a.key_length > 0 {
+        a.key_length
+    } else {
+        derived
+    };
+    let v = if a.value_length > 0 {
+        a.value_length
+    } else {
+        derived
+    };
+    (k, v)
+}
+
+/// `OLLAMA_NUM_PARALLEL` as the scheduler applies it (`server/sched.go` `Scheduler.load`):
+/// at least 1, and 1 for a model without the `completion` capability (embedding models).
+pub fn num_parallel(env: &Env, spec: &state::ModelSpec) -> u64 {
+    if !spec.can_complete() {
+        return 1;
+    }
+    env::var(env, "OLLAMA_NUM_PARALLEL")
+        .parse::<u64>()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The KV cache of a runner at `ctx` tokens per sequence, as `fs/ggml/ggml.go`
+/// `GGML.GraphSize` estimates it (v0.12.6): `ctx × parallel` cells, and per layer
+/// `cells × (key_length + value_length) × head_count_kv × bytes per element` (see
+/// [`kv_cache_type`]), summed over `block_count` layers. The context is first capped at the
+/// model's training context (`llm/server.go` `NewLlamaServer`: "requested context size too
+/// large for model"). A model without attention geometry (an old `registry.json`) keeps the
+/// older estimate of 64 KiB per context token.
+pub fn kv_cache_bytes(env: &Env, spec: &state::ModelSpec, ctx: u64) -> u64 {
+    let ctx = if spec.context_length > 0 {
+        ctx.min(spec.context_length)
+    } else {
+        ctx
+    };
+    let a = &spec.arch;
+    if a.block_count == 0 || a.head_count == 0 {
+        return ctx * 64 * 1024;
+    }
+    let (k, v) = head_dims(spec);
+    let heads_kv = if a.head_count_kv > 0 {
+        a.head_count_kv
+    } else {
+        a.head_count
+    };
+    let cells = ctx * num_parallel(env, spec);
+    let (_, bpe) = kv_cache_type(env, spec);
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "Go computes uint64(float64(...) * bytesPerElement) the same way"
+    )]
+    let per_layer = (((cells * (k + v) * heads_kv) as f64) * bpe) as u64;
+    per_layer * a.block_count
+}
+
+/// `OLLAMA_CONTEXT_LENGTH`, else Ollama's default: 4096 before v0.15.5; from v0.15.5 the VRAM
+/// tier `server/routes.go` logs as "vram-based default context" (≥ 47 GiB 262144, ≥ 23 GiB
+/// 32768, else 4096) of the Metal total.
+pub fn default_context(app: &App) -> u64 {
+    match env::var(&app.env, "OLLAMA_CONTEXT_LENGTH")
+        .parse::<u64>()
+        .unwrap_or(0)
+    {
+        0 if app.since("0.15.5") => {
+            if app.metal_total >= 47 << 30 {
+                262_144
+            } else if app.metal_total >= 23 << 30 {
+                32_768
+            } else {
+                4096
+            }
+        }
+        0 => 4096,
+        n => n,
+    }
+}
+
+/// Below this much GPU memory Ollama enters "low vram mode" (`server/routes.go`
+/// `lowVRAMThreshold`, 20 GiB) and does not raise gpt-oss's context to 8192.
+pub const LOW_VRAM_THRESHOLD: u64 = 20 << 30;
+
+/// The context a runner is started with, as `server/routes.go` `scheduleRunner` →
+/// `modelOptions` builds it: `DefaultOptions` (`OLLAMA_CONTEXT_LENGTH`, else the default —
+/// 4096 before v0.15.5, from v0.15.5 the VRAM tier of `server/routes.go` "vram-based default
+/// context": ≥ 47 GiB 262144, ≥ 23 GiB 32768, else 4096), then the model's `num_ctx` parameter,
+/// then the request's `options.num_ctx`; gpt-oss at least 8192 unless in low VRAM mode; at
+/// least 4 (`Scheduler.GetRunner`). `/api/ps` reports this value (`Options.NumCtx` of the
+/// request, before `NewLlamaServer` caps its own copy at the training context).
+///
+/// # Errors
+/// The model's `num_ctx` parameter is not a number: `api.Options.FromMap`'s
+/// `option "num_ctx" must be of type integer`.
+pub fn served_context(
+    app: &App,
+    spec: &state::ModelSpec,
+    request: Option<u64>,
+) -> Result<u64, String> {
+    let default = default_context(app);
+    let from_model = match spec.parameters.get("num_ctx") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64().map(|f| {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "Go's FromMap does int64(float64) too"
+            )]
+            let n = f as u64;
+            n
+        }),
+        Some(_) => return Err("option \"num_ctx\" must be of type integer".to_owned()),
+    };
+    let mut ctx = request.or(from_model).unwrap_or(default);
+    if spec.is_harmony() && app.metal_total >= LOW_VRAM_THRESHOLD {
+        ctx = ctx.max(8192);
+    }
+    Ok(ctx.max(4))
 }
 
 /// Shared server state.
@@ -46,6 +209,8 @@ pub struct App {
     pub version: String,
     /// Bound to a loopback address (not a wildcard): foreign `Host` headers get 403.
     pub loopback_only: bool,
+    /// What Metal lets this server use, bytes (the `inference compute` `total`).
+    pub metal_total: u64,
     /// Loaded models keyed by [`key_of`] of the display name.
     loaded: Mutex<BTreeMap<String, Loaded>>,
     counter: AtomicU64,
@@ -54,11 +219,13 @@ pub struct App {
 impl App {
     /// A fresh server state: nothing loaded.
     pub fn new(mac: PathBuf, env: Env, version: String, loopback_only: bool) -> Self {
+        let metal_total = crate::state::Mac::new(&mac).machine().metal_total();
         Self {
             mac,
             env,
             version,
             loopback_only,
+            metal_total,
             loaded: Mutex::new(BTreeMap::new()),
             counter: AtomicU64::new(0),
         }
@@ -144,21 +311,25 @@ impl App {
     ) -> Result<(), String> {
         let now = now_ns();
         let key = key_of(&model.name);
-        let default_ctx = env::context_length(&self.env);
+        let asked = served_context(self, &model.spec, num_ctx)?;
         let memory = state::config(&self.mac).ok().and_then(|c| c.memory_bytes);
         let mut map = self.lock();
         map.retain(|_, l| l.expires_ns > now);
         let ka = keep_alive
             .or_else(|| map.get(&key).map(|l| l.keep_alive))
             .unwrap_or_else(|| env::keep_alive(&self.env));
-        let ctx = num_ctx
-            .or_else(|| map.get(&key).map(|l| l.context_length))
-            .unwrap_or(default_ctx);
+        // A request without `num_ctx` reuses a loaded runner as it is (`needsReload` compares
+        // the options of requests that set them).
+        let ctx = match (num_ctx, map.get(&key)) {
+            (None, Some(l)) if !model.spec.parameters.contains_key("num_ctx") => l.context_length,
+            _ => asked,
+        };
         let entry = Loaded {
             model: model.clone(),
             context_length: ctx,
             keep_alive: ka,
             expires_ns: now.saturating_add(ka),
+            kv_bytes: kv_cache_bytes(&self.env, &model.spec, ctx),
         };
         // A loaded runner of the same model is reused (or reloaded in place): it never counts
         // against itself.

@@ -20,7 +20,7 @@ use axum::response::Response;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::engine::App;
+use super::engine::{self, App};
 use super::env::{self, Env};
 use super::gotime::{self, now_ns};
 use super::state;
@@ -288,6 +288,7 @@ pub async fn serve(
         cfg.version,
         plan.kind == BindKind::Exact,
     ));
+    log_gpu(&app);
     let router = axum::Router::new().fallback(dispatch).with_state(app);
     on_ready(Readiness::Listening(bound));
     let crash_ms = state::fault(mac, "ollama-crash")
@@ -306,6 +307,67 @@ pub async fn serve(
             }
         }
         None => server.await.map_err(ServeError::Io),
+    }
+}
+
+/// The GPU lines `Server.Serve` (`server/routes.go`) logs once listening: `discovering
+/// available GPUs...` (`discover/runner.go`), `inference compute` (`discover/types.go`
+/// `LogDetails`: one Metal device whose `total` and `available` are Metal's
+/// `recommendedMaxWorkingSetSize`, [`crate::state::Machine::metal_total`]), then `entering low
+/// vram mode` below 20 GiB (before v0.15.5) or `vram-based default context` (from v0.15.5).
+/// The attribute set follows the version: v0.12.6 (and the v0.12.5 capture) `id library compute
+/// name description libdirs driver pci_id type total available` with `pci_id=00:00.0
+/// type=discrete`; v0.12.7–v0.12.10 add `filtered_id`; from v0.12.11 `filter_id=0` and
+/// `pci_id=""` (v0.13.5–v0.18 captures); from v0.33 `name=MTL0 type=iGPU` (v0.33/v0.35 captures).
+fn log_gpu(app: &App) {
+    log_info("runner.go:80", "discovering available GPUs...", "");
+    let chip = crate::state::Mac::new(&app.mac).machine().chip;
+    let total = engine::human_bytes2(app.metal_total);
+    let (source, id, name, pci, kind) = if app.since("0.33.0") {
+        ("types.go:42", "id=0 filter_id=0", "MTL0", "\"\"", "iGPU")
+    } else if app.since("0.12.11") {
+        (
+            "types.go:42",
+            "id=0 filter_id=0",
+            "Metal",
+            "\"\"",
+            "discrete",
+        )
+    } else if app.since("0.12.7") {
+        (
+            "types.go:42",
+            "id=0 filtered_id=\"\"",
+            "Metal",
+            "\"\"",
+            "discrete",
+        )
+    } else {
+        ("types.go:112", "id=0", "Metal", "00:00.0", "discrete")
+    };
+    log_info(
+        source,
+        "inference compute",
+        &format!(
+            "{id} library=Metal compute=0.0 name={name} description={} libdirs=\"\" driver=0.0 pci_id={pci} type={kind} total={total:?} available={total:?}",
+            quote_if_needed(&chip)
+        ),
+    );
+    if app.since("0.15.5") {
+        let ctx = engine::default_context(app);
+        log_info(
+            "routes.go:1648",
+            "vram-based default context",
+            &format!("total_vram={total:?} default_num_ctx={ctx}"),
+        );
+    } else if app.metal_total < engine::LOW_VRAM_THRESHOLD {
+        log_info(
+            "routes.go:1605",
+            "entering low vram mode",
+            &format!(
+                "\"total vram\"={total:?} threshold={:?}",
+                engine::human_bytes2(engine::LOW_VRAM_THRESHOLD)
+            ),
+        );
     }
 }
 
@@ -471,6 +533,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/version", &["HEAD", "GET"]),
     ("/api/pull", &["POST"]),
     ("/api/tags", &["HEAD", "GET"]),
+    ("/api/create", &["POST"]),
     ("/api/show", &["POST"]),
     ("/api/delete", &["DELETE"]),
     ("/api/copy", &["POST"]),
@@ -498,7 +561,9 @@ fn route_of(path: &str) -> Option<&'static (&'static str, &'static [&'static str
 /// Journal classification: `(mutating, kind)`.
 fn classify(method: &Method, path: &str) -> (bool, Option<&'static str>) {
     match (method.as_str(), path) {
-        ("POST", "/api/pull" | "/api/copy") | ("DELETE", "/api/delete") => (true, None),
+        ("POST", "/api/pull" | "/api/copy" | "/api/create") | ("DELETE", "/api/delete") => {
+            (true, None)
+        }
         (
             "POST",
             "/api/generate"
@@ -640,6 +705,7 @@ fn handle(
         "/api/tags" => native::tags(app),
         "/api/ps" => native::ps(app),
         "/api/show" => native::show(app, body),
+        "/api/create" => native::create(app, body),
         "/api/pull" => native::pull(app, body),
         "/api/delete" => native::delete(app, body),
         "/api/copy" => native::copy(app, body),

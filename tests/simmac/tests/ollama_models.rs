@@ -1,0 +1,376 @@
+//! Models for coding clients: `/api/create` (derived models), `/api/show` parameters and
+//! `model_info`, the served context in `/api/ps`, runner memory by weights plus KV cache, and
+//! the GPU lines of the server log (`README.md` next to `src/ollama`, "Models for coding
+//! clients", names the Ollama source each follows).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    reason = "tests read the fake's files and sockets directly"
+)]
+
+mod ollama_support;
+
+use std::net::SocketAddr;
+
+use ollama_support::{Mac, get, post, request};
+use serde_json::{Value, json};
+use simmac::ollama::{seed, spawn, state};
+
+fn ps(addr: SocketAddr) -> Vec<Value> {
+    get(addr, "/api/ps").json()["models"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn load(addr: SocketAddr, body: &str) -> u16 {
+    post(addr, "/api/generate", body).status
+}
+
+#[test]
+fn create_from_an_installed_base_streams_the_layers_and_stores_the_parameters() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac.install(&["qwen2.5-coder:32b"]).serve();
+    let base = state::installed(mac.path()).unwrap()[0].clone();
+    let r = post(
+        addr,
+        "/api/create",
+        r#"{"model":"qwen-coder-64k","from":"qwen2.5-coder:32b","parameters":{"num_ctx":65536,"temperature":0.2}}"#,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
+    let lines: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let statuses: Vec<&str> = lines
+        .iter()
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<String> = base
+        .spec
+        .layers
+        .iter()
+        .map(|l| format!("using existing layer {}", l.digest))
+        .collect();
+    let params = "{\"num_ctx\":65536,\"temperature\":0.2}\n";
+    expected.push(format!(
+        "creating new layer sha256:{}",
+        state::sha256_hex(params.as_bytes())
+    ));
+    expected.push("writing manifest".to_owned());
+    expected.push("success".to_owned());
+    assert_eq!(statuses, expected);
+    // The derived model is listed, shares the weights, and names its parent.
+    let tags = get(addr, "/api/tags").json();
+    let derived = &tags["models"][0];
+    assert_eq!(derived["name"], "qwen-coder-64k:latest");
+    assert_eq!(derived["details"]["parent_model"], "qwen2.5-coder:32b");
+    let weights = base.spec.layers[0].size;
+    assert!(derived["size"].as_u64().unwrap() > weights);
+    let show = post(addr, "/api/show", r#"{"model":"qwen-coder-64k"}"#).json();
+    assert_eq!(
+        show["parameters"],
+        "num_ctx                        65536\ntemperature                    0.2"
+    );
+    assert_eq!(show["details"]["parent_model"], "qwen2.5-coder:32b");
+    assert_eq!(show["model_info"]["qwen2.block_count"], 64);
+    assert!(
+        show["modelfile"]
+            .as_str()
+            .unwrap()
+            .contains("PARAMETER num_ctx 65536\n")
+    );
+    // A second create of the same parameters reuses the params blob.
+    let again = post(
+        addr,
+        "/api/create",
+        r#"{"model":"other","from":"qwen2.5-coder:32b","parameters":{"temperature":0.2,"num_ctx":65536},"stream":false}"#,
+    );
+    assert_eq!(
+        (again.status, again.text()),
+        (200, r#"{"status":"success"}"#.to_owned())
+    );
+    // Deleting the derived model leaves the base.
+    let d = request(
+        addr,
+        "DELETE",
+        "/api/delete",
+        Some(r#"{"model":"qwen-coder-64k"}"#),
+    );
+    assert_eq!(d.status, 200);
+    let names: Vec<String> = state::installed(mac.path())
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, ["qwen2.5-coder:32b", "other:latest"]);
+}
+
+#[test]
+fn create_errors_are_ollamas() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac.install(&["llama3"]).serve();
+    // No `from` (and no files): 400 before anything is streamed.
+    let r = post(addr, "/api/create", r#"{"model":"x"}"#);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.text(),
+        r#"{"error":"neither 'from' or 'files' was specified"}"#
+    );
+    let r = post(
+        addr,
+        "/api/create",
+        r#"{"model":"bad name!","from":"llama3"}"#,
+    );
+    assert_eq!(
+        (r.status, r.text()),
+        (400, r#"{"error":"invalid model name"}"#.to_owned())
+    );
+    let r = post(addr, "/api/create", "");
+    assert_eq!(
+        (r.status, r.text()),
+        (400, r#"{"error":"missing request body"}"#.to_owned())
+    );
+    // A base that is neither installed nor pullable: the pull's error, in the stream.
+    let r = post(addr, "/api/create", r#"{"model":"x","from":"nope:7b"}"#);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        "{\"status\":\"pulling manifest\"}\n{\"error\":\"pull model manifest: file does not exist\"}\n"
+    );
+    let r = post(
+        addr,
+        "/api/create",
+        r#"{"model":"x","from":"gpt-oss:120b-cloud","stream":false}"#,
+    );
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            500,
+            r#"{"error":"pull model manifest: file does not exist"}"#.to_owned()
+        )
+    );
+    // Parameters are not checked at create time; a bad type fails the load.
+    let r = post(
+        addr,
+        "/api/create",
+        r#"{"model":"broken","from":"llama3","parameters":{"num_ctx":"big","no_such_option":1},"stream":false}"#,
+    );
+    assert_eq!(r.status, 200);
+    let r = post(addr, "/api/generate", r#"{"model":"broken"}"#);
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            500,
+            r#"{"error":"option \"num_ctx\" must be of type integer"}"#.to_owned()
+        )
+    );
+    assert_eq!(
+        get(addr, "/api/tags").json()["models"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn create_from_a_base_not_yet_pulled_pulls_it_first() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac.serve();
+    let r = post(
+        addr,
+        "/api/create",
+        r#"{"model":"l32-32k","from":"llama3.2","parameters":{"num_ctx":32768}}"#,
+    );
+    let text = r.text();
+    let statuses: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(statuses[0], "pulling manifest");
+    let success = statuses.iter().filter(|s| *s == "success").count();
+    assert_eq!(success, 2, "the pull's success, then the create's: {text}");
+    assert!(statuses.iter().any(|s| s.starts_with("pulling ")));
+    let names: Vec<String> = state::installed(mac.path())
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, ["llama3.2:latest", "l32-32k:latest"]);
+    let show = post(addr, "/api/show", r#"{"model":"l32-32k"}"#).json();
+    assert_eq!(show["details"]["parent_model"], "llama3.2:latest");
+}
+
+#[test]
+fn served_context_is_the_request_then_the_model_then_the_environment_then_4096() {
+    let mac = Mac::new();
+    mac.install(&["llama3.2", "qwen3"]);
+    let mut env = Mac::env(&format!("{}:0", mac.ip));
+    env.insert("OLLAMA_CONTEXT_LENGTH".to_owned(), "8192".to_owned());
+    let srv = spawn(mac.path(), env).unwrap();
+    let addr = srv.addr().unwrap();
+    post(
+        addr,
+        "/api/create",
+        r#"{"model":"l32-64k","from":"llama3.2","parameters":{"num_ctx":65536},"stream":false}"#,
+    );
+    assert_eq!(load(addr, r#"{"model":"qwen3"}"#), 200);
+    assert_eq!(load(addr, r#"{"model":"l32-64k"}"#), 200);
+    let ctx = |name: &str| {
+        ps(addr)
+            .iter()
+            .find(|m| m["name"] == name)
+            .map(|m| m["context_length"].as_u64().unwrap())
+    };
+    assert_eq!(ctx("qwen3:latest"), Some(8192), "OLLAMA_CONTEXT_LENGTH");
+    assert_eq!(ctx("l32-64k:latest"), Some(65536), "the model's num_ctx");
+    assert_eq!(
+        load(addr, r#"{"model":"l32-64k","options":{"num_ctx":16384}}"#),
+        200
+    );
+    assert_eq!(ctx("l32-64k:latest"), Some(16384), "the request's num_ctx");
+    drop(srv);
+    // Without the variable: v0.12.6's default, 4096.
+    let (_srv, addr) = mac.serve();
+    assert_eq!(load(addr, r#"{"model":"qwen3"}"#), 200);
+    assert_eq!(ps(addr)[0]["context_length"], 4096);
+}
+
+#[test]
+fn the_default_context_follows_the_version_and_the_metal_total() {
+    let mac = Mac::new();
+    mac.install(&["llama3.2", "gpt-oss:20b"]);
+    let machine = simmac::state::Mac::new(mac.path());
+    let set_total = |gib: u64| {
+        let mut m = machine.machine();
+        m.metal_total_bytes = Some(gib << 30);
+        machine.set_machine(&m).unwrap();
+    };
+    // v0.12.6: gpt-oss gets at least 8192 unless the GPU has under 20 GiB (low VRAM mode).
+    set_total(24);
+    let (srv, addr) = mac.serve();
+    load(addr, r#"{"model":"gpt-oss:20b"}"#);
+    assert_eq!(ps(addr)[0]["context_length"], 8192);
+    drop(srv);
+    set_total(16);
+    let (srv, addr) = mac.serve();
+    load(addr, r#"{"model":"gpt-oss:20b"}"#);
+    assert_eq!(ps(addr)[0]["context_length"], 4096);
+    drop(srv);
+    // From v0.15.5 the default is the VRAM tier: ≥ 23 GiB → 32768, ≥ 47 GiB → 262144.
+    seed::set_version(mac.path(), "0.15.5").unwrap();
+    for (gib, want) in [(16, 4096), (24, 32768), (48, 262_144)] {
+        set_total(gib);
+        let (_srv, addr) = mac.serve();
+        load(addr, r#"{"model":"llama3.2"}"#);
+        assert_eq!(ps(addr)[0]["context_length"], want, "{gib} GiB");
+    }
+}
+
+#[test]
+fn runner_memory_is_the_weights_plus_the_kv_cache() {
+    let mac = Mac::new();
+    mac.install(&["llama3", "qwen3"]);
+    let size_of = |env: &[(&str, &str)], model: &str, ctx: u64| {
+        let mut e = Mac::env(&format!("{}:0", mac.ip));
+        for (k, v) in env {
+            e.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let srv = spawn(mac.path(), e).unwrap();
+        let addr = srv.addr().unwrap();
+        let body = json!({"model": model, "options": {"num_ctx": ctx}}).to_string();
+        assert_eq!(load(addr, &body), 200);
+        let m = ps(addr)[0].clone();
+        assert_eq!(m["size"], m["size_vram"]);
+        m["size"].as_u64().unwrap()
+    };
+    let weights = |name: &str| {
+        state::installed(mac.path())
+            .unwrap()
+            .into_iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .size
+    };
+    // llama3: 32 layers × 8 KV heads × (128 + 128) head dims × 2 bytes (f16) per token.
+    let per_token = 32 * 8 * 256 * 2;
+    assert_eq!(
+        size_of(&[], "llama3", 8192),
+        weights("llama3:latest") + 8192 * per_token
+    );
+    assert_eq!(
+        size_of(&[("OLLAMA_NUM_PARALLEL", "2")], "llama3", 8192),
+        weights("llama3:latest") + 2 * 8192 * per_token
+    );
+    // q8_0 needs flash attention, off by default for llama: still f16.
+    assert_eq!(
+        size_of(&[("OLLAMA_KV_CACHE_TYPE", "q8_0")], "llama3", 8192),
+        weights("llama3:latest") + 8192 * per_token
+    );
+    // … and on with OLLAMA_FLASH_ATTENTION: one byte per element, q4_0 half a byte.
+    assert_eq!(
+        size_of(
+            &[
+                ("OLLAMA_KV_CACHE_TYPE", "q8_0"),
+                ("OLLAMA_FLASH_ATTENTION", "1")
+            ],
+            "llama3",
+            8192
+        ),
+        weights("llama3:latest") + 8192 * per_token / 2
+    );
+    // qwen3 has flash attention by default (v0.12.6): q4_0 applies.
+    let qwen_per_token = 36 * 8 * 256 * 2;
+    assert_eq!(
+        size_of(&[("OLLAMA_KV_CACHE_TYPE", "q4_0")], "qwen3", 16384),
+        weights("qwen3:latest") + 16384 * qwen_per_token / 4
+    );
+    // The cache is capped at the training context (llama3: 8192), the reported context not.
+    assert_eq!(
+        size_of(&[], "llama3", 32768),
+        weights("llama3:latest") + 8192 * per_token
+    );
+}
+
+#[test]
+fn show_reports_the_attention_geometry_of_each_catalogue_model() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac
+        .install(&["gpt-oss:20b", "llama3", "all-minilm"])
+        .serve();
+    let info = |m: &str| {
+        post(addr, "/api/show", &json!({"model": m}).to_string()).json()["model_info"].clone()
+    };
+    let g = info("gpt-oss:20b");
+    assert_eq!(g["general.architecture"], "gptoss");
+    for (k, v) in [
+        ("gptoss.block_count", 24),
+        ("gptoss.attention.head_count", 64),
+        ("gptoss.attention.head_count_kv", 8),
+        ("gptoss.attention.key_length", 64),
+        ("gptoss.attention.value_length", 64),
+        ("gptoss.context_length", 131_072),
+        ("gptoss.embedding_length", 2880),
+    ] {
+        assert_eq!(g[k], v, "{k}");
+    }
+    let l = info("llama3");
+    assert_eq!(l["llama.attention.head_count_kv"], 8);
+    assert!(
+        l.get("llama.attention.key_length").is_none(),
+        "llama3's GGUF has no key_length"
+    );
+    let e = info("all-minilm");
+    assert_eq!(e["bert.pooling_type"], 1);
+    assert!(e.get("bert.attention.head_count_kv").is_none());
+}
