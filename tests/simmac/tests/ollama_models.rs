@@ -374,3 +374,141 @@ fn show_reports_the_attention_geometry_of_each_catalogue_model() {
     assert_eq!(e["bert.pooling_type"], 1);
     assert!(e.get("bert.attention.head_count_kv").is_none());
 }
+
+fn out(o: &std::process::Output) -> (String, String, i32) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn sysctl_answers_the_memory_and_the_wired_limit_like_macos() {
+    let sb = simmac::Sandbox::new();
+    sb.set_memsize(38_654_705_664);
+    assert_eq!(
+        out(&sb.tool("sysctl", &["hw.memsize"])),
+        ("hw.memsize: 38654705664\n".to_owned(), String::new(), 0)
+    );
+    assert_eq!(
+        out(&sb.tool("sysctl", &["-n", "hw.memsize", "iogpu.wired_limit_mb"])),
+        ("38654705664\n0\n".to_owned(), String::new(), 0)
+    );
+    // An unknown OID: the real error on stderr, the known ones still printed, exit 1.
+    assert_eq!(
+        out(&sb.tool("sysctl", &["-n", "hw.perflevel0.count", "hw.memsize"])),
+        (
+            "38654705664\n".to_owned(),
+            "sysctl: unknown oid 'hw.perflevel0.count'\n".to_owned(),
+            1
+        )
+    );
+    // Writing the wired limit needs root.
+    assert_eq!(
+        out(&sb.tool("sysctl", &["iogpu.wired_limit_mb=28000"])).2,
+        1
+    );
+    assert_eq!(
+        out(&sb.tool("sudo", &["sysctl", "iogpu.wired_limit_mb=28000"])),
+        (
+            "iogpu.wired_limit_mb: 0 -> 28000\n".to_owned(),
+            String::new(),
+            0
+        )
+    );
+    assert_eq!(sb.machine().wired_limit_mb, 28000);
+    assert_eq!(sb.metal_total(), 28000 << 20);
+}
+
+#[test]
+fn the_metal_total_is_the_wired_limit_else_a_share_of_ram() {
+    let sb = simmac::Sandbox::new();
+    sb.set_memsize(16 << 30);
+    assert_eq!(engine_human(sb.metal_total()), "10.7 GiB");
+    sb.set_memsize(64 << 30);
+    assert_eq!(engine_human(sb.metal_total()), "48.0 GiB");
+    sb.set_wired_limit_mb(57_344);
+    assert_eq!(engine_human(sb.metal_total()), "56.0 GiB");
+    sb.set_metal_total(Some(5 << 30));
+    assert_eq!(sb.metal_total(), 5 << 30);
+}
+
+fn engine_human(b: u64) -> String {
+    simmac::ollama::engine::human_bytes2(b)
+}
+
+/// Starts `<bin>/ollama serve` with its stderr in a file and returns that log once it has
+/// logged its GPU (bounded wait), then stops the server.
+fn server_log(sb: &simmac::Sandbox, env: &[(&str, &str)]) -> String {
+    let log = sb.root().join("server.log");
+    let mut cmd = sb.command(sb.ollama_path());
+    cmd.arg("serve")
+        .env("OLLAMA_HOST", format!("{}:0", sb.loopback()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("inference compute") && text.lines().count() >= 7 {
+            break text;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no GPU line: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    text
+}
+
+fn masked(line: &str) -> String {
+    let rest = line.split_once(" level=").map_or(line, |(_, r)| r);
+    format!("level={rest}")
+}
+
+#[test]
+fn the_server_logs_its_metal_device_in_the_versions_format() {
+    let sb = simmac::Sandbox::new();
+    sb.update_machine(|m| {
+        m.memsize = 16 << 30;
+        "Apple M4".clone_into(&mut m.chip);
+    });
+    let text = server_log(&sb, &[]);
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("GPUs...") || l.contains("inference compute") || l.contains("vram"))
+        .map(masked)
+        .collect();
+    // v0.12.6's attribute set (the v0.12.5 capture has the same one).
+    assert_eq!(
+        lines,
+        [
+            "level=INFO source=runner.go:80 msg=\"discovering available GPUs...\"",
+            "level=INFO source=types.go:112 msg=\"inference compute\" id=0 library=Metal compute=0.0 name=Metal description=\"Apple M4\" libdirs=\"\" driver=0.0 pci_id=00:00.0 type=discrete total=\"10.7 GiB\" available=\"10.7 GiB\"",
+            "level=INFO source=routes.go:1605 msg=\"entering low vram mode\" \"total vram\"=\"10.7 GiB\" threshold=\"20.0 GiB\"",
+        ]
+    );
+    // A newer server: filter_id, an empty pci_id, and the VRAM-based default context.
+    seed::set_version(&sb.mac_dir(), "0.17.0").unwrap();
+    sb.set_memsize(32 << 30).set_wired_limit_mb(25_600);
+    let text = server_log(&sb, &[]);
+    let gpu: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("inference compute") || l.contains("vram"))
+        .map(masked)
+        .collect();
+    assert_eq!(
+        gpu,
+        [
+            "level=INFO source=types.go:42 msg=\"inference compute\" id=0 filter_id=0 library=Metal compute=0.0 name=Metal description=\"Apple M4\" libdirs=\"\" driver=0.0 pci_id=\"\" type=discrete total=\"25.0 GiB\" available=\"25.0 GiB\"",
+            "level=INFO source=routes.go:1648 msg=\"vram-based default context\" total_vram=\"25.0 GiB\" default_num_ctx=32768",
+        ]
+    );
+}
