@@ -438,34 +438,60 @@ fn engine_human(b: u64) -> String {
     simmac::ollama::engine::human_bytes2(b)
 }
 
-/// Starts `<bin>/ollama serve` with its stderr in a file and returns that log once it has
-/// logged its GPU (bounded wait), then stops the server.
-fn server_log(sb: &simmac::Sandbox, env: &[(&str, &str)]) -> String {
-    let log = sb.root().join("server.log");
-    let mut cmd = sb.command(sb.ollama_path());
-    cmd.arg("serve")
-        .env("OLLAMA_HOST", format!("{}:0", sb.loopback()))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let start = std::time::Instant::now();
-    let text = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("inference compute") && text.lines().count() >= 7 {
-            break text;
+/// A `<bin>/ollama serve` of the sandbox on `<loopback>:11434` with its stderr in a file.
+struct LoggedServer {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    addr: SocketAddr,
+}
+
+impl LoggedServer {
+    /// Starts the server and waits (bounded) until it has logged its GPU and listens.
+    fn start(sb: &simmac::Sandbox, env: &[(&str, &str)]) -> Self {
+        let log = sb.root().join("server.log");
+        let addr = SocketAddr::from((sb.loopback(), simmac::sandbox::OLLAMA_PORT));
+        let mut cmd = sb.command(sb.ollama_path());
+        cmd.arg("serve")
+            .env("OLLAMA_HOST", addr.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
         }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "no GPU line: {text}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    text
+        let server = Self {
+            child: cmd.spawn().unwrap(),
+            log,
+            addr,
+        };
+        let start = std::time::Instant::now();
+        while !(server.text().contains("inference compute")
+            && std::net::TcpStream::connect(addr).is_ok())
+        {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "the server did not start: {}",
+                server.text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server's log once it has logged its GPU (the server is stopped).
+fn server_log(sb: &simmac::Sandbox, env: &[(&str, &str)]) -> String {
+    LoggedServer::start(sb, env).text()
 }
 
 fn masked(line: &str) -> String {
@@ -511,4 +537,198 @@ fn the_server_logs_its_metal_device_in_the_versions_format() {
             "level=INFO source=routes.go:1648 msg=\"vram-based default context\" total_vram=\"25.0 GiB\" default_num_ctx=32768",
         ]
     );
+}
+
+/// A long shared prefix: Claude Code re-sends its system prompt and the conversation.
+fn long_system() -> String {
+    (0..400)
+        .map(|i| format!("rule{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_repeated_prefix_is_reused_the_count_stays_the_duration_drops() {
+    let mac = Mac::new();
+    let (_srv, addr) = mac.install(&["llama3.2"]).serve();
+    let chat = |user: &str| {
+        post(
+            addr,
+            "/api/chat",
+            &json!({
+                "model": "llama3.2",
+                "stream": false,
+                "messages": [
+                    {"role": "system", "content": long_system()},
+                    {"role": "user", "content": user},
+                ],
+            })
+            .to_string(),
+        )
+        .json()
+    };
+    let first = chat("first question here");
+    let second = chat("another one");
+    let count = |r: &Value| r["prompt_eval_count"].as_u64().unwrap();
+    let dur = |r: &Value| r["prompt_eval_duration"].as_u64().unwrap();
+    // 6 header tokens, 2 × 4 framing tokens, 400 + 3 words.
+    assert_eq!(count(&first), 6 + 8 + 400 + 3);
+    assert_eq!(count(&second), 6 + 8 + 400 + 2);
+    // All of the first was processed; of the second only what differs: the user message's
+    // words and its closing token (its opening framing is the same).
+    assert_eq!(dur(&first), count(&first) * 2_000_000);
+    assert_eq!(dur(&second), 3 * 2_000_000);
+    // The very same prompt again: one token is always processed.
+    assert_eq!(dur(&chat("another one")), 2_000_000);
+}
+
+#[test]
+fn openai_and_anthropic_usage_are_the_prompt_eval_count() {
+    let mac = Mac::new();
+    seed::set_version(mac.path(), "0.14.0").unwrap();
+    let (_srv, addr) = mac.install(&["llama3.2"]).serve();
+    let messages = json!([{"role": "user", "content": "hello there"}]);
+    let o = post(
+        addr,
+        "/v1/chat/completions",
+        &json!({"model": "llama3.2", "messages": messages}).to_string(),
+    )
+    .json();
+    assert_eq!(o["usage"]["prompt_tokens"], 6 + 4 + 2);
+    let a = post(
+        addr,
+        "/v1/messages",
+        &json!({"model": "llama3.2", "max_tokens": 5, "system": long_system(), "messages": messages})
+            .to_string(),
+    )
+    .json();
+    assert_eq!(a["usage"]["input_tokens"], 6 + 8 + 400 + 2);
+}
+
+#[test]
+fn a_prompt_longer_than_the_served_context_is_truncated_and_logged() {
+    let sb = simmac::Sandbox::new();
+    seed::install_model(&sb.mac_dir(), "llama3.2").unwrap();
+    let server = LoggedServer::start(&sb, &[]);
+    let r = post(
+        server.addr,
+        "/api/generate",
+        &json!({"model": "llama3.2", "prompt": long_system(), "stream": false, "options": {"num_ctx": 256}})
+            .to_string(),
+    )
+    .json();
+    // The runner keeps num_keep (4) tokens and the last 252: 256 in all.
+    assert_eq!(r["prompt_eval_count"], 256);
+    let warn: Vec<String> = server
+        .text()
+        .lines()
+        .filter(|l| l.contains("truncating"))
+        .map(masked)
+        .collect();
+    assert_eq!(
+        warn,
+        [
+            "level=WARN source=runner.go:171 msg=\"truncating input prompt\" limit=256 prompt=410 keep=4 new=256"
+        ]
+    );
+}
+
+#[test]
+fn a_claude_code_shaped_request_is_served_and_count_tokens_is_not() {
+    let mac = Mac::new();
+    seed::set_version(mac.path(), "0.14.0").unwrap();
+    let (_srv, addr) = mac.install(&["qwen3"]).serve();
+    let body = json!({
+        "model": "qwen3",
+        "max_tokens": 32,
+        "stream": true,
+        "system": [
+            {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": long_system()},
+        ],
+        "tools": [{"name": "Bash", "description": "Run a command", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "list the files"}]}],
+    })
+    .to_string();
+    let raw = format!(
+        "POST /v1/messages?beta=true HTTP/1.1\r\nHost: {addr}\r\nanthropic-version: 2023-06-01\r\nx-api-key: ollama\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let r = ollama_support::raw_request(addr, &raw);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let text = r.text();
+    assert!(text.starts_with("event: message_start\n"), "{text}");
+    assert!(text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+    // Not a route of the Ollama server (only its Claude Desktop proxy answers it): gin's 404.
+    let r = post(addr, "/v1/messages/count_tokens?beta=true", &body);
+    assert_eq!((r.status, r.text()), (404, "404 page not found".to_owned()));
+}
+
+#[test]
+fn cloud_off_by_env_or_server_json_refuses_cloud_models_from_v0_16_2() {
+    let mac = Mac::new();
+    mac.install(&["llama3"]);
+    seed::set_version(mac.path(), "0.16.2").unwrap();
+    let home = mac.path().join("home");
+    let start = |no_cloud: Option<&str>| {
+        let mut env = Mac::env(&format!("{}:0", mac.ip));
+        env.insert("HOME".to_owned(), home.display().to_string());
+        if let Some(v) = no_cloud {
+            env.insert("OLLAMA_NO_CLOUD".to_owned(), v.to_owned());
+        }
+        spawn(mac.path(), env).unwrap()
+    };
+    let status = |addr| get(addr, "/api/status").text();
+    let srv = start(None);
+    let addr = srv.addr().unwrap();
+    assert_eq!(
+        status(addr),
+        r#"{"cloud":{"disabled":false,"source":"none"}}"#
+    );
+    drop(srv);
+    let srv = start(Some("1"));
+    let addr = srv.addr().unwrap();
+    assert_eq!(
+        status(addr),
+        r#"{"cloud":{"disabled":true,"source":"env"}}"#
+    );
+    let r = post(
+        addr,
+        "/api/chat",
+        r#"{"model":"gpt-oss:120b-cloud","messages":[{"role":"user","content":"hi"}]}"#,
+    );
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            403,
+            r#"{"error":"ollama cloud is disabled: remote model is unavailable"}"#.to_owned()
+        )
+    );
+    // Local models are unaffected.
+    assert_eq!(load(addr, r#"{"model":"llama3"}"#), 200);
+    drop(srv);
+    // The file Ollama.app writes (`app/store/cloud_config.go`): two-space JSON, a newline.
+    std::fs::create_dir_all(home.join(".ollama")).unwrap();
+    std::fs::write(
+        home.join(".ollama/server.json"),
+        "{\n  \"disable_ollama_cloud\": true\n}\n",
+    )
+    .unwrap();
+    let srv = start(Some("1"));
+    assert_eq!(
+        status(srv.addr().unwrap()),
+        r#"{"cloud":{"disabled":true,"source":"both"}}"#
+    );
+    drop(srv);
+    let srv = start(None);
+    assert_eq!(
+        status(srv.addr().unwrap()),
+        r#"{"cloud":{"disabled":true,"source":"config"}}"#
+    );
+    drop(srv);
+    // Before v0.16.2 there is no switch and no route.
+    seed::set_version(mac.path(), "0.16.1").unwrap();
+    let srv = start(Some("1"));
+    assert_eq!(get(srv.addr().unwrap(), "/api/status").status, 404);
 }

@@ -28,6 +28,47 @@ pub struct Loaded {
     pub expires_ns: i128,
     /// Bytes of its KV cache ([`kv_cache_bytes`]).
     pub kv_bytes: u64,
+    /// The tokens of the last prompt it processed: its KV cache's content, which the next
+    /// prompt reuses as far as they share a prefix ([`App::evaluate_prompt`]).
+    pub cache: Vec<String>,
+}
+
+/// How a runner took in one prompt ([`App::evaluate_prompt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptEval {
+    /// `prompt_eval_count`: every token of the (possibly truncated) prompt, the cached prefix
+    /// included.
+    pub count: u64,
+    /// Tokens really processed (the part after the reused prefix): what
+    /// `prompt_eval_duration` measures.
+    pub processed: u64,
+    /// `(limit, prompt, keep, new)` of a `truncating input prompt` warning.
+    pub truncated: Option<(u64, u64, u64, u64)>,
+}
+
+/// Simulated prefill time per processed prompt token (500 tokens/s).
+pub const PREFILL_NS_PER_TOKEN: u64 = 2_000_000;
+
+/// The tokens of a conversation as the fake tokenizes it: six header tokens, then per message
+/// four framing tokens (one of them its role) and one token per word. With one user message
+/// this is [`prompt_tokens`]'s count.
+pub fn prompt_sequence<'a>(messages: impl IntoIterator<Item = (&'a str, String)>) -> Vec<String> {
+    let mut seq: Vec<String> = (0..6).map(|i| format!("<h{i}>")).collect();
+    let mut n = 0;
+    for (role, text) in messages {
+        n += 1;
+        seq.extend([
+            "<|start|>".to_owned(),
+            role.to_owned(),
+            "<|sep|>".to_owned(),
+        ]);
+        seq.extend(text.split_whitespace().map(str::to_owned));
+        seq.push("<|end|>".to_owned());
+    }
+    if n == 0 {
+        seq.extend(["<|start|>", "user", "<|sep|>", "<|end|>"].map(str::to_owned));
+    }
+    seq
 }
 
 impl Loaded {
@@ -49,12 +90,7 @@ pub fn kv_cache_type(env: &Env, spec: &state::ModelSpec) -> (&'static str, f64) 
         spec.family.as_str(),
         "gemma3" | "gptoss" | "gpt-oss" | "qwen3" | "qwen3moe"
     );
-    let fa_env = env::var(env, "OLLAMA_FLASH_ATTENTION");
-    let fa_wanted = match fa_env.as_str() {
-        "" => by_family,
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
-        _ => true,
-    };
+    let fa_wanted = env::bool_var(env, "OLLAMA_FLASH_ATTENTION", by_family);
     let (k, v) = head_dims(spec);
     let fa = fa_wanted && !spec.arch.pooling && k != 0 && k == v;
     if !fa {
@@ -211,6 +247,9 @@ pub struct App {
     pub loopback_only: bool,
     /// What Metal lets this server use, bytes (the `inference compute` `total`).
     pub metal_total: u64,
+    /// Cloud disabled and why (`none`, `env`, `config`, `both`), read once at start as
+    /// `envconfig.NoCloud`/`NoCloudSource` cache it.
+    pub cloud: (bool, &'static str),
     /// Loaded models keyed by [`key_of`] of the display name.
     loaded: Mutex<BTreeMap<String, Loaded>>,
     counter: AtomicU64,
@@ -220,7 +259,9 @@ impl App {
     /// A fresh server state: nothing loaded.
     pub fn new(mac: PathBuf, env: Env, version: String, loopback_only: bool) -> Self {
         let metal_total = crate::state::Mac::new(&mac).machine().metal_total();
+        let cloud = cloud_status(&env);
         Self {
+            cloud,
             mac,
             env,
             version,
@@ -330,6 +371,12 @@ impl App {
             keep_alive: ka,
             expires_ns: now.saturating_add(ka),
             kv_bytes: kv_cache_bytes(&self.env, &model.spec, ctx),
+            // A reloaded runner starts empty; a reused one keeps its cache.
+            cache: map
+                .get(&key)
+                .filter(|l| l.context_length == ctx)
+                .map(|l| l.cache.clone())
+                .unwrap_or_default(),
         };
         // A loaded runner of the same model is reused (or reloaded in place): it never counts
         // against itself.
@@ -358,10 +405,107 @@ impl App {
         Ok(())
     }
 
+    /// Feeds `seq` to the loaded runner of `name`, as the runner does (`runner/ollamarunner/
+    /// runner.go` `Server.NewSequence`, then `cache.go` `InputCache.LoadCacheSlot`):
+    /// a prompt longer than the runner's context (the served context capped at the training
+    /// context) is truncated to it, keeping the first `num_keep` tokens (the model's parameter,
+    /// else 4, at most context − 1) and logging `truncating input prompt`; then the longest
+    /// prefix shared with the runner's cache is reused (at least one token is processed). The
+    /// count is every token (`numPromptInputs`, taken before the cache is consulted: reuse
+    /// never lowers `prompt_eval_count`, only `prompt_eval_duration`).
+    pub fn evaluate_prompt(&self, name: &str, seq: Vec<String>) -> PromptEval {
+        let mut map = self.lock();
+        let Some(runner) = map.get_mut(&key_of(name)) else {
+            let n = u64::try_from(seq.len()).unwrap_or(0);
+            return PromptEval {
+                count: n,
+                processed: n,
+                truncated: None,
+            };
+        };
+        let train = runner.model.spec.context_length;
+        let limit = if train > 0 {
+            runner.context_length.min(train)
+        } else {
+            runner.context_length
+        };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(2);
+        let mut seq = seq;
+        let mut truncated = None;
+        if seq.len() > limit {
+            let keep = match runner.model.spec.parameters.get("num_keep") {
+                Some(Value::Number(n)) => n
+                    .as_u64()
+                    .and_then(|k| usize::try_from(k).ok())
+                    .unwrap_or(4),
+                _ => 4,
+            }
+            .min(limit - 1);
+            let discard = seq.len() - limit;
+            let mut new: Vec<String> = seq[..keep].to_vec();
+            new.extend_from_slice(&seq[keep + discard..]);
+            let as_u64 = |n: usize| u64::try_from(n).unwrap_or(0);
+            truncated = Some((
+                as_u64(limit),
+                as_u64(seq.len()),
+                as_u64(keep),
+                as_u64(new.len()),
+            ));
+            seq = new;
+        }
+        let common = runner
+            .cache
+            .iter()
+            .zip(&seq)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let processed = (seq.len() - common).max(1).min(seq.len());
+        let count = u64::try_from(seq.len()).unwrap_or(0);
+        runner.cache = seq;
+        PromptEval {
+            count,
+            processed: u64::try_from(processed).unwrap_or(0),
+            truncated,
+        }
+    }
+
     /// Unloads `name` (no error when it was not loaded).
     pub fn unload(&self, name: &str) {
         self.lock().remove(&key_of(name));
     }
+}
+
+/// `envconfig.NoCloud` and `NoCloudSource` (`envconfig/config.go`, v0.16.2+, #14221):
+/// `OLLAMA_NO_CLOUD` (a `Bool`: empty false, unparsable true) or `disable_ollama_cloud` in
+/// `$HOME/.ollama/server.json` (the file Ollama.app writes, `app/store/cloud_config.go`
+/// `setCloudEnabled`; unreadable or invalid JSON counts as not disabled).
+pub fn cloud_status(env: &Env) -> (bool, &'static str) {
+    let by_env = env::bool_var(env, "OLLAMA_NO_CLOUD", false);
+    let home = env::var(env, "HOME");
+    let by_config = !home.is_empty()
+        && std::fs::read(
+            std::path::Path::new(&home)
+                .join(".ollama")
+                .join("server.json"),
+        )
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.get("disable_ollama_cloud").and_then(Value::as_bool))
+        .unwrap_or(false);
+    match (by_env, by_config) {
+        (true, true) => (true, "both"),
+        (true, false) => (true, "env"),
+        (false, true) => (true, "config"),
+        (false, false) => (false, "none"),
+    }
+}
+
+/// A model reference Ollama sends to its cloud (`modelSourceCloud`,
+/// `server/model_resolver.go`): the tag `cloud` or a tag ending in `-cloud`
+/// (`gpt-oss:120b-cloud`, `gpt-oss:20b:cloud`).
+pub fn is_cloud_model(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(":cloud") || lower.ends_with("-cloud")
 }
 
 /// The order `findRunnerToUnload` (`server/sched.go`) picks runners to unload in:

@@ -78,6 +78,21 @@ pub fn tags(app: &App) -> Response {
     )
 }
 
+/// `GET /api/status` (v0.16.2+, `Server.StatusHandler`): `{"cloud":{"disabled":…,"source":…}}`.
+pub fn status(app: &App) -> Response {
+    gin_json(
+        StatusCode::OK,
+        Obj::new()
+            .obj(
+                "cloud",
+                Obj::new()
+                    .field("disabled", &app.cloud.0)
+                    .field("source", app.cloud.1),
+            )
+            .done(),
+    )
+}
+
 /// `GET /api/ps`.
 pub fn ps(app: &App) -> Response {
     let entries: Vec<String> = app
@@ -725,6 +740,48 @@ pub fn prompt_of(req: &Req, chat: bool) -> (String, usize) {
     (last, n)
 }
 
+/// The conversation of a request as `(role, text)` pairs: a generate request's `system` and
+/// `prompt`; the `messages` of a chat request, after a top-level `system` (string or text
+/// blocks, as `/v1/messages` sends it).
+pub fn conversation(req: &Req, chat: bool) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    match req.get("system") {
+        Some(Value::String(s)) if !s.is_empty() => out.push(("system", s.clone())),
+        Some(v @ Value::Array(_)) => out.push(("system", content_text(v))),
+        _ => {}
+    }
+    if !chat {
+        out.push(("user", engine::str_field(req, "prompt").to_owned()));
+        return out;
+    }
+    for m in req
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let role = match m.get("role").and_then(Value::as_str) {
+            Some("system") => "system",
+            Some("assistant") => "assistant",
+            Some("tool") => "tool",
+            _ => "user",
+        };
+        out.push((role, m.get("content").map(content_text).unwrap_or_default()));
+    }
+    out
+}
+
+/// Runs the request's prompt through the model's runner ([`App::evaluate_prompt`]) and logs a
+/// truncation.
+pub fn evaluate(app: &App, model: &Installed, req: &Req, chat: bool) -> engine::PromptEval {
+    let eval = app.evaluate_prompt(
+        &model.name,
+        engine::prompt_sequence(conversation(req, chat)),
+    );
+    super::server::log_prompt_eval(&eval);
+    eval
+}
+
 /// Text of a message `content` (string, or an array of parts with `text`).
 pub fn content_text(v: &Value) -> String {
     match v {
@@ -776,6 +833,16 @@ pub fn prepare(
     }
     if Name::parse(model).is_none() {
         return Err(bad("invalid model name".to_owned()));
+    }
+    // From v0.16.2 a cloud model is proxied to ollama.com, which cloud-off refuses first
+    // (`server/routes.go` `GenerateHandler`/`ChatHandler` → `proxyCloudRequestWithPath`,
+    // `server/cloud_proxy.go`; `internal/cloud/policy.go` `DisabledError`). With cloud on the
+    // simulated Mac has no cloud to reach: the model is not found.
+    if app.since("0.16.2") && engine::is_cloud_model(model) && app.cloud.0 {
+        return Err(NativeError(
+            StatusCode::FORBIDDEN,
+            "ollama cloud is disabled: remote model is unavailable".to_owned(),
+        ));
     }
     let Some(m) = app.find_installed(model) else {
         return Err(NativeError(
@@ -863,15 +930,20 @@ pub fn generate(app: &Arc<App>, body: &[u8], chat: bool) -> Response {
         .and_then(Value::as_u64);
     let out = engine::generate(&prompt, json_mode, ready.thinking, num_predict);
     let reason = if out.cut { "length" } else { "stop" };
-    let p_tokens = engine::prompt_tokens(&prompt, n_msgs);
+    let eval = evaluate(app, &ready.model, &req, chat);
+    let p_tokens = eval.count;
+    let prompt_ns = eval.processed * engine::PREFILL_NS_PER_TOKEN;
     let evals = usize::try_from(out.eval_count()).unwrap_or(0);
     let final_obj = |head: Obj| {
         head.field("done", &true)
             .field("done_reason", reason)
-            .field("total_duration", &(engine::fake_duration(evals) * 2))
+            .field(
+                "total_duration",
+                &(engine::fake_duration(evals) * 2 + prompt_ns),
+            )
             .field("load_duration", &1_234_567_u64)
             .field("prompt_eval_count", &p_tokens)
-            .field("prompt_eval_duration", &engine::fake_duration(1))
+            .field("prompt_eval_duration", &prompt_ns)
             .field("eval_count", &evals)
             .field("eval_duration", &engine::fake_duration(evals))
             .done()

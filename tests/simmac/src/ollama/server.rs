@@ -178,18 +178,37 @@ fn log_time() -> String {
     format!("{base}.{frac:0<3}Z")
 }
 
-/// One Ollama-style log line on stderr.
+/// One Ollama-style INFO log line on stderr.
 pub fn log_info(source: &str, msg: &str, extra: &str) {
+    log_line("INFO", source, msg, extra);
+}
+
+/// One Ollama-style log line (slog's text handler) on stderr.
+pub fn log_line(level: &str, source: &str, msg: &str, extra: &str) {
     let extra = if extra.is_empty() {
         String::new()
     } else {
         format!(" {extra}")
     };
     eprintln!(
-        "time={} level=INFO source={source} msg={}{extra}",
+        "time={} level={level} source={source} msg={}{extra}",
         log_time(),
         quote_if_needed(msg)
     );
+}
+
+/// The runner's warning for a prompt longer than its context (`runner/ollamarunner/runner.go`
+/// `Server.NewSequence`: `slog.Warn("truncating input prompt", "limit", …, "prompt", …,
+/// "keep", …, "new", …)`), which reaches the server's log with the runner's output.
+pub fn log_prompt_eval(eval: &engine::PromptEval) {
+    if let Some((limit, prompt, keep, new)) = eval.truncated {
+        log_line(
+            "WARN",
+            "runner.go:171",
+            "truncating input prompt",
+            &format!("limit={limit} prompt={prompt} keep={keep} new={new}"),
+        );
+    }
 }
 
 fn quote_if_needed(s: &str) -> String {
@@ -538,6 +557,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/delete", &["DELETE"]),
     ("/api/copy", &["POST"]),
     ("/api/ps", &["GET"]),
+    ("/api/status", &["GET"]),
     ("/api/generate", &["POST"]),
     ("/api/chat", &["POST"]),
     ("/api/embed", &["POST"]),
@@ -612,6 +632,8 @@ async fn dispatch(
         // `/v1/messages` with v0.14.0 (#13600).
         "/v1/responses" => app.since("0.13.3"),
         "/v1/messages" => app.since("0.14.0"),
+        // `/api/status` came with the cloud switch, v0.16.2 (#14221).
+        "/api/status" => app.since("0.16.2"),
         _ => true,
     });
     let resp = match route {
@@ -704,6 +726,7 @@ fn handle(
         ),
         "/api/tags" => native::tags(app),
         "/api/ps" => native::ps(app),
+        "/api/status" => native::status(app),
         "/api/show" => native::show(app, body),
         "/api/create" => native::create(app, body),
         "/api/pull" => native::pull(app, body),
