@@ -275,6 +275,14 @@ fn the_default_context_follows_the_version_and_the_metal_total() {
         load(addr, r#"{"model":"llama3.2"}"#);
         assert_eq!(ps(addr)[0]["context_length"], want, "{gib} GiB");
     }
+    // … and no more gpt-oss minimum.
+    set_total(16);
+    let (_srv, addr) = mac.serve();
+    load(
+        addr,
+        r#"{"model":"gpt-oss:20b","options":{"num_ctx":2048}}"#,
+    );
+    assert_eq!(ps(addr)[0]["context_length"], 2048);
 }
 
 #[test]
@@ -731,4 +739,43 @@ fn cloud_off_by_env_or_server_json_refuses_cloud_models_from_v0_16_2() {
     seed::set_version(mac.path(), "0.16.1").unwrap();
     let srv = start(Some("1"));
     assert_eq!(get(srv.addr().unwrap(), "/api/status").status, 404);
+}
+
+#[test]
+fn sandbox_helpers_read_what_was_created() {
+    let sb = simmac::Sandbox::new();
+    seed::install_model(&sb.mac_dir(), "qwen3").unwrap();
+    let srv = spawn(&sb.mac_dir(), Mac::env(&format!("{}:0", sb.loopback()))).unwrap();
+    let addr = srv.addr().unwrap();
+    let r = post(
+        addr,
+        "/api/create",
+        r#"{"model":"qwen3-64k","from":"qwen3","parameters":{"num_ctx":65536,"stop":["<|im_end|>"]},"stream":false}"#,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        sb.created_models(),
+        [("qwen3-64k:latest".to_owned(), "qwen3:latest".to_owned())]
+    );
+    let params = sb.model_parameters("QWEN3-64K").unwrap();
+    assert_eq!(params["num_ctx"], 65536);
+    assert_eq!(params["stop"], json!(["<|im_end|>"]));
+    assert_eq!(sb.model_parameters("qwen3").unwrap().len(), 0);
+    assert_eq!(sb.model_parameters("absent"), None);
+    assert_eq!(
+        post(addr, "/api/show", r#"{"model":"qwen3-64k"}"#).json()["parameters"],
+        "num_ctx                        65536\nstop                           \"<|im_end|>\""
+    );
+    // limit_runners_to_metal: the runners share the Metal total.
+    sb.set_metal_total(Some(6 << 30)).limit_runners_to_metal();
+    let r = post(addr, "/api/generate", r#"{"model":"qwen3-64k"}"#);
+    assert_eq!(
+        r.status, 500,
+        "5.2 GB of weights + a 9.7 GB f16 cache at 65536 do not fit"
+    );
+    assert!(
+        r.text().contains("than is available (6.0 GiB)"),
+        "{}",
+        r.text()
+    );
 }

@@ -201,7 +201,8 @@ pub const LOW_VRAM_THRESHOLD: u64 = 20 << 30;
 /// `modelOptions` builds it: `DefaultOptions` (`OLLAMA_CONTEXT_LENGTH`, else the default —
 /// 4096 before v0.15.5, from v0.15.5 the VRAM tier of `server/routes.go` "vram-based default
 /// context": ≥ 47 GiB 262144, ≥ 23 GiB 32768, else 4096), then the model's `num_ctx` parameter,
-/// then the request's `options.num_ctx`; gpt-oss at least 8192 unless in low VRAM mode; at
+/// then the request's `options.num_ctx`; gpt-oss at least 8192 unless in low VRAM mode (before
+/// v0.15.5); at
 /// least 4 (`Scheduler.GetRunner`). `/api/ps` reports this value (`Options.NumCtx` of the
 /// request, before `NewLlamaServer` caps its own copy at the training context).
 ///
@@ -228,7 +229,8 @@ pub fn served_context(
         Some(_) => return Err("option \"num_ctx\" must be of type integer".to_owned()),
     };
     let mut ctx = request.or(from_model).unwrap_or(default);
-    if spec.is_harmony() && app.metal_total >= LOW_VRAM_THRESHOLD {
+    // Until v0.15.4; v0.15.5 replaced low VRAM mode and this bump by the VRAM-tier default.
+    if spec.is_harmony() && !app.since("0.15.5") && app.metal_total >= LOW_VRAM_THRESHOLD {
         ctx = ctx.max(8192);
     }
     Ok(ctx.max(4))

@@ -238,7 +238,8 @@ fn model_info(spec: &ModelSpec) -> Vec<(String, String)> {
 pub fn go_sharp_v(v: &Value) -> String {
     match v {
         Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), go_float),
-        Value::String(s) => enc(s),
+        // `strconv.Quote` (no HTML escaping, unlike the JSON encoder).
+        Value::String(s) => format!("{s:?}"),
         other => other.to_string(),
     }
 }
