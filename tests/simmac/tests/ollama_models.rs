@@ -24,6 +24,15 @@ fn ps(addr: SocketAddr) -> Vec<Value> {
         .clone()
 }
 
+/// Installed model names, in install order.
+fn installed_names(mac: &Mac) -> Vec<String> {
+    state::installed(mac.path())
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect()
+}
+
 fn load(addr: SocketAddr, body: &str) -> u16 {
     post(addr, "/api/generate", body).status
 }
@@ -101,12 +110,7 @@ fn create_from_an_installed_base_streams_the_layers_and_stores_the_parameters() 
         Some(r#"{"model":"qwen-coder-64k"}"#),
     );
     assert_eq!(d.status, 200);
-    let names: Vec<String> = state::installed(mac.path())
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(names, ["qwen2.5-coder:32b", "other:latest"]);
+    assert_eq!(installed_names(&mac), ["qwen2.5-coder:32b", "other:latest"]);
 }
 
 #[test]
@@ -201,12 +205,7 @@ fn create_from_a_base_not_yet_pulled_pulls_it_first() {
     let success = statuses.iter().filter(|s| *s == "success").count();
     assert_eq!(success, 2, "the pull's success, then the create's: {text}");
     assert!(statuses.iter().any(|s| s.starts_with("pulling ")));
-    let names: Vec<String> = state::installed(mac.path())
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(names, ["llama3.2:latest", "l32-32k:latest"]);
+    assert_eq!(installed_names(&mac), ["llama3.2:latest", "l32-32k:latest"]);
     let show = post(addr, "/api/show", r#"{"model":"l32-32k"}"#).json();
     assert_eq!(show["details"]["parent_model"], "llama3.2:latest");
 }
