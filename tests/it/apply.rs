@@ -439,7 +439,7 @@ warm = true
 "#;
     let mac = Mac::with(BOTH, "");
     mac.apply().success();
-    // Less memory than the two runners need together (≈ 2.3 GB + 4.9 GB), enough for either.
+    // Less memory than the two runners need together (≈ 2.5 GB + 5.2 GB with their KV caches), enough for either.
     seed::set_memory(&mac.sb.mac_dir(), Some(6_000_000_000)).unwrap();
     mac.http(
         "POST",
@@ -450,7 +450,7 @@ warm = true
     let run = mac.apply();
     run.failure()
         .says("done     warm ollama.model[\"llama3:latest\"]")
-        .says("failed   check-warm ollama.models: the warm models do not fit in memory together: loading llama3:latest (4.9 GB) evicted llama3.2:latest (2.3 GB); in memory now: llama3:latest (4.9 GB)")
+        .says("failed   check-warm ollama.models: the warm models do not fit in memory together: loading llama3:latest (5.2 GB) evicted llama3.2:latest (2.5 GB); in memory now: llama3:latest (5.2 GB)")
         .says("in 1 round(s)");
     // No churn: one load, no second round warming llama3.2 again.
     assert_eq!(http_count(&mac, "POST /api/generate"), 1, "{}", run.both());
@@ -458,7 +458,7 @@ warm = true
     mac.run(&["warm"])
         .failure()
         .says("failed  llama3.2:latest")
-        .says("loading llama3:latest (4.9 GB) evicted llama3.2:latest (2.3 GB)");
+        .says("loading llama3:latest (5.2 GB) evicted llama3.2:latest (2.5 GB)");
 }
 
 // ---------------------------------------------------------------------------------------------

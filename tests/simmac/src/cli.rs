@@ -12,7 +12,7 @@ use crate::journal::{self, Call};
 use crate::state::{self, Mac, Machine};
 
 /// The tools the wrappers in `<sandbox>/bin/` dispatch to (besides `ollama`).
-pub const TOOLS: [&str; 9] = [
+pub const TOOLS: [&str; 10] = [
     "launchctl",
     "networksetup",
     "sudo",
@@ -22,6 +22,7 @@ pub const TOOLS: [&str; 9] = [
     "ping",
     "osascript",
     "brew",
+    "sysctl",
 ];
 
 /// The calling context of one fake invocation.
@@ -119,6 +120,7 @@ pub fn call(ctx: &Ctx, tool: &str, args: &[String]) -> Outcome {
         "ping" => crate::tools::ping(ctx, args),
         "osascript" => crate::tools::osascript(ctx, args),
         "brew" => crate::tools::brew(ctx, args),
+        "sysctl" => crate::tools::sysctl(ctx, args),
         other => return Outcome::err(127, format!("simmac: unknown tool `{other}`\n")),
     };
     let _ = journal::append(

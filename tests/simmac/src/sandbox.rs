@@ -191,6 +191,63 @@ impl Sandbox {
         self.set_machine(&machine)
     }
 
+    /// Sets the Mac's physical memory (`sysctl hw.memsize`), bytes.
+    pub fn set_memsize(&self, bytes: u64) -> &Self {
+        self.update_machine(|m| m.memsize = bytes)
+    }
+
+    /// Sets `iogpu.wired_limit_mb` (0 = macOS's default share of RAM for the GPU).
+    pub fn set_wired_limit_mb(&self, mb: u64) -> &Self {
+        self.update_machine(|m| m.wired_limit_mb = mb)
+    }
+
+    /// Pins what Metal reports as the GPU's working set (`None`: derived from the memory and
+    /// the wired limit, [`Machine::metal_total`]). A running fake Ollama read it at start.
+    pub fn set_metal_total(&self, bytes: Option<u64>) -> &Self {
+        self.update_machine(|m| m.metal_total_bytes = bytes)
+    }
+
+    /// The `total` the fake Ollama logs in `inference compute` ([`Machine::metal_total`]).
+    pub fn metal_total(&self) -> u64 {
+        self.machine().metal_total()
+    }
+
+    /// Makes the fake Ollama's runners share the Metal total (`config.json` `memory_bytes`), so
+    /// warm models that do not fit in it evict each other as on a real Mac.
+    pub fn limit_runners_to_metal(&self) -> &Self {
+        crate::ollama::seed::set_memory(&self.mac_dir(), Some(self.metal_total()))
+            .unwrap_or_else(|e| panic!("cannot write the fake Ollama's config: {e}"));
+        self
+    }
+
+    /// Installed models, in install order (what `/api/tags` lists).
+    pub fn installed_models(&self) -> Vec<crate::ollama::state::Installed> {
+        crate::ollama::state::installed(&self.mac_dir())
+            .unwrap_or_else(|e| panic!("cannot read the fake Ollama's models: {e}"))
+    }
+
+    /// Models made by `/api/create`: `(name, parent model)`, in creation order.
+    pub fn created_models(&self) -> Vec<(String, String)> {
+        self.installed_models()
+            .into_iter()
+            .filter(|m| !m.spec.parent_model.is_empty())
+            .map(|m| (m.name, m.spec.parent_model))
+            .collect()
+    }
+
+    /// The Modelfile parameters of an installed model (any spelling of its name), `None` when
+    /// it is not installed.
+    pub fn model_parameters(
+        &self,
+        name: &str,
+    ) -> Option<std::collections::BTreeMap<String, serde_json::Value>> {
+        let key = crate::ollama::name::key_of(name);
+        self.installed_models()
+            .into_iter()
+            .find(|m| crate::ollama::name::key_of(&m.name) == key)
+            .map(|m| m.spec.parameters)
+    }
+
     /// The network services, in order.
     pub fn network_services(&self) -> Vec<Service> {
         network::load(&self.mac()).services

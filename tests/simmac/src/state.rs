@@ -56,6 +56,15 @@ pub struct Machine {
     pub sudo: SudoPolicy,
     /// Addresses `ping` answers for (besides 127.0.0.0/8).
     pub reachable: Vec<String>,
+    /// Physical memory, bytes (`sysctl hw.memsize`); 32 GiB by default.
+    pub memsize: u64,
+    /// `sysctl iogpu.wired_limit_mb`: the GPU wired-memory cap in MiB; 0 = macOS's default.
+    pub wired_limit_mb: u64,
+    /// What Metal reports as `recommendedMaxWorkingSetSize` (the `total` of the fake Ollama's
+    /// `inference compute` line), bytes; absent = derived, see [`Machine::metal_total`].
+    pub metal_total_bytes: Option<u64>,
+    /// The chip (`description` of Ollama's `inference compute` line), e.g. `Apple M2 Max`.
+    pub chip: String,
 }
 
 impl Default for Machine {
@@ -73,6 +82,31 @@ impl Default for Machine {
             root: None,
             sudo: SudoPolicy::Allow,
             reachable: Vec::new(),
+            memsize: 32 << 30,
+            wired_limit_mb: 0,
+            metal_total_bytes: None,
+            chip: "Apple M2 Max".to_owned(),
+        }
+    }
+}
+
+impl Machine {
+    /// The memory Metal lets one process keep on the GPU (`recommendedMaxWorkingSetSize`, which
+    /// Ollama logs as `total` of `inference compute`): `metal_total_bytes` when set; else a
+    /// non-zero `iogpu.wired_limit_mb` (the cap macOS applies to the GPU's wired memory); else
+    /// macOS's default share of RAM, 2/3 up to 36 GiB and 3/4 above (the rule llama.cpp's Metal
+    /// backend users observe: 16 GiB → 10.7 GiB, 64 GiB → 48 GiB; see `README.md`).
+    pub fn metal_total(&self) -> u64 {
+        if let Some(bytes) = self.metal_total_bytes {
+            return bytes;
+        }
+        if self.wired_limit_mb > 0 {
+            return self.wired_limit_mb << 20;
+        }
+        if self.memsize <= 36 << 30 {
+            self.memsize / 3 * 2
+        } else {
+            self.memsize / 4 * 3
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The small fakes: `sudo`, `sw_vers`, `ping`, `osascript`, `brew`, and the tool-dir wrapper
+//! The small fakes: `sudo`, `sw_vers`, `sysctl`, `ping`, `osascript`, `brew`, and the tool-dir wrapper
 //! scripts (`<sandbox>/bin/<tool>`).
 //!
 //! `ping` never sends a packet: it answers from `machine.json` `reachable` (and 127.0.0.0/8).
@@ -138,6 +138,67 @@ pub fn sw_vers(ctx: &Ctx, args: &[String]) -> Outcome {
             1,
             "usage: sw_vers [-productName|-productVersion|-productVersionExtra|-buildVersion]\n",
         ),
+    }
+}
+
+/// Runs `sysctl [-n] <oid>…` for the OIDs the simulated Mac has (`hw.memsize`,
+/// `iogpu.wired_limit_mb`, from `machine.json`), as macOS prints them: `name: value` per line,
+/// `-n` the value only; an unknown OID is `sysctl: unknown oid '<oid>'` on stderr (the other
+/// OIDs are still printed) and exit 1. A write (`oid=value`) needs root, as on macOS, and sets
+/// `iogpu.wired_limit_mb` (the simulated Mac's only writable OID) until the sandbox ends.
+pub fn sysctl(ctx: &Ctx, args: &[String]) -> Outcome {
+    let mut values_only = false;
+    let mut out = String::new();
+    let mut err = String::new();
+    let mut machine = ctx.machine.clone();
+    let mut wrote = false;
+    for arg in args {
+        if arg == "-n" {
+            values_only = true;
+            continue;
+        }
+        if let Some((oid, value)) = arg.split_once('=') {
+            if oid != "iogpu.wired_limit_mb" {
+                let _ = writeln!(err, "sysctl: unknown oid '{oid}'");
+                continue;
+            }
+            if !ctx.is_root() {
+                let _ = writeln!(err, "sysctl: {oid}={value}: Operation not permitted");
+                continue;
+            }
+            let Ok(mb) = value.parse::<u64>() else {
+                let _ = writeln!(err, "sysctl: invalid integer '{value}'");
+                continue;
+            };
+            let old = machine.wired_limit_mb;
+            machine.wired_limit_mb = mb;
+            wrote = true;
+            // macOS prints the change as `name: old -> new`.
+            let _ = writeln!(out, "{oid}: {old} -> {mb}");
+            continue;
+        }
+        let value = match arg.as_str() {
+            "hw.memsize" => machine.memsize,
+            "iogpu.wired_limit_mb" => machine.wired_limit_mb,
+            other => {
+                let _ = writeln!(err, "sysctl: unknown oid '{other}'");
+                continue;
+            }
+        };
+        if values_only {
+            let _ = writeln!(out, "{value}");
+        } else {
+            let _ = writeln!(out, "{arg}: {value}");
+        }
+    }
+    if wrote && let Err(e) = ctx.mac.set_machine(&machine) {
+        let _ = writeln!(err, "sysctl: cannot save machine.json: {e}");
+    }
+    Outcome {
+        stdout: out,
+        code: u8::from(!err.is_empty()),
+        stderr: err,
+        mutating: wrote,
     }
 }
 

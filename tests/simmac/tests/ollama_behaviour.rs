@@ -485,8 +485,9 @@ fn a_model_that_does_not_fit_evicts_shortest_keep_alive_first_pinned_ones_too() 
     let (_srv, addr) = mac
         .install(&["llama3", "llama3.2", "qwen2.5-coder:32b"])
         .serve();
-    // Runner sizes (weights + 4096 × 64 KiB): llama3 ≈ 5.0 GB, llama3.2 ≈ 2.3 GB, qwen ≈ 20.1 GB.
-    seed::set_memory(mac.path(), Some(26_000_000_000)).unwrap();
+    // Runner sizes (weights + the f16 KV cache of 4096 tokens, `layers × 4096 × (128 + 128) ×
+    // 8 KV heads × 2 bytes`): llama3 ≈ 5.2 GB, llama3.2 ≈ 2.5 GB, qwen ≈ 20.9 GB.
+    seed::set_memory(mac.path(), Some(27_000_000_000)).unwrap();
     let load = |model: &str, keep_alive: &str| {
         post(
             addr,
@@ -530,7 +531,7 @@ fn a_model_that_can_never_fit_fails_after_evicting_everything() {
     assert_eq!(r.status, 500);
     assert_eq!(
         r.text(),
-        r#"{"error":"model requires more system memory (18.7 GiB) than is available (9.3 GiB)"}"#
+        r#"{"error":"model requires more system memory (19.5 GiB) than is available (9.3 GiB)"}"#
     );
     assert!(loaded_names(addr).is_empty());
 }

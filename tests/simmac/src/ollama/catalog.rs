@@ -5,7 +5,9 @@
 //! either the ones quoted in ollama.md (`llama3` model/license layers) or the SHA-256 of a fixed
 //! label, so they are stable across runs.
 
-use super::state::{Layer, ModelSpec, Registry, sha256_hex};
+use std::collections::BTreeMap;
+
+use super::state::{Arch, Layer, ModelSpec, Registry, sha256_hex};
 
 const MODEL: &str = "application/vnd.ollama.image.model";
 const TEMPLATE: &str = "application/vnd.ollama.image.template";
@@ -38,6 +40,21 @@ struct Spec<'a> {
     caps: &'a [&'a str],
     layers: Vec<Layer>,
     config_size: u64,
+    arch: Arch,
+}
+
+/// `(block_count, head_count, head_count_kv, key_length, value_length, feed_forward_length)`;
+/// a 0 length is a key the GGUF does not have.
+fn geometry(g: (u64, u64, u64, u64, u64, u64), pooling: bool) -> Arch {
+    Arch {
+        block_count: g.0,
+        head_count: g.1,
+        head_count_kv: g.2,
+        key_length: g.3,
+        value_length: g.4,
+        feed_forward_length: g.5,
+        pooling,
+    }
 }
 
 fn build(s: Spec<'_>) -> (String, ModelSpec) {
@@ -54,6 +71,9 @@ fn build(s: Spec<'_>) -> (String, ModelSpec) {
             capabilities: s.caps.iter().map(|c| (*c).to_owned()).collect(),
             layers: s.layers,
             config: layer(CONFIG, &format!("{} config", s.name), s.config_size),
+            arch: s.arch,
+            parameters: BTreeMap::new(),
+            parent_model: String::new(),
         },
     )
 }
@@ -78,6 +98,7 @@ pub fn default_registry() -> Registry {
                 layer(LICENSE, "qwen2.5-coder license", 11_343),
             ],
             config_size: 488,
+            arch: geometry((64, 40, 8, 0, 0, 27_648), false),
         },
         Spec {
             name: "llama3.2:latest",
@@ -95,6 +116,7 @@ pub fn default_registry() -> Registry {
                 layer(PARAMS, "llama3.2 params", 96),
             ],
             config_size: 561,
+            arch: geometry((28, 24, 8, 128, 128, 8192), false),
         },
         Spec {
             name: "llama3:latest",
@@ -119,6 +141,7 @@ pub fn default_registry() -> Registry {
                 layer(PARAMS, "llama3 params", 110),
             ],
             config_size: 485,
+            arch: geometry((32, 32, 8, 0, 0, 14_336), false),
         },
         // Thinking models, with the capabilities Ollama reports for them (`server/images.go`
         // `Capabilities`: `thinking` from the template's think tags or the builtin parser, and
@@ -138,6 +161,7 @@ pub fn default_registry() -> Registry {
                 layer(PARAMS, "qwen3 params", 148),
             ],
             config_size: 487,
+            arch: geometry((36, 32, 8, 128, 128, 12_288), false),
         },
         Spec {
             name: "deepseek-r1:latest",
@@ -154,6 +178,7 @@ pub fn default_registry() -> Registry {
                 layer(PARAMS, "deepseek-r1 params", 148),
             ],
             config_size: 487,
+            arch: geometry((28, 28, 4, 0, 0, 18_944), false),
         },
         Spec {
             name: "gpt-oss:20b",
@@ -170,6 +195,7 @@ pub fn default_registry() -> Registry {
                 layer(PARAMS, "gpt-oss params", 18),
             ],
             config_size: 489,
+            arch: geometry((24, 64, 8, 64, 64, 2880), false),
         },
         Spec {
             name: "all-minilm:latest",
@@ -185,6 +211,7 @@ pub fn default_registry() -> Registry {
                 layer(PARAMS, "all-minilm params", 16),
             ],
             config_size: 407,
+            arch: geometry((6, 12, 0, 0, 0, 1536), true),
         },
         Spec {
             name: "nomic-embed-text:latest",
@@ -200,6 +227,7 @@ pub fn default_registry() -> Registry {
                 layer(PARAMS, "nomic-embed-text params", 17),
             ],
             config_size: 420,
+            arch: geometry((12, 12, 0, 0, 0, 3072), true),
         },
     ];
     Registry {

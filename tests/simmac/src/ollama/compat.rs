@@ -195,7 +195,8 @@ pub fn chat_completions(app: &Arc<App>, body: &[u8]) -> Response {
         .and_then(Value::as_u64);
     let out = engine::generate(&prompt, json_mode, ready.thinking, max);
     let finish = if out.cut { "length" } else { "stop" };
-    let p = engine::prompt_tokens(&prompt, n);
+    // `ToChatCompletion`/`ToUsage`: `prompt_tokens` is the native `prompt_eval_count`.
+    let p = native::evaluate(app, &ready.model, &req, true).count;
     let c = out.eval_count();
     let usage = Obj::new()
         .field("prompt_tokens", &p)
@@ -634,12 +635,8 @@ pub fn messages(app: &Arc<App>, body: &[u8], fail: bool) -> Response {
         Ok(r) => r,
         Err(NativeError(s, msg)) => return encoder_json(s, &anthropic_error(app, s, &msg)),
     };
-    let system = match req.get("system") {
-        Some(Value::String(s)) => s.clone(),
-        Some(v @ Value::Array(_)) => content_text(v),
-        _ => String::new(),
-    };
-    let p = engine::prompt_tokens(&format!("{system} {prompt}"), n);
+    // `ToMessagesResponse`/`StreamConverter`: `input_tokens` is `prompt_eval_count`.
+    let p = native::evaluate(app, &ready.model, &req, true).count;
     let out = engine::generate(
         &prompt,
         false,

@@ -26,13 +26,214 @@ pub struct Loaded {
     pub keep_alive: i128,
     /// When it unloads, ns since the epoch.
     pub expires_ns: i128,
+    /// Bytes of its KV cache ([`kv_cache_bytes`]).
+    pub kv_bytes: u64,
+    /// The tokens of the last prompt it processed: its KV cache's content, which the next
+    /// prompt reuses as far as they share a prefix ([`App::evaluate_prompt`]).
+    pub cache: Vec<String>,
+}
+
+/// How a runner took in one prompt ([`App::evaluate_prompt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptEval {
+    /// `prompt_eval_count`: every token of the (possibly truncated) prompt, the cached prefix
+    /// included.
+    pub count: u64,
+    /// Tokens really processed (the part after the reused prefix): what
+    /// `prompt_eval_duration` measures.
+    pub processed: u64,
+    /// `(limit, prompt, keep, new)` of a `truncating input prompt` warning.
+    pub truncated: Option<(u64, u64, u64, u64)>,
+}
+
+/// Simulated prefill time per processed prompt token (500 tokens/s).
+pub const PREFILL_NS_PER_TOKEN: u64 = 2_000_000;
+
+/// The tokens of a conversation as the fake tokenizes it: six header tokens, then per message
+/// four framing tokens (one of them its role) and one token per word. With one user message
+/// this is [`prompt_tokens`]'s count.
+pub fn prompt_sequence<'a>(messages: impl IntoIterator<Item = (&'a str, String)>) -> Vec<String> {
+    let mut seq: Vec<String> = (0..6).map(|i| format!("<h{i}>")).collect();
+    let mut n = 0;
+    for (role, text) in messages {
+        n += 1;
+        seq.extend([
+            "<|start|>".to_owned(),
+            role.to_owned(),
+            "<|sep|>".to_owned(),
+        ]);
+        seq.extend(text.split_whitespace().map(str::to_owned));
+        seq.push("<|end|>".to_owned());
+    }
+    if n == 0 {
+        seq.extend(["<|start|>", "user", "<|sep|>", "<|end|>"].map(str::to_owned));
+    }
+    seq
 }
 
 impl Loaded {
-    /// Runner memory: the weights plus a KV-cache estimate.
+    /// Runner memory (`/api/ps` `size` and `size_vram`): the weights plus the KV cache.
     pub fn size(&self) -> u64 {
-        self.model.size + self.context_length * 64 * 1024
+        self.model.size + self.kv_bytes
     }
+}
+
+/// The KV cache type a runner really uses and its bytes per element, as v0.12.6 decides
+/// (`llm/memory.go` `EstimateGPULayers`, `llm/server.go` `NewLlamaServer`): the cache is
+/// quantized only with flash attention, which is `OLLAMA_FLASH_ATTENTION` when set, else on for
+/// the families of `fs/ggml/ggml.go` `GGML.FlashAttention` (gemma3, gptoss, qwen3, qwen3moe),
+/// and never for an embedding model or unequal key/value head sizes (`SupportsFlashAttention`);
+/// `OLLAMA_KV_CACHE_TYPE` then applies when it is `f16`, `q8_0` or `q4_0`
+/// (`SupportsKVCacheType`). Bytes per element: `kvCacheBytesPerElement` (`f16` 2, `q8_0` 1, `q4_0` 0.5).
+pub fn kv_cache_type(env: &Env, spec: &state::ModelSpec) -> (&'static str, f64) {
+    let by_family = matches!(
+        spec.family.as_str(),
+        "gemma3" | "gptoss" | "gpt-oss" | "qwen3" | "qwen3moe"
+    );
+    let fa_wanted = env::bool_var(env, "OLLAMA_FLASH_ATTENTION", by_family);
+    let (k, v) = head_dims(spec);
+    let fa = fa_wanted && !spec.arch.pooling && k != 0 && k == v;
+    if !fa {
+        return ("f16", 2.0);
+    }
+    match env::var(env, "OLLAMA_KV_CACHE_TYPE")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "q8_0" => ("q8_0", 1.0),
+        "q4_0" => ("q4_0", 0.5),
+        _ => ("f16", 2.0),
+    }
+}
+
+/// Key and value head sizes: `attention.key_length`/`value_length`, else
+/// `embedding_length / head_count` (`fs/ggml/ggml.go` `EmbeddingHeadCountK`/`V`).
+pub fn head_dims(spec: &state::ModelSpec) -> (u64, u64) {
+    let a = &spec.arch;
+    let derived = spec.embedding_length.checked_div(a.head_count).unwrap_or(0);
+    let k = if a.key_length > 0 {
+        a.key_length
+    } else {
+        derived
+    };
+    let v = if a.value_length > 0 {
+        a.value_length
+    } else {
+        derived
+    };
+    (k, v)
+}
+
+/// `OLLAMA_NUM_PARALLEL` as the scheduler applies it (`server/sched.go` `Scheduler.load`):
+/// at least 1, and 1 for a model without the `completion` capability (embedding models).
+pub fn num_parallel(env: &Env, spec: &state::ModelSpec) -> u64 {
+    if !spec.can_complete() {
+        return 1;
+    }
+    env::var(env, "OLLAMA_NUM_PARALLEL")
+        .parse::<u64>()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The KV cache of a runner at `ctx` tokens per sequence, as `fs/ggml/ggml.go`
+/// `GGML.GraphSize` estimates it (v0.12.6): `ctx × parallel` cells, and per layer
+/// `cells × (key_length + value_length) × head_count_kv × bytes per element` (see
+/// [`kv_cache_type`]), summed over `block_count` layers. The context is first capped at the
+/// model's training context (`llm/server.go` `NewLlamaServer`: "requested context size too
+/// large for model"). A model without attention geometry (an old `registry.json`) keeps the
+/// older estimate of 64 KiB per context token.
+pub fn kv_cache_bytes(env: &Env, spec: &state::ModelSpec, ctx: u64) -> u64 {
+    let ctx = if spec.context_length > 0 {
+        ctx.min(spec.context_length)
+    } else {
+        ctx
+    };
+    let a = &spec.arch;
+    if a.block_count == 0 || a.head_count == 0 {
+        return ctx * 64 * 1024;
+    }
+    let (k, v) = head_dims(spec);
+    let heads_kv = if a.head_count_kv > 0 {
+        a.head_count_kv
+    } else {
+        a.head_count
+    };
+    let cells = ctx * num_parallel(env, spec);
+    let (_, bpe) = kv_cache_type(env, spec);
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "Go computes uint64(float64(...) * bytesPerElement) the same way"
+    )]
+    let per_layer = (((cells * (k + v) * heads_kv) as f64) * bpe) as u64;
+    per_layer * a.block_count
+}
+
+/// `OLLAMA_CONTEXT_LENGTH`, else Ollama's default: 4096 before v0.15.5; from v0.15.5 the VRAM
+/// tier `server/routes.go` logs as "vram-based default context" (≥ 47 GiB 262144, ≥ 23 GiB
+/// 32768, else 4096) of the Metal total.
+pub fn default_context(app: &App) -> u64 {
+    match env::var(&app.env, "OLLAMA_CONTEXT_LENGTH")
+        .parse::<u64>()
+        .unwrap_or(0)
+    {
+        0 if app.since("0.15.5") => {
+            if app.metal_total >= 47 << 30 {
+                262_144
+            } else if app.metal_total >= 23 << 30 {
+                32_768
+            } else {
+                4096
+            }
+        }
+        0 => 4096,
+        n => n,
+    }
+}
+
+/// Below this much GPU memory Ollama enters "low vram mode" (`server/routes.go`
+/// `lowVRAMThreshold`, 20 GiB) and does not raise gpt-oss's context to 8192.
+pub const LOW_VRAM_THRESHOLD: u64 = 20 << 30;
+
+/// The context a runner is started with, as `server/routes.go` `scheduleRunner` →
+/// `modelOptions` builds it: `DefaultOptions` (`OLLAMA_CONTEXT_LENGTH`, else the default —
+/// 4096 before v0.15.5, from v0.15.5 the VRAM tier of `server/routes.go` "vram-based default
+/// context": ≥ 47 GiB 262144, ≥ 23 GiB 32768, else 4096), then the model's `num_ctx` parameter,
+/// then the request's `options.num_ctx`; gpt-oss at least 8192 unless in low VRAM mode (before
+/// v0.15.5); at
+/// least 4 (`Scheduler.GetRunner`). `/api/ps` reports this value (`Options.NumCtx` of the
+/// request, before `NewLlamaServer` caps its own copy at the training context).
+///
+/// # Errors
+/// The model's `num_ctx` parameter is not a number: `api.Options.FromMap`'s
+/// `option "num_ctx" must be of type integer`.
+pub fn served_context(
+    app: &App,
+    spec: &state::ModelSpec,
+    request: Option<u64>,
+) -> Result<u64, String> {
+    let default = default_context(app);
+    let from_model = match spec.parameters.get("num_ctx") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64().map(|f| {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "Go's FromMap does int64(float64) too"
+            )]
+            let n = f as u64;
+            n
+        }),
+        Some(_) => return Err("option \"num_ctx\" must be of type integer".to_owned()),
+    };
+    let mut ctx = request.or(from_model).unwrap_or(default);
+    // Until v0.15.4; v0.15.5 replaced low VRAM mode and this bump by the VRAM-tier default.
+    if spec.is_harmony() && !app.since("0.15.5") && app.metal_total >= LOW_VRAM_THRESHOLD {
+        ctx = ctx.max(8192);
+    }
+    Ok(ctx.max(4))
 }
 
 /// Shared server state.
@@ -46,6 +247,11 @@ pub struct App {
     pub version: String,
     /// Bound to a loopback address (not a wildcard): foreign `Host` headers get 403.
     pub loopback_only: bool,
+    /// What Metal lets this server use, bytes (the `inference compute` `total`).
+    pub metal_total: u64,
+    /// Cloud disabled and why (`none`, `env`, `config`, `both`), read once at start as
+    /// `envconfig.NoCloud`/`NoCloudSource` cache it.
+    pub cloud: (bool, &'static str),
     /// Loaded models keyed by [`key_of`] of the display name.
     loaded: Mutex<BTreeMap<String, Loaded>>,
     counter: AtomicU64,
@@ -54,11 +260,15 @@ pub struct App {
 impl App {
     /// A fresh server state: nothing loaded.
     pub fn new(mac: PathBuf, env: Env, version: String, loopback_only: bool) -> Self {
+        let metal_total = crate::state::Mac::new(&mac).machine().metal_total();
+        let cloud = cloud_status(&env);
         Self {
+            cloud,
             mac,
             env,
             version,
             loopback_only,
+            metal_total,
             loaded: Mutex::new(BTreeMap::new()),
             counter: AtomicU64::new(0),
         }
@@ -144,21 +354,31 @@ impl App {
     ) -> Result<(), String> {
         let now = now_ns();
         let key = key_of(&model.name);
-        let default_ctx = env::context_length(&self.env);
+        let asked = served_context(self, &model.spec, num_ctx)?;
         let memory = state::config(&self.mac).ok().and_then(|c| c.memory_bytes);
         let mut map = self.lock();
         map.retain(|_, l| l.expires_ns > now);
         let ka = keep_alive
             .or_else(|| map.get(&key).map(|l| l.keep_alive))
             .unwrap_or_else(|| env::keep_alive(&self.env));
-        let ctx = num_ctx
-            .or_else(|| map.get(&key).map(|l| l.context_length))
-            .unwrap_or(default_ctx);
+        // A request without `num_ctx` reuses a loaded runner as it is (`needsReload` compares
+        // the options of requests that set them).
+        let ctx = match (num_ctx, map.get(&key)) {
+            (None, Some(l)) if !model.spec.parameters.contains_key("num_ctx") => l.context_length,
+            _ => asked,
+        };
         let entry = Loaded {
             model: model.clone(),
             context_length: ctx,
             keep_alive: ka,
             expires_ns: now.saturating_add(ka),
+            kv_bytes: kv_cache_bytes(&self.env, &model.spec, ctx),
+            // A reloaded runner starts empty; a reused one keeps its cache.
+            cache: map
+                .get(&key)
+                .filter(|l| l.context_length == ctx)
+                .map(|l| l.cache.clone())
+                .unwrap_or_default(),
         };
         // A loaded runner of the same model is reused (or reloaded in place): it never counts
         // against itself.
@@ -187,10 +407,107 @@ impl App {
         Ok(())
     }
 
+    /// Feeds `seq` to the loaded runner of `name`, as the runner does (`runner/ollamarunner/
+    /// runner.go` `Server.NewSequence`, then `cache.go` `InputCache.LoadCacheSlot`):
+    /// a prompt longer than the runner's context (the served context capped at the training
+    /// context) is truncated to it, keeping the first `num_keep` tokens (the model's parameter,
+    /// else 4, at most context − 1) and logging `truncating input prompt`; then the longest
+    /// prefix shared with the runner's cache is reused (at least one token is processed). The
+    /// count is every token (`numPromptInputs`, taken before the cache is consulted: reuse
+    /// never lowers `prompt_eval_count`, only `prompt_eval_duration`).
+    pub fn evaluate_prompt(&self, name: &str, seq: Vec<String>) -> PromptEval {
+        let mut map = self.lock();
+        let Some(runner) = map.get_mut(&key_of(name)) else {
+            let n = u64::try_from(seq.len()).unwrap_or(0);
+            return PromptEval {
+                count: n,
+                processed: n,
+                truncated: None,
+            };
+        };
+        let train = runner.model.spec.context_length;
+        let limit = if train > 0 {
+            runner.context_length.min(train)
+        } else {
+            runner.context_length
+        };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(2);
+        let mut seq = seq;
+        let mut truncated = None;
+        if seq.len() > limit {
+            let keep = match runner.model.spec.parameters.get("num_keep") {
+                Some(Value::Number(n)) => n
+                    .as_u64()
+                    .and_then(|k| usize::try_from(k).ok())
+                    .unwrap_or(4),
+                _ => 4,
+            }
+            .min(limit - 1);
+            let discard = seq.len() - limit;
+            let mut new: Vec<String> = seq[..keep].to_vec();
+            new.extend_from_slice(&seq[keep + discard..]);
+            let as_u64 = |n: usize| u64::try_from(n).unwrap_or(0);
+            truncated = Some((
+                as_u64(limit),
+                as_u64(seq.len()),
+                as_u64(keep),
+                as_u64(new.len()),
+            ));
+            seq = new;
+        }
+        let common = runner
+            .cache
+            .iter()
+            .zip(&seq)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let processed = (seq.len() - common).max(1).min(seq.len());
+        let count = u64::try_from(seq.len()).unwrap_or(0);
+        runner.cache = seq;
+        PromptEval {
+            count,
+            processed: u64::try_from(processed).unwrap_or(0),
+            truncated,
+        }
+    }
+
     /// Unloads `name` (no error when it was not loaded).
     pub fn unload(&self, name: &str) {
         self.lock().remove(&key_of(name));
     }
+}
+
+/// `envconfig.NoCloud` and `NoCloudSource` (`envconfig/config.go`, v0.16.2+, #14221):
+/// `OLLAMA_NO_CLOUD` (a `Bool`: empty false, unparsable true) or `disable_ollama_cloud` in
+/// `$HOME/.ollama/server.json` (the file Ollama.app writes, `app/store/cloud_config.go`
+/// `setCloudEnabled`; unreadable or invalid JSON counts as not disabled).
+pub fn cloud_status(env: &Env) -> (bool, &'static str) {
+    let by_env = env::bool_var(env, "OLLAMA_NO_CLOUD", false);
+    let home = env::var(env, "HOME");
+    let by_config = !home.is_empty()
+        && std::fs::read(
+            std::path::Path::new(&home)
+                .join(".ollama")
+                .join("server.json"),
+        )
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.get("disable_ollama_cloud").and_then(Value::as_bool))
+        .unwrap_or(false);
+    match (by_env, by_config) {
+        (true, true) => (true, "both"),
+        (true, false) => (true, "env"),
+        (false, true) => (true, "config"),
+        (false, false) => (false, "none"),
+    }
+}
+
+/// A model reference Ollama sends to its cloud (`modelSourceCloud`,
+/// `server/model_resolver.go`): the tag `cloud` or a tag ending in `-cloud`
+/// (`gpt-oss:120b-cloud`, `gpt-oss:20b:cloud`).
+pub fn is_cloud_model(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(":cloud") || lower.ends_with("-cloud")
 }
 
 /// The order `findRunnerToUnload` (`server/sched.go`) picks runners to unload in:

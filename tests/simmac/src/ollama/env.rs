@@ -130,7 +130,7 @@ pub fn keep_alive(env: &Env) -> i128 {
 }
 
 /// Ollama's `BoolWithDefault`: empty → default, Go `ParseBool`, anything else non-empty → true.
-fn bool_var(env: &Env, key: &str, default: bool) -> bool {
+pub fn bool_var(env: &Env, key: &str, default: bool) -> bool {
     match var(env, key).as_str() {
         "" => default,
         "0" | "f" | "F" | "FALSE" | "false" | "False" => false,

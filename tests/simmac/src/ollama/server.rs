@@ -20,7 +20,7 @@ use axum::response::Response;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::engine::App;
+use super::engine::{self, App};
 use super::env::{self, Env};
 use super::gotime::{self, now_ns};
 use super::state;
@@ -178,18 +178,37 @@ fn log_time() -> String {
     format!("{base}.{frac:0<3}Z")
 }
 
-/// One Ollama-style log line on stderr.
+/// One Ollama-style INFO log line on stderr.
 pub fn log_info(source: &str, msg: &str, extra: &str) {
+    log_line("INFO", source, msg, extra);
+}
+
+/// One Ollama-style log line (slog's text handler) on stderr.
+pub fn log_line(level: &str, source: &str, msg: &str, extra: &str) {
     let extra = if extra.is_empty() {
         String::new()
     } else {
         format!(" {extra}")
     };
     eprintln!(
-        "time={} level=INFO source={source} msg={}{extra}",
+        "time={} level={level} source={source} msg={}{extra}",
         log_time(),
         quote_if_needed(msg)
     );
+}
+
+/// The runner's warning for a prompt longer than its context (`runner/ollamarunner/runner.go`
+/// `Server.NewSequence`: `slog.Warn("truncating input prompt", "limit", …, "prompt", …,
+/// "keep", …, "new", …)`), which reaches the server's log with the runner's output.
+pub fn log_prompt_eval(eval: &engine::PromptEval) {
+    if let Some((limit, prompt, keep, new)) = eval.truncated {
+        log_line(
+            "WARN",
+            "runner.go:171",
+            "truncating input prompt",
+            &format!("limit={limit} prompt={prompt} keep={keep} new={new}"),
+        );
+    }
 }
 
 fn quote_if_needed(s: &str) -> String {
@@ -288,6 +307,7 @@ pub async fn serve(
         cfg.version,
         plan.kind == BindKind::Exact,
     ));
+    log_gpu(&app);
     let router = axum::Router::new().fallback(dispatch).with_state(app);
     on_ready(Readiness::Listening(bound));
     let crash_ms = state::fault(mac, "ollama-crash")
@@ -306,6 +326,67 @@ pub async fn serve(
             }
         }
         None => server.await.map_err(ServeError::Io),
+    }
+}
+
+/// The GPU lines `Server.Serve` (`server/routes.go`) logs once listening: `discovering
+/// available GPUs...` (`discover/runner.go`), `inference compute` (`discover/types.go`
+/// `LogDetails`: one Metal device whose `total` and `available` are Metal's
+/// `recommendedMaxWorkingSetSize`, [`crate::state::Machine::metal_total`]), then `entering low
+/// vram mode` below 20 GiB (before v0.15.5) or `vram-based default context` (from v0.15.5).
+/// The attribute set follows the version: v0.12.6 (and the v0.12.5 capture) `id library compute
+/// name description libdirs driver pci_id type total available` with `pci_id=00:00.0
+/// type=discrete`; v0.12.7–v0.12.10 add `filtered_id`; from v0.12.11 `filter_id=0` and
+/// `pci_id=""` (v0.13.5–v0.18 captures); from v0.33 `name=MTL0 type=iGPU` (v0.33/v0.35 captures).
+fn log_gpu(app: &App) {
+    log_info("runner.go:80", "discovering available GPUs...", "");
+    let chip = crate::state::Mac::new(&app.mac).machine().chip;
+    let total = engine::human_bytes2(app.metal_total);
+    let (source, id, name, pci, kind) = if app.since("0.33.0") {
+        ("types.go:42", "id=0 filter_id=0", "MTL0", "\"\"", "iGPU")
+    } else if app.since("0.12.11") {
+        (
+            "types.go:42",
+            "id=0 filter_id=0",
+            "Metal",
+            "\"\"",
+            "discrete",
+        )
+    } else if app.since("0.12.7") {
+        (
+            "types.go:42",
+            "id=0 filtered_id=\"\"",
+            "Metal",
+            "\"\"",
+            "discrete",
+        )
+    } else {
+        ("types.go:112", "id=0", "Metal", "00:00.0", "discrete")
+    };
+    log_info(
+        source,
+        "inference compute",
+        &format!(
+            "{id} library=Metal compute=0.0 name={name} description={} libdirs=\"\" driver=0.0 pci_id={pci} type={kind} total={total:?} available={total:?}",
+            quote_if_needed(&chip)
+        ),
+    );
+    if app.since("0.15.5") {
+        let ctx = engine::default_context(app);
+        log_info(
+            "routes.go:1648",
+            "vram-based default context",
+            &format!("total_vram={total:?} default_num_ctx={ctx}"),
+        );
+    } else if app.metal_total < engine::LOW_VRAM_THRESHOLD {
+        log_info(
+            "routes.go:1605",
+            "entering low vram mode",
+            &format!(
+                "\"total vram\"={total:?} threshold={:?}",
+                engine::human_bytes2(engine::LOW_VRAM_THRESHOLD)
+            ),
+        );
     }
 }
 
@@ -471,10 +552,12 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/version", &["HEAD", "GET"]),
     ("/api/pull", &["POST"]),
     ("/api/tags", &["HEAD", "GET"]),
+    ("/api/create", &["POST"]),
     ("/api/show", &["POST"]),
     ("/api/delete", &["DELETE"]),
     ("/api/copy", &["POST"]),
     ("/api/ps", &["GET"]),
+    ("/api/status", &["GET"]),
     ("/api/generate", &["POST"]),
     ("/api/chat", &["POST"]),
     ("/api/embed", &["POST"]),
@@ -498,7 +581,9 @@ fn route_of(path: &str) -> Option<&'static (&'static str, &'static [&'static str
 /// Journal classification: `(mutating, kind)`.
 fn classify(method: &Method, path: &str) -> (bool, Option<&'static str>) {
     match (method.as_str(), path) {
-        ("POST", "/api/pull" | "/api/copy") | ("DELETE", "/api/delete") => (true, None),
+        ("POST", "/api/pull" | "/api/copy" | "/api/create") | ("DELETE", "/api/delete") => {
+            (true, None)
+        }
         (
             "POST",
             "/api/generate"
@@ -547,6 +632,8 @@ async fn dispatch(
         // `/v1/messages` with v0.14.0 (#13600).
         "/v1/responses" => app.since("0.13.3"),
         "/v1/messages" => app.since("0.14.0"),
+        // `/api/status` came with the cloud switch, v0.16.2 (#14221).
+        "/api/status" => app.since("0.16.2"),
         _ => true,
     });
     let resp = match route {
@@ -639,7 +726,9 @@ fn handle(
         ),
         "/api/tags" => native::tags(app),
         "/api/ps" => native::ps(app),
+        "/api/status" => native::status(app),
         "/api/show" => native::show(app, body),
+        "/api/create" => native::create(app, body),
         "/api/pull" => native::pull(app, body),
         "/api/delete" => native::delete(app, body),
         "/api/copy" => native::copy(app, body),

@@ -56,6 +56,38 @@ pub struct ModelSpec {
     pub layers: Vec<Layer>,
     /// Config blob (pulled last).
     pub config: Layer,
+    /// The GGUF attention geometry `/api/show` `model_info` reports and the KV-cache estimate
+    /// uses (absent in an old `registry.json`: zeros, and the estimate falls back).
+    #[serde(default)]
+    pub arch: Arch,
+    /// Modelfile parameters (the params layer, `/api/show` `parameters`), as JSON values.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// `details.parent_model`: the `from` a derived model was created from (the model layer's
+    /// `From`, `server/images.go` `GetModel`); empty for a pulled model.
+    #[serde(default)]
+    pub parent_model: String,
+}
+
+/// The GGUF keys of a model's architecture (`<arch>.block_count`, …), as `ollama show` prints
+/// them; 0 = the key is absent from the GGUF.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Arch {
+    /// `<arch>.block_count` (layers).
+    pub block_count: u64,
+    /// `<arch>.attention.head_count`.
+    pub head_count: u64,
+    /// `<arch>.attention.head_count_kv` (0 for encoder-only models without it).
+    pub head_count_kv: u64,
+    /// `<arch>.attention.key_length` (absent: `embedding_length / head_count`).
+    pub key_length: u64,
+    /// `<arch>.attention.value_length` (absent: `embedding_length / head_count`).
+    pub value_length: u64,
+    /// `<arch>.feed_forward_length`.
+    pub feed_forward_length: u64,
+    /// `<arch>.pooling_type` is present (an embedding model: no flash attention).
+    pub pooling: bool,
 }
 
 fn gguf() -> String {

@@ -132,9 +132,6 @@ impl Resp {
 
 /// Sends one request (`Connection: close`) and reads everything.
 pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Resp {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(b) = body {
         let _ = write!(
@@ -147,6 +144,14 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -
     if let Some(b) = body {
         req.push_str(b);
     }
+    raw_request(addr, &req)
+}
+
+/// Sends `req` (the exact request bytes: request line, headers, body) and reads the reply.
+pub fn raw_request(addr: SocketAddr, req: &str) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
     s.write_all(req.as_bytes()).expect("write");
     let mut raw = Vec::new();
     // A server that dies mid-stream may reset the connection: keep what arrived.
