@@ -1,5 +1,5 @@
 //! The fake `networksetup` and its state (`network/services.json`): ordered network services
-//! with their IPv4 configuration and DNS servers, printed in the captured formats (macos.md §6).
+//! with their IPv4 configuration and DNS servers, printed in the captured formats (docs/macos.md §6).
 //!
 //! Errors go to stdout (the captures show them in the terminal; which stream they use is not
 //! established). Admin checks come before service validation (a capture with a bogus service

@@ -2,7 +2,7 @@
 //! `processes.json` entries, the running instances of loaded jobs, and live fake Ollama servers
 //! (`ollama/listeners/<pid>.json`), each with its parent pid as real `ps` prints it.
 //!
-//! `lsof` keeps the captured column layout (macos.md §8.3): widths grow with the content, with
+//! `lsof` keeps the captured column layout (docs/macos.md §8.3): widths grow with the content, with
 //! the capture's widths as minimums for COMMAND (9), PID (5), FD (4) and DEVICE (18).
 
 use std::fmt::Write as _;

@@ -1,5 +1,5 @@
 //! Byte-level fidelity of the fake Ollama server against `tests/fixtures/ollama/` and the rules of
-//! ollama.md §0 (content types, trailing newlines, key order, router texts).
+//! docs/ollama.md §0 (content types, trailing newlines, key order, router texts).
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests")]
 
 mod ollama_support;

@@ -1,5 +1,5 @@
 //! The fake `launchctl`: `print`, `print-disabled`, `bootstrap`, `bootout`, `enable`,
-//! `disable`, `kickstart`, with the real texts and exit codes (macos.md §1, §3) and real jobs
+//! `disable`, `kickstart`, with the real texts and exit codes (docs/macos.md §1, §3) and real jobs
 //! run by a detached [`supervisor`].
 //!
 //! Owns the command-line grammar and error texts; the job store is [`job`], the text layouts are
@@ -484,7 +484,7 @@ fn caller_domain(ctx: &Ctx) -> Domain {
     }
 }
 
-/// Legacy `list` (the caller's domain) and `list <label>` (old-style dictionary, macos.md §2).
+/// Legacy `list` (the caller's domain) and `list <label>` (old-style dictionary, docs/macos.md §2).
 fn list(ctx: &Ctx, args: &[&str]) -> Outcome {
     let domain = caller_domain(ctx);
     match args {

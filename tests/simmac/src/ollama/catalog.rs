@@ -1,8 +1,8 @@
 //! The built-in registry catalog used when `<mac>/ollama/registry.json` does not exist.
 //!
-//! Pure data. Sizes are realistic (totals match ollama.md samples where one exists:
+//! Pure data. Sizes are realistic (totals match docs/ollama.md samples where one exists:
 //! `llama3.2:latest` 2019393189 and `llama3:latest` 4661224676 bytes); digests of blobs are
-//! either the ones quoted in ollama.md (`llama3` model/license layers) or the SHA-256 of a fixed
+//! either the ones quoted in docs/ollama.md (`llama3` model/license layers) or the SHA-256 of a fixed
 //! label, so they are stable across runs.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! The client side of the fake `ollama` executable: `--version`/`-v`, `list`, `ps`
-//! (ollama.md §5), talking to the server named by `OLLAMA_HOST` over loopback only.
+//! (docs/ollama.md §5), talking to the server named by `OLLAMA_HOST` over loopback only.
 //!
 //! Owns stdout/stderr texts of those commands. A non-loopback `OLLAMA_HOST` is treated as
 //! unreachable: the simulated Mac never opens connections off loopback.
@@ -170,7 +170,7 @@ pub fn human_time(t_ns: i128) -> String {
     format!("{text} {suffix}")
 }
 
-/// tablewriter v0.0.5 as `ollama list/ps` configure it (ollama.md §5.1).
+/// tablewriter v0.0.5 as `ollama list/ps` configure it (docs/ollama.md §5.1).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {

@@ -1,6 +1,6 @@
 //! `/v1/*`: the OpenAI-compatible endpoints (`/v1/models`, `/v1/chat/completions`,
 //! `/v1/embeddings`, `/v1/responses`) and the Anthropic-compatible `/v1/messages`
-//! (ollama.md §3). Chat-completion streaming uses the v0.32.6+ chunk shape; `/v1/responses` and
+//! (docs/ollama.md §3). Chat-completion streaming uses the v0.32.6+ chunk shape; `/v1/responses` and
 //! `/v1/messages` exist from v0.13.3 and v0.14.0, as on real servers (gated in `server.rs`).
 //!
 //! Errors raised while parsing the request use gin's writer (`application/json; charset=utf-8`, no

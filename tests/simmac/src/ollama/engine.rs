@@ -560,7 +560,7 @@ pub fn human_bytes2(b: u64) -> String {
     }
 }
 
-/// Decodes a request `keep_alive` value (ollama.md §1.9): `Ok(None)` when absent or `null`.
+/// Decodes a request `keep_alive` value (docs/ollama.md §1.9): `Ok(None)` when absent or `null`.
 pub fn keep_alive(v: Option<&Value>) -> Result<Option<i128>, String> {
     let Some(v) = v else { return Ok(None) };
     let ns = match v {

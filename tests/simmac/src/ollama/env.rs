@@ -1,4 +1,4 @@
-//! Ollama's environment parsing (`envconfig/config.go`, ollama.md §4): `Var`, `Host()`,
+//! Ollama's environment parsing (`envconfig/config.go`, docs/ollama.md §4): `Var`, `Host()`,
 //! `OLLAMA_KEEP_ALIVE`, and the `server config` log line.
 //!
 //! Pure: the environment is passed in as a map, never read from the process here.
@@ -66,7 +66,7 @@ fn split_host_port(s: &str) -> Option<(String, String)> {
     Some((h.to_owned(), p.to_owned()))
 }
 
-/// `Host()` from `envconfig/config.go`, step by step as ollama.md §4 lists it.
+/// `Host()` from `envconfig/config.go`, step by step as docs/ollama.md §4 lists it.
 pub fn host(env: &Env) -> OllamaHost {
     let mut default_port: u16 = 11434;
     let s = var(env, "OLLAMA_HOST");

@@ -1,4 +1,4 @@
-//! JSON bytes as Go's `encoding/json` writes them (ollama.md §0): keys in the order the caller
+//! JSON bytes as Go's `encoding/json` writes them (docs/ollama.md §0): keys in the order the caller
 //! gives (Go struct order), `<`, `>`, `&`, U+2028 and U+2029 escaped as `\u003c` etc.
 //!
 //! Pure. [`Obj`] builds one object field by field so key order is explicit and never depends on

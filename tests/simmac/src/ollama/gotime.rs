@@ -1,7 +1,7 @@
 //! Go's time and duration text formats, as the fake Ollama needs them.
 //!
 //! Owns: RFC 3339 with trimmed nanoseconds (`time.RFC3339Nano`), `time.Duration.String()`, and
-//! `time.ParseDuration` with its error texts (ollama.md §1.9). Pure: no clock reads here except
+//! `time.ParseDuration` with its error texts (docs/ollama.md §1.9). Pure: no clock reads here except
 //! [`now_ns`]. The simulated Mac's local zone is UTC, so every time renders with `Z`.
 
 use std::fmt::Write as _;

@@ -1,4 +1,4 @@
-//! Model names as the fake server parses them (`types/model/name.go`, ollama.md §2): defaults,
+//! Model names as the fake server parses them (`types/model/name.go`, docs/ollama.md §2): defaults,
 //! validity, `DisplayShortest()`, and the case-insensitive key used to find installed models.
 //!
 //! Pure. Kept separate from the ssollama crate's own parser on purpose: the fake must not share

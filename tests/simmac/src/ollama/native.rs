@@ -1,5 +1,5 @@
 //! Native `/api/*` endpoints with Ollama v0.12.6 shapes (key order, status codes, error texts from
-//! ollama.md §1). Fields that newer versions add (`capabilities`, `details.context_length`, …)
+//! docs/ollama.md §1). Fields that newer versions add (`capabilities`, `details.context_length`, …)
 //! appear when the configured version is ≥ 0.30.
 //!
 //! Owns request semantics only; persistence goes through [`super::state`] / [`super::seed`].
@@ -810,7 +810,7 @@ pub struct Ready {
     pub thinking: Option<usize>,
 }
 
-/// Steps 2–7 of `GenerateHandler`/`ChatHandler` (`server/routes.go`; ollama.md §1.8) without the
+/// Steps 2–7 of `GenerateHandler`/`ChatHandler` (`server/routes.go`; docs/ollama.md §1.8) without the
 /// load reply: checks name, presence, `think` (a model without the `thinking` capability asked
 /// to think: 400 `"<model>" does not support thinking`, unless `relax`), then the `completion`
 /// capability (`scheduleRunner` → 400 `"<model>" does not support chat|generate`), applies
