@@ -809,3 +809,54 @@ fn loopback_passes_only_when_refused_a_timeout_cannot_tell() {
     assert_eq!(check.status, Status::Skip, "{check:?}");
     assert!(check.received.contains("cannot tell"), "{check:?}");
 }
+
+/// Every request the probes send, for each kind of model: method, path, timeout, body. A guard
+/// for the probe catalogue: moving or reshaping it must not change a byte that goes out.
+#[test]
+fn every_request_as_sent() {
+    let all = [
+        Probe::Root,
+        Probe::Loopback,
+        Probe::ModelsList,
+        Probe::ModelRetrieve,
+        Probe::Chat,
+        Probe::ChatStream,
+        Probe::JsonMode,
+        Probe::Responses,
+        Probe::Messages,
+        Probe::MessagesStream,
+        Probe::MessagesSystem,
+        Probe::MessagesError,
+        Probe::MessagesMultiTurn,
+        Probe::UnknownModel,
+        Probe::Malformed,
+    ];
+    let mut out = String::new();
+    for kind in [ModelKind::Plain, ModelKind::Harmony] {
+        for probe in all {
+            let (method, path, body) = probe::request(probe, "qwen3:8b", kind);
+            let timeout = if probe::runs_model(probe) {
+                probe::MODEL_TIMEOUT
+            } else {
+                probe::SHORT_TIMEOUT
+            };
+            out.push_str(&format!(
+                "{kind:?} {probe:?}: {method} {path} ({}s) {}\n",
+                timeout.as_secs(),
+                body.unwrap_or_default()
+            ));
+        }
+    }
+    for (skip_model_tests, skip_anthropic_tests) in [(false, false), (true, false), (false, true)] {
+        let options = Options {
+            skip_model_tests,
+            skip_anthropic_tests,
+            ..Options::default()
+        };
+        out.push_str(&format!(
+            "planned ({options:?}): {:?}\n",
+            probe::planned_probes(&options, true)
+        ));
+    }
+    insta::assert_snapshot!(out);
+}
