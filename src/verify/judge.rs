@@ -11,137 +11,21 @@ use std::net::IpAddr;
 
 use serde_json::Value as Json;
 
+use super::catalogue::{self, is_dedicated};
 use super::sse;
 use super::{
-    CheckResult, ChosenModel, Exchange, Facts, Group, ModelInfo, ModelKind, Options, Outcome,
-    PingOutcome, Probe, Status, Verdict,
+    CheckResult, Exchange, Facts, Group, ModelKind, Options, Outcome, PingOutcome, Probe, Status,
+    Verdict,
 };
+use crate::model::Knowable;
 use crate::model::desired::{Desired, Mode};
 use crate::model::observed::{IpMethod, JobStatus, LoadedJob, PlistFile, ServerStatus};
-use crate::model::{Knowable, Observed};
-use crate::ollama::name::ModelName;
 use crate::process::Listener;
 
 /// How many characters of a body a message quotes.
 const EXCERPT: usize = 160;
 /// How many characters of a request or reply `--verbose` shows.
 const TRACE_EXCERPT: usize = 400;
-
-/// Whether `host` is a dedicated address: neither every interface nor the loopback address that
-/// local clients use by default. Only then must `127.0.0.1:<port>` refuse connections.
-pub(crate) fn is_dedicated(host: IpAddr) -> bool {
-    !host.is_unspecified()
-        && host != IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
-        && host != IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
-}
-
-/// The installed models as `/api/tags` lists them (empty when the server is down or the list
-/// could not be read); [`super::probe()`] completes their capabilities with `/api/show`.
-pub(crate) fn installed_models(observed: &Observed) -> Vec<ModelInfo> {
-    match &observed.ollama.server {
-        ServerStatus::Up {
-            models: Knowable::Known(models),
-            ..
-        } => models
-            .iter()
-            .map(|m| ModelInfo {
-                name: m.name.clone(),
-                capabilities: m.capabilities.clone(),
-                family: m.family.clone(),
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Whether `name` can answer chat requests: its `completion` capability when the server reports
-/// capabilities; otherwise not for the names embedding models have (`*embed*`, as the planner
-/// guesses), else unknown (`None`: tried).
-fn can_chat(name: &ModelName, info: Option<&ModelInfo>) -> Option<bool> {
-    match info {
-        Some(info) if !info.capabilities.is_empty() => {
-            Some(info.capabilities.iter().any(|c| c == "completion"))
-        }
-        _ if name.key().contains("embed") => Some(false),
-        _ => None,
-    }
-}
-
-/// Why a model cannot chat, for messages: `all-minilm:latest (embedding only)`.
-fn cannot_chat(name: &str, info: Option<&ModelInfo>) -> String {
-    match info.map(|i| i.capabilities.as_slice()) {
-        Some(caps) if caps.iter().any(|c| c == "embedding") => format!("{name} (embedding only)"),
-        Some(caps) if !caps.is_empty() => format!("{name} (capabilities: {})", caps.join(", ")),
-        _ => format!("{name} (an embedding model, by its name)"),
-    }
-}
-
-/// The model the model tests use: `--model`, else the first warm model of `server.toml`, else
-/// its first model, else the first model the server has installed — each time the first that
-/// can chat (from the capabilities the server reports: an embedding model is passed over, and
-/// the source says so). Cloud models are passed over (they run remotely). `Err` says why there
-/// is none when models were passed over.
-pub(crate) fn choose_model(
-    desired: &Desired,
-    options: &Options,
-    models: &[ModelInfo],
-) -> Result<ChosenModel, Option<String>> {
-    let info_of = |name: &ModelName| {
-        models
-            .iter()
-            .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n.key() == name.key()))
-    };
-    let kind_of = |info: Option<&ModelInfo>| {
-        info.map_or(ModelKind::Unknown, |i| {
-            ModelKind::of(&i.capabilities, i.family.as_deref())
-        })
-    };
-    if let Some(name) = &options.model {
-        let info = ModelName::parse(name).ok().and_then(|n| info_of(&n));
-        return Ok(ChosenModel {
-            name: name.clone(),
-            source: "--model".to_owned(),
-            kind: kind_of(info),
-        });
-    }
-    let local = || desired.models.iter().filter(|m| !m.name.is_cloud());
-    let installed = models
-        .iter()
-        .filter_map(|m| ModelName::parse(&m.name).ok())
-        .filter(|n| !n.is_cloud());
-    let candidates = local()
-        .filter(|m| m.warm)
-        .map(|m| (m.name.clone(), "the first warm model in server.toml"))
-        .chain(local().map(|m| (m.name.clone(), "the first model in server.toml")))
-        .chain(installed.map(|n| (n, "the first installed model")));
-    let mut passed_over: Vec<String> = Vec::new();
-    for (name, source) in candidates {
-        let info = info_of(&name);
-        let shown = info.map_or_else(|| name.display(), |i| i.name.clone());
-        if can_chat(&name, info) == Some(false) {
-            let why = cannot_chat(&shown, info);
-            if !passed_over.contains(&why) {
-                passed_over.push(why);
-            }
-            continue;
-        }
-        let source = if passed_over.is_empty() {
-            source.to_owned()
-        } else {
-            format!(
-                "{source} that can chat; passed over {}",
-                passed_over.join(", ")
-            )
-        };
-        return Ok(ChosenModel {
-            name: shown,
-            source,
-            kind: kind_of(info),
-        });
-    }
-    Err((!passed_over.is_empty())
-        .then(|| format!("no model that can chat: {}", passed_over.join(", "))))
-}
 
 /// One line, at most `max` characters, with `…` when cut.
 fn excerpt(text: &str, max: usize) -> String {
@@ -330,14 +214,7 @@ impl Judge<'_> {
             .http
             .get(&Probe::Root)
             .is_some_and(|e| matches!(e.outcome, Outcome::Answered { .. }));
-        let anthropic = matches!(
-            probe,
-            Probe::Messages
-                | Probe::MessagesStream
-                | Probe::MessagesSystem
-                | Probe::MessagesError
-                | Probe::MessagesMultiTurn
-        );
+        let anthropic = catalogue::spec(probe).group == Group::Anthropic;
         if !root_answers {
             skip(
                 format!("the server does not answer at {}", self.facts.url),
@@ -348,7 +225,7 @@ impl Judge<'_> {
                 "left out by --skip-anthropic-tests",
                 "run without --skip-anthropic-tests (needs Ollama 0.14.0 or later)",
             )
-        } else if super::probe::runs_model(probe) || probe == Probe::ModelRetrieve {
+        } else if catalogue::spec(probe).needs_model {
             if self.options.skip_model_tests {
                 skip(
                     "left out by --skip-model-tests",
@@ -389,7 +266,7 @@ impl Judge<'_> {
             (404, Probe::Responses) if page_missing => format!(
                 "Ollama {version} has no /v1/responses (added in 0.13.3): upgrade Ollama"
             ),
-            (404, _) if page_missing && matches!(probe, Probe::Messages | Probe::MessagesStream | Probe::MessagesSystem | Probe::MessagesMultiTurn | Probe::MessagesError) => format!(
+            (404, _) if page_missing && catalogue::spec(probe).group == Group::Anthropic => format!(
                 "Ollama {version} has no /v1/messages (added in 0.14.0): upgrade Ollama, or run with --skip-anthropic-tests"
             ),
             (404, _) if page_missing => format!("Ollama {version} does not serve this endpoint: upgrade Ollama"),
@@ -416,7 +293,7 @@ impl Judge<'_> {
             self.push(check, expected, found, None);
             return;
         };
-        if super::probe::runs_model(probe) && self.model_missing(exchange) {
+        if catalogue::spec(probe).runs_model && self.model_missing(exchange) {
             let model = self.facts.model.as_ref().map_or("", |m| m.name.as_str());
             let found = skip(
                 format!("model `{model}` is not installed"),
@@ -748,7 +625,7 @@ fn service(j: &mut Judge<'_>) {
 
 fn openai(j: &mut Judge<'_>) {
     let model = j.facts.model.as_ref().map(|m| m.name.clone());
-    let budget = super::probe::json_mode_budget(
+    let budget = catalogue::json_mode_budget(
         j.facts
             .model
             .as_ref()

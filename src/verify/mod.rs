@@ -13,6 +13,8 @@
 //!
 //! Must not import `apply`, `plan` or the CLI. The check list is in `specs/verify.md`.
 
+mod catalogue;
+mod choice;
 pub(crate) mod judge;
 pub(crate) mod probe;
 pub(crate) mod report;

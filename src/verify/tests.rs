@@ -2,9 +2,11 @@
 //! check that is about it (and skips what depends on it) with a hint.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::judge::{choose_model, installed_models};
+use super::catalogue::{self, is_dedicated, planned_probes};
+use super::choice::{choose_model, installed_models};
 use super::*;
 use crate::launchd::plist::{desired_plist, desired_plist_xml, loaded_of};
 use crate::model::observed::{
@@ -122,11 +124,11 @@ fn good_reply(probe: Probe, model: &str) -> Outcome {
 }
 
 fn exchange(probe: Probe, model: &str, base: &str) -> Exchange {
-    let (method, path, request) = probe::request(probe, model, ModelKind::Plain);
+    let request = catalogue::request(probe, model, ModelKind::Plain);
     Exchange {
-        method: method.to_owned(),
-        url: format!("{base}{path}"),
-        request,
+        method: request.method.to_owned(),
+        url: format!("{base}{}", request.path),
+        request: request.body,
         outcome: good_reply(probe, model),
         elapsed_ms: 3,
     }
@@ -226,13 +228,13 @@ fn converged(desired: &Desired) -> Facts {
     let name = model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
     let mut http = BTreeMap::new();
     http.insert(Probe::Root, exchange(Probe::Root, &name, &url));
-    if judge::is_dedicated(desired.listen.host) {
+    if is_dedicated(desired.listen.host) {
         http.insert(
             Probe::Loopback,
             exchange(Probe::Loopback, &name, "http://127.0.0.1:11434"),
         );
     }
-    for probe in probe::planned_probes(&options, model.is_some()) {
+    for probe in planned_probes(&options, model.is_some()) {
         http.insert(probe, exchange(probe, &name, &url));
     }
     let address = match desired.listen.host {
@@ -630,7 +632,7 @@ fn model_choice_passes_over_models_that_cannot_chat_and_says_so() {
 #[test]
 fn requests_turn_thinking_off_or_down_and_json_mode_leaves_room_for_it() {
     let body = |probe, kind| {
-        let (_, _, body) = probe::request(probe, "m", kind);
+        let body = catalogue::request(probe, "m", kind).body;
         serde_json::from_str::<serde_json::Value>(&body.unwrap()).unwrap()
     };
     for kind in [ModelKind::Plain, ModelKind::Thinking, ModelKind::Unknown] {
@@ -834,17 +836,16 @@ fn every_request_as_sent() {
     let mut out = String::new();
     for kind in [ModelKind::Plain, ModelKind::Harmony] {
         for probe in all {
-            let (method, path, body) = probe::request(probe, "qwen3:8b", kind);
-            let timeout = if probe::runs_model(probe) {
-                probe::MODEL_TIMEOUT
-            } else {
-                probe::SHORT_TIMEOUT
-            };
-            out.push_str(&format!(
-                "{kind:?} {probe:?}: {method} {path} ({}s) {}\n",
-                timeout.as_secs(),
-                body.unwrap_or_default()
-            ));
+            let request = catalogue::request(probe, "qwen3:8b", kind);
+            writeln!(
+                out,
+                "{kind:?} {probe:?}: {} {} ({}s) {}",
+                request.method,
+                request.path,
+                request.timeout.as_secs(),
+                request.body.unwrap_or_default()
+            )
+            .unwrap();
         }
     }
     for (skip_model_tests, skip_anthropic_tests) in [(false, false), (true, false), (false, true)] {
@@ -853,10 +854,12 @@ fn every_request_as_sent() {
             skip_anthropic_tests,
             ..Options::default()
         };
-        out.push_str(&format!(
-            "planned ({options:?}): {:?}\n",
-            probe::planned_probes(&options, true)
-        ));
+        writeln!(
+            out,
+            "planned ({options:?}): {:?}",
+            planned_probes(&options, true)
+        )
+        .unwrap();
     }
     insta::assert_snapshot!(out);
 }
