@@ -318,6 +318,19 @@ fn ids_are_unique_and_grouped_in_print_order() {
     let mut sorted = groups.clone();
     sorted.sort();
     assert_eq!(groups, sorted);
+    sorted.dedup();
+    assert_eq!(
+        sorted,
+        [
+            Group::Service,
+            Group::Openai,
+            Group::Anthropic,
+            Group::Errors,
+            Group::Security,
+            Group::Network
+        ],
+        "every group is judged"
+    );
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), verdict.checks.len());

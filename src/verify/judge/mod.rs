@@ -277,7 +277,24 @@ impl Judge<'_> {
     }
 }
 
-/// Judges every check, in print order.
+/// The group printed first.
+const FIRST: Group = Group::Service;
+
+/// The checks of `group` (its file's `checks`) and the group printed after it. The one
+/// registration of a group of checks: the match is exhaustive, so a new [`Group`] does not
+/// compile until it has its file and its place in the order here.
+fn registered(group: Group) -> (fn(&mut Judge<'_>), Option<Group>) {
+    match group {
+        Group::Service => (service::checks, Some(Group::Openai)),
+        Group::Openai => (openai::checks, Some(Group::Anthropic)),
+        Group::Anthropic => (anthropic::checks, Some(Group::Errors)),
+        Group::Errors => (errors::checks, Some(Group::Security)),
+        Group::Security => (security::checks, Some(Group::Network)),
+        Group::Network => (network::checks, None),
+    }
+}
+
+/// Judges every check, group by group in print order ([`registered`]).
 pub(crate) fn judge(desired: &Desired, facts: &Facts, options: &Options) -> Verdict {
     let mut j = Judge {
         desired,
@@ -285,12 +302,12 @@ pub(crate) fn judge(desired: &Desired, facts: &Facts, options: &Options) -> Verd
         options,
         out: Vec::new(),
     };
-    service::checks(&mut j);
-    openai::checks(&mut j);
-    anthropic::checks(&mut j);
-    errors::checks(&mut j);
-    security::checks(&mut j);
-    network::checks(&mut j);
+    let mut next = Some(FIRST);
+    while let Some(group) = next {
+        let (checks, after) = registered(group);
+        checks(&mut j);
+        next = after;
+    }
     Verdict {
         url: facts.url.clone(),
         model: facts.model.clone(),
