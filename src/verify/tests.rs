@@ -399,17 +399,10 @@ fn a_missing_model_fails_once_with_a_pull_hint_and_skips_the_other_model_checks(
         JSON,
         r#"{"error":{"message":"model 'qwen2.5-coder:32b' not found","type":"not_found_error","param":null,"code":null}}"#,
     );
-    for probe in [
-        Probe::ModelRetrieve,
-        Probe::Chat,
-        Probe::ChatStream,
-        Probe::JsonMode,
-        Probe::Responses,
-        Probe::Messages,
-        Probe::MessagesStream,
-        Probe::MessagesSystem,
-        Probe::MessagesMultiTurn,
-    ] {
+    for probe in catalogue::SENT
+        .into_iter()
+        .filter(|p| catalogue::spec(*p).needs_model)
+    {
         facts.http.get_mut(&probe).unwrap().outcome = not_found.clone();
     }
     let verdict = judge(&desired, &facts, &Options::default());
@@ -829,26 +822,9 @@ fn loopback_passes_only_when_refused_a_timeout_cannot_tell() {
 /// for the probe catalogue: moving or reshaping it must not change a byte that goes out.
 #[test]
 fn every_request_as_sent() {
-    let all = [
-        Probe::Root,
-        Probe::Loopback,
-        Probe::ModelsList,
-        Probe::ModelRetrieve,
-        Probe::Chat,
-        Probe::ChatStream,
-        Probe::JsonMode,
-        Probe::Responses,
-        Probe::Messages,
-        Probe::MessagesStream,
-        Probe::MessagesSystem,
-        Probe::MessagesError,
-        Probe::MessagesMultiTurn,
-        Probe::UnknownModel,
-        Probe::Malformed,
-    ];
     let mut out = String::new();
     for kind in [ModelKind::Plain, ModelKind::Harmony] {
-        for probe in all {
+        for probe in catalogue::SENT {
             let request = catalogue::request(probe, "qwen3:8b", kind);
             writeln!(
                 out,
