@@ -1,18 +1,23 @@
 //! `ssollama verify`: checks the live server against `server.toml` and against what Aider
 //! (`OpenAI` API) and Claude Code (Anthropic API) need — the native form of the seed's `test.sh`.
 //!
-//! Three parts, as everywhere in ssollama:
+//! Three parts, as everywhere in ssollama, and two pure tables they share:
 //!
 //! - [`probe::probe`] (effects): observes the Mac (reusing [`crate::observe::observe`]), runs
-//!   `lsof`, `ps` and `ping` through the process gateway and sends the HTTP requests, and
-//!   returns raw [`Facts`]. It judges nothing.
+//!   `lsof`, `ps` and `ping` through the process gateway and sends the HTTP requests the
+//!   [`catalogue`] describes, and returns raw [`Facts`]. It judges nothing.
 //! - [`judge::judge`] (pure): [`Facts`] + [`Desired`] + [`Options`] → [`Verdict`], one
 //!   [`CheckResult`] per check, each PASS, FAIL or SKIP with the expected and received values
-//!   and a hint. Unit-tested on crafted facts.
+//!   and a hint; one file per [`Group`] under `judge/`. Unit-tested on crafted facts.
 //! - [`report`] (pure): a verdict as text, JSON or `JUnit` XML.
+//! - [`catalogue`] (pure data): every probe's group, request, model needs, budget and stage;
+//!   [`choice`] (pure): the model the model tests use. The probe and the judge read these and
+//!   never each other.
 //!
 //! Must not import `apply`, `plan` or the CLI. The check list is in `specs/verify.md`.
 
+mod catalogue;
+mod choice;
 pub(crate) mod judge;
 pub(crate) mod probe;
 pub(crate) mod report;

@@ -1,175 +1,25 @@
 //! The effects of `verify`: observe, run `lsof`/`ps`/`ping`, send the HTTP requests, and
 //! return [`Facts`]. Nothing here decides PASS or FAIL (that is [`super::judge()`]).
 //!
-//! Requests are sent one at a time (a real server runs one model request at a time anyway),
-//! each with its own timeout: [`MODEL_TIMEOUT`] for requests that run a model, [`SHORT_TIMEOUT`]
-//! for the rest. Model requests ask for one output token, so they are cheap on a real server.
+//! Requests are sent one at a time (a real server runs one model request at a time anyway), as
+//! the [`super::catalogue`] describes them, each with its own timeout: `MODEL_TIMEOUT` for
+//! requests that run a model, [`SHORT_TIMEOUT`] for the rest. Model requests ask for one output
+//! token, so they are cheap on a real server.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use serde_json::json;
-
-use super::judge::{choose_model, installed_models, is_dedicated};
+use super::catalogue::{self, NONEXISTENT_MODEL, SHORT_TIMEOUT, is_dedicated, planned_probes};
+use super::choice::{choose_model, installed_models};
 use super::{Exchange, Facts, ModelInfo, ModelKind, Options, Outcome, PingOutcome, Probe};
 use crate::model::desired::Desired;
 use crate::observe::{self, Settings};
 use crate::ollama::client::Client;
 use crate::process;
 
-/// Limit for a request that runs a model (it may have to load first).
-pub(crate) const MODEL_TIMEOUT: Duration = Duration::from_mins(1);
-/// Limit for every other request.
-pub(crate) const SHORT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A model name no server has (for the 404 check).
-pub(crate) const NONEXISTENT_MODEL: &str = "ssollama-verify-no-such-model:latest";
-/// The body of the malformed request (for the 400 check): JSON cut short.
-pub(crate) const MALFORMED_BODY: &str = "{\"model\": ";
-/// `max_tokens` of JSON mode: one token cannot hold a JSON object.
-pub(crate) const JSON_MODE_MAX_TOKENS: u32 = 32;
-/// What JSON mode adds for a model that cannot stop thinking (gpt-oss at `low` effort thinks a
-/// few dozen tokens before the grammar starts; `specs/verify.md`).
-pub(crate) const THINKING_ALLOWANCE: u32 = 480;
 /// How many models without capabilities in `/api/tags` are asked `/api/show`.
 pub(crate) const SHOW_LIMIT: usize = 32;
-
-/// `max_tokens` of JSON mode for a model of `kind`.
-pub(crate) fn json_mode_budget(kind: ModelKind) -> u32 {
-    match kind {
-        ModelKind::Harmony => JSON_MODE_MAX_TOKENS + THINKING_ALLOWANCE,
-        ModelKind::Plain | ModelKind::Thinking | ModelKind::Unknown => JSON_MODE_MAX_TOKENS,
-    }
-}
-
-/// The request a probe sends: method, path, body. Thinking is turned off where the API allows
-/// (`reasoning_effort: "none"`, Anthropic `thinking: {"type": "disabled"}`; servers that do not
-/// know them ignore them, and a model without the capability is not asked to think); gpt-oss,
-/// which cannot turn it off, is asked for the `low` level instead.
-pub(crate) fn request(
-    probe: Probe,
-    model: &str,
-    kind: ModelKind,
-) -> (&'static str, String, Option<String>) {
-    let say = || json!([{ "role": "user", "content": "Say OK." }]);
-    let post =
-        |path: &str, body: serde_json::Value| ("POST", path.to_owned(), Some(body.to_string()));
-    let effort = if kind == ModelKind::Harmony {
-        "low"
-    } else {
-        "none"
-    };
-    let openai = |mut body: serde_json::Value| {
-        body["reasoning_effort"] = json!(effort);
-        post("/v1/chat/completions", body)
-    };
-    let anthropic = |mut body: serde_json::Value| {
-        if kind == ModelKind::Harmony {
-            body["output_config"] = json!({ "effort": effort });
-        } else {
-            body["thinking"] = json!({ "type": "disabled" });
-        }
-        post("/v1/messages", body)
-    };
-    match probe {
-        Probe::Root | Probe::Loopback => ("GET", "/".to_owned(), None),
-        Probe::ModelsList => ("GET", "/v1/models".to_owned(), None),
-        Probe::ModelRetrieve => ("GET", format!("/v1/models/{model}"), None),
-        Probe::Chat => {
-            openai(json!({ "model": model, "messages": say(), "max_tokens": 1, "stream": false }))
-        }
-        Probe::ChatStream => openai(json!({
-            "model": model, "messages": say(), "max_tokens": 1, "stream": true,
-            "stream_options": { "include_usage": true },
-        })),
-        Probe::JsonMode => openai(json!({
-            "model": model,
-            "messages": [{ "role": "user", "content": "Reply with the JSON object {\"ok\": true}." }],
-            "max_tokens": json_mode_budget(kind),
-            "response_format": { "type": "json_object" },
-            "stream": false,
-        })),
-        // Ollama passes `max_output_tokens` on as `num_predict` and accepts 1 (OpenAI's own API
-        // wants at least 16; Ollama does not check).
-        Probe::Responses => post(
-            "/v1/responses",
-            json!({
-                "model": model, "input": "Say OK.", "max_output_tokens": 1,
-                "reasoning": { "effort": effort },
-            }),
-        ),
-        Probe::Messages => anthropic(json!({ "model": model, "max_tokens": 1, "messages": say() })),
-        Probe::MessagesStream => {
-            anthropic(json!({ "model": model, "max_tokens": 1, "messages": say(), "stream": true }))
-        }
-        Probe::MessagesSystem => anthropic(json!({
-            "model": model, "max_tokens": 1, "system": "You answer in one word.",
-            "messages": say(),
-        })),
-        // No `max_tokens`: Ollama refuses it before looking at the model.
-        Probe::MessagesError => post("/v1/messages", json!({ "model": model, "messages": say() })),
-        Probe::MessagesMultiTurn => anthropic(json!({
-            "model": model, "max_tokens": 1,
-            "messages": [
-                { "role": "user", "content": "My name is Ada." },
-                { "role": "assistant", "content": "Hello Ada." },
-                { "role": "user", "content": "What is my name?" },
-            ],
-        })),
-        Probe::UnknownModel => post(
-            "/v1/chat/completions",
-            json!({ "model": NONEXISTENT_MODEL, "messages": say(), "max_tokens": 1 }),
-        ),
-        Probe::Malformed => (
-            "POST",
-            "/v1/chat/completions".to_owned(),
-            Some(MALFORMED_BODY.to_owned()),
-        ),
-    }
-}
-
-/// Whether a probe runs a model (and so uses [`MODEL_TIMEOUT`]).
-pub(crate) fn runs_model(probe: Probe) -> bool {
-    matches!(
-        probe,
-        Probe::Chat
-            | Probe::ChatStream
-            | Probe::JsonMode
-            | Probe::Responses
-            | Probe::Messages
-            | Probe::MessagesStream
-            | Probe::MessagesSystem
-            | Probe::MessagesMultiTurn
-    )
-}
-
-/// The probes to send once the server answers, in order.
-pub(crate) fn planned_probes(options: &Options, have_model: bool) -> Vec<Probe> {
-    let mut probes = vec![Probe::ModelsList];
-    let models = have_model && !options.skip_model_tests;
-    if models {
-        probes.extend([
-            Probe::ModelRetrieve,
-            Probe::Chat,
-            Probe::ChatStream,
-            Probe::JsonMode,
-            Probe::Responses,
-        ]);
-    }
-    if !options.skip_anthropic_tests {
-        if models {
-            probes.extend([
-                Probe::Messages,
-                Probe::MessagesStream,
-                Probe::MessagesSystem,
-                Probe::MessagesMultiTurn,
-            ]);
-        }
-        probes.push(Probe::MessagesError);
-    }
-    probes.extend([Probe::UnknownModel, Probe::Malformed]);
-    probes
-}
 
 /// Fills in the capabilities `/api/tags` did not list (servers before v0.30.0) from
 /// `/api/show`, for at most [`SHOW_LIMIT`] models; a model `/api/show` cannot describe stays
@@ -194,12 +44,12 @@ async fn with_capabilities(client: &Client, mut models: Vec<ModelInfo>) -> Vec<M
 }
 
 async fn send(client: &Client, probe: Probe, model: &str, kind: ModelKind) -> Exchange {
-    let (method, path, body) = request(probe, model, kind);
-    let timeout = if runs_model(probe) {
-        MODEL_TIMEOUT
-    } else {
-        SHORT_TIMEOUT
-    };
+    let catalogue::Request {
+        method,
+        path,
+        body,
+        timeout,
+    } = catalogue::request(probe, model, kind);
     let start = Instant::now();
     let mut result = client.raw(method, &path, body.as_deref(), timeout).await;
     // A pooled keep-alive connection that the server closed just as the request went out fails
@@ -225,7 +75,12 @@ async fn send(client: &Client, probe: Probe, model: &str, kind: ModelKind) -> Ex
             },
         },
     };
-    tracing::debug!(?probe, elapsed_ms, "verify request done");
+    tracing::debug!(
+        ?probe,
+        what = catalogue::spec(probe).name,
+        elapsed_ms,
+        "verify request done"
+    );
     Exchange {
         method: method.to_owned(),
         url: format!("{}{path}", client.base_url()),
@@ -316,74 +171,5 @@ pub(crate) async fn probe(desired: &Desired, settings: &Settings, options: &Opti
         no_model,
         http,
         ping,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_request_body_is_json_except_the_malformed_one() {
-        let all = [
-            Probe::Chat,
-            Probe::ChatStream,
-            Probe::JsonMode,
-            Probe::Responses,
-            Probe::Messages,
-            Probe::MessagesStream,
-            Probe::MessagesSystem,
-            Probe::MessagesError,
-            Probe::MessagesMultiTurn,
-            Probe::UnknownModel,
-        ];
-        for probe in all {
-            let (method, _, body) = request(probe, "llama3.2:latest", ModelKind::Plain);
-            assert_eq!(method, "POST");
-            let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
-            assert!(body["model"].is_string(), "{probe:?}");
-        }
-        let (_, _, body) = request(Probe::Malformed, "m", ModelKind::Plain);
-        assert!(serde_json::from_str::<serde_json::Value>(&body.unwrap()).is_err());
-    }
-
-    #[test]
-    fn model_requests_ask_for_one_token_except_json_mode() {
-        for probe in [
-            Probe::Chat,
-            Probe::ChatStream,
-            Probe::Messages,
-            Probe::MessagesStream,
-        ] {
-            let (_, _, body) = request(probe, "m", ModelKind::Thinking);
-            let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
-            assert_eq!(body["max_tokens"], 1, "{probe:?}");
-        }
-        let (_, _, body) = request(Probe::Responses, "m", ModelKind::Plain);
-        assert!(body.unwrap().contains("\"max_output_tokens\":1"));
-    }
-
-    #[test]
-    fn skips_leave_out_their_probes() {
-        let all = planned_probes(&Options::default(), true);
-        assert!(all.contains(&Probe::Chat) && all.contains(&Probe::Messages));
-        let no_models = planned_probes(
-            &Options {
-                skip_model_tests: true,
-                ..Options::default()
-            },
-            true,
-        );
-        assert!(!no_models.iter().any(|p| runs_model(*p)));
-        assert!(no_models.contains(&Probe::MessagesError));
-        let no_anthropic = planned_probes(
-            &Options {
-                skip_anthropic_tests: true,
-                ..Options::default()
-            },
-            true,
-        );
-        assert!(!no_anthropic.contains(&Probe::MessagesError));
-        assert!(no_anthropic.contains(&Probe::UnknownModel));
     }
 }

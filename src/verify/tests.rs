@@ -2,9 +2,11 @@
 //! check that is about it (and skips what depends on it) with a hint.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::judge::{choose_model, installed_models};
+use super::catalogue::{self, is_dedicated, planned_probes};
+use super::choice::{choose_model, installed_models};
 use super::*;
 use crate::launchd::plist::{desired_plist, desired_plist_xml, loaded_of};
 use crate::model::observed::{
@@ -122,11 +124,11 @@ fn good_reply(probe: Probe, model: &str) -> Outcome {
 }
 
 fn exchange(probe: Probe, model: &str, base: &str) -> Exchange {
-    let (method, path, request) = probe::request(probe, model, ModelKind::Plain);
+    let request = catalogue::request(probe, model, ModelKind::Plain);
     Exchange {
-        method: method.to_owned(),
-        url: format!("{base}{path}"),
-        request,
+        method: request.method.to_owned(),
+        url: format!("{base}{}", request.path),
+        request: request.body,
         outcome: good_reply(probe, model),
         elapsed_ms: 3,
     }
@@ -226,13 +228,13 @@ fn converged(desired: &Desired) -> Facts {
     let name = model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
     let mut http = BTreeMap::new();
     http.insert(Probe::Root, exchange(Probe::Root, &name, &url));
-    if judge::is_dedicated(desired.listen.host) {
+    if is_dedicated(desired.listen.host) {
         http.insert(
             Probe::Loopback,
             exchange(Probe::Loopback, &name, "http://127.0.0.1:11434"),
         );
     }
-    for probe in probe::planned_probes(&options, model.is_some()) {
+    for probe in planned_probes(&options, model.is_some()) {
         http.insert(probe, exchange(probe, &name, &url));
     }
     let address = match desired.listen.host {
@@ -316,6 +318,19 @@ fn ids_are_unique_and_grouped_in_print_order() {
     let mut sorted = groups.clone();
     sorted.sort();
     assert_eq!(groups, sorted);
+    sorted.dedup();
+    assert_eq!(
+        sorted,
+        [
+            Group::Service,
+            Group::Openai,
+            Group::Anthropic,
+            Group::Errors,
+            Group::Security,
+            Group::Network
+        ],
+        "every group is judged"
+    );
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), verdict.checks.len());
@@ -384,17 +399,10 @@ fn a_missing_model_fails_once_with_a_pull_hint_and_skips_the_other_model_checks(
         JSON,
         r#"{"error":{"message":"model 'qwen2.5-coder:32b' not found","type":"not_found_error","param":null,"code":null}}"#,
     );
-    for probe in [
-        Probe::ModelRetrieve,
-        Probe::Chat,
-        Probe::ChatStream,
-        Probe::JsonMode,
-        Probe::Responses,
-        Probe::Messages,
-        Probe::MessagesStream,
-        Probe::MessagesSystem,
-        Probe::MessagesMultiTurn,
-    ] {
+    for probe in catalogue::SENT
+        .into_iter()
+        .filter(|p| catalogue::spec(*p).needs_model)
+    {
         facts.http.get_mut(&probe).unwrap().outcome = not_found.clone();
     }
     let verdict = judge(&desired, &facts, &Options::default());
@@ -630,7 +638,7 @@ fn model_choice_passes_over_models_that_cannot_chat_and_says_so() {
 #[test]
 fn requests_turn_thinking_off_or_down_and_json_mode_leaves_room_for_it() {
     let body = |probe, kind| {
-        let (_, _, body) = probe::request(probe, "m", kind);
+        let body = catalogue::request(probe, "m", kind).body;
         serde_json::from_str::<serde_json::Value>(&body.unwrap()).unwrap()
     };
     for kind in [ModelKind::Plain, ModelKind::Thinking, ModelKind::Unknown] {
@@ -808,4 +816,39 @@ fn loopback_passes_only_when_refused_a_timeout_cannot_tell() {
     let check = result(&verdict, "network.loopback");
     assert_eq!(check.status, Status::Skip, "{check:?}");
     assert!(check.received.contains("cannot tell"), "{check:?}");
+}
+
+/// Every request the probes send, for each kind of model: method, path, timeout, body. A guard
+/// for the probe catalogue: moving or reshaping it must not change a byte that goes out.
+#[test]
+fn every_request_as_sent() {
+    let mut out = String::new();
+    for kind in [ModelKind::Plain, ModelKind::Harmony] {
+        for probe in catalogue::SENT {
+            let request = catalogue::request(probe, "qwen3:8b", kind);
+            writeln!(
+                out,
+                "{kind:?} {probe:?}: {} {} ({}s) {}",
+                request.method,
+                request.path,
+                request.timeout.as_secs(),
+                request.body.unwrap_or_default()
+            )
+            .unwrap();
+        }
+    }
+    for (skip_model_tests, skip_anthropic_tests) in [(false, false), (true, false), (false, true)] {
+        let options = Options {
+            skip_model_tests,
+            skip_anthropic_tests,
+            ..Options::default()
+        };
+        writeln!(
+            out,
+            "planned ({options:?}): {:?}",
+            planned_probes(&options, true)
+        )
+        .unwrap();
+    }
+    insta::assert_snapshot!(out);
 }
