@@ -276,7 +276,11 @@ impl TypedVar {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::{FromEnv, RawOllama, TYPED, typed_var};
+    use crate::config::raw::{RawConfig, RawListen, unspanned};
+    use crate::config::write::{Comments, to_toml};
 
     /// The `[ollama]` line `var=value` becomes, or why it stays out.
     fn adopted(var: &str, value: &str) -> Result<String, String> {
@@ -353,5 +357,41 @@ mod tests {
                 .set_from_env("04", &mut ollama),
             FromEnv::Normalized("4".to_owned())
         );
+    }
+
+    proptest! {
+        /// A value taken over validates, and the plist ssollama then writes means to Ollama
+        /// what the adopted one meant (or is the normalized text the note names).
+        #[test]
+        fn an_adopted_value_means_what_the_plist_said(
+            index in 0..TYPED.len(),
+            value in "(1|0|t|F|true|false|yes|-1|0|24h|1h30m|5m|1d|10|08|f16|q8_0|q4_0|/a/b|rel|a,b)|[-0-9a-z_.:/,]{0,8}",
+        ) {
+            let typed = TYPED[index];
+            let mut ollama = RawOllama::default();
+            let outcome = typed.set_from_env(&value, &mut ollama);
+            if let FromEnv::Refused(_) = outcome {
+                prop_assert_eq!(toml::to_string(&ollama).unwrap(), "");
+                return Ok(());
+            }
+            let raw = RawConfig {
+                listen: Some(RawListen { host: unspanned("127.0.0.1".to_owned()), port: None }),
+                ollama: Some(ollama),
+                ..RawConfig::default()
+            };
+            let text = to_toml(&raw, &Comments::new()).unwrap();
+            let desired = crate::config::parse("server.toml", &text)
+                .map_err(|e| TestCaseError::fail(crate::config::render_plain(&e, 100)))?
+                .desired;
+            let environment = desired.ollama.environment();
+            let written = &environment[typed.var];
+            match outcome {
+                FromEnv::Normalized(normalized) => prop_assert_eq!(written, &normalized),
+                _ => prop_assert!(
+                    crate::ollama::env::same_meaning(typed.var, &value, written),
+                    "{}={} is written as {}", typed.var, value, written
+                ),
+            }
+        }
     }
 }
