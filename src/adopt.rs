@@ -1,8 +1,10 @@
 //! `ssollama init --from-machine`: the `server.toml` that describes what this Mac runs now.
 //!
 //! Pure: reads an [`Observed`] (the plist file, or the loaded job when the file is gone; the
-//! network service; Ollama's installed and loaded models) and returns the text of a
-//! `server.toml` that passes `config::parse`. Values that `server.toml` cannot express verbatim
+//! network service; Ollama's installed and loaded models), builds the config value
+//! ([`RawConfig`], the types `config::parse` reads; each `OLLAMA_*` variable through
+//! `config::typed_env`, the table validation reads) and returns its text (`config::write`,
+//! with the notes as comments), which passes `config::parse`. Values that `server.toml` cannot express verbatim
 //! are normalized and listed as notes (in the file, as comments, and for the CLI to print): after
 //! adoption, `ssollama plan` shows exactly those normalizations, and nothing else.
 //!
@@ -13,12 +15,17 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use plist::{Dictionary, Value};
 
-use crate::config::duration::parse_env_duration;
+use crate::config::raw::{
+    RawConfig, RawListen, RawLogs, RawModel, RawModelPolicy, RawNetwork, RawOllama, RawService,
+    unspanned,
+};
+use crate::config::typed_env::{FromEnv, typed_var};
 use crate::config::validate::{DEFAULT_PORT, DEFAULT_STDERR, DEFAULT_STDOUT, is_env_name};
+use crate::config::write::{self, Comments, Table};
 use crate::launchd::plist::{daemon_home, environment_variables, parse_plist, program_arguments};
 use crate::model::desired::{
     Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, ProcessType,
@@ -278,59 +285,22 @@ pub(crate) fn read_job(label: &Label, observed: &Observed) -> Result<Job, AdoptE
     Ok(job)
 }
 
-/// A TOML basic string.
-fn quote(text: &str) -> String {
-    toml::Value::String(text.to_owned()).to_string()
+/// What could not be taken over verbatim, and what the file says about it.
+#[derive(Debug, Default)]
+struct Notes {
+    /// Listed at the top of the file and printed by the CLI.
+    list: Vec<String>,
+    /// Comments at the end of a table.
+    comments: Comments,
 }
 
-/// A typed `[ollama]` key from one variable, or why it stays out.
-enum Typed {
-    /// `key = value` (TOML), exact: writes back the same text.
-    Exact(String),
-    /// `key = value`, but ssollama writes another (equivalent) text: a note says so.
-    Normalized(String, String),
-    /// Left out, with the reason.
-    Refused(String),
-}
+impl Notes {
+    fn push(&mut self, note: String) {
+        self.list.push(note);
+    }
 
-fn typed(var: &str, value: &str) -> Typed {
-    let number = |min: u32| match value.parse::<u32>() {
-        Ok(n) if n >= min && n.to_string() == value => Typed::Exact(n.to_string()),
-        Ok(n) if n >= min => Typed::Normalized(n.to_string(), n.to_string()),
-        _ => Typed::Refused(format!("`{value}` is not a whole number of at least {min}")),
-    };
-    // What Ollama makes of the value (`true` and `1` are the same to it, and to `plan`).
-    let flag = || match env::parse_bool(value) {
-        Some(on) => Typed::Exact(on.to_string()),
-        None => Typed::Refused("it is empty, so Ollama's default applies".to_owned()),
-    };
-    let debug = || match env::debug_level(value) {
-        -4 => Typed::Exact("true".to_owned()),
-        0 => Typed::Exact("false".to_owned()),
-        level => Typed::Refused(format!(
-            "`{value}` is the log level {level}, which `debug = true` (DEBUG, -4) cannot express"
-        )),
-    };
-    match var {
-        "OLLAMA_KEEP_ALIVE" | "OLLAMA_LOAD_TIMEOUT" => match parse_env_duration(value) {
-            Ok(_) => Typed::Exact(quote(value)),
-            Err(e) => Typed::Refused(format!("`{value}` is not a duration Ollama reads ({e})")),
-        },
-        "OLLAMA_CONTEXT_LENGTH" | "OLLAMA_NUM_PARALLEL" | "OLLAMA_MAX_QUEUE" => number(1),
-        "OLLAMA_MAX_LOADED_MODELS" => number(0),
-        "OLLAMA_FLASH_ATTENTION" | "OLLAMA_NOPRUNE" => flag(),
-        "OLLAMA_DEBUG" => debug(),
-        "OLLAMA_KV_CACHE_TYPE" => match value {
-            "f16" | "q8_0" | "q4_0" => Typed::Exact(quote(value)),
-            _ => Typed::Refused(format!("`{value}` is not f16, q8_0 or q4_0")),
-        },
-        "OLLAMA_ORIGINS" => {
-            let items: Vec<String> = value.split(',').map(quote).collect();
-            Typed::Exact(format!("[{}]", items.join(", ")))
-        }
-        "OLLAMA_MODELS" if Path::new(value).is_absolute() => Typed::Exact(quote(value)),
-        "OLLAMA_MODELS" => Typed::Refused(format!("`{value}` is not an absolute path")),
-        _ => Typed::Refused("unknown variable".to_owned()),
+    fn comment(&mut self, table: Table, line: String) {
+        self.comments.entry(table).or_default().push(line);
     }
 }
 
@@ -347,6 +317,9 @@ pub(crate) struct Adopted {
 /// models). `mode` is where the plist was found. `now` (Unix seconds) tells a model pinned in
 /// memory (`warm = true`) from one loaded by a recent request ([`status::is_forever`]).
 ///
+/// The file is a [`RawConfig`], serialized by [`write::to_toml`] under a header that lists the
+/// notes.
+///
 /// # Errors
 /// [`AdoptError::DaemonWithoutUser`], [`AdoptError::Network`] when `--network-service` does not
 /// have a complete manual configuration, [`AdoptError::Invalid`] when the result does not
@@ -359,9 +332,81 @@ pub(crate) fn server_toml(
     network_service: Option<&str>,
     now: i64,
 ) -> Result<Adopted, AdoptError> {
-    let mut notes = job.notes.clone();
-    let mut out = String::new();
-    let _ = writeln!(out, "[service]\nlabel = {}", quote(label.as_str()));
+    let mut notes = Notes {
+        list: job.notes.clone(),
+        comments: Comments::new(),
+    };
+    let (service, user) = service_table(label, daemon, job, &mut notes)?;
+    let listen = RawListen {
+        host: unspanned(job.listen.host.to_string()),
+        port: Some(unspanned(i64::from(job.listen.port))),
+    };
+    let network = if let Some(service) = network_service {
+        Some(network_table(service, observed, &mut notes)?)
+    } else {
+        if let Some(note) = dedicated_address_note(job.listen.host) {
+            notes.push(note);
+        }
+        None
+    };
+    let mut log = |value: &Option<String>, key: &str, default: &str| {
+        unspanned(value.clone().unwrap_or_else(|| {
+            notes.push(format!("the job has no `{key}`; logs go to `{default}`"));
+            default.to_owned()
+        }))
+    };
+    let logs = RawLogs {
+        stdout: Some(log(&job.stdout, "StandardOutPath", DEFAULT_STDOUT)),
+        stderr: Some(log(&job.stderr, "StandardErrorPath", DEFAULT_STDERR)),
+    };
+    let ollama = ollama_table(job, user.as_deref(), &mut notes);
+    let models = models_table(observed, now, &mut notes);
+    other_keys(job, daemon, user.as_deref(), &mut notes);
+    let raw = RawConfig {
+        service: Some(service),
+        listen: Some(listen),
+        network,
+        logs: Some(logs),
+        ollama,
+        model_policy: Some(RawModelPolicy { prune: Some(false) }),
+        models,
+    };
+
+    let mut text = String::from(
+        "#:schema ./server.schema.json\n\
+         # Written by `ssollama init --from-machine` from what this Mac runs now.\n\
+         # `ssollama plan` shows what would still change; every key: specs/server-toml.md.\n",
+    );
+    for note in &notes.list {
+        let _ = writeln!(text, "# note: {note}");
+    }
+    text.push('\n');
+    let tables = write::to_toml(&raw, &notes.comments).map_err(|e| AdoptError::Invalid {
+        diagnostics: e.to_string(),
+    })?;
+    text.push_str(&tables);
+    if let Err(errors) = crate::config::parse("server.toml", &text) {
+        return Err(AdoptError::Invalid {
+            diagnostics: crate::config::render_plain(&errors, 100),
+        });
+    }
+    Ok(Adopted {
+        text,
+        notes: notes.list,
+    })
+}
+
+/// `[service]`, and the user of a daemon.
+fn service_table(
+    label: &Label,
+    daemon: bool,
+    job: &Job,
+    notes: &mut Notes,
+) -> Result<(RawService, Option<String>), AdoptError> {
+    let mut service = RawService {
+        label: Some(unspanned(label.as_str().to_owned())),
+        ..RawService::default()
+    };
     let user = if daemon {
         let user = job
             .user
@@ -369,10 +414,11 @@ pub(crate) fn server_toml(
             .ok_or_else(|| AdoptError::DaemonWithoutUser {
                 path: job.path.clone(),
             })?;
-        let _ = writeln!(out, "mode = \"daemon\"\nuser = {}", quote(&user));
+        service.mode = Some(unspanned("daemon".to_owned()));
+        service.user = Some(unspanned(user.clone()));
         Some(user)
     } else {
-        out.push_str("mode = \"agent\"\n");
+        service.mode = Some(unspanned("agent".to_owned()));
         if let Some(user) = &job.user {
             notes.push(format!(
                 "the agent's `UserName` ({user}) is dropped: an agent runs as you"
@@ -382,7 +428,7 @@ pub(crate) fn server_toml(
     };
     match job.arguments.split_first() {
         Some((program, rest)) => {
-            let _ = writeln!(out, "program = {}", quote(program));
+            service.program = Some(unspanned(program.clone()));
             if rest != ["serve"] {
                 notes.push(format!(
                     "the job runs `{}`; ssollama runs `{program} serve`",
@@ -403,45 +449,22 @@ pub(crate) fn server_toml(
                 None
             }),
         };
-        if let Some(kept) = kept {
-            let _ = writeln!(out, "process_type = {}", quote(kept.as_str()));
-        }
+        service.process_type = kept.map(|kept| unspanned(kept.as_str().to_owned()));
     }
-    let _ = writeln!(
-        out,
-        "\n[listen]\nhost = {}\nport = {}",
-        quote(&job.listen.host.to_string()),
-        job.listen.port
-    );
+    Ok((service, user))
+}
 
-    if let Some(service) = network_service {
-        out.push_str(&network_section(service, observed)?);
-    } else if let Some(note) = dedicated_address_note(job.listen.host) {
-        notes.push(note);
-    }
-
-    let logs = |value: &Option<String>, key: &str, default: &str, notes: &mut Vec<String>| {
-        value.clone().unwrap_or_else(|| {
-            notes.push(format!("the job has no `{key}`; logs go to `{default}`"));
-            default.to_owned()
-        })
-    };
-    let stdout = logs(&job.stdout, "StandardOutPath", DEFAULT_STDOUT, &mut notes);
-    let stderr = logs(&job.stderr, "StandardErrorPath", DEFAULT_STDERR, &mut notes);
-    let _ = writeln!(
-        out,
-        "\n[logs]\nstdout = {}\nstderr = {}",
-        quote(&stdout),
-        quote(&stderr)
-    );
-
-    let mut typed_lines = Vec::new();
-    let mut extra = Vec::new();
+/// `[ollama]` from the job's environment (without `OLLAMA_HOST`, which is `[listen]`, and the
+/// `HOME` ssollama sets for a daemon's `user`); `None` when there is nothing to write.
+fn ollama_table(job: &Job, user: Option<&str>, notes: &mut Notes) -> Option<RawOllama> {
+    let mut ollama = RawOllama::default();
+    let mut typed = false;
+    let mut extra = BTreeMap::new();
     for (var, value) in &job.environment {
         if var == "OLLAMA_HOST" {
             continue;
         }
-        if let Some(user) = &user
+        if let Some(user) = user
             && var == "HOME"
         {
             if *value != daemon_home(user) {
@@ -452,47 +475,36 @@ pub(crate) fn server_toml(
             }
             continue;
         }
-        let key = crate::config::validate::TYPED_ENV
-            .iter()
-            .find(|(name, _)| name == var)
-            .map(|(_, key)| *key);
-        match key {
-            Some(key) => match typed(var, value) {
-                Typed::Exact(toml) => typed_lines.push(format!("{key} = {toml}")),
-                Typed::Normalized(toml, written) => {
+        match typed_var(var) {
+            Some(key) => match key.set_from_env(value, &mut ollama) {
+                FromEnv::Exact => typed = true,
+                FromEnv::Normalized(written) => {
                     notes.push(format!(
                         "{var} `{value}` becomes `{written}` (the same to Ollama)"
                     ));
-                    typed_lines.push(format!("{key} = {toml}"));
+                    typed = true;
                 }
-                Typed::Refused(reason) => {
-                    notes.push(format!("{var} is left out: {reason}"));
-                }
+                FromEnv::Refused(reason) => notes.push(format!("{var} is left out: {reason}")),
             },
-            None if is_env_name(var) => extra.push(format!("{var} = {}", quote(value))),
+            None if is_env_name(var) => {
+                extra.insert(unspanned(var.clone()), unspanned(value.clone()));
+            }
             None => notes.push(format!("`{var}` is left out: not a portable variable name")),
         }
     }
-    if !typed_lines.is_empty() {
-        out.push_str("\n[ollama]\n");
-        for line in &typed_lines {
-            let _ = writeln!(out, "{line}");
-        }
-    }
     if !extra.is_empty() {
-        out.push_str("\n[ollama.extra_env]\n");
-        for line in &extra {
-            let _ = writeln!(out, "{line}");
-        }
+        ollama.extra_env = Some(extra);
     }
-    out.push_str("\n[model_policy]\nprune = false\n");
-    out.push_str(&models_section(observed, now, &mut notes));
+    (typed || ollama.extra_env.is_some()).then_some(ollama)
+}
 
+/// Notes about the plist's other keys, which ssollama writes its own way.
+fn other_keys(job: &Job, daemon: bool, user: Option<&str>, notes: &mut Notes) {
     for (key, value) in &job.other {
         let same = match (key.as_str(), daemon) {
             ("RunAtLoad" | "KeepAlive", _) => value == "true",
             ("GroupName", true) => value == "staff",
-            ("WorkingDirectory", true) => user.as_deref().is_some_and(|u| *value == daemon_home(u)),
+            ("WorkingDirectory", true) => user.is_some_and(|u| *value == daemon_home(u)),
             _ => false,
         };
         if !same {
@@ -506,23 +518,6 @@ pub(crate) fn server_toml(
             notes.push(format!("the plist has no `{key}`; ssollama adds it"));
         }
     }
-
-    let mut text = String::from(
-        "#:schema ./server.schema.json\n\
-         # Written by `ssollama init --from-machine` from what this Mac runs now.\n\
-         # `ssollama plan` shows what would still change; every key: specs/server-toml.md.\n",
-    );
-    for note in &notes {
-        let _ = writeln!(text, "# note: {note}");
-    }
-    text.push('\n');
-    text.push_str(&out);
-    if let Err(errors) = crate::config::parse("server.toml", &text) {
-        return Err(AdoptError::Invalid {
-            diagnostics: crate::config::render_plain(&errors, 100),
-        });
-    }
-    Ok(Adopted { text, notes })
 }
 
 /// The address of a bind to one IPv4 address of this Mac (neither loopback nor all
@@ -562,7 +557,12 @@ fn dedicated_address_note(host: IpAddr) -> Option<String> {
     })
 }
 
-fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptError> {
+/// `[network]`: the manual configuration of `service`, which must be complete.
+fn network_table(
+    service: &str,
+    observed: &Observed,
+    notes: &mut Notes,
+) -> Result<RawNetwork, AdoptError> {
     let error = |reason: String| AdoptError::Network {
         service: service.to_owned(),
         reason,
@@ -595,28 +595,36 @@ fn network_section(service: &str, observed: &Observed) -> Result<String, AdoptEr
                 .to_owned(),
         ));
     };
-    let mut out = format!(
-        "\n[network]\nservice = {}\naddress = \"{address}\"\nsubnet_mask = \"{mask}\"\nrouter = \"{router}\"\n",
-        quote(service)
-    );
+    let ip = |address: Ipv4Addr| unspanned(address.to_string());
+    let mut network = RawNetwork {
+        service: unspanned(service.to_owned()),
+        address: ip(address),
+        subnet_mask: ip(mask),
+        router: ip(router),
+        dns: None,
+    };
     if let Some(Knowable::Known(dns)) = &state.dns {
-        let list: Vec<String> = dns.iter().map(|d| format!("\"{d}\"")).collect();
-        if dns.iter().all(std::net::IpAddr::is_ipv4) {
-            let _ = writeln!(out, "dns = [{}]", list.join(", "));
+        if dns.iter().all(IpAddr::is_ipv4) {
+            network.dns = Some(dns.iter().map(|d| unspanned(d.to_string())).collect());
         } else {
             // `network.dns` takes IPv4 servers only: leave DNS unmanaged rather than adopt a
             // list that would not validate (or plan to drop the IPv6 servers).
-            let _ = writeln!(
-                out,
-                "# dns is not managed: this Mac lists IPv6 servers ({}) and `network.dns` takes IPv4 only",
-                list.join(", ")
+            let list: Vec<String> = dns.iter().map(|d| format!("\"{d}\"")).collect();
+            notes.comment(
+                Table::Network,
+                format!(
+                    "dns is not managed: this Mac lists IPv6 servers ({}) and `network.dns` takes IPv4 only",
+                    list.join(", ")
+                ),
             );
         }
     }
-    Ok(out)
+    Ok(network)
 }
 
-fn models_section(observed: &Observed, now: i64, notes: &mut Vec<String>) -> String {
+/// `[[models]]`: the installed models, sorted, `warm` for those pinned in memory; `None` when
+/// Ollama's models could not be read.
+fn models_table(observed: &Observed, now: i64, notes: &mut Notes) -> Option<Vec<RawModel>> {
     let ServerStatus::Up { models, loaded, .. } = &observed.ollama.server else {
         if let ServerStatus::Down { reason } = &observed.ollama.server {
             notes.push(format!(
@@ -624,11 +632,11 @@ fn models_section(observed: &Observed, now: i64, notes: &mut Vec<String>) -> Str
                 observed.ollama.url
             ));
         }
-        return String::new();
+        return None;
     };
     let Knowable::Known(models) = models else {
         notes.push("no [[models]]: the installed models could not be read".to_owned());
-        return String::new();
+        return None;
     };
     // Loaded models and when they unload (`expires_at`).
     let in_memory: Vec<(ModelName, &str)> = loaded
@@ -652,32 +660,36 @@ fn models_section(observed: &Observed, now: i64, notes: &mut Vec<String>) -> Str
         }
     }
     names.sort();
-    let mut out = String::new();
-    for name in names {
-        let _ = write!(out, "\n[[models]]\nname = {}\n", quote(&name.display()));
+    let mut entries = Vec::new();
+    for (index, name) in names.into_iter().enumerate() {
         let expiry = in_memory
             .iter()
             .find(|(loaded, _)| *loaded == name)
             .map(|(_, expires_at)| *expires_at);
-        match expiry {
-            Some(_) if name.is_cloud() => {}
+        let warm = match expiry {
+            Some(_) if name.is_cloud() => None,
             // Pinned (`keep_alive` -1): that is what `warm = true` keeps.
-            Some(at) if status::is_forever(at, now) => out.push_str("warm = true\n"),
+            Some(at) if status::is_forever(at, now) => Some(true),
             // Loaded by a recent request; pinning it forever would be a change, not a description.
             Some(at) => {
-                let _ = writeln!(
-                    out,
-                    "# loaded now, until {at}: add warm = true to keep it loaded"
+                notes.comment(
+                    Table::Model(index),
+                    format!("loaded now, until {at}: add warm = true to keep it loaded"),
                 );
                 notes.push(format!(
                     "`{}` is loaded now, until {at}: add `warm = true` to keep it loaded",
                     name.display()
                 ));
+                None
             }
-            None => {}
-        }
+            None => None,
+        };
+        entries.push(RawModel {
+            name: unspanned(name.display()),
+            warm,
+        });
     }
-    out
+    Some(entries)
 }
 
 #[cfg(test)]
@@ -758,7 +770,7 @@ mod tests {
         let (adopted, desired) = adopt(&observed);
         assert!(
             adopted.text.contains(
-                "# dns is not managed: this Mac lists IPv6 servers (\"1.1.1.1\", \"2001:4860:4860::8888\")"
+                "router = \"192.168.250.1\"\n# dns is not managed: this Mac lists IPv6 servers (\"1.1.1.1\", \"2001:4860:4860::8888\") and `network.dns` takes IPv4 only\n\n[logs]\n"
             ),
             "{}",
             adopted.text
@@ -810,7 +822,7 @@ mod tests {
                 .desired
         };
         let path = PathBuf::from("/Library/LaunchDaemons/com.ollama.plist");
-        let program = Path::new("/opt/homebrew/opt/ollama/bin/ollama");
+        let program = std::path::Path::new("/opt/homebrew/opt/ollama/bin/ollama");
         observed.plist = PlistFile::Present {
             path,
             text: crate::launchd::plist::desired_plist_xml(&daemon, program),
@@ -832,26 +844,6 @@ mod tests {
             server_toml(&label, true, &no_user, &observed, None, NOW),
             Err(AdoptError::DaemonWithoutUser { .. })
         ));
-    }
-
-    #[test]
-    fn typed_values_round_trip_or_say_why_not() {
-        assert!(matches!(typed("OLLAMA_KEEP_ALIVE", "24h"), Typed::Exact(t) if t == "\"24h\""));
-        assert!(matches!(
-            typed("OLLAMA_KEEP_ALIVE", "1d"),
-            Typed::Refused(_)
-        ));
-        assert!(matches!(typed("OLLAMA_FLASH_ATTENTION", "1"), Typed::Exact(t) if t == "true"));
-        assert!(matches!(typed("OLLAMA_FLASH_ATTENTION", "true"), Typed::Exact(t) if t == "true"));
-        assert!(matches!(typed("OLLAMA_NOPRUNE", "F"), Typed::Exact(t) if t == "false"));
-        assert!(matches!(typed("OLLAMA_DEBUG", "2"), Typed::Refused(_)));
-        assert!(matches!(typed("OLLAMA_DEBUG", "yes"), Typed::Exact(t) if t == "false"));
-        assert!(matches!(
-            typed("OLLAMA_NUM_PARALLEL", "0"),
-            Typed::Refused(_)
-        ));
-        assert!(matches!(typed("OLLAMA_MAX_LOADED_MODELS", "0"), Typed::Exact(t) if t == "0"));
-        assert!(matches!(typed("OLLAMA_ORIGINS", "a,b"), Typed::Exact(t) if t == "[\"a\", \"b\"]"));
     }
 
     #[test]

@@ -9,7 +9,9 @@ mod document;
 pub(crate) mod duration;
 pub(crate) mod error;
 pub(crate) mod raw;
+pub(crate) mod typed_env;
 pub(crate) mod validate;
+pub(crate) mod write;
 
 use std::sync::Arc;
 

@@ -4,18 +4,22 @@
 //! Schema's descriptions. It checks nothing beyond TOML types and unknown keys
 //! (`deny_unknown_fields` on every table); `validate` turns it into [`crate::model::Desired`].
 //! Values that need a labelled error keep their span (`toml::Spanned`).
+//!
+//! The same types serialize back to TOML (`write` renders a whole file from them, as
+//! `ssollama init --from-machine` does): a value built in code has no span ([`unspanned`]), and
+//! an absent (`None`) key is not written.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 
 /// `server.toml`: the declared state of one Ollama server on one Mac.
 ///
 /// Every table rejects unknown keys. Only `[listen]` is required.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "ssollama server.toml")]
 pub(crate) struct RawConfig {
@@ -30,6 +34,7 @@ pub(crate) struct RawConfig {
     /// Where launchd sends the server's output.
     pub logs: Option<RawLogs>,
     /// Ollama's environment. An absent key is not written, so Ollama's own default applies.
+    #[serde(serialize_with = "keys_in_order")]
     pub ollama: Option<RawOllama>,
     /// What happens to installed models that are not listed in `[[models]]`.
     pub model_policy: Option<RawModelPolicy>,
@@ -37,8 +42,32 @@ pub(crate) struct RawConfig {
     pub models: Option<Vec<RawModel>>,
 }
 
+/// A value built in code rather than read from a file: it has no span.
+pub(crate) fn unspanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
+}
+
+/// `[ollama]` is written with its keys in alphabetical order, which is also the order of the
+/// variables they set (`context_length` … `origins` as `OLLAMA_CONTEXT_LENGTH` …
+/// `OLLAMA_ORIGINS`), as a plist lists them.
+#[expect(
+    clippy::ref_option,
+    reason = "the signature `#[serde(serialize_with)]` calls"
+)]
+fn keys_in_order<S: Serializer>(
+    ollama: &Option<RawOllama>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match ollama {
+        None => serializer.serialize_none(),
+        Some(ollama) => toml::Table::try_from(ollama)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer),
+    }
+}
+
 /// `[service]`: the launchd job.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawService {
     /// The launchd `Label` and the plist file name (`<label>.plist`). Letters, digits, `.`,
@@ -101,7 +130,7 @@ pub(crate) enum RawMode {
 }
 
 /// `[listen]`: the address and port of Ollama's HTTP API, written to `OLLAMA_HOST`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawListen {
     /// The IP address Ollama binds (`OLLAMA_HOST=<host>:<port>`). `"0.0.0.0"` (or `"::"`) means
@@ -116,7 +145,7 @@ pub(crate) struct RawListen {
 
 /// `[network]`: a manual IPv4 configuration applied with
 /// `networksetup -setmanual <service> <address> <subnet_mask> <router>`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNetwork {
     /// The network service name, as `networksetup -listallnetworkservices` prints it (for
@@ -139,7 +168,7 @@ pub(crate) struct RawNetwork {
 }
 
 /// `[logs]`: launchd's `StandardOutPath` and `StandardErrorPath`. Both may name the same file.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLogs {
     /// Absolute path of the server's standard output (`StandardOutPath`). Default
@@ -154,7 +183,7 @@ pub(crate) struct RawLogs {
 
 /// `[ollama]`: Ollama's environment, written to the plist's `EnvironmentVariables`.
 /// An absent key is not written, so Ollama's built-in default applies.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOllama {
     /// `OLLAMA_KEEP_ALIVE`: how long an idle model stays loaded. A Go duration string
@@ -223,7 +252,7 @@ pub(crate) enum RawKvCacheType {
 }
 
 /// A duration as Ollama's environment accepts it: a Go duration string or integer seconds.
-#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub(crate) enum RawDuration {
     /// A Go `time.ParseDuration` string (`"24h"`, `"1h30m"`, `"-1m"`), or an integer in a
@@ -261,7 +290,7 @@ impl<'de> Deserialize<'de> for RawDuration {
 }
 
 /// `[model_policy]`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawModelPolicy {
     /// `true`: remove installed models that are not listed in `[[models]]` (exact match after
@@ -271,7 +300,7 @@ pub(crate) struct RawModelPolicy {
 }
 
 /// One `[[models]]` entry.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawModel {
     /// The model name as `ollama pull` takes it (`"llama3.2"`, `"qwen2.5-coder:32b"`,

@@ -18,6 +18,10 @@ use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::raw::{
     RawConfig, RawDuration, RawListen, RawLogs, RawModel, RawNetwork, RawOllama, RawService,
 };
+use super::typed_env::{
+    CONTEXT_LENGTH, KEEP_ALIVE, KV_CACHE_TYPE, LOAD_TIMEOUT, MAX_LOADED_MODELS, MAX_QUEUE,
+    MODELS_DIR, NUM_PARALLEL, TypedVar, kv_cache_type, typed_var,
+};
 use crate::model::desired::{
     Desired, KvCacheType, Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, NetworkSpec,
     OllamaDuration, OllamaSettings, ProcessType, Service,
@@ -32,22 +36,6 @@ pub(crate) const DEFAULT_PORT: u16 = 11434;
 pub(crate) const DEFAULT_STDOUT: &str = "/tmp/ollama.stdout.log";
 /// Default `logs.stderr`.
 pub(crate) const DEFAULT_STDERR: &str = "/tmp/ollama.stderr.log";
-
-/// The environment variables that a typed `[ollama]` key writes, with that key.
-pub(crate) const TYPED_ENV: &[(&str, &str)] = &[
-    ("OLLAMA_KEEP_ALIVE", "keep_alive"),
-    ("OLLAMA_CONTEXT_LENGTH", "context_length"),
-    ("OLLAMA_FLASH_ATTENTION", "flash_attention"),
-    ("OLLAMA_KV_CACHE_TYPE", "kv_cache_type"),
-    ("OLLAMA_NUM_PARALLEL", "num_parallel"),
-    ("OLLAMA_MAX_LOADED_MODELS", "max_loaded_models"),
-    ("OLLAMA_MAX_QUEUE", "max_queue"),
-    ("OLLAMA_DEBUG", "debug"),
-    ("OLLAMA_ORIGINS", "origins"),
-    ("OLLAMA_MODELS", "models_dir"),
-    ("OLLAMA_LOAD_TIMEOUT", "load_timeout"),
-    ("OLLAMA_NOPRUNE", "no_prune"),
-];
 
 /// Validates `raw`; `None` when `sink` holds (or already held) an error.
 pub(super) fn validate(raw: &RawConfig, sink: &mut Sink) -> Option<Desired> {
@@ -435,11 +423,16 @@ fn writable(key: &str, value: &Spanned<String>, sink: &mut Sink) -> bool {
     false
 }
 
+/// Whether `path` is absolute (it starts at `/`).
+pub(crate) fn is_absolute(path: &str) -> bool {
+    path.starts_with('/')
+}
+
 fn absolute(key: &str, path: &Spanned<String>, sink: &mut Sink) -> Option<PathBuf> {
     if !writable(key, path, sink) {
         return None;
     }
-    if path.get_ref().starts_with('/') {
+    if is_absolute(path.get_ref()) {
         Some(PathBuf::from(path.get_ref()))
     } else {
         sink.push(ConfigError::RelativePath {
@@ -466,7 +459,7 @@ fn logs(raw: &RawLogs, sink: &mut Sink) -> Option<Logs> {
     })
 }
 
-fn duration(key: &str, raw: &Spanned<RawDuration>, sink: &mut Sink) -> Option<OllamaDuration> {
+fn duration(var: &TypedVar, raw: &Spanned<RawDuration>, sink: &mut Sink) -> Option<OllamaDuration> {
     match raw.get_ref() {
         RawDuration::Seconds(seconds) => Some(OllamaDuration {
             text: seconds.to_string(),
@@ -479,7 +472,7 @@ fn duration(key: &str, raw: &Spanned<RawDuration>, sink: &mut Sink) -> Option<Ol
             }),
             Err(err) => {
                 sink.push(ConfigError::Duration {
-                    key: key.to_owned(),
+                    key: var.dotted(),
                     reason: err.to_string(),
                     src: sink.src(),
                     span: span(raw),
@@ -490,13 +483,14 @@ fn duration(key: &str, raw: &Spanned<RawDuration>, sink: &mut Sink) -> Option<Ol
     }
 }
 
-fn number(key: &str, raw: &Spanned<i64>, min: i64, sink: &mut Sink) -> Option<u32> {
+fn number(var: &TypedVar, raw: &Spanned<i64>, sink: &mut Sink) -> Option<u32> {
     let value = *raw.get_ref();
+    let min = var.min();
     match u32::try_from(value) {
         Ok(v) if value >= min => Some(v),
         _ => {
             sink.push(ConfigError::OutOfRange {
-                key: key.to_owned(),
+                key: var.dotted(),
                 value,
                 min,
                 max: i64::from(u32::MAX),
@@ -521,43 +515,35 @@ fn opt<T, U>(value: Option<&T>, check: impl FnOnce(&T) -> Option<U>) -> Option<O
 }
 
 fn ollama(raw: &RawOllama, sink: &mut Sink) -> Option<OllamaSettings> {
-    let keep_alive = opt(raw.keep_alive.as_ref(), |d| {
-        duration("ollama.keep_alive", d, sink)
-    });
+    let keep_alive = opt(raw.keep_alive.as_ref(), |d| duration(&KEEP_ALIVE, d, sink));
     let load_timeout = opt(raw.load_timeout.as_ref(), |d| {
-        duration("ollama.load_timeout", d, sink)
+        duration(&LOAD_TIMEOUT, d, sink)
     });
     let context_length = opt(raw.context_length.as_ref(), |n| {
-        number("ollama.context_length", n, 1, sink)
+        number(&CONTEXT_LENGTH, n, sink)
     });
     let num_parallel = opt(raw.num_parallel.as_ref(), |n| {
-        number("ollama.num_parallel", n, 1, sink)
+        number(&NUM_PARALLEL, n, sink)
     });
     let max_loaded_models = opt(raw.max_loaded_models.as_ref(), |n| {
-        number("ollama.max_loaded_models", n, 0, sink)
+        number(&MAX_LOADED_MODELS, n, sink)
     });
-    let max_queue = opt(raw.max_queue.as_ref(), |n| {
-        number("ollama.max_queue", n, 1, sink)
-    });
+    let max_queue = opt(raw.max_queue.as_ref(), |n| number(&MAX_QUEUE, n, sink));
     let kv_cache_type = opt(raw.kv_cache_type.as_ref(), |kind| {
-        let parsed = match kind.get_ref().as_str() {
-            "f16" => Some(KvCacheType::F16),
-            "q8_0" => Some(KvCacheType::Q8_0),
-            "q4_0" => Some(KvCacheType::Q4_0),
-            other => {
-                sink.push(ConfigError::KvCacheType {
-                    value: other.to_owned(),
-                    src: sink.src(),
-                    span: span(kind),
-                });
-                None
-            }
-        };
+        let parsed = kv_cache_type(kind.get_ref());
+        if parsed.is_none() {
+            sink.push(ConfigError::KvCacheType {
+                value: kind.get_ref().clone(),
+                src: sink.src(),
+                span: span(kind),
+            });
+        }
         if parsed.is_some_and(|k| k != KvCacheType::F16) && raw.flash_attention != Some(true) {
             sink.warn(ConfigWarning::new(
                 WarningKind::KvCacheWithoutFlashAttention,
                 format!(
-                    "`ollama.kv_cache_type = \"{}\"` needs flash attention",
+                    "`{} = \"{}\"` needs flash attention",
+                    KV_CACHE_TYPE.dotted(),
                     kind.get_ref()
                 ),
                 "set `flash_attention = true` in [ollama]; without flash attention Ollama falls back to an f16 cache".to_owned(),
@@ -589,7 +575,7 @@ fn ollama(raw: &RawOllama, sink: &mut Sink) -> Option<OllamaSettings> {
         .as_ref()
         .map(|o| o.iter().map(|s| s.get_ref().clone()).collect());
     let models_dir = opt(raw.models_dir.as_ref(), |p| {
-        absolute("ollama.models_dir", p, sink)
+        absolute(&MODELS_DIR.dotted(), p, sink)
     });
     let extra_env = extra_env(raw.extra_env.as_ref(), sink);
     Some(OllamaSettings {
@@ -638,15 +624,12 @@ fn extra_env(
                 span: span(key),
             })
         } else {
-            TYPED_ENV
-                .iter()
-                .find(|(var, _)| var == name)
-                .map(|(var, typed_key)| ConfigError::EnvTyped {
-                    var: (*var).to_owned(),
-                    typed_key,
-                    src: sink.src(),
-                    span: span(key),
-                })
+            typed_var(name).map(|typed| ConfigError::EnvTyped {
+                var: typed.var.to_owned(),
+                typed_key: typed.key,
+                src: sink.src(),
+                span: span(key),
+            })
         };
         match error {
             Some(error) => {
