@@ -1,0 +1,39 @@
+//! The network service: `networksetup` changes (manual IP, DNS, DHCP), through `sudo` when
+//! they need admin rights.
+
+use super::{StepError, excerpt, run};
+use crate::apply::Settings;
+use crate::network::networksetup::{self, NetworksetupError};
+use crate::sys::exec::Cmd;
+
+/// Runs a `networksetup` change; on "requires admin privileges" (exit 14) runs it again through
+/// `sudo` (`-n` without a terminal, so it never hangs on a password prompt).
+pub(super) async fn run_admin(settings: &Settings, cmd: &Cmd) -> Result<String, StepError> {
+    let out = run(settings, cmd).await?;
+    match networksetup::check(out.status, &out.stdout, &out.stderr) {
+        Ok(()) => return Ok(format!("ran `{cmd}`")),
+        Err(NetworksetupError::NeedsAdmin { .. }) => {}
+        Err(source) => {
+            return Err(StepError::Network {
+                cmd: cmd.to_string(),
+                source,
+            });
+        }
+    }
+    let sudo = cmd.clone().via_sudo(!settings.interactive);
+    tracing::info!(command = %sudo, "networksetup needs admin privileges; retrying through sudo");
+    let out = run(settings, &sudo).await?;
+    if out.status != Some(0) && out.stderr.contains("sudo:") {
+        return Err(StepError::SudoRefused {
+            cmd: sudo.to_string(),
+            message: excerpt(&out.stderr),
+        });
+    }
+    networksetup::check(out.status, &out.stdout, &out.stderr).map_err(|source| {
+        StepError::Network {
+            cmd: sudo.to_string(),
+            source,
+        }
+    })?;
+    Ok(format!("ran `{sudo}`"))
+}
