@@ -8,7 +8,8 @@
 
 pub(crate) mod journal;
 mod steps;
-pub(crate) mod warm;
+
+pub(crate) use steps::warm;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -13,6 +13,7 @@ mod program;
 pub(super) use conflicts::{bootout_homebrew, quit_ollama_app};
 use job::{bootout_and_wait, load_job, not_serving, parse_target, restart, target};
 pub(super) use models::check_warm;
+pub(crate) use models::warm;
 use models::{pull, remove_model, warm_model};
 use network::run_admin;
 use plist::{keep_backup, write_plist};
@@ -46,7 +47,7 @@ pub(super) struct Ctx<'a> {
     /// Rollbacks done in this round (each becomes a `rollback launchd.job` journal line).
     pub(super) rollbacks: Mutex<Vec<StepStatus>>,
     /// What `/api/ps` listed after each warm step of the round (for the joint check).
-    pub(super) warmed: Mutex<Vec<crate::apply::warm::WarmSeen>>,
+    pub(super) warmed: Mutex<Vec<warm::WarmSeen>>,
 }
 
 impl<'a> Ctx<'a> {

@@ -1,5 +1,7 @@
 //! Ollama's models: pull, remove, warm, and the joint check of the warm set.
 
+pub(crate) mod warm;
+
 use std::time::Instant;
 
 use super::{Ctx, StepError};
@@ -8,7 +10,7 @@ use crate::ollama::name::ModelName;
 
 pub(super) async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
     let client = ctx.settings.observe.client(ctx.desired);
-    let pulling = crate::apply::warm::pull(&client, name, ctx.reporter);
+    let pulling = warm::pull(&client, name, ctx.reporter);
     tokio::select! {
         result = pulling => result?,
         () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),
@@ -38,7 +40,7 @@ pub(super) async fn warm_model(
     let client = ctx.settings.observe.client(ctx.desired);
     let start = Instant::now();
     // keep_alive -1: stay loaded until the server stops (a number; the string "-1" is a 400).
-    let loading = crate::apply::warm::load(&client, name, embedding);
+    let loading = warm::load(&client, name, embedding);
     tokio::select! {
         result = loading => result?,
         () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),
@@ -51,7 +53,7 @@ pub(super) async fn warm_model(
     ctx.warmed
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(crate::apply::warm::WarmSeen {
+        .push(warm::WarmSeen {
             model: name.clone(),
             loaded,
         });
@@ -92,7 +94,7 @@ pub(in crate::apply) async fn check_warm(ctx: &Ctx<'_>) -> Result<String, StepEr
     };
     let client = ctx.settings.observe.client(ctx.desired);
     let now = client.ps(ctx.settings.observe.http_timeout).await?;
-    match crate::apply::warm::evictions(&warm, &before, &seen, &now) {
+    match warm::evictions(&warm, &before, &seen, &now) {
         Some(message) => Err(StepError::WarmEvicted(message)),
         None => Ok(format!("{} warm model(s) in memory together", warm.len())),
     }
