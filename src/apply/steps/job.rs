@@ -210,7 +210,7 @@ async fn roll_back(
             }
         }
         Err(error) => {
-            let error = crate::apply::error_chain(&error);
+            let error = crate::apply::run::error_chain(&error);
             record(StepStatus::Failed {
                 error: error.clone(),
             });
