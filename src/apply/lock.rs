@@ -7,7 +7,7 @@ use crate::model::desired::Mode;
 
 /// The directory of the Mac-wide lock on a real Mac: sticky, root's, writable by every user, and
 /// never removed (so its `flock` cannot be escaped by deleting the lock file).
-pub(crate) const MAC_LOCK_DIR: &str = "/private/tmp";
+const MAC_LOCK_DIR: &str = "/private/tmp";
 
 /// The Mac-wide lock every run that may change the Mac takes first, whatever its config (agent
 /// or daemon) and user: `/private/tmp/ssollama.lock`. With `SSOLLAMA_TOOL_DIR` (the simulated

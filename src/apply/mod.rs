@@ -4,7 +4,12 @@
 //! Owns execution order, the skip-on-failure rule ([`journal::skip_reason`], pure), bounded
 //! waits, retries and cancellation. It must not print or render: progress goes to a
 //! [`Reporter`] and the result is a [`Report`] that the CLI prints. Entry points: [`converge`]
-//! (apply and destroy), [`preflight`] (checks before anything is touched), [`warm::warm`].
+//! (apply and destroy), [`preflight()`] (checks before anything is touched), [`warm::warm`].
+//!
+//! Files: this one holds the types of a run ([`Settings`], [`Timing`], [`Cancel`], [`Event`],
+//! [`Outcome`], [`Report`]); `run.rs` the converge loop and a round's steps; `preflight.rs` the
+//! root, `sudo` and `HOME` checks; `lock.rs` where the locks live; `journal.rs` the journal
+//! lines; `steps/` one executor file per resource.
 
 pub(crate) mod journal;
 mod lock;

@@ -99,7 +99,7 @@ fn inside(path: &Path, home: &Path) -> bool {
 }
 
 /// Staff, the primary group of macOS users: the group of what root writes for a user's agent.
-pub(crate) const STAFF_GID: u32 = 20;
+const STAFF_GID: u32 = 20;
 
 /// The owner of what ssollama creates for an agent when it runs as root for a user (`sudo`,
 /// `uid` = `SUDO_UID`): `(uid, staff)`, so the user's own runs and agents can use it afterwards.

@@ -246,7 +246,7 @@ async fn execute_round(
                 resource: journal::WARM_CHECK_RESOURCE.to_owned(),
                 action: journal::WARM_CHECK.to_owned(),
                 status: StepStatus::Failed {
-                    error: error_chain(&error),
+                    error: steps::error_chain(&error),
                 },
                 millis: 0,
             };
@@ -290,27 +290,12 @@ async fn run_step(ctx: &steps::Ctx<'_>, change: &Change, round: usize) -> StepRe
     let status = match result {
         Ok(detail) => StepStatus::Done { detail },
         Err(error) => {
-            let error = error_chain(&error);
+            let error = steps::error_chain(&error);
             tracing::info!(resource = %change.resource, %error, "step failed");
             StepStatus::Failed { error }
         }
     };
     StepRecord::new(round, change, status, millis)
-}
-
-/// An error and its sources, `: `-joined (an OS error says *why* a path could not be written).
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let line = inner.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = inner.source();
-    }
-    text
 }
 
 /// Whether `--take-over` has something to stop (Ollama.app or Homebrew's job).
@@ -355,7 +340,7 @@ async fn take_over(
         let status = match result {
             Ok(detail) => StepStatus::Done { detail },
             Err(error) => StepStatus::Failed {
-                error: error_chain(&error),
+                error: steps::error_chain(&error),
             },
         };
         let record = StepRecord {

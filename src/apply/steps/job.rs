@@ -21,8 +21,35 @@ use crate::sys::fs;
 /// How many lines of the job's stderr log a readiness error quotes.
 const LOG_TAIL_LINES: usize = 12;
 
+/// `LoadJob`: loads the plist into `domain` as `label` ([`load_job`]).
+pub(super) async fn load(
+    ctx: &Ctx<'_>,
+    domain: &str,
+    label: &str,
+    plist: &Path,
+    loaded: bool,
+) -> Result<String, StepError> {
+    load_job(ctx, &target(domain, label)?, plist, loaded).await
+}
+
+/// `KickstartJob`: restarts the job ([`restart`]); when it does not serve again, the error says
+/// so loudly.
+pub(super) async fn kickstart(ctx: &Ctx<'_>, target: &str) -> Result<String, StepError> {
+    let target = parse_target(target)?;
+    restart(ctx, &target)
+        .await
+        .map_err(|failure| not_serving(&target, failure, String::new()))
+}
+
+/// `BootoutJob`: boots the job out and waits until launchd no longer knows it.
+pub(super) async fn bootout(ctx: &Ctx<'_>, domain: &str, label: &str) -> Result<String, StepError> {
+    let target = target(domain, label)?;
+    bootout_and_wait(ctx.settings, ctx.cancel, &target).await?;
+    Ok(format!("booted out {target}"))
+}
+
 /// `gui/501` + `com.ollama` → the service target.
-pub(super) fn target(domain: &str, label: &str) -> Result<ServiceTarget, StepError> {
+fn target(domain: &str, label: &str) -> Result<ServiceTarget, StepError> {
     let label = Label::new(label).map_err(|e| StepError::Invalid(format!("label: {e}")))?;
     Ok(ServiceTarget::new(parse_domain(domain)?, label))
 }
@@ -88,7 +115,7 @@ pub(super) async fn bootout_and_wait(
 /// `kickstart -k`, then wait until Ollama answers and keeps answering. Not cancellable: it is
 /// bounded by the ready timeout and the settle window, and a signal must not leave the job half
 /// restarted.
-pub(super) async fn restart(ctx: &Ctx<'_>, target: &ServiceTarget) -> Result<String, StepError> {
+async fn restart(ctx: &Ctx<'_>, target: &ServiceTarget) -> Result<String, StepError> {
     let steady = Cancel::new();
     let cmd = launchctl::kickstart(target, true);
     let out = run(ctx.settings, &cmd).await?;
@@ -111,7 +138,7 @@ pub(super) async fn restart(ctx: &Ctx<'_>, target: &ServiceTarget) -> Result<Str
 /// Nothing here is cancellable (Ctrl-C, SIGTERM, SIGHUP): between bootout and bootstrap the Mac
 /// serves nothing, so the reload finishes or rolls back, within the bounded waits, and the run
 /// stops after the step.
-pub(super) async fn load_job(
+async fn load_job(
     ctx: &Ctx<'_>,
     target: &ServiceTarget,
     plist: &Path,
@@ -210,7 +237,7 @@ async fn roll_back(
             }
         }
         Err(error) => {
-            let error = crate::apply::run::error_chain(&error);
+            let error = super::error_chain(&error);
             record(StepStatus::Failed {
                 error: error.clone(),
             });
@@ -254,11 +281,7 @@ fn previous_desired(desired: &Desired, bytes: &[u8]) -> Desired {
 }
 
 /// The loud error of a (re)load after which nothing serves, with how to recover.
-pub(super) fn not_serving(
-    target: &ServiceTarget,
-    failure: StepError,
-    rollback: String,
-) -> StepError {
+fn not_serving(target: &ServiceTarget, failure: StepError, rollback: String) -> StepError {
     StepError::NotServing {
         failure: Box::new(failure),
         rollback,

@@ -1,6 +1,13 @@
-//! The step executors: one small function per [`Operation`], each through the gateways
-//! (`sys::exec`, `sys::fs`, `ollama::client`). Waits are bounded and cancellable; retries are
-//! bounded. Sequencing lives in the parent module, not here.
+//! The step executors, one file per resource, each through the gateways (`sys::exec`,
+//! `sys::fs`, `ollama::client`): [`program`] (`brew install`), [`network`] (`networksetup`),
+//! [`plist`] (write, remove, backups), [`job`] (load, kickstart, bootout, the waits, rollback),
+//! [`logs`], [`models`] (pull, remove, warm, and `ssollama warm`), [`conflicts`] (the
+//! `--take-over` steps). This file holds what they share: the dispatch from an [`Operation`]
+//! ([`execute`]), the step context ([`Ctx`]) and the error type ([`StepError`]).
+//!
+//! Waits are bounded and cancellable; retries are bounded. Sequencing lives in `run.rs`, not
+//! here. A new resource is a new file here and its arms in [`execute`], whose match on
+//! [`Operation`] is exhaustive.
 
 mod conflicts;
 mod job;
@@ -10,26 +17,21 @@ mod network;
 mod plist;
 mod program;
 
-pub(super) use conflicts::{bootout_homebrew, quit_ollama_app};
-use job::{bootout_and_wait, load_job, not_serving, parse_target, restart, target};
-pub(super) use models::check_warm;
-pub(crate) use models::warm;
-use models::{pull, remove_model, warm_model};
-use network::run_admin;
-use plist::{keep_backup, write_plist};
-use program::install_ollama;
-
 use std::sync::Mutex;
 use std::time::Duration;
 
 use super::journal::StepStatus;
 use super::{Cancel, Reporter, Settings, home_owner};
 use crate::model::{Desired, Observed};
-use crate::network::networksetup::{self, NetworksetupError};
+use crate::network::networksetup::NetworksetupError;
 use crate::ollama::client::OllamaError;
 use crate::plan::Operation;
 use crate::sys::exec::{Cmd, ExecError, Output};
-use crate::sys::fs::{self, FsError};
+use crate::sys::fs::FsError;
+
+pub(super) use conflicts::{bootout_homebrew, quit_ollama_app};
+pub(super) use models::check_warm;
+pub(crate) use models::warm;
 
 /// The error text of a step stopped by Ctrl-C / SIGTERM.
 pub(super) const INTERRUPTED: &str = "interrupted";
@@ -241,6 +243,21 @@ fn failed(cmd: &Cmd, out: &Output) -> StepError {
     }
 }
 
+/// An error and its sources, `: `-joined (an OS error says *why* a path could not be written).
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let line = inner.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = inner.source();
+    }
+    text
+}
+
 /// Runs a command with the observe settings' limit.
 async fn run(settings: &Settings, cmd: &Cmd) -> Result<Output, StepError> {
     Ok(settings.observe.run(cmd).await?)
@@ -254,68 +271,37 @@ async fn pause(cancel: &Cancel, duration: Duration) -> Result<(), StepError> {
     }
 }
 
-/// Carries out one operation; `Ok` carries a one-line detail for the journal.
+/// Carries out one operation; `Ok` carries a one-line detail for the journal. One arm per
+/// operation, each handing it to its resource's file (the match is exhaustive: a new operation
+/// does not compile until it has its step).
 pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<String, StepError> {
     match operation {
-        Operation::InstallOllama => install_ollama(ctx).await,
+        Operation::InstallOllama => program::install_ollama(ctx).await,
         Operation::SetManual {
             service,
             address,
             subnet_mask,
             router,
-        } => {
-            let cmd = networksetup::set_manual(service, *address, *subnet_mask, *router);
-            run_admin(ctx.settings, &cmd).await
-        }
+        } => network::set_manual(ctx, service, *address, *subnet_mask, *router).await,
         Operation::SetDnsServers { service, servers } => {
-            let cmd = networksetup::set_dns_servers(service, servers);
-            run_admin(ctx.settings, &cmd).await
+            network::set_dns_servers(ctx, service, servers).await
         }
-        Operation::SetDhcp { service } => {
-            run_admin(ctx.settings, &networksetup::set_dhcp(service)).await
-        }
-        Operation::CreateLogDirs { dirs } => {
-            for dir in dirs {
-                fs::create_dir_all_owned(dir, dir_owner(ctx))?;
-            }
-            Ok(format!("created {} directories", dirs.len()))
-        }
-        Operation::WritePlist { path, contents } => write_plist(ctx, path, contents),
+        Operation::SetDhcp { service } => network::set_dhcp(ctx, service).await,
+        Operation::CreateLogDirs { dirs } => logs::create_dirs(ctx, dirs),
+        Operation::RemoveLogs { paths } => logs::remove(paths),
+        Operation::WritePlist { path, contents } => plist::write(ctx, path, contents),
+        Operation::RemovePlist { path } => plist::remove(ctx, path),
         Operation::LoadJob {
             domain,
             label,
             plist,
             loaded,
-        } => load_job(ctx, &target(domain, label)?, plist, *loaded).await,
-        Operation::KickstartJob { target: text } => {
-            let target = parse_target(text)?;
-            restart(ctx, &target)
-                .await
-                .map_err(|failure| not_serving(&target, failure, String::new()))
-        }
-        Operation::PullModel { name } => pull(ctx, name).await,
-        Operation::RemoveModel { name } => remove_model(ctx, name).await,
-        Operation::WarmModel { name, embedding } => warm_model(ctx, name, *embedding).await,
-        Operation::BootoutJob { domain, label } => {
-            let target = target(domain, label)?;
-            bootout_and_wait(ctx.settings, ctx.cancel, &target).await?;
-            Ok(format!("booted out {target}"))
-        }
-        Operation::RemovePlist { path } => {
-            let (_, backup) = keep_backup(ctx, path)?;
-            fs::remove_file(path)?;
-            Ok(format!(
-                "removed {} (a copy is kept as {})",
-                path.display(),
-                backup.display()
-            ))
-        }
-        Operation::RemoveLogs { paths } => {
-            for path in paths {
-                fs::remove_regular_file(path)?;
-            }
-            Ok(format!("removed {} log file(s)", paths.len()))
-        }
+        } => job::load(ctx, domain, label, plist, *loaded).await,
+        Operation::KickstartJob { target } => job::kickstart(ctx, target).await,
+        Operation::BootoutJob { domain, label } => job::bootout(ctx, domain, label).await,
+        Operation::PullModel { name } => models::pull(ctx, name).await,
+        Operation::RemoveModel { name } => models::remove(ctx, name).await,
+        Operation::WarmModel { name, embedding } => models::warm_model(ctx, name, *embedding).await,
     }
 }
 

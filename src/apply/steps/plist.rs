@@ -29,7 +29,7 @@ fn backup_path(path: &Path) -> PathBuf {
 }
 
 /// Copies the plist to [`backup_path`] (creating its directory, owned like the plist's).
-pub(super) fn keep_backup(ctx: &Ctx<'_>, path: &Path) -> Result<(bool, PathBuf), StepError> {
+fn keep_backup(ctx: &Ctx<'_>, path: &Path) -> Result<(bool, PathBuf), StepError> {
     let backup = backup_path(path);
     if fs::meta(path).is_none() {
         return Ok((false, backup));
@@ -50,7 +50,9 @@ pub(super) fn plist_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
     }
 }
 
-pub(super) fn write_plist(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String, StepError> {
+/// Writes the plist atomically with its owner and mode, keeping the file it replaces as a
+/// backup and, for a rollback, in the step context.
+pub(super) fn write(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String, StepError> {
     let owner = dir_owner(ctx);
     if let Some(dir) = path.parent() {
         fs::create_dir_all_owned(dir, owner)?;
@@ -74,6 +76,17 @@ pub(super) fn write_plist(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<
     } else {
         format!("wrote {}", path.display())
     })
+}
+
+/// Removes the plist (`destroy`), keeping a copy as a backup.
+pub(super) fn remove(ctx: &Ctx<'_>, path: &Path) -> Result<String, StepError> {
+    let (_, backup) = keep_backup(ctx, path)?;
+    fs::remove_file(path)?;
+    Ok(format!(
+        "removed {} (a copy is kept as {})",
+        path.display(),
+        backup.display()
+    ))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub(super) async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, Step
 
 /// Unloads, then deletes: `DELETE /api/delete` removes the files only, and a loaded model
 /// would stay in memory (`ollama rm` unloads first too).
-pub(super) async fn remove_model(ctx: &Ctx<'_>, name: &str) -> Result<String, StepError> {
+pub(super) async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String, StepError> {
     let client = ctx.settings.observe.client(ctx.desired);
     let timeout = ctx.settings.observe.http_timeout;
     let unloaded = client.unload(name, timeout).await?;
