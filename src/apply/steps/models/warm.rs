@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{Cancel, Event, Reporter};
+use crate::apply::{Cancel, Event, Reporter};
 use crate::model::observed::{InstalledModel, LoadedModel};
 use crate::ollama::client::{Client, OllamaError};
 use crate::ollama::name::ModelName;

@@ -1,0 +1,101 @@
+//! Ollama's models: pull, remove, warm, and the joint check of the warm set.
+
+pub(crate) mod warm;
+
+use std::time::Instant;
+
+use super::{Ctx, StepError};
+use crate::model::Knowable;
+use crate::ollama::name::ModelName;
+
+pub(super) async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
+    let client = ctx.settings.observe.client(ctx.desired);
+    let pulling = warm::pull(&client, name, ctx.reporter);
+    tokio::select! {
+        result = pulling => result?,
+        () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),
+    }
+    Ok(format!("pulled {}", name.display()))
+}
+
+/// Unloads, then deletes: `DELETE /api/delete` removes the files only, and a loaded model
+/// would stay in memory (`ollama rm` unloads first too).
+pub(super) async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String, StepError> {
+    let client = ctx.settings.observe.client(ctx.desired);
+    let timeout = ctx.settings.observe.http_timeout;
+    let unloaded = client.unload(name, timeout).await?;
+    client.delete(name, timeout).await?;
+    Ok(if unloaded {
+        format!("removed {name} (unloaded first)")
+    } else {
+        format!("removed {name}")
+    })
+}
+
+pub(super) async fn warm_model(
+    ctx: &Ctx<'_>,
+    name: &ModelName,
+    embedding: bool,
+) -> Result<String, StepError> {
+    let client = ctx.settings.observe.client(ctx.desired);
+    let start = Instant::now();
+    // keep_alive -1: stay loaded until the server stops (a number; the string "-1" is a 400).
+    let loading = warm::load(&client, name, embedding);
+    tokio::select! {
+        result = loading => result?,
+        () = ctx.cancel.cancelled() => return Err(StepError::Interrupted),
+    }
+    let took = start.elapsed();
+    let loaded = client.ps(ctx.settings.observe.http_timeout).await?;
+    let listed = loaded
+        .iter()
+        .any(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name));
+    ctx.warmed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(warm::WarmSeen {
+            model: name.clone(),
+            loaded,
+        });
+    if !listed {
+        return Err(StepError::NotWarm {
+            model: name.display(),
+        });
+    }
+    Ok(format!(
+        "loaded {} in {:.1} s (keep_alive forever)",
+        name.display(),
+        took.as_secs_f64()
+    ))
+}
+
+/// The joint check after the warm steps of a round: every `warm` model of server.toml must still
+/// be in memory (`warm::evictions` says what evicted what).
+pub(in crate::apply) async fn check_warm(ctx: &Ctx<'_>) -> Result<String, StepError> {
+    let seen = std::mem::take(
+        &mut *ctx
+            .warmed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let warm: Vec<ModelName> = ctx
+        .desired
+        .models
+        .iter()
+        .filter(|m| m.warm && !m.name.is_cloud())
+        .map(|m| m.name.clone())
+        .collect();
+    let before = match &ctx.observed.ollama.server {
+        crate::model::observed::ServerStatus::Up {
+            loaded: Knowable::Known(list),
+            ..
+        } => list.clone(),
+        _ => Vec::new(),
+    };
+    let client = ctx.settings.observe.client(ctx.desired);
+    let now = client.ps(ctx.settings.observe.http_timeout).await?;
+    match warm::evictions(&warm, &before, &seen, &now) {
+        Some(message) => Err(StepError::WarmEvicted(message)),
+        None => Ok(format!("{} warm model(s) in memory together", warm.len())),
+    }
+}
