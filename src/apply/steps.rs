@@ -12,8 +12,9 @@ use super::{Cancel, Event, Reporter, Settings, home_owner};
 use crate::launchd::cmd as launchctl;
 use crate::launchd::cmd::{BootoutOutcome, BootstrapOutcome};
 use crate::launchd::domain::{Domain, ServiceTarget};
-use crate::model::desired::{Label, Mode};
+use crate::model::desired::Label;
 use crate::model::observed::JobStatus;
+use crate::model::plist_rule::PLIST_MODE;
 use crate::model::{Desired, Knowable, Observed};
 use crate::network::networksetup::{self, NetworksetupError};
 use crate::ollama::client::OllamaError;
@@ -479,9 +480,10 @@ async fn run_admin(settings: &Settings, cmd: &Cmd) -> Result<String, StepError> 
 /// The owner a plist must have: agents belong to the user (only settable as root), daemons to
 /// root:wheel (macos.md §4.1).
 fn plist_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
-    match ctx.desired.service.mode {
-        Mode::Daemon { .. } => Some((0, 0)),
-        Mode::Agent => dir_owner(ctx),
+    if ctx.desired.service.mode.plist_owned_by_root() {
+        Some((0, 0))
+    } else {
+        dir_owner(ctx)
     }
 }
 
@@ -511,7 +513,7 @@ fn write_plist(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String, Ste
     }
     let previous = fs::read_optional_bytes(path)?;
     let (kept, backup) = keep_backup(ctx, path)?;
-    fs::write_atomic(path, contents.as_bytes(), 0o644, plist_owner(ctx))?;
+    fs::write_atomic(path, contents.as_bytes(), PLIST_MODE, plist_owner(ctx))?;
     if let Ok(mut slot) = ctx.previous_plist.lock() {
         *slot = previous;
     }
@@ -664,7 +666,7 @@ async fn roll_back(
         ctx.cancel,
     );
     let outcome = async {
-        fs::write_atomic(plist, &bytes, 0o644, plist_owner(ctx))?;
+        fs::write_atomic(plist, &bytes, PLIST_MODE, plist_owner(ctx))?;
         reload(&previous_ctx, target, plist, true).await
     }
     .await;

@@ -6,6 +6,7 @@
 pub(crate) mod desired;
 pub(crate) mod knowable;
 pub(crate) mod observed;
+pub(crate) mod plist_rule;
 
 pub(crate) use desired::Desired;
 pub(crate) use knowable::Knowable;

@@ -23,11 +23,12 @@ use crate::launchd::domain;
 use crate::launchd::plist::{
     canonical_xml, desired_plist, differing_keys, loaded_matches, parse_plist, semantically_equal,
 };
-use crate::model::desired::{Desired, Mode, NetworkSpec};
+use crate::model::desired::{Desired, NetworkSpec};
 use crate::model::observed::{
     Conflict, InstalledModel, IpConfig, IpMethod, JobStatus, LoadedJob, NetworkState, PlistFile,
     ServerStatus,
 };
+use crate::model::plist_rule::others_may_write;
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 
@@ -353,10 +354,7 @@ fn plan_plist(
     };
     // Agents must belong to the user who loads them, daemons to root; neither may be group- or
     // world-writable, or launchd refuses the file (macos.md §4.1).
-    let owner = match desired.service.mode {
-        Mode::Agent => observed.host.uid,
-        Mode::Daemon { .. } => 0,
-    };
+    let owner = desired.service.mode.plist_owner(observed.host.uid);
     let mut outcome = PlistOutcome::Changing;
     let (action, reason, before) = match &observed.plist {
         PlistFile::Absent { .. } => (Action::Create, "file is absent".to_owned(), Json::Null),
@@ -403,7 +401,7 @@ fn plan_plist(
                         format!("file is owned by uid {file_owner}, not {owner}"),
                         json!(before),
                     )
-                } else if mode & 0o022 != 0 {
+                } else if others_may_write(*mode) {
                     outcome = PlistOutcome::Rewritten;
                     (
                         Action::Update,

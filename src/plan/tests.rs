@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::launchd::plist::{desired_plist_xml, loaded_of};
 use crate::model::desired::{
-    Label, Listen, Logs, ModelPolicy, ModelSpec, OllamaDuration, OllamaSettings, Service,
+    Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, OllamaDuration, OllamaSettings, Service,
 };
 use crate::model::observed::{
     FileMeta, HostFacts, LastExit, LoadedModel, LogFile, NetworkService, OllamaState, ProgramState,

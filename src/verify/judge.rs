@@ -18,6 +18,7 @@ use super::{
 };
 use crate::model::desired::{Desired, Mode};
 use crate::model::observed::{IpMethod, JobStatus, LoadedJob, PlistFile, ServerStatus};
+use crate::model::plist_rule::others_may_write;
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 use crate::process::Listener;
@@ -1152,10 +1153,7 @@ fn security(j: &mut Judge<'_>) {
     };
     j.push(check, "both log files, readable by you", found, None);
 
-    let owner = match j.desired.service.mode {
-        Mode::Agent => uid,
-        Mode::Daemon { .. } => 0,
-    };
+    let owner = j.desired.service.mode.plist_owner(uid);
     let check = Check {
         group: g,
         id: "plist",
@@ -1181,7 +1179,7 @@ fn security(j: &mut Judge<'_>) {
                     format!("owner uid {file_owner}, mode {mode:o}"),
                     "launchd refuses it; `ssollama apply` rewrites it with the right owner",
                 )
-            } else if mode & 0o022 != 0 {
+            } else if others_may_write(*mode) {
                 fail(
                     format!("owner uid {file_owner}, mode {mode:o}"),
                     "launchd refuses it; `ssollama apply` rewrites it with mode 644",
