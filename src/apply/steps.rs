@@ -23,6 +23,7 @@ use crate::plan::Operation;
 use crate::sys::exec::{self, Cmd, ExecError, Output};
 use crate::sys::fs::{self, FsError};
 use crate::sys::tools::Tool;
+use crate::text::excerpt;
 
 /// The error text of a step stopped by Ctrl-C / SIGTERM.
 pub(super) const INTERRUPTED: &str = "interrupted";
@@ -207,26 +208,17 @@ impl From<OllamaError> for StepError {
     }
 }
 
-/// Trimmed lines joined by ` / `, bounded.
-fn excerpt(text: &str) -> String {
-    let joined = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ");
-    let mut out: String = joined.chars().take(300).collect();
-    if joined.chars().count() > 300 {
-        out.push('…');
-    }
-    out
-}
+/// How many characters of a failed command's output a step's error quotes.
+const STEP_EXCERPT_CHARS: usize = 300;
 
 fn failed(cmd: &Cmd, out: &Output) -> StepError {
     let status = out
         .status
         .map_or_else(|| "killed by a signal".to_owned(), |s| format!("exit {s}"));
-    let text = excerpt(&format!("{}\n{}", out.stderr, out.stdout));
+    let text = excerpt(
+        &format!("{}\n{}", out.stderr, out.stdout),
+        STEP_EXCERPT_CHARS,
+    );
     StepError::Command {
         cmd: cmd.to_string(),
         message: if text.is_empty() {
@@ -465,7 +457,7 @@ async fn run_admin(settings: &Settings, cmd: &Cmd) -> Result<String, StepError> 
     if out.status != Some(0) && out.stderr.contains("sudo:") {
         return Err(StepError::SudoRefused {
             cmd: sudo.to_string(),
-            message: excerpt(&out.stderr),
+            message: excerpt(&out.stderr, STEP_EXCERPT_CHARS),
         });
     }
     networksetup::check(out.status, &out.stdout, &out.stderr).map_err(|source| {
@@ -784,7 +776,7 @@ async fn bootstrap(
                 ctx.reporter.event(&Event::Note {
                     message: format!(
                         "`{cmd}` failed ({}); retrying in {} ms",
-                        excerpt(&out.stderr),
+                        excerpt(&out.stderr, STEP_EXCERPT_CHARS),
                         backoff.as_millis()
                     ),
                 });

@@ -22,6 +22,7 @@ use crate::model::plist_rule::others_may_write;
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 use crate::process::Listener;
+use crate::text::one_line;
 
 /// How many characters of a body a message quotes.
 const EXCERPT: usize = 160;
@@ -144,22 +145,6 @@ pub(crate) fn choose_model(
         .then(|| format!("no model that can chat: {}", passed_over.join(", "))))
 }
 
-/// One line, at most `max` characters, with `…` when cut.
-fn excerpt(text: &str, max: usize) -> String {
-    let flat: String = text
-        .trim()
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .collect();
-    if flat.chars().count() > max {
-        let mut cut: String = flat.chars().take(max).collect();
-        cut.push('…');
-        cut
-    } else {
-        flat
-    }
-}
-
 /// `HTTP 404: 404 page not found` / `no answer: Connection refused`.
 fn describe(exchange: &Exchange) -> String {
     match &exchange.outcome {
@@ -167,7 +152,7 @@ fn describe(exchange: &Exchange) -> String {
             format!("HTTP {status} with an empty body")
         }
         Outcome::Answered { status, body, .. } => {
-            format!("HTTP {status}: {}", excerpt(body, EXCERPT))
+            format!("HTTP {status}: {}", one_line(body, EXCERPT))
         }
         Outcome::Failed { reason } => format!("no answer: {reason}"),
     }
@@ -177,7 +162,7 @@ fn describe(exchange: &Exchange) -> String {
 fn trace(exchange: &Exchange) -> Vec<String> {
     let mut lines = vec![format!("> {} {}", exchange.method, exchange.url)];
     if let Some(body) = &exchange.request {
-        lines.push(format!("> {}", excerpt(body, TRACE_EXCERPT)));
+        lines.push(format!("> {}", one_line(body, TRACE_EXCERPT)));
     }
     match &exchange.outcome {
         Outcome::Answered {
@@ -191,7 +176,7 @@ fn trace(exchange: &Exchange) -> Vec<String> {
                 exchange.elapsed_ms
             ));
             if !body.trim().is_empty() {
-                lines.push(format!("< {}", excerpt(body, TRACE_EXCERPT)));
+                lines.push(format!("< {}", one_line(body, TRACE_EXCERPT)));
             }
         }
         Outcome::Failed { reason } => {
@@ -441,7 +426,7 @@ impl Judge<'_> {
             } => match ok(*status, content_type.as_deref(), body) {
                 Ok(received) => Found::Pass(received),
                 Err(problem) if (200..300).contains(status) => Found::Fail {
-                    received: format!("{problem}: {}", excerpt(body, EXCERPT)),
+                    received: format!("{problem}: {}", one_line(body, EXCERPT)),
                     hint: Some(format!(
                         "the reply is not what {} clients read; see the log `{}`",
                         if matches!(check.group, Group::Anthropic) {
@@ -495,7 +480,7 @@ fn chat_content(json: &Json) -> Result<(String, String), String> {
 /// the tokens it was given.
 fn answer(text: &str, thinking: bool) -> String {
     match (text.is_empty(), thinking) {
-        (false, _) => format!("{:?}", excerpt(text, 40)),
+        (false, _) => format!("{:?}", one_line(text, 40)),
         (true, true) => "thinking only".to_owned(),
         (true, false) => "empty".to_owned(),
     }
@@ -908,7 +893,7 @@ fn openai(j: &mut Judge<'_>) {
             let (content, reasoning) = chat_content(&json)?;
             let cut = json["choices"][0]["finish_reason"] == "length";
             match serde_json::from_str::<Json>(&content) {
-                Ok(_) => Ok(format!("{:?}", excerpt(&content, 40))),
+                Ok(_) => Ok(format!("{:?}", one_line(&content, 40))),
                 Err(_) if cut && content.is_empty() && !reasoning.is_empty() => Err(format!(
                     "the model was still thinking after {budget} tokens",
                 )),
@@ -1012,7 +997,7 @@ fn anthropic(j: &mut Judge<'_>) {
             Ok(format!(
                 "HTTP {status} {}: {}",
                 json["error"]["type"].as_str().unwrap_or("?"),
-                excerpt(json["error"]["message"].as_str().unwrap_or(""), 60)
+                one_line(json["error"]["message"].as_str().unwrap_or(""), 60)
             ))
         },
     );
@@ -1061,7 +1046,7 @@ fn errors(j: &mut Judge<'_>) {
         "HTTP 404",
         |status, _, body| {
             need_status(status, 404)?;
-            Ok(format!("HTTP 404: {}", excerpt(body, 80)))
+            Ok(format!("HTTP 404: {}", one_line(body, 80)))
         },
     );
     j.http(
@@ -1074,7 +1059,7 @@ fn errors(j: &mut Judge<'_>) {
         "HTTP 400",
         |status, _, body| {
             need_status(status, 400)?;
-            Ok(format!("HTTP 400: {}", excerpt(body, 80)))
+            Ok(format!("HTTP 400: {}", one_line(body, 80)))
         },
     );
 }

@@ -1,0 +1,69 @@
+//! Text as messages show it: excerpts of output. Pure.
+
+/// How many characters of a tool's output a message quotes ([`tool_excerpt`]).
+const TOOL_EXCERPT_CHARS: usize = 200;
+
+/// A tool's output as a message quotes it: [`excerpt`] at 200 characters. The parsers of
+/// `launchctl` and `networksetup` output use it.
+#[must_use]
+pub(crate) fn tool_excerpt(text: &str) -> String {
+    excerpt(text, TOOL_EXCERPT_CHARS)
+}
+
+/// `text` as a message quotes it: the trimmed non-empty lines joined by ` / `, cut to `max`
+/// characters (then `…`).
+#[must_use]
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    cut(&joined, max)
+}
+
+/// `text` trimmed on one line (each line break a space), cut to `max` characters (then `…`):
+/// how `verify` quotes an HTTP body.
+#[must_use]
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text
+        .trim()
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    cut(&flat, max)
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_join_lines_and_cut() {
+        assert_eq!(excerpt("  a \n\n b\r\n", 10), "a / b");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+        assert_eq!(excerpt("abc", 3), "abc");
+        assert_eq!(excerpt("\n \n", 3), "");
+        assert_eq!(
+            tool_excerpt(&"x".repeat(201)),
+            format!("{}…", "x".repeat(200))
+        );
+        assert_eq!(tool_excerpt(&"x".repeat(200)), "x".repeat(200));
+    }
+
+    #[test]
+    fn one_line_turns_breaks_into_spaces() {
+        assert_eq!(one_line(" a\n\nb\r\nc ", 10), "a  b  c");
+        assert_eq!(one_line("é".repeat(5).as_str(), 4), "éééé…");
+    }
+}
