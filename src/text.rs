@@ -1,4 +1,4 @@
-//! Text as messages show it: excerpts of output. Pure.
+//! Text as messages and documents show it: excerpts of output, XML escaping. Pure.
 
 /// How many characters of a tool's output a message quotes ([`tool_excerpt`]).
 const TOOL_EXCERPT_CHARS: usize = 200;
@@ -44,6 +44,36 @@ fn cut(text: &str, max: usize) -> String {
     out
 }
 
+/// Which characters [`xml_escape`] rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Xml {
+    /// `&`, `<` and `>` only: element text as Apple's plist writer leaves it.
+    Text,
+    /// Also `"` and `'` (attribute values), and the control characters XML 1.0 forbids even
+    /// escaped, as spaces.
+    Attribute,
+}
+
+/// `text` escaped for an XML document.
+#[must_use]
+pub(crate) fn xml_escape(text: &str, xml: Xml) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if xml == Xml::Attribute => out.push_str("&quot;"),
+            '\'' if xml == Xml::Attribute => out.push_str("&apos;"),
+            c if xml == Xml::Attribute && c.is_control() && !matches!(c, '\n' | '\t' | '\r') => {
+                out.push(' ');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +95,15 @@ mod tests {
     fn one_line_turns_breaks_into_spaces() {
         assert_eq!(one_line(" a\n\nb\r\nc ", 10), "a  b  c");
         assert_eq!(one_line("é".repeat(5).as_str(), 4), "éééé…");
+    }
+
+    #[test]
+    fn xml_text_escapes_markup_and_attributes_also_quotes_and_controls() {
+        let raw = "a<b>&\"c'\u{1}\n";
+        assert_eq!(xml_escape(raw, Xml::Text), "a&lt;b&gt;&amp;\"c'\u{1}\n");
+        assert_eq!(
+            xml_escape(raw, Xml::Attribute),
+            "a&lt;b&gt;&amp;&quot;c&apos; \n"
+        );
     }
 }
