@@ -15,6 +15,7 @@ use crate::model::desired::{Desired, Mode};
 use crate::model::observed::{Conflict, IpMethod, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
+use crate::text::home_path;
 
 /// `format.HumanBytes` of Ollama: decimal units; below 10 one decimal, else truncated.
 pub(crate) fn human_bytes(bytes: u64) -> String {
@@ -317,11 +318,7 @@ pub(crate) fn document(desired: &Desired, observed: &Observed, now: i64) -> Json
 }
 
 fn shown(path: &Json, home: &Path) -> String {
-    let text = path.as_str().unwrap_or("");
-    match Path::new(text).strip_prefix(home) {
-        Ok(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
-        _ => text.to_owned(),
-    }
+    home_path(Path::new(path.as_str().unwrap_or("")), Some(home))
 }
 
 fn column_table(rows: &[Vec<String>]) -> String {

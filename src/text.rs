@@ -1,4 +1,7 @@
-//! Text as messages and documents show it: excerpts of output, XML escaping. Pure.
+//! Text as messages and documents show it: excerpts of output, XML escaping, paths under `HOME`
+//! as `~/…`. Pure.
+
+use std::path::Path;
 
 /// How many characters of a tool's output a message quotes ([`tool_excerpt`]).
 const TOOL_EXCERPT_CHARS: usize = 200;
@@ -74,6 +77,27 @@ pub(crate) fn xml_escape(text: &str, xml: Xml) -> String {
     out
 }
 
+/// `path` shown relative to `home` (`~/Library/LaunchAgents/…`), as messages do; as it is when
+/// it is not below `home` (or is `home` itself).
+#[must_use]
+pub(crate) fn home_path(path: &Path, home: Option<&Path>) -> String {
+    match home.and_then(|home| path.strip_prefix(home).ok()) {
+        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
+    }
+}
+
+/// Every path under `home` in `text` (a message that quotes paths) shown as `~/…`.
+#[must_use]
+pub(crate) fn shorten_home(text: &str, home: Option<&Path>) -> String {
+    match home {
+        Some(home) if !home.as_os_str().is_empty() => {
+            text.replace(&format!("{}/", home.display()), "~/")
+        }
+        _ => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +129,26 @@ mod tests {
             xml_escape(raw, Xml::Attribute),
             "a&lt;b&gt;&amp;&quot;c&apos; \n"
         );
+    }
+
+    #[test]
+    fn paths_under_home_are_shown_from_tilde() {
+        let home = Some(Path::new("/Users/me"));
+        assert_eq!(
+            home_path(Path::new("/Users/me/Library/x.plist"), home),
+            "~/Library/x.plist"
+        );
+        assert_eq!(home_path(Path::new("/Users/me"), home), "/Users/me");
+        assert_eq!(home_path(Path::new("/Users/mel/x"), home), "/Users/mel/x");
+        assert_eq!(home_path(Path::new("/tmp/x"), None), "/tmp/x");
+        assert_eq!(
+            shorten_home("wrote /Users/me/a and /Users/me/b", home),
+            "wrote ~/a and ~/b"
+        );
+        assert_eq!(
+            shorten_home("/Users/me/a", Some(Path::new(""))),
+            "/Users/me/a"
+        );
+        assert_eq!(shorten_home("/Users/me/a", None), "/Users/me/a");
     }
 }
