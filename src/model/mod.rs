@@ -4,6 +4,7 @@
 //! read by the pure planner and renderers.
 
 pub(crate) mod desired;
+pub(crate) mod embedding;
 pub(crate) mod knowable;
 pub(crate) mod observed;
 pub(crate) mod plist_rule;

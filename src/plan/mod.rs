@@ -24,6 +24,7 @@ use crate::launchd::plist::{
     canonical_xml, desired_plist, differing_keys, loaded_matches, parse_plist, semantically_equal,
 };
 use crate::model::desired::{Desired, NetworkSpec};
+use crate::model::embedding::is_embedding;
 use crate::model::observed::{
     Conflict, InstalledModel, IpConfig, IpMethod, JobStatus, LoadedJob, NetworkState, PlistFile,
     ServerStatus,
@@ -602,18 +603,6 @@ fn remove_model(model: &InstalledModel, reason: &str) -> Change {
     }
 }
 
-/// Whether a model should be warmed through `/api/embed`.
-fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
-    match installed {
-        Some(model) if !model.capabilities.is_empty() => {
-            model.capabilities.iter().any(|c| c == "embedding")
-        }
-        // Heuristic until Ollama reports capabilities: embedding models are named `*embed*`
-        // (`nomic-embed-text`, `mxbai-embed-large`, `snowflake-arctic-embed`).
-        _ => name.key().contains("embed"),
-    }
-}
-
 /// Step 6: models: remove (prune), pull, warm.
 /// The declared models while the server is down: "known after the server starts". Nothing is
 /// planned for them (no `+ pull` for models the Mac may well have, nothing counted); the notes
@@ -734,7 +723,10 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
                 }
             }
         };
-        let embedding = is_embedding(&spec.name, find(&spec.name));
+        let embedding = is_embedding(
+            &spec.name,
+            find(&spec.name).map_or(&[][..], |m| m.capabilities.as_slice()),
+        );
         plan.changes.push(Change {
             resource: model_address(&spec.name.display()),
             action: Action::Warm,
