@@ -189,15 +189,9 @@ fn plan_conflicts(observed: &Observed, plan: &mut Plan) {
 }
 
 fn ip_json(config: &IpConfig) -> Json {
-    let method = match &config.method {
-        IpMethod::Dhcp => "dhcp".to_owned(),
-        IpMethod::Manual => "manual".to_owned(),
-        IpMethod::Bootp => "bootp".to_owned(),
-        IpMethod::Other(text) => text.clone(),
-    };
     let show = |addr: Option<std::net::Ipv4Addr>| addr.map_or(Json::Null, |a| json!(a.to_string()));
     json!({
-        "method": method,
+        "method": config.method.name(),
         "address": show(config.address),
         "subnet_mask": show(config.subnet_mask),
         "router": show(config.router),

@@ -1348,8 +1348,12 @@ fn network(j: &mut Judge<'_>) {
             .join(" ")
     });
     let mut expected = format!(
-        "Manual {} mask {} router {} on {:?}",
-        spec.address, spec.subnet_mask, spec.router, spec.service
+        "{} {} mask {} router {} on {:?}",
+        IpMethod::Manual.label(),
+        spec.address,
+        spec.subnet_mask,
+        spec.router,
+        spec.service
     );
     if let Some(dns) = &dns {
         let _ = write!(
@@ -1382,14 +1386,9 @@ fn network(j: &mut Judge<'_>) {
                 let show = |a: Option<std::net::Ipv4Addr>| {
                     a.map_or_else(|| "none".to_owned(), |a| a.to_string())
                 };
-                let method = match &info.method {
-                    IpMethod::Manual => "Manual".to_owned(),
-                    IpMethod::Dhcp => "DHCP".to_owned(),
-                    IpMethod::Bootp => "BOOTP".to_owned(),
-                    IpMethod::Other(text) => text.clone(),
-                };
                 let mut received = format!(
-                    "{method} {} mask {} router {}",
+                    "{} {} mask {} router {}",
+                    info.method.label(),
                     show(info.address),
                     show(info.subnet_mask),
                     show(info.router)
