@@ -7,6 +7,7 @@ pub(crate) mod desired;
 pub(crate) mod embedding;
 pub(crate) mod ip_method;
 pub(crate) mod knowable;
+pub(crate) mod network_match;
 pub(crate) mod observed;
 pub(crate) mod plist_rule;
 

@@ -26,8 +26,7 @@ use crate::launchd::plist::{
 use crate::model::desired::{Desired, NetworkSpec};
 use crate::model::embedding::is_embedding;
 use crate::model::observed::{
-    Conflict, InstalledModel, IpConfig, IpMethod, JobStatus, LoadedJob, NetworkState, PlistFile,
-    ServerStatus,
+    Conflict, InstalledModel, IpConfig, JobStatus, LoadedJob, NetworkState, PlistFile, ServerStatus,
 };
 use crate::model::plist_rule::others_may_write;
 use crate::model::{Knowable, Observed};
@@ -245,26 +244,9 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
             .push(format!("{address}: its configuration was not read")),
         Some(Knowable::Unknown { reason }) => plan.unknowns.push(format!("{address}: {reason}")),
         Some(Knowable::Known(info)) => {
-            let mut differs = Vec::new();
-            if info.method != IpMethod::Manual {
-                differs.push("method");
-            }
-            if info.address != Some(spec.address) {
-                differs.push("address");
-            }
-            if info.subnet_mask != Some(spec.subnet_mask) {
-                differs.push("subnet mask");
-            }
-            if info.router != Some(spec.router) {
-                differs.push("router");
-            }
+            let differs = spec.ip_differences(info);
             if !differs.is_empty() {
-                let wanted = IpConfig {
-                    method: IpMethod::Manual,
-                    address: Some(spec.address),
-                    subnet_mask: Some(spec.subnet_mask),
-                    router: Some(spec.router),
-                };
+                let wanted = spec.ip_config();
                 plan.changes.push(Change {
                     resource: address.clone(),
                     action: Action::SetNetwork,
@@ -296,14 +278,7 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
             plan.unknowns
                 .push(format!("{address}: DNS servers: {reason}"));
         }
-        // Order matters: the resolver asks the servers in this order. The declared servers are
-        // IPv4; any IPv6 server on the Mac is a difference.
-        Some(Knowable::Known(servers))
-            if !servers
-                .iter()
-                .copied()
-                .eq(wanted.iter().copied().map(std::net::IpAddr::V4)) =>
-        {
+        Some(Knowable::Known(servers)) if !spec.dns_matches(servers) => {
             plan.changes.push(Change {
                 resource: address,
                 action: Action::SetDns,

@@ -13,7 +13,8 @@ use crate::model::desired::{
     Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, OllamaDuration, OllamaSettings, Service,
 };
 use crate::model::observed::{
-    FileMeta, HostFacts, LastExit, LoadedModel, LogFile, NetworkService, OllamaState, ProgramState,
+    FileMeta, HostFacts, IpMethod, LastExit, LoadedModel, LogFile, NetworkService, OllamaState,
+    ProgramState,
 };
 use crate::render::Style;
 use crate::render::text::{check_lines, plan_text};

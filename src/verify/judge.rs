@@ -1393,13 +1393,10 @@ fn network(j: &mut Judge<'_>) {
                     show(info.subnet_mask),
                     show(info.router)
                 );
-                let ip_ok = info.method == IpMethod::Manual
-                    && info.address == Some(spec.address)
-                    && info.subnet_mask == Some(spec.subnet_mask)
-                    && info.router == Some(spec.router);
+                let ip_ok = spec.ip_differences(info).is_empty();
                 let dns_ok = match (&spec.dns, &state.dns) {
                     (None, _) => true,
-                    (Some(wanted), Some(Knowable::Known(have))) => {
+                    (Some(_), Some(Knowable::Known(have))) => {
                         let shown = have
                             .iter()
                             .map(ToString::to_string)
@@ -1410,9 +1407,7 @@ fn network(j: &mut Judge<'_>) {
                             ", DNS {}",
                             if shown.is_empty() { "(none)" } else { &shown }
                         );
-                        have.iter()
-                            .copied()
-                            .eq(wanted.iter().copied().map(IpAddr::V4))
+                        spec.dns_matches(have)
                     }
                     (Some(_), _) => {
                         received.push_str(", DNS unknown");
