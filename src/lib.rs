@@ -20,6 +20,7 @@ mod process;
 mod render;
 mod status;
 mod sys;
+mod text;
 mod verify;
 
 pub use cli::run;

@@ -12,9 +12,10 @@ use serde_json::{Value as Json, json};
 
 use crate::launchd::domain;
 use crate::model::desired::{Desired, Mode};
-use crate::model::observed::{Conflict, IpMethod, JobStatus, PlistFile, ServerStatus};
+use crate::model::observed::{Conflict, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
+use crate::text::home_path;
 
 /// `format.HumanBytes` of Ollama: decimal units; below 10 one decimal, else truncated.
 pub(crate) fn human_bytes(bytes: u64) -> String {
@@ -218,16 +219,10 @@ pub(crate) fn document(desired: &Desired, observed: &Observed, now: i64) -> Json
         .map(|spec| match observed.network.as_ref() {
             Some(Knowable::Known(state)) => match &state.info {
                 Some(Knowable::Known(info)) => {
-                    let method = match &info.method {
-                        IpMethod::Manual => "manual".to_owned(),
-                        IpMethod::Dhcp => "dhcp".to_owned(),
-                        IpMethod::Bootp => "bootp".to_owned(),
-                        IpMethod::Other(text) => text.clone(),
-                    };
                     json!({
                         "service": spec.service,
                         "status": "known",
-                        "method": method,
+                        "method": info.method.name(),
                         "address": info.address,
                         "subnet_mask": info.subnet_mask,
                         "router": info.router,
@@ -317,11 +312,7 @@ pub(crate) fn document(desired: &Desired, observed: &Observed, now: i64) -> Json
 }
 
 fn shown(path: &Json, home: &Path) -> String {
-    let text = path.as_str().unwrap_or("");
-    match Path::new(text).strip_prefix(home) {
-        Ok(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
-        _ => text.to_owned(),
-    }
+    home_path(Path::new(path.as_str().unwrap_or("")), Some(home))
 }
 
 fn column_table(rows: &[Vec<String>]) -> String {

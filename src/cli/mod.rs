@@ -9,7 +9,7 @@ mod signals;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -218,12 +218,4 @@ fn init_tracing(env: &Env, verbose: u8, quiet: bool, ansi: bool) {
         .without_time()
         .with_target(false)
         .try_init();
-}
-
-/// Shows `path` relative to `HOME` (`~/Library/LaunchAgents/…`), as messages do.
-pub(crate) fn user_display(path: &Path, home: Option<&Path>) -> String {
-    match home.and_then(|home| path.strip_prefix(home).ok()) {
-        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
-        _ => path.display().to_string(),
-    }
 }

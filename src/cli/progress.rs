@@ -206,12 +206,7 @@ impl Progress {
 
     /// Paths under `HOME` shown as `~/…`, as messages do.
     pub(crate) fn shorten(&self, text: &str) -> String {
-        match &self.home {
-            Some(home) if !home.as_os_str().is_empty() => {
-                text.replace(&format!("{}/", home.display()), "~/")
-            }
-            _ => text.to_owned(),
-        }
+        crate::text::shorten_home(text, self.home.as_deref())
     }
 }
 

@@ -14,8 +14,9 @@ use super::domain::{Domain, ServiceTarget};
 use super::print::{parse_service_print, print_header};
 use crate::model::Knowable;
 use crate::model::observed::JobStatus;
-use crate::sys::exec::{Cmd, excerpt};
+use crate::sys::exec::Cmd;
 use crate::sys::tools::Tool;
+use crate::text::tool_excerpt;
 
 /// `launchctl`'s "Could not find service" (113) text, stable across the captured releases.
 const SERVICE_NOT_FOUND: &str = "Could not find service";
@@ -131,17 +132,17 @@ pub(crate) fn parse_print(
             Domain::Gui(_) => Knowable::unknown(format!(
                 "no GUI session for {} ({}) — log in at the console or use mode = \"daemon\"",
                 target.domain,
-                excerpt(stderr)
+                tool_excerpt(stderr)
             )),
             Domain::System => Knowable::unknown(format!(
                 "`{command}` exited with 112 (domain not found): {}",
-                excerpt(stderr)
+                tool_excerpt(stderr)
             )),
         },
         other => Knowable::unknown(format!(
             "`{command}` {}: {}",
             status_text(other),
-            excerpt(said(stdout, stderr))
+            tool_excerpt(said(stdout, stderr))
         )),
     }
 }
@@ -184,7 +185,7 @@ impl BootstrapOutcome {
 
 /// Classifies a finished `launchctl bootstrap`.
 pub(crate) fn classify_bootstrap(status: Option<i32>, stderr: &str) -> BootstrapOutcome {
-    let message = excerpt(stderr);
+    let message = tool_excerpt(stderr);
     match status {
         Some(0) => BootstrapOutcome::Ok,
         Some(code @ (5 | 17 | 37)) => BootstrapOutcome::AlreadyLoadedOrTransient { code, message },
@@ -223,7 +224,7 @@ pub(crate) fn classify_bootout(status: Option<i32>, stdout: &str, stderr: &str) 
         Some(36) => BootoutOutcome::InProgress,
         code => BootoutOutcome::Other {
             code,
-            message: excerpt(said(stdout, stderr)),
+            message: tool_excerpt(said(stdout, stderr)),
         },
     }
 }

@@ -19,6 +19,7 @@ use plist::{Dictionary, Value};
 use crate::model::desired::{Desired, Mode, ProcessType};
 use crate::model::observed::LoadedJob;
 use crate::ollama::env;
+use crate::text::{Xml, xml_escape};
 
 /// The `XML` prologue, `DOCTYPE` and root element Apple's tools write.
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n";
@@ -192,19 +193,6 @@ fn indent(out: &mut String, depth: usize) {
     }
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
@@ -236,7 +224,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
             entries.sort_by(|x, y| x.0.cmp(y.0));
             for (key, item) in entries {
                 indent(out, depth + 1);
-                let _ = writeln!(out, "<key>{}</key>", escape(key));
+                let _ = writeln!(out, "<key>{}</key>", xml_escape(key, Xml::Text));
                 write_value(out, item, depth + 1);
             }
             indent(out, depth);
@@ -254,7 +242,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
         Value::Boolean(true) => out.push_str("<true/>\n"),
         Value::Boolean(false) => out.push_str("<false/>\n"),
         Value::String(text) => {
-            let _ = writeln!(out, "<string>{}</string>", escape(text));
+            let _ = writeln!(out, "<string>{}</string>", xml_escape(text, Xml::Text));
         }
         Value::Integer(number) => {
             let _ = writeln!(out, "<integer>{number}</integer>");
@@ -279,7 +267,11 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
         }
         // `plist::Value` is non-exhaustive; any future type is shown by its debug form.
         other => {
-            let _ = writeln!(out, "<string>{}</string>", escape(&format!("{other:?}")));
+            let _ = writeln!(
+                out,
+                "<string>{}</string>",
+                xml_escape(&format!("{other:?}"), Xml::Text)
+            );
         }
     }
 }

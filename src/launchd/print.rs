@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::observed::{LastExit, LoadedJob};
+use crate::text::excerpt;
 
 /// How many characters of an offending line an error quotes.
 const EXCERPT_CHARS: usize = 80;
@@ -44,21 +45,11 @@ pub(crate) enum PrintParseError {
     },
 }
 
-/// At most [`EXCERPT_CHARS`] characters of `line`, without its indentation.
-fn excerpt(line: &str) -> String {
-    let line = line.trim();
-    let mut out: String = line.chars().take(EXCERPT_CHARS).collect();
-    if line.chars().count() > EXCERPT_CHARS {
-        out.push('…');
-    }
-    out
-}
-
 fn bad_line(line: usize, problem: impl Into<String>, text: &str) -> PrintParseError {
     PrintParseError::BadLine {
         line,
         problem: problem.into(),
-        excerpt: excerpt(text),
+        excerpt: excerpt(text, EXCERPT_CHARS),
     }
 }
 

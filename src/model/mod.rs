@@ -4,8 +4,12 @@
 //! read by the pure planner and renderers.
 
 pub(crate) mod desired;
+pub(crate) mod embedding;
+pub(crate) mod ip_method;
 pub(crate) mod knowable;
+pub(crate) mod network_match;
 pub(crate) mod observed;
+pub(crate) mod plist_rule;
 
 pub(crate) use desired::Desired;
 pub(crate) use knowable::Knowable;

@@ -8,8 +8,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::model::observed::{IpConfig, IpMethod, NetworkService};
-use crate::sys::exec::{Cmd, excerpt};
+use crate::sys::exec::Cmd;
 use crate::sys::tools::Tool;
+use crate::text::tool_excerpt;
 
 /// The first line of `-listallnetworkservices`.
 const ASTERISK_NOTICE: &str = "An asterisk (*) denotes that a network service is disabled.";
@@ -48,7 +49,7 @@ fn bad_line(line: usize, problem: impl Into<String>, text: &str) -> ParseError {
     ParseError::BadLine {
         line,
         problem: problem.into(),
-        excerpt: excerpt(text),
+        excerpt: tool_excerpt(text),
     }
 }
 
@@ -59,7 +60,7 @@ fn refuse_tool_errors(stdout: &str) -> Result<(), ParseError> {
         .any(|line| line.trim_start().starts_with("** Error") || line.contains(NOT_A_SERVICE))
     {
         return Err(ParseError::ToolError {
-            message: excerpt(stdout),
+            message: tool_excerpt(stdout),
         });
     }
     Ok(())
@@ -298,7 +299,7 @@ pub(crate) enum NetworksetupError {
 /// establish which stream the error lines go to, so both are read).
 pub(crate) fn classify_error(status: Option<i32>, stdout: &str, stderr: &str) -> NetworksetupError {
     let both = format!("{stdout}\n{stderr}");
-    let message = excerpt(&both);
+    let message = tool_excerpt(&both);
     let unknown = both.lines().find_map(|line| {
         line.trim()
             .split_once(NOT_A_SERVICE)

@@ -23,11 +23,12 @@ use crate::launchd::domain;
 use crate::launchd::plist::{
     canonical_xml, desired_plist, differing_keys, loaded_matches, parse_plist, semantically_equal,
 };
-use crate::model::desired::{Desired, Mode, NetworkSpec};
+use crate::model::desired::{Desired, NetworkSpec};
+use crate::model::embedding::is_embedding;
 use crate::model::observed::{
-    Conflict, InstalledModel, IpConfig, IpMethod, JobStatus, LoadedJob, NetworkState, PlistFile,
-    ServerStatus,
+    Conflict, InstalledModel, IpConfig, JobStatus, LoadedJob, NetworkState, PlistFile, ServerStatus,
 };
+use crate::model::plist_rule::others_may_write;
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 
@@ -187,15 +188,9 @@ fn plan_conflicts(observed: &Observed, plan: &mut Plan) {
 }
 
 fn ip_json(config: &IpConfig) -> Json {
-    let method = match &config.method {
-        IpMethod::Dhcp => "dhcp".to_owned(),
-        IpMethod::Manual => "manual".to_owned(),
-        IpMethod::Bootp => "bootp".to_owned(),
-        IpMethod::Other(text) => text.clone(),
-    };
     let show = |addr: Option<std::net::Ipv4Addr>| addr.map_or(Json::Null, |a| json!(a.to_string()));
     json!({
-        "method": method,
+        "method": config.method.name(),
         "address": show(config.address),
         "subnet_mask": show(config.subnet_mask),
         "router": show(config.router),
@@ -249,26 +244,9 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
             .push(format!("{address}: its configuration was not read")),
         Some(Knowable::Unknown { reason }) => plan.unknowns.push(format!("{address}: {reason}")),
         Some(Knowable::Known(info)) => {
-            let mut differs = Vec::new();
-            if info.method != IpMethod::Manual {
-                differs.push("method");
-            }
-            if info.address != Some(spec.address) {
-                differs.push("address");
-            }
-            if info.subnet_mask != Some(spec.subnet_mask) {
-                differs.push("subnet mask");
-            }
-            if info.router != Some(spec.router) {
-                differs.push("router");
-            }
+            let differs = spec.ip_differences(info);
             if !differs.is_empty() {
-                let wanted = IpConfig {
-                    method: IpMethod::Manual,
-                    address: Some(spec.address),
-                    subnet_mask: Some(spec.subnet_mask),
-                    router: Some(spec.router),
-                };
+                let wanted = spec.ip_config();
                 plan.changes.push(Change {
                     resource: address.clone(),
                     action: Action::SetNetwork,
@@ -300,14 +278,7 @@ fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, p
             plan.unknowns
                 .push(format!("{address}: DNS servers: {reason}"));
         }
-        // Order matters: the resolver asks the servers in this order. The declared servers are
-        // IPv4; any IPv6 server on the Mac is a difference.
-        Some(Knowable::Known(servers))
-            if !servers
-                .iter()
-                .copied()
-                .eq(wanted.iter().copied().map(std::net::IpAddr::V4)) =>
-        {
+        Some(Knowable::Known(servers)) if !spec.dns_matches(servers) => {
             plan.changes.push(Change {
                 resource: address,
                 action: Action::SetDns,
@@ -353,10 +324,7 @@ fn plan_plist(
     };
     // Agents must belong to the user who loads them, daemons to root; neither may be group- or
     // world-writable, or launchd refuses the file (macos.md §4.1).
-    let owner = match desired.service.mode {
-        Mode::Agent => observed.host.uid,
-        Mode::Daemon { .. } => 0,
-    };
+    let owner = desired.service.mode.plist_owner(observed.host.uid);
     let mut outcome = PlistOutcome::Changing;
     let (action, reason, before) = match &observed.plist {
         PlistFile::Absent { .. } => (Action::Create, "file is absent".to_owned(), Json::Null),
@@ -403,7 +371,7 @@ fn plan_plist(
                         format!("file is owned by uid {file_owner}, not {owner}"),
                         json!(before),
                     )
-                } else if mode & 0o022 != 0 {
+                } else if others_may_write(*mode) {
                     outcome = PlistOutcome::Rewritten;
                     (
                         Action::Update,
@@ -604,18 +572,6 @@ fn remove_model(model: &InstalledModel, reason: &str) -> Change {
     }
 }
 
-/// Whether a model should be warmed through `/api/embed`.
-fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
-    match installed {
-        Some(model) if !model.capabilities.is_empty() => {
-            model.capabilities.iter().any(|c| c == "embedding")
-        }
-        // Heuristic until Ollama reports capabilities: embedding models are named `*embed*`
-        // (`nomic-embed-text`, `mxbai-embed-large`, `snowflake-arctic-embed`).
-        _ => name.key().contains("embed"),
-    }
-}
-
 /// Step 6: models: remove (prune), pull, warm.
 /// The declared models while the server is down: "known after the server starts". Nothing is
 /// planned for them (no `+ pull` for models the Mac may well have, nothing counted); the notes
@@ -736,7 +692,10 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
                 }
             }
         };
-        let embedding = is_embedding(&spec.name, find(&spec.name));
+        let embedding = is_embedding(
+            &spec.name,
+            find(&spec.name).map_or(&[][..], |m| m.capabilities.as_slice()),
+        );
         plan.changes.push(Change {
             resource: model_address(&spec.name.display()),
             action: Action::Warm,

@@ -10,10 +10,11 @@ use proptest::prelude::*;
 use super::*;
 use crate::launchd::plist::{desired_plist_xml, loaded_of};
 use crate::model::desired::{
-    Label, Listen, Logs, ModelPolicy, ModelSpec, OllamaDuration, OllamaSettings, Service,
+    Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, OllamaDuration, OllamaSettings, Service,
 };
 use crate::model::observed::{
-    FileMeta, HostFacts, LastExit, LoadedModel, LogFile, NetworkService, OllamaState, ProgramState,
+    FileMeta, HostFacts, IpMethod, LastExit, LoadedModel, LogFile, NetworkService, OllamaState,
+    ProgramState,
 };
 use crate::render::Style;
 use crate::render::text::{check_lines, plan_text};

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::model::Knowable;
-use crate::model::observed::{Conflict, IpMethod, JobStatus, Observed, PlistFile, ServerStatus};
+use crate::model::observed::{Conflict, JobStatus, Observed, PlistFile, ServerStatus};
 
 fn knowable<T>(value: &Knowable<T>, show: impl Fn(&T) -> String) -> String {
     match value {
@@ -55,14 +55,9 @@ pub(crate) fn observed_text(observed: &Observed) -> String {
             let info = match &n.info {
                 None => "service does not exist".to_owned(),
                 Some(info) => knowable(info, |i| {
-                    let method = match &i.method {
-                        IpMethod::Dhcp => "DHCP".to_owned(),
-                        IpMethod::Manual => "manual".to_owned(),
-                        IpMethod::Bootp => "BOOTP".to_owned(),
-                        IpMethod::Other(o) => o.clone(),
-                    };
                     format!(
-                        "{method} {} mask {} router {}",
+                        "{} {} mask {} router {}",
+                        i.method.label(),
                         opt(i.address.as_ref()),
                         opt(i.subnet_mask.as_ref()),
                         opt(i.router.as_ref())

@@ -95,25 +95,6 @@ impl Output {
     }
 }
 
-/// How many characters of a tool's output a message quotes ([`excerpt`]).
-const EXCERPT_CHARS: usize = 200;
-
-/// A tool's output as a message quotes it: the trimmed non-empty lines joined by ` / `, cut to
-/// 200 characters (then `…`). Pure; the parsers of `launchctl` and `networksetup` output use it.
-pub(crate) fn excerpt(text: &str) -> String {
-    let joined = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ");
-    let mut out: String = joined.chars().take(EXCERPT_CHARS).collect();
-    if joined.chars().count() > EXCERPT_CHARS {
-        out.push('…');
-    }
-    out
-}
-
 /// A command could not be run, or ran and failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ExecError {

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::model::plist_rule::others_may_write;
+
 /// A file operation failed; every variant names the path.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(crate) enum FsError {
@@ -332,7 +334,7 @@ pub(crate) fn writable_by_others(path: &Path) -> Option<u32> {
     let meta = meta(path)?;
     if meta.uid != 0 {
         Some(meta.uid)
-    } else if meta.mode & 0o022 != 0 {
+    } else if others_may_write(meta.mode) {
         Some(0)
     } else {
         None

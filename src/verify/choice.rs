@@ -35,7 +35,7 @@ fn can_chat(name: &ModelName, info: Option<&ModelInfo>) -> Option<bool> {
         Some(info) if !info.capabilities.is_empty() => {
             Some(info.capabilities.iter().any(|c| c == "completion"))
         }
-        _ if name.key().contains("embed") => Some(false),
+        _ if name.named_like_embedding() => Some(false),
         _ => None,
     }
 }

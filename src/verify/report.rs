@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value as Json, json};
 
 use super::{Group, Status, Verdict};
+use crate::text::{Xml, xml_escape};
 
 /// `N passed, N failed, N skipped (T checks)`.
 pub(crate) fn summary_line(verdict: &Verdict) -> String {
@@ -141,23 +142,6 @@ pub(crate) fn json(verdict: &Verdict) -> Json {
     }))
 }
 
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters, even escaped.
-            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn seconds(ms: Option<u64>) -> String {
     let ms = ms.unwrap_or(0);
     format!("{}.{:03}", ms / 1000, ms % 1000)
@@ -184,7 +168,7 @@ pub(crate) fn junit(verdict: &Verdict) -> String {
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{}\">",
-            xml_escape(group.title()),
+            xml_escape(group.title(), Xml::Attribute),
             checks.len(),
             count(Status::Fail),
             count(Status::Skip),
@@ -194,7 +178,7 @@ pub(crate) fn junit(verdict: &Verdict) -> String {
             let head = format!(
                 "    <testcase classname=\"ssollama.verify.{}\" name=\"{}\" time=\"{}\"",
                 group.key(),
-                xml_escape(&check.name),
+                xml_escape(&check.name, Xml::Attribute),
                 seconds(check.elapsed_ms)
             );
             match check.status {
@@ -206,12 +190,12 @@ pub(crate) fn junit(verdict: &Verdict) -> String {
                     let _ = writeln!(
                         out,
                         "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                        xml_escape(&format!(
-                            "expected: {}; received: {}",
-                            check.expected, check.received
-                        )),
-                        xml_escape(&check.id),
-                        xml_escape(check.hint.as_deref().unwrap_or(""))
+                        xml_escape(
+                            &format!("expected: {}; received: {}", check.expected, check.received),
+                            Xml::Attribute
+                        ),
+                        xml_escape(&check.id, Xml::Attribute),
+                        xml_escape(check.hint.as_deref().unwrap_or(""), Xml::Attribute)
                     );
                     let _ = writeln!(out, "    </testcase>");
                 }
@@ -221,7 +205,11 @@ pub(crate) fn junit(verdict: &Verdict) -> String {
                         Some(hint) => format!("{} (to enable: {hint})", check.received),
                         None => check.received.clone(),
                     };
-                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_escape(&message));
+                    let _ = writeln!(
+                        out,
+                        "      <skipped message=\"{}\"/>",
+                        xml_escape(&message, Xml::Attribute)
+                    );
                     let _ = writeln!(out, "    </testcase>");
                 }
             }

@@ -15,6 +15,7 @@ use crate::launchd::cmd::{BootoutOutcome, BootstrapOutcome};
 use crate::launchd::domain::{Domain, ServiceTarget};
 use crate::model::desired::Label;
 use crate::model::observed::JobStatus;
+use crate::model::plist_rule::PLIST_MODE;
 use crate::model::{Desired, Knowable};
 use crate::sys::fs;
 
@@ -216,7 +217,7 @@ async fn roll_back(
         ctx.cancel,
     );
     let outcome = async {
-        fs::write_atomic(plist, &bytes, 0o644, plist_owner(ctx))?;
+        fs::write_atomic(plist, &bytes, PLIST_MODE, plist_owner(ctx))?;
         reload(&previous_ctx, target, plist, true).await
     }
     .await;

@@ -213,19 +213,12 @@ impl From<OllamaError> for StepError {
     }
 }
 
-/// Trimmed lines joined by ` / `, bounded.
+/// How many characters of a failed command's output a step's error quotes.
+const STEP_EXCERPT_CHARS: usize = 300;
+
+/// A failed command's output as a step's error quotes it (`text::excerpt`, bounded).
 fn excerpt(text: &str) -> String {
-    let joined = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ");
-    let mut out: String = joined.chars().take(300).collect();
-    if joined.chars().count() > 300 {
-        out.push('…');
-    }
-    out
+    crate::text::excerpt(text, STEP_EXCERPT_CHARS)
 }
 
 fn failed(cmd: &Cmd, out: &Output) -> StepError {

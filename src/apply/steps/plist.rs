@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::logs::log_dirs;
 use super::{Ctx, StepError, dir_owner};
-use crate::model::desired::Mode;
+use crate::model::plist_rule::PLIST_MODE;
 use crate::sys::fs;
 
 /// Where the previous plist is kept: outside the directory launchd reads (a file left in
@@ -44,9 +44,10 @@ fn keep_backup(ctx: &Ctx<'_>, path: &Path) -> Result<(bool, PathBuf), StepError>
 /// The owner a plist must have: agents belong to the user (only settable as root), daemons to
 /// root:wheel (macos.md §4.1).
 pub(super) fn plist_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
-    match ctx.desired.service.mode {
-        Mode::Daemon { .. } => Some((0, 0)),
-        Mode::Agent => dir_owner(ctx),
+    if ctx.desired.service.mode.plist_owned_by_root() {
+        Some((0, 0))
+    } else {
+        dir_owner(ctx)
     }
 }
 
@@ -63,7 +64,7 @@ pub(super) fn write(ctx: &Ctx<'_>, path: &Path, contents: &str) -> Result<String
     }
     let previous = fs::read_optional_bytes(path)?;
     let (kept, backup) = keep_backup(ctx, path)?;
-    fs::write_atomic(path, contents.as_bytes(), 0o644, plist_owner(ctx))?;
+    fs::write_atomic(path, contents.as_bytes(), PLIST_MODE, plist_owner(ctx))?;
     if let Ok(mut slot) = ctx.previous_plist.lock() {
         *slot = previous;
     }

@@ -9,12 +9,13 @@ use miette::{Report, miette};
 use super::{refuse_existing, runtime, settings, write_server_toml};
 use crate::adopt::{self, default_listen, observation_desired};
 use crate::cli::args::InitArgs;
-use crate::cli::{Context, ExitStatus, user_display};
+use crate::cli::{Context, ExitStatus};
 use crate::model::Knowable;
 use crate::model::desired::{Label, Mode};
 use crate::model::observed::{IpConfig, JobStatus, PlistFile};
 use crate::network::networksetup;
 use crate::observe::{self, Settings};
+use crate::text::home_path;
 
 /// Whether the observation found the job (its file or launchd's loaded copy).
 fn found(observed: &crate::model::Observed) -> bool {
@@ -113,7 +114,7 @@ pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitSta
     for note in &adopted.notes {
         ctx.printer.note(&format!("note: {note}\n"));
     }
-    let from = user_display(Path::new(&job.path), ctx.env.home.as_deref());
+    let from = home_path(Path::new(&job.path), ctx.env.home.as_deref());
     write_server_toml(
         ctx,
         path,

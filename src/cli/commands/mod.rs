@@ -13,7 +13,7 @@ use std::time::Duration;
 use miette::{IntoDiagnostic, Report, WrapErr, miette};
 
 use super::args::{CheckArgs, InitArgs, ObserveArgs, PlanArgs};
-use super::{Context, ExitStatus, user_display};
+use super::{Context, ExitStatus};
 use crate::config;
 use crate::model::{Desired, Observed};
 use crate::observe::{self, Settings};
@@ -21,6 +21,7 @@ use crate::plan::{self};
 use crate::render::text::View;
 use crate::render::{self, Style};
 use crate::sys::fs;
+use crate::text::home_path;
 
 /// Reads and validates the configuration; prints warnings; errors become one report.
 pub(super) fn load_config(ctx: &Context) -> Result<Desired, Report> {
@@ -279,7 +280,7 @@ pub(super) fn write_server_toml(
         .unwrap_or(Path::new(""))
         .join("server.schema.json");
     fs::write_atomic(&schema, config::schema_json().as_bytes(), 0o644, None)?;
-    let shown = user_display(path, ctx.env.home.as_deref());
+    let shown = home_path(path, ctx.env.home.as_deref());
     // The default file needs no `-c`; any other does.
     let plan = if path == Path::new("server.toml") {
         "ssollama plan".to_owned()
@@ -432,7 +433,7 @@ pub(super) fn plan(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus, Report>
         fs::write_atomic(out, text.as_bytes(), 0o600, None)?;
         ctx.printer.note(&format!(
             "saved the plan to `{}`; apply it with `ssollama apply {}`\n",
-            user_display(out, ctx.env.home.as_deref()),
+            home_path(out, ctx.env.home.as_deref()),
             out.display()
         ));
     }

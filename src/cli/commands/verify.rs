@@ -4,8 +4,9 @@ use miette::{IntoDiagnostic, Report};
 
 use super::{load_config, runtime, settings};
 use crate::cli::args::VerifyArgs;
-use crate::cli::{Context, ExitStatus, user_display};
+use crate::cli::{Context, ExitStatus};
 use crate::sys::fs;
+use crate::text::home_path;
 use crate::verify::{self, Options, report};
 
 /// `ssollama verify`.
@@ -32,7 +33,7 @@ pub(in crate::cli) fn run(
         fs::write_atomic(path, report::junit(&verdict).as_bytes(), 0o644, None)?;
         ctx.printer.note(&format!(
             "wrote the JUnit report to `{}`\n",
-            user_display(path, ctx.env.home.as_deref())
+            home_path(path, ctx.env.home.as_deref())
         ));
     }
     if args.json {

@@ -155,8 +155,12 @@ pub(super) fn checks(j: &mut Judge<'_>) {
             .join(" ")
     });
     let mut expected = format!(
-        "Manual {} mask {} router {} on {:?}",
-        spec.address, spec.subnet_mask, spec.router, spec.service
+        "{} {} mask {} router {} on {:?}",
+        IpMethod::Manual.label(),
+        spec.address,
+        spec.subnet_mask,
+        spec.router,
+        spec.service
     );
     if let Some(dns) = &dns {
         let _ = write!(
@@ -189,25 +193,17 @@ pub(super) fn checks(j: &mut Judge<'_>) {
                 let show = |a: Option<std::net::Ipv4Addr>| {
                     a.map_or_else(|| "none".to_owned(), |a| a.to_string())
                 };
-                let method = match &info.method {
-                    IpMethod::Manual => "Manual".to_owned(),
-                    IpMethod::Dhcp => "DHCP".to_owned(),
-                    IpMethod::Bootp => "BOOTP".to_owned(),
-                    IpMethod::Other(text) => text.clone(),
-                };
                 let mut received = format!(
-                    "{method} {} mask {} router {}",
+                    "{} {} mask {} router {}",
+                    info.method.label(),
                     show(info.address),
                     show(info.subnet_mask),
                     show(info.router)
                 );
-                let ip_ok = info.method == IpMethod::Manual
-                    && info.address == Some(spec.address)
-                    && info.subnet_mask == Some(spec.subnet_mask)
-                    && info.router == Some(spec.router);
+                let ip_ok = spec.ip_differences(info).is_empty();
                 let dns_ok = match (&spec.dns, &state.dns) {
                     (None, _) => true,
-                    (Some(wanted), Some(Knowable::Known(have))) => {
+                    (Some(_), Some(Knowable::Known(have))) => {
                         let shown = have
                             .iter()
                             .map(ToString::to_string)
@@ -218,9 +214,7 @@ pub(super) fn checks(j: &mut Judge<'_>) {
                             ", DNS {}",
                             if shown.is_empty() { "(none)" } else { &shown }
                         );
-                        have.iter()
-                            .copied()
-                            .eq(wanted.iter().copied().map(IpAddr::V4))
+                        spec.dns_matches(have)
                     }
                     (Some(_), _) => {
                         received.push_str(", DNS unknown");

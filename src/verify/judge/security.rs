@@ -2,6 +2,7 @@
 //! the bind the loaded job was given.
 
 use super::{Check, Found, Judge, fail, skip};
+use crate::model::plist_rule::others_may_write;
 use crate::model::Knowable;
 use crate::model::desired::Mode;
 use crate::model::observed::PlistFile;
@@ -81,10 +82,7 @@ pub(super) fn checks(j: &mut Judge<'_>) {
     };
     j.push(check, "both log files, readable by you", found, None);
 
-    let owner = match j.desired.service.mode {
-        Mode::Agent => uid,
-        Mode::Daemon { .. } => 0,
-    };
+    let owner = j.desired.service.mode.plist_owner(uid);
     let check = Check {
         group: g,
         id: "plist",
@@ -110,7 +108,7 @@ pub(super) fn checks(j: &mut Judge<'_>) {
                     format!("owner uid {file_owner}, mode {mode:o}"),
                     "launchd refuses it; `ssollama apply` rewrites it with the right owner",
                 )
-            } else if mode & 0o022 != 0 {
+            } else if others_may_write(*mode) {
                 fail(
                     format!("owner uid {file_owner}, mode {mode:o}"),
                     "launchd refuses it; `ssollama apply` rewrites it with mode 644",

@@ -7,21 +7,8 @@ pub(super) const EXCERPT: usize = 160;
 /// How many characters of a request or reply `--verbose` shows.
 pub(super) const TRACE_EXCERPT: usize = 400;
 
-/// One line, at most `max` characters, with `…` when cut.
-pub(super) fn excerpt(text: &str, max: usize) -> String {
-    let flat: String = text
-        .trim()
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .collect();
-    if flat.chars().count() > max {
-        let mut cut: String = flat.chars().take(max).collect();
-        cut.push('…');
-        cut
-    } else {
-        flat
-    }
-}
+/// One line, at most `max` characters, with `…` when cut (`text::one_line`).
+pub(super) use crate::text::one_line as excerpt;
 
 /// `HTTP 404: 404 page not found` / `no answer: Connection refused`.
 pub(super) fn describe(exchange: &Exchange) -> String {

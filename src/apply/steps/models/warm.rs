@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::apply::{Cancel, Event, Reporter};
-use crate::model::observed::{InstalledModel, LoadedModel};
+use crate::model::embedding::is_embedding;
+use crate::model::observed::LoadedModel;
 use crate::ollama::client::{Client, OllamaError};
 use crate::ollama::name::ModelName;
 
@@ -101,17 +102,6 @@ pub(crate) fn evictions(
     ))
 }
 
-/// Whether to load through `/api/embed`: Ollama's `capabilities` when it reports them, else the
-/// name (`*embed*`, as the planner does).
-fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
-    match installed {
-        Some(model) if !model.capabilities.is_empty() => {
-            model.capabilities.iter().any(|c| c == "embedding")
-        }
-        _ => name.key().contains("embed"),
-    }
-}
-
 /// Warms `models` one after the other: pull when missing (progress as [`Event::Pull`]), load
 /// with `keep_alive = -1` (forever), check `/api/ps`; then check them all together
 /// ([`evictions`]): a model evicted to load a later one fails with what evicted it.
@@ -179,7 +169,12 @@ async fn warm_one(
                     .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
             });
         }
-        let embedding = is_embedding(name, installed.as_ref());
+        let embedding = is_embedding(
+            name,
+            installed
+                .as_ref()
+                .map_or(&[][..], |m| m.capabilities.as_slice()),
+        );
         let start = Instant::now();
         tokio::select! {
             loaded = load(client, name, embedding) => loaded.map_err(|e| e.to_string())?,
