@@ -7,14 +7,22 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
+use super::job::is_running;
 use super::*;
-use crate::launchd::plist::{desired_plist_xml, loaded_of};
+use crate::launchd::plist::{
+    canonical_xml, desired_plist_xml, loaded_matches, loaded_of, parse_plist,
+};
+use crate::model::Knowable;
 use crate::model::desired::{
-    Label, Listen, Logs, ModelPolicy, ModelSpec, OllamaDuration, OllamaSettings, Service,
+    Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, NetworkSpec, OllamaDuration, OllamaSettings,
+    Service,
 };
 use crate::model::observed::{
-    FileMeta, HostFacts, LastExit, LoadedModel, LogFile, NetworkService, OllamaState, ProgramState,
+    Conflict, FileMeta, HostFacts, InstalledModel, IpConfig, IpMethod, JobStatus, LastExit,
+    LoadedJob, LoadedModel, LogFile, NetworkService, NetworkState, OllamaState, PlistFile,
+    ProgramState, ServerStatus,
 };
+use crate::ollama::name::ModelName;
 use crate::render::Style;
 use crate::render::text::{check_lines, plan_text};
 
@@ -1607,25 +1615,25 @@ fn respelled(desired: &Desired, host: &str, flash: &str, process_type: Option<&s
     let mut observed = observed_of(desired);
     let path = plist_path(desired, Path::new(HOME));
     let mut dict = desired_plist(desired, Path::new(BREW_OLLAMA));
-    if let Some(plist::Value::Dictionary(env)) = dict.get_mut("EnvironmentVariables") {
+    if let Some(::plist::Value::Dictionary(env)) = dict.get_mut("EnvironmentVariables") {
         env.insert(
             "OLLAMA_HOST".to_owned(),
-            plist::Value::String(host.to_owned()),
+            ::plist::Value::String(host.to_owned()),
         );
         env.insert(
             "OLLAMA_FLASH_ATTENTION".to_owned(),
-            plist::Value::String(flash.to_owned()),
+            ::plist::Value::String(flash.to_owned()),
         );
     }
     dict.remove("ProcessType");
     if let Some(value) = process_type {
         dict.insert(
             "ProcessType".to_owned(),
-            plist::Value::String(value.to_owned()),
+            ::plist::Value::String(value.to_owned()),
         );
     }
     if let PlistFile::Present { text, .. } = &mut observed.plist {
-        *text = canonical_xml(&plist::Value::Dictionary(dict.clone()));
+        *text = canonical_xml(&::plist::Value::Dictionary(dict.clone()));
     }
     observed.job = Knowable::Known(JobStatus::Loaded(running(loaded_of(&dict, &path), 812)));
     observed

@@ -1,0 +1,150 @@
+//! `network.service[…]`: the static IPv4 configuration and DNS servers of one network service.
+
+use serde_json::{Value as Json, json};
+
+use super::{Action, Blocker, Change, Operation, Plan, network_address};
+use crate::model::Knowable;
+use crate::model::desired::NetworkSpec;
+use crate::model::observed::{IpConfig, IpMethod, NetworkState};
+
+pub(super) fn ip_json(config: &IpConfig) -> Json {
+    let method = match &config.method {
+        IpMethod::Dhcp => "dhcp".to_owned(),
+        IpMethod::Manual => "manual".to_owned(),
+        IpMethod::Bootp => "bootp".to_owned(),
+        IpMethod::Other(text) => text.clone(),
+    };
+    let show = |addr: Option<std::net::Ipv4Addr>| addr.map_or(Json::Null, |a| json!(a.to_string()));
+    json!({
+        "method": method,
+        "address": show(config.address),
+        "subnet_mask": show(config.subnet_mask),
+        "router": show(config.router),
+    })
+}
+
+pub(super) fn dns_json<T: std::fmt::Display>(servers: &[T]) -> Json {
+    Json::Array(servers.iter().map(|s| json!(s.to_string())).collect())
+}
+
+/// Step 3: the static IPv4 configuration and DNS of one network service.
+pub(super) fn plan_network(
+    spec: &NetworkSpec,
+    observed: Option<&Knowable<NetworkState>>,
+    plan: &mut Plan,
+) {
+    let address = network_address(&spec.service);
+    let state = match observed {
+        None => {
+            plan.unknowns
+                .push(format!("{address}: the network was not observed"));
+            return;
+        }
+        Some(Knowable::Unknown { reason }) => {
+            plan.unknowns.push(format!("{address}: {reason}"));
+            return;
+        }
+        Some(Knowable::Known(state)) => state,
+    };
+    if !state.services.iter().any(|s| s.name == spec.service) {
+        let names = state
+            .services
+            .iter()
+            .map(|s| format!("{:?}", s.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        plan.blockers.push(Blocker {
+            resource: address,
+            problem: format!(
+                "network service {:?} does not exist; services are: {}",
+                spec.service,
+                if names.is_empty() {
+                    "(none listed)"
+                } else {
+                    &names
+                }
+            ),
+            fix: "set `network.service` in server.toml to one of the listed services".to_owned(),
+        });
+        return;
+    }
+    match &state.info {
+        None => plan
+            .unknowns
+            .push(format!("{address}: its configuration was not read")),
+        Some(Knowable::Unknown { reason }) => plan.unknowns.push(format!("{address}: {reason}")),
+        Some(Knowable::Known(info)) => {
+            let mut differs = Vec::new();
+            if info.method != IpMethod::Manual {
+                differs.push("method");
+            }
+            if info.address != Some(spec.address) {
+                differs.push("address");
+            }
+            if info.subnet_mask != Some(spec.subnet_mask) {
+                differs.push("subnet mask");
+            }
+            if info.router != Some(spec.router) {
+                differs.push("router");
+            }
+            if !differs.is_empty() {
+                let wanted = IpConfig {
+                    method: IpMethod::Manual,
+                    address: Some(spec.address),
+                    subnet_mask: Some(spec.subnet_mask),
+                    router: Some(spec.router),
+                };
+                plan.changes.push(Change {
+                    resource: address.clone(),
+                    action: Action::SetNetwork,
+                    reason: format!(
+                        "{} differ{}",
+                        differs.join(", "),
+                        if differs.len() == 1 { "s" } else { "" }
+                    ),
+                    before: ip_json(info),
+                    after: ip_json(&wanted),
+                    operation: Operation::SetManual {
+                        service: spec.service.clone(),
+                        address: spec.address,
+                        subnet_mask: spec.subnet_mask,
+                        router: spec.router,
+                    },
+                });
+            }
+        }
+    }
+    let Some(wanted) = &spec.dns else {
+        return;
+    };
+    match &state.dns {
+        None => plan
+            .unknowns
+            .push(format!("{address}: its DNS servers were not read")),
+        Some(Knowable::Unknown { reason }) => {
+            plan.unknowns
+                .push(format!("{address}: DNS servers: {reason}"));
+        }
+        // Order matters: the resolver asks the servers in this order. The declared servers are
+        // IPv4; any IPv6 server on the Mac is a difference.
+        Some(Knowable::Known(servers))
+            if !servers
+                .iter()
+                .copied()
+                .eq(wanted.iter().copied().map(std::net::IpAddr::V4)) =>
+        {
+            plan.changes.push(Change {
+                resource: address,
+                action: Action::SetDns,
+                reason: "dns servers differ".to_owned(),
+                before: json!({ "dns": dns_json(servers) }),
+                after: json!({ "dns": dns_json(wanted) }),
+                operation: Operation::SetDnsServers {
+                    service: spec.service.clone(),
+                    servers: wanted.clone(),
+                },
+            });
+        }
+        Some(Knowable::Known(_)) => {}
+    }
+}
