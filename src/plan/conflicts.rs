@@ -1,11 +1,16 @@
 //! `conflict.*`: Ollama.app, Homebrew's job or another process on the port stop `apply`.
 
-use super::{Blocker, Plan};
+use super::{Blocker, Context, Plan};
 use crate::model::observed::Conflict;
 use crate::model::{Knowable, Observed};
 
+/// Registered in [`super::RESOURCES`].
+pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
+    plan_conflicts(cx.observed, plan);
+}
+
 /// Step 2: conflicts stop `apply`; an unknown conflict list is only a note.
-pub(super) fn plan_conflicts(observed: &Observed, plan: &mut Plan) {
+fn plan_conflicts(observed: &Observed, plan: &mut Plan) {
     let conflicts = match &observed.conflicts {
         Knowable::Known(conflicts) => conflicts,
         Knowable::Unknown { reason } => {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value as Json, json};
 
 use super::plist::PlistOutcome;
-use super::{Action, Change, JOB, LOGS, Operation, Plan};
+use super::{Action, Change, Context, JOB, LOGS, Operation, Plan};
 use crate::launchd::domain;
 use crate::launchd::plist::loaded_matches;
 use crate::model::desired::Desired;
@@ -19,9 +19,20 @@ pub(super) fn is_running(job: &LoadedJob) -> bool {
     job.state.as_deref() == Some("running") && job.pid.is_some()
 }
 
+/// Registered in [`super::RESOURCES`]: the job (and its log directories), unless the plist
+/// could not be read; tells the models whether the server (re)starts.
+pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
+    cx.restarting = match cx.plist {
+        PlistOutcome::Unknown => false,
+        PlistOutcome::Same | PlistOutcome::Rewritten | PlistOutcome::Changing => {
+            plan_job(cx.desired, cx.observed, &cx.path, &cx.dict, cx.plist, plan)
+        }
+    };
+}
+
 /// Step 5, the loaded job: reload when absent or stale, kickstart when loaded but stopped.
 /// Returns whether the server (re)starts in this plan.
-pub(super) fn plan_job(
+fn plan_job(
     desired: &Desired,
     observed: &Observed,
     path: &Path,
@@ -131,7 +142,7 @@ pub(super) fn plan_job(
 /// `StandardOutPath` cannot be opened never starts (last exit 78). A (re)load creates them
 /// itself (`LoadJob`), and a running job that answers is left alone (it is not restarted only to
 /// recreate a deleted log file), so this step is planned only here.
-pub(super) fn plan_log_dirs(observed: &Observed, plan: &mut Plan) {
+fn plan_log_dirs(observed: &Observed, plan: &mut Plan) {
     let absent: Vec<&Path> = observed
         .logs
         .iter()

@@ -22,12 +22,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub(crate) use change::{Action, Blocker, Change, Operation, Plan};
-use conflicts::plan_conflicts;
-use job::plan_job;
-use models::{plan_models, remove_model};
-use network::plan_network;
-use plist::{PlistOutcome, plan_plist};
-use program::{plan_program, program_for_plist};
+use models::remove_model;
+use plist::PlistOutcome;
+use program::program_for_plist;
 
 use crate::launchd::domain;
 use crate::launchd::plist::desired_plist;
@@ -79,24 +76,51 @@ fn model_address(name: &str) -> String {
 ///    is up.
 #[must_use]
 pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
-    let mut plan = Plan::default();
-    plan_program(desired, observed, &mut plan);
-    plan_conflicts(observed, &mut plan);
-    if let Some(spec) = &desired.network {
-        plan_network(spec, observed.network.as_ref(), &mut plan);
-    }
     let path = plist_path(desired, &observed.host.home);
     let program = program_for_plist(observed, desired);
-    let dict = desired_plist(desired, &program);
-    let plist = plan_plist(desired, observed, &path, &dict, &mut plan);
-    let restarting = match plist {
-        PlistOutcome::Unknown => false,
-        PlistOutcome::Same | PlistOutcome::Rewritten | PlistOutcome::Changing => {
-            plan_job(desired, observed, &path, &dict, plist, &mut plan)
-        }
+    let mut cx = Context {
+        desired,
+        observed,
+        dict: desired_plist(desired, &program),
+        path,
+        plist: PlistOutcome::Same,
+        restarting: false,
     };
-    plan_models(desired, observed, restarting, &mut plan);
+    let mut plan = Plan::default();
+    for resource in RESOURCES {
+        resource(&mut cx, &mut plan);
+    }
     plan
+}
+
+/// One resource's planner: reads the context (and what earlier resources left in it) and adds
+/// its changes, blockers and unknowns to the plan.
+type PlanResource = fn(&mut Context<'_>, &mut Plan);
+
+/// The resources in execution order (see [`plan`]): one registration line per resource.
+const RESOURCES: [PlanResource; 6] = [
+    program::plan,
+    conflicts::plan,
+    network::plan,
+    plist::plan,
+    job::plan,
+    models::plan,
+];
+
+/// What every resource's planner reads, and what earlier resources tell later ones.
+struct Context<'a> {
+    /// `server.toml`.
+    desired: &'a Desired,
+    /// The Mac.
+    observed: &'a Observed,
+    /// Where the plist lives.
+    path: PathBuf,
+    /// The plist `server.toml` wants (with the program found, or the one installing puts).
+    dict: ::plist::Dictionary,
+    /// What the plan does to the plist file (set by `launchd.plist`).
+    plist: PlistOutcome,
+    /// Whether the server (re)starts in this plan (set by `launchd.job`).
+    restarting: bool,
 }
 
 /// The fingerprint of an observation: the lower-case hex SHA-256 of its canonical JSON

@@ -4,11 +4,16 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Change, Operation, Plan, model_address};
+use super::{Action, Change, Context, Operation, Plan, model_address};
 use crate::model::desired::Desired;
 use crate::model::observed::{InstalledModel, ServerStatus};
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
+
+/// Registered in [`super::RESOURCES`].
+pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
+    plan_models(cx.desired, cx.observed, cx.restarting, plan);
+}
 
 /// The change that removes an installed model (`ollama rm`), by the name Ollama lists.
 pub(super) fn remove_model(model: &InstalledModel, reason: &str) -> Change {
@@ -25,7 +30,7 @@ pub(super) fn remove_model(model: &InstalledModel, reason: &str) -> Change {
 }
 
 /// Whether a model should be warmed through `/api/embed`.
-pub(super) fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
+fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>) -> bool {
     match installed {
         Some(model) if !model.capabilities.is_empty() => {
             model.capabilities.iter().any(|c| c == "embedding")
@@ -41,7 +46,7 @@ pub(super) fn is_embedding(name: &ModelName, installed: Option<&InstalledModel>)
 /// planned for them (no `+ pull` for models the Mac may well have, nothing counted); the notes
 /// say so, `check` reports them as unknown (not drift), and `apply`, which observes again after
 /// each round, plans the pulls of what is really missing once the server answers.
-pub(super) fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
+fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
     if desired.models.is_empty() {
         return;
     }
@@ -62,12 +67,7 @@ pub(super) fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
     }
 }
 
-pub(super) fn plan_models(
-    desired: &Desired,
-    observed: &Observed,
-    restarting: bool,
-    plan: &mut Plan,
-) {
+fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &mut Plan) {
     let (installed, loaded) = match &observed.ollama.server {
         ServerStatus::Down { reason } => {
             defer_models(desired, reason, plan);

@@ -2,12 +2,19 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Blocker, Change, Operation, Plan, network_address};
+use super::{Action, Blocker, Change, Context, Operation, Plan, network_address};
 use crate::model::Knowable;
 use crate::model::desired::NetworkSpec;
 use crate::model::observed::{IpConfig, IpMethod, NetworkState};
 
-pub(super) fn ip_json(config: &IpConfig) -> Json {
+/// Registered in [`super::RESOURCES`]: only when `server.toml` declares `[network]`.
+pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
+    if let Some(spec) = &cx.desired.network {
+        plan_network(spec, cx.observed.network.as_ref(), plan);
+    }
+}
+
+fn ip_json(config: &IpConfig) -> Json {
     let method = match &config.method {
         IpMethod::Dhcp => "dhcp".to_owned(),
         IpMethod::Manual => "manual".to_owned(),
@@ -23,16 +30,12 @@ pub(super) fn ip_json(config: &IpConfig) -> Json {
     })
 }
 
-pub(super) fn dns_json<T: std::fmt::Display>(servers: &[T]) -> Json {
+fn dns_json<T: std::fmt::Display>(servers: &[T]) -> Json {
     Json::Array(servers.iter().map(|s| json!(s.to_string())).collect())
 }
 
 /// Step 3: the static IPv4 configuration and DNS of one network service.
-pub(super) fn plan_network(
-    spec: &NetworkSpec,
-    observed: Option<&Knowable<NetworkState>>,
-    plan: &mut Plan,
-) {
+fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, plan: &mut Plan) {
     let address = network_address(&spec.service);
     let state = match observed {
         None => {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Change, Operation, PLIST, Plan};
+use super::{Action, Change, Context, Operation, PLIST, Plan};
 use crate::launchd::plist::{canonical_xml, differing_keys, parse_plist, semantically_equal};
 use crate::model::Observed;
 use crate::model::desired::{Desired, Mode};
@@ -23,8 +23,13 @@ pub(super) enum PlistOutcome {
     Unknown,
 }
 
+/// Registered in [`super::RESOURCES`]: tells the job what happens to the file.
+pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
+    cx.plist = plan_plist(cx.desired, cx.observed, &cx.path, &cx.dict, plan);
+}
+
 /// Step 4: the plist file: create, update (by value) or replace (unparseable).
-pub(super) fn plan_plist(
+fn plan_plist(
     desired: &Desired,
     observed: &Observed,
     path: &Path,

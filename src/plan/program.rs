@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Blocker, Change, Operation, PROGRAM, Plan};
+use super::{Action, Blocker, Change, Context, Operation, PROGRAM, Plan};
 use crate::model::Observed;
 use crate::model::desired::Desired;
 
 /// Where Homebrew (Apple Silicon) installs Ollama: the program path planned when none is found
 /// and observation listed no candidate.
-pub(super) const HOMEBREW_OLLAMA: &str = "/opt/homebrew/opt/ollama/bin/ollama";
+const HOMEBREW_OLLAMA: &str = "/opt/homebrew/opt/ollama/bin/ollama";
 
 /// The program the plist runs: the one found, else where installing will put it.
 pub(super) fn program_for_plist(observed: &Observed, desired: &Desired) -> PathBuf {
@@ -23,8 +23,13 @@ pub(super) fn program_for_plist(observed: &Observed, desired: &Desired) -> PathB
         .unwrap_or_else(|| PathBuf::from(HOMEBREW_OLLAMA))
 }
 
+/// Registered in [`super::RESOURCES`].
+pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
+    plan_program(cx.desired, cx.observed, plan);
+}
+
 /// Step 1: install Ollama when no program was found.
-pub(super) fn plan_program(desired: &Desired, observed: &Observed, plan: &mut Plan) {
+fn plan_program(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     if observed.program.path.is_some() {
         return;
     }
