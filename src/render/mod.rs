@@ -6,6 +6,7 @@
 
 pub(crate) mod json;
 pub(crate) mod observed;
+pub(crate) mod status;
 pub(crate) mod text;
 
 pub(crate) use observed::observed_text;

@@ -76,7 +76,7 @@ pub(crate) fn summary_counts(plan: &Plan) -> (usize, usize, usize) {
 /// `ollama list` prints it).
 fn show_key(key: &str, value: &Json) -> String {
     match (key, value.as_u64()) {
-        ("size", Some(bytes)) => crate::status::human_bytes(bytes),
+        ("size", Some(bytes)) => crate::render::status::human_bytes(bytes),
         _ => show(value),
     }
 }
