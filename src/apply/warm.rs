@@ -46,7 +46,7 @@ fn with_size(name: &ModelName, lists: &[&[LoadedModel]]) -> String {
         Some(m) => format!(
             "{} ({})",
             name.display(),
-            crate::render::status::human_bytes(m.size)
+            crate::render::human_bytes(m.size)
         ),
         None => name.display(),
     }
@@ -91,13 +91,7 @@ pub(crate) fn evictions(
         "nothing".to_owned()
     } else {
         now.iter()
-            .map(|m| {
-                format!(
-                    "{} ({})",
-                    m.name,
-                    crate::render::status::human_bytes(m.size)
-                )
-            })
+            .map(|m| format!("{} ({})", m.name, crate::render::human_bytes(m.size)))
             .collect::<Vec<_>>()
             .join(", ")
     };

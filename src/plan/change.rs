@@ -27,6 +27,24 @@ impl Plan {
         self.changes.is_empty() && self.blockers.is_empty()
     }
 
+    /// `(add, change, destroy)` counts of `Plan: N to add, M to change, K to destroy.`; a
+    /// replace counts as one add and one destroy.
+    pub fn summary_counts(&self) -> (usize, usize, usize) {
+        let (mut add, mut change, mut destroy) = (0, 0, 0);
+        for item in &self.changes {
+            match item.action.tally() {
+                Tally::Add => add += 1,
+                Tally::Change => change += 1,
+                Tally::Destroy => destroy += 1,
+                Tally::Replace => {
+                    add += 1;
+                    destroy += 1;
+                }
+            }
+        }
+        (add, change, destroy)
+    }
+
     /// The plan as `check` judges it: without [`Action::Warm`] changes. A warm model that was
     /// evicted (or that loads after a restart) is an action `apply` takes, not drift; a restart
     /// or reload that empties the memory is drift of its own.
@@ -96,6 +114,26 @@ pub enum Action {
 }
 
 impl Action {
+    /// The name of the action as `plan --json`, the apply journal and the text plan spell it
+    /// (`set-network`, `pull`, …): its serde name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Replace => "replace",
+            Self::Load => "load",
+            Self::Reload => "reload",
+            Self::Restart => "restart",
+            Self::Install => "install",
+            Self::SetNetwork => "set-network",
+            Self::SetDns => "set-dns",
+            Self::Pull => "pull",
+            Self::Remove => "remove",
+            Self::Warm => "warm",
+        }
+    }
+
     /// The marker shown in text plans.
     pub fn marker(self) -> &'static str {
         match self {
@@ -240,4 +278,30 @@ pub struct Blocker {
     pub problem: String,
     /// What to do (including `--take-over` where it applies).
     pub fix: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn action_names_are_their_serde_names() {
+        for action in [
+            Action::Create,
+            Action::Update,
+            Action::Delete,
+            Action::Replace,
+            Action::Load,
+            Action::Reload,
+            Action::Restart,
+            Action::Install,
+            Action::SetNetwork,
+            Action::SetDns,
+            Action::Pull,
+            Action::Remove,
+            Action::Warm,
+        ] {
+            assert_eq!(serde_json::to_value(action).unwrap(), action.name());
+        }
+    }
 }

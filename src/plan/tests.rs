@@ -707,7 +707,7 @@ fn unparseable_plist_is_replaced() {
     let plan = plan(&desired, &observed);
     assert_eq!(plan.changes[0].action, Action::Replace);
     assert_eq!(plan.changes[1].action, Action::Reload);
-    assert_eq!(crate::render::text::summary_counts(&plan).0, 1);
+    assert_eq!(plan.summary_counts().0, 1);
 }
 
 #[test]
@@ -964,7 +964,7 @@ fn prune_removes_only_undeclared_installed_models() {
         actions(&plan),
         [(model_address("mistral:7b"), Action::Remove)]
     );
-    assert_eq!(crate::render::text::summary_counts(&plan), (0, 0, 1));
+    assert_eq!(plan.summary_counts(), (0, 0, 1));
     insta::assert_snapshot!(text(&plan), @r#"
     ssollama will make these changes to this Mac:
       - ollama.model["mistral:7b"] (remove)
@@ -1524,7 +1524,7 @@ proptest! {
             prop_assert_eq!(plan.changes[load].action, expected);
         }
         // The summary counts what the list shows: one per change, a replace in two columns.
-        let (add, change, destroy) = crate::render::text::summary_counts(&plan);
+        let (add, change, destroy) = plan.summary_counts();
         let replaces = plan.changes.iter().filter(|c| c.action == Action::Replace).count();
         prop_assert_eq!(add + change + destroy, plan.changes.len() + replaces);
         let shown = plan_text(&plan, Style::default());
