@@ -188,8 +188,8 @@ mod tests {
             "launchd.job",
             Action::Reload,
             Operation::LoadJob {
-                domain: "gui/501".to_owned(),
-                label: "com.ollama".to_owned(),
+                domain: "gui/501".parse().unwrap(),
+                label: crate::model::desired::Label::new("com.ollama").unwrap(),
                 plist: PathBuf::from("/Users/t/Library/LaunchAgents/com.ollama.plist"),
                 loaded: true,
             },
@@ -288,8 +288,8 @@ mod tests {
             "launchd.job",
             Action::Delete,
             Operation::BootoutJob {
-                domain: "gui/501".to_owned(),
-                label: "com.ollama".to_owned(),
+                domain: "gui/501".parse().unwrap(),
+                label: crate::model::desired::Label::new("com.ollama").unwrap(),
             },
         );
         let remove = change(

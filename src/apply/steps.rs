@@ -11,8 +11,8 @@ use super::journal::StepStatus;
 use super::{Cancel, Event, Reporter, Settings, home_owner};
 use crate::launchd::cmd as launchctl;
 use crate::launchd::cmd::{BootoutOutcome, BootstrapOutcome};
-use crate::launchd::domain::{Domain, ServiceTarget};
-use crate::model::desired::{Label, Mode};
+use crate::launchd::domain::ServiceTarget;
+use crate::model::desired::Mode;
 use crate::model::observed::JobStatus;
 use crate::model::{Desired, Knowable, Observed};
 use crate::network::networksetup::{self, NetworksetupError};
@@ -281,18 +281,18 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
             label,
             plist,
             loaded,
-        } => load_job(ctx, &target(domain, label)?, plist, *loaded).await,
-        Operation::KickstartJob { target: text } => {
-            let target = parse_target(text)?;
-            restart(ctx, &target)
-                .await
-                .map_err(|failure| not_serving(&target, failure, String::new()))
+        } => {
+            let target = ServiceTarget::new(*domain, label.clone());
+            load_job(ctx, &target, plist, *loaded).await
         }
+        Operation::KickstartJob { target } => restart(ctx, target)
+            .await
+            .map_err(|failure| not_serving(target, failure, String::new())),
         Operation::PullModel { name } => pull(ctx, name).await,
         Operation::RemoveModel { name } => remove_model(ctx, name).await,
         Operation::WarmModel { name, embedding } => warm_model(ctx, name, *embedding).await,
         Operation::BootoutJob { domain, label } => {
-            let target = target(domain, label)?;
+            let target = ServiceTarget::new(*domain, label.clone());
             bootout_and_wait(ctx.settings, ctx.cancel, &target).await?;
             Ok(format!("booted out {target}"))
         }
@@ -346,36 +346,6 @@ fn keep_backup(ctx: &Ctx<'_>, path: &Path) -> Result<(bool, PathBuf), StepError>
     }
     let kept = fs::backup(path, &backup, plist_owner(ctx))?;
     Ok((kept, backup))
-}
-
-/// `gui/501` + `com.ollama` → the service target.
-fn target(domain: &str, label: &str) -> Result<ServiceTarget, StepError> {
-    let label = Label::new(label).map_err(|e| StepError::Invalid(format!("label: {e}")))?;
-    Ok(ServiceTarget::new(parse_domain(domain)?, label))
-}
-
-fn parse_domain(text: &str) -> Result<Domain, StepError> {
-    if text == "system" {
-        return Ok(Domain::System);
-    }
-    text.strip_prefix("gui/")
-        .and_then(|uid| uid.parse().ok())
-        .map(Domain::Gui)
-        .ok_or_else(|| StepError::Invalid(format!("`{text}` is not a launchd domain")))
-}
-
-/// `gui/501/com.ollama` → the service target.
-pub(super) fn parse_target(text: &str) -> Result<ServiceTarget, StepError> {
-    if let Some(label) = text.strip_prefix("system/") {
-        return target("system", label);
-    }
-    let mut parts = text.splitn(3, '/');
-    let (Some(gui), Some(uid), Some(label)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(StepError::Invalid(format!(
-            "`{text}` is not a launchd service target"
-        )));
-    };
-    target(&format!("{gui}/{uid}"), label)
 }
 
 async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
@@ -951,13 +921,12 @@ pub(super) async fn quit_ollama_app(settings: &Settings) -> Result<String, StepE
 pub(super) async fn bootout_homebrew(
     settings: &Settings,
     cancel: &Cancel,
-    target: &str,
+    target: &ServiceTarget,
 ) -> Result<String, StepError> {
-    let target = parse_target(target)?;
-    bootout_and_wait(settings, cancel, &target).await?;
+    bootout_and_wait(settings, cancel, target).await?;
     // Disabled too, or its RunAtLoad brings it back at the next login and the two fight for the
     // port again (`brew services start ollama` re-enables it, as it always runs `enable`).
-    let cmd = launchctl::disable(&target);
+    let cmd = launchctl::disable(target);
     let out = run(settings, &cmd).await?;
     if !out.success() {
         return Err(failed(&cmd, &out));
@@ -971,7 +940,7 @@ pub(super) async fn bootout_homebrew(
 mod tests {
     use std::path::Path;
 
-    use super::{backup_path, parse_target};
+    use super::backup_path;
 
     #[test]
     fn the_backup_is_kept_outside_the_launchd_directory_and_does_not_end_in_plist() {
@@ -989,19 +958,5 @@ mod tests {
                 "/Library/Application Support/ssollama/backups/com.ollama.plist.ssollama-backup"
             )
         );
-    }
-
-    #[test]
-    fn service_targets_parse_back() {
-        assert_eq!(
-            parse_target("gui/501/com.ollama").unwrap().to_string(),
-            "gui/501/com.ollama"
-        );
-        assert_eq!(
-            parse_target("system/com.ollama").unwrap().to_string(),
-            "system/com.ollama"
-        );
-        assert!(parse_target("gui/x/com.ollama").is_err());
-        assert!(parse_target("nonsense").is_err());
     }
 }

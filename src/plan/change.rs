@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::launchd::domain::{Domain, ServiceTarget};
+use crate::model::desired::Label;
 use crate::ollama::name::ModelName;
 
 /// The changes that take the observed Mac to `server.toml`, in execution order.
@@ -212,9 +214,9 @@ pub enum Operation {
     /// Bootout when loaded, wait until gone, enable, bootstrap (retry EIO 5), wait until ready.
     LoadJob {
         /// `gui/501` or `system`.
-        domain: String,
+        domain: Domain,
         /// The label.
-        label: String,
+        label: Label,
         /// The plist path to bootstrap.
         plist: PathBuf,
         /// Whether the job is loaded now (so a bootout comes first).
@@ -223,7 +225,7 @@ pub enum Operation {
     /// `launchctl kickstart -k <domain>/<label>`, then wait until ready.
     KickstartJob {
         /// `gui/501/com.ollama` or `system/com.ollama`.
-        target: String,
+        target: ServiceTarget,
     },
     /// `POST /api/pull`, streaming progress.
     PullModel {
@@ -248,9 +250,9 @@ pub enum Operation {
     /// (`ssollama destroy`).
     BootoutJob {
         /// `gui/501` or `system`.
-        domain: String,
+        domain: Domain,
         /// The label.
-        label: String,
+        label: Label,
     },
     /// Remove the plist (a backup is kept next to it) (`ssollama destroy`).
     RemovePlist {

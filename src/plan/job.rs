@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 
 use super::plist::PlistOutcome;
 use super::{Action, Change, Context, JOB, LOGS, Operation, Plan};
-use crate::launchd::domain;
+use crate::launchd::domain::{self, ServiceTarget};
 use crate::launchd::plist::loaded_matches;
 use crate::model::desired::Desired;
 use crate::model::observed::{JobStatus, LoadedJob, ServerStatus};
@@ -40,13 +40,13 @@ fn plan_job(
     plist: PlistOutcome,
     plan: &mut Plan,
 ) -> bool {
-    let domain = domain::domain_for(&desired.service.mode, observed.host.uid).to_string();
-    let target = format!("{domain}/{}", desired.service.label);
+    let domain = domain::domain_for(&desired.service.mode, observed.host.uid);
+    let target = ServiceTarget::new(domain, desired.service.label.clone());
     let after =
         json!({ "target": target, "plist": path.display().to_string(), "state": "running" });
     let load = |loaded: bool| Operation::LoadJob {
-        domain: domain.clone(),
-        label: desired.service.label.as_str().to_owned(),
+        domain,
+        label: desired.service.label.clone(),
         plist: path.to_owned(),
         loaded,
     };

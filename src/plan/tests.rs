@@ -807,7 +807,7 @@ fn stopped_job_is_kickstarted_unless_ollama_answers() {
     assert_eq!(
         plan.changes[0].operation,
         Operation::KickstartJob {
-            target: "gui/501/com.ollama".to_owned()
+            target: "gui/501/com.ollama".parse().unwrap()
         }
     );
 }
@@ -1054,7 +1054,7 @@ fn daemon_plist_sets_home_user_and_system_domain() {
     };
     assert_eq!(path, Path::new("/Library/LaunchDaemons/com.ollama.plist"));
     assert!(
-        matches!(&plan.changes[1].operation, Operation::LoadJob { domain, .. } if domain == "system")
+        matches!(&plan.changes[1].operation, Operation::LoadJob { domain, .. } if *domain == crate::launchd::domain::Domain::System)
     );
     insta::assert_snapshot!(contents, @r#"
     <?xml version="1.0" encoding="UTF-8"?>
