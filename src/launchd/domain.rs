@@ -197,6 +197,10 @@ mod tests {
         );
         assert_eq!(serde_json::to_value(Domain::System).unwrap(), "system");
         assert_eq!(
+            serde_json::from_value::<Domain>("system".into()).unwrap(),
+            Domain::System
+        );
+        assert_eq!(
             serde_json::from_value::<Domain>("gui/0".into()).unwrap(),
             Domain::Gui(0)
         );
