@@ -35,7 +35,7 @@ use crate::model::observed::{IpConfig, IpMethod, JobStatus, PlistFile, ServerSta
 use crate::model::{Knowable, Observed};
 use crate::ollama::env;
 use crate::ollama::name::ModelName;
-use crate::status;
+use crate::render::status;
 
 /// Why the Mac could not be described.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]

@@ -18,7 +18,6 @@ mod ollama;
 mod plan;
 mod process;
 mod render;
-mod status;
 mod sys;
 mod text;
 mod verify;

@@ -287,7 +287,7 @@ fn homebrew_job_of(target: &ServiceTarget, out: &Output) -> Knowable<Option<proc
     }
     match launchctl::parse_print(target, out.status, &out.stdout, &out.stderr) {
         Knowable::Known(JobStatus::Loaded(job)) => Knowable::Known(Some(process::HomebrewJob {
-            target: target.to_string(),
+            target: target.clone(),
             pid: job.pid,
         })),
         Knowable::Known(JobStatus::NotLoaded) => Knowable::Known(None),

@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::launchd::domain::ServiceTarget;
 use crate::model::Knowable;
 use crate::model::observed::Conflict;
 use crate::sys::exec::Cmd;
@@ -262,7 +263,7 @@ fn is_ollama_app(command: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HomebrewJob {
     /// e.g. `gui/501/homebrew.mxcl.ollama`.
-    pub target: String,
+    pub target: ServiceTarget,
     /// `pid` of `launchctl print` (present only while running).
     pub pid: Option<u32>,
 }
@@ -600,7 +601,7 @@ mod tests {
             &processes,
             None,
             Some(HomebrewJob {
-                target: "gui/501/homebrew.mxcl.ollama".to_owned(),
+                target: "gui/501/homebrew.mxcl.ollama".parse().unwrap(),
                 pid: None,
             }),
         );
@@ -636,7 +637,7 @@ mod tests {
             listener("ollama", 930, "127.0.0.1:11434"),
         ];
         let brew = HomebrewJob {
-            target: "gui/501/homebrew.mxcl.ollama".to_owned(),
+            target: "gui/501/homebrew.mxcl.ollama".parse().unwrap(),
             pid: Some(921),
         };
         assert_eq!(
@@ -644,7 +645,7 @@ mod tests {
             [
                 Conflict::OllamaAppRunning { pid: 853 },
                 Conflict::HomebrewServiceLoaded {
-                    target: "gui/501/homebrew.mxcl.ollama".to_owned()
+                    target: "gui/501/homebrew.mxcl.ollama".parse().unwrap()
                 },
             ]
         );
@@ -697,7 +698,8 @@ mod tests {
             user: "scott".to_owned(),
             command: "/Applications/Ollama.app/Contents/MacOS/Ollama".to_owned(),
         };
-        let brew = "gui/501/homebrew.mxcl.ollama".to_owned();
+        let brew: crate::launchd::domain::ServiceTarget =
+            "gui/501/homebrew.mxcl.ollama".parse().unwrap();
         let job = HomebrewJob {
             target: brew.clone(),
             pid: None,
@@ -751,7 +753,7 @@ mod tests {
         };
         let app = Conflict::OllamaAppRunning { pid: 853 };
         let brew = Conflict::HomebrewServiceLoaded {
-            target: "gui/501/homebrew.mxcl.ollama".to_owned(),
+            target: "gui/501/homebrew.mxcl.ollama".parse().unwrap(),
         };
         // The ambiguous listener is left out; what is known for sure is kept.
         assert_eq!(

@@ -5,16 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Action, Change, Operation};
-
-/// An action as `plan --json` spells it (`set-network`, `reload`, …): its serde name, so `apply`
-/// needs nothing from `render`.
-pub(crate) fn action_name(action: Action) -> String {
-    serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
+use crate::plan::{Change, Operation};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +61,7 @@ impl StepRecord {
         Self {
             round,
             resource: change.resource.clone(),
-            action: action_name(change.action),
+            action: change.action.name().to_owned(),
             status,
             millis,
         }
@@ -124,7 +115,7 @@ pub(crate) fn skip_reason(change: &Change, unfinished: &[&Change]) -> Option<Str
         .map(|earlier| {
             format!(
                 "`{} {}` did not complete",
-                action_name(earlier.action),
+                earlier.action.name(),
                 earlier.resource
             )
         })
@@ -197,8 +188,8 @@ mod tests {
             "launchd.job",
             Action::Reload,
             Operation::LoadJob {
-                domain: "gui/501".to_owned(),
-                label: "com.ollama".to_owned(),
+                domain: "gui/501".parse().unwrap(),
+                label: crate::model::desired::Label::new("com.ollama").unwrap(),
                 plist: PathBuf::from("/Users/t/Library/LaunchAgents/com.ollama.plist"),
                 loaded: true,
             },
@@ -297,8 +288,8 @@ mod tests {
             "launchd.job",
             Action::Delete,
             Operation::BootoutJob {
-                domain: "gui/501".to_owned(),
-                label: "com.ollama".to_owned(),
+                domain: "gui/501".parse().unwrap(),
+                label: crate::model::desired::Label::new("com.ollama").unwrap(),
             },
         );
         let remove = change(
@@ -309,30 +300,6 @@ mod tests {
             },
         );
         assert!(skip_reason(&remove, &[&bootout]).is_some());
-    }
-
-    #[test]
-    fn action_names_are_the_plan_json_vocabulary() {
-        for action in [
-            Action::Create,
-            Action::Update,
-            Action::Delete,
-            Action::Replace,
-            Action::Load,
-            Action::Reload,
-            Action::Restart,
-            Action::Install,
-            Action::SetNetwork,
-            Action::SetDns,
-            Action::Pull,
-            Action::Remove,
-            Action::Warm,
-        ] {
-            assert_eq!(
-                super::action_name(action),
-                crate::render::text::action_name(action)
-            );
-        }
     }
 
     #[test]

@@ -161,7 +161,7 @@ pub(super) mod tests {
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
                 operation: Operation::KickstartJob {
-                    target: "system/com.ollama".to_owned(),
+                    target: "system/com.ollama".parse().unwrap(),
                 },
             }],
             ..Plan::default()

@@ -279,7 +279,7 @@ async fn run_step(ctx: &steps::Ctx<'_>, change: &Change, round: usize) -> StepRe
     ctx.reporter.event(&Event::StepStarted {
         round,
         resource: change.resource.clone(),
-        action: journal::action_name(change.action),
+        action: change.action.name().to_owned(),
     });
     let span = tracing::info_span!("change", resource = %change.resource, action = ?change.action);
     let start = Instant::now();

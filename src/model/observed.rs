@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::launchd::domain::ServiceTarget;
+
 use super::Knowable;
 
 /// The format version of a saved observation (`observe --json`); bumped on incompatible change.
@@ -362,7 +364,7 @@ pub enum Conflict {
     /// Homebrew's `homebrew.mxcl.ollama` job is loaded and competes for the port.
     HomebrewServiceLoaded {
         /// e.g. `gui/501/homebrew.mxcl.ollama`.
-        target: String,
+        target: ServiceTarget,
     },
     /// Another process (not our job) listens on the port.
     PortTaken {

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::launchd::domain::{Domain, ServiceTarget};
+use crate::model::desired::Label;
 use crate::ollama::name::ModelName;
 
 /// The changes that take the observed Mac to `server.toml`, in execution order.
@@ -25,6 +27,24 @@ impl Plan {
     /// No change and no blocker: the Mac matches `server.toml`.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.blockers.is_empty()
+    }
+
+    /// `(add, change, destroy)` counts of `Plan: N to add, M to change, K to destroy.`; a
+    /// replace counts as one add and one destroy.
+    pub fn summary_counts(&self) -> (usize, usize, usize) {
+        let (mut add, mut change, mut destroy) = (0, 0, 0);
+        for item in &self.changes {
+            match item.action.tally() {
+                Tally::Add => add += 1,
+                Tally::Change => change += 1,
+                Tally::Destroy => destroy += 1,
+                Tally::Replace => {
+                    add += 1;
+                    destroy += 1;
+                }
+            }
+        }
+        (add, change, destroy)
     }
 
     /// The plan as `check` judges it: without [`Action::Warm`] changes. A warm model that was
@@ -96,6 +116,26 @@ pub enum Action {
 }
 
 impl Action {
+    /// The name of the action as `plan --json`, the apply journal and the text plan spell it
+    /// (`set-network`, `pull`, …): its serde name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Replace => "replace",
+            Self::Load => "load",
+            Self::Reload => "reload",
+            Self::Restart => "restart",
+            Self::Install => "install",
+            Self::SetNetwork => "set-network",
+            Self::SetDns => "set-dns",
+            Self::Pull => "pull",
+            Self::Remove => "remove",
+            Self::Warm => "warm",
+        }
+    }
+
     /// The marker shown in text plans.
     pub fn marker(self) -> &'static str {
         match self {
@@ -174,9 +214,9 @@ pub enum Operation {
     /// Bootout when loaded, wait until gone, enable, bootstrap (retry EIO 5), wait until ready.
     LoadJob {
         /// `gui/501` or `system`.
-        domain: String,
+        domain: Domain,
         /// The label.
-        label: String,
+        label: Label,
         /// The plist path to bootstrap.
         plist: PathBuf,
         /// Whether the job is loaded now (so a bootout comes first).
@@ -185,7 +225,7 @@ pub enum Operation {
     /// `launchctl kickstart -k <domain>/<label>`, then wait until ready.
     KickstartJob {
         /// `gui/501/com.ollama` or `system/com.ollama`.
-        target: String,
+        target: ServiceTarget,
     },
     /// `POST /api/pull`, streaming progress.
     PullModel {
@@ -210,9 +250,9 @@ pub enum Operation {
     /// (`ssollama destroy`).
     BootoutJob {
         /// `gui/501` or `system`.
-        domain: String,
+        domain: Domain,
         /// The label.
-        label: String,
+        label: Label,
     },
     /// Remove the plist (a backup is kept next to it) (`ssollama destroy`).
     RemovePlist {
@@ -240,4 +280,30 @@ pub struct Blocker {
     pub problem: String,
     /// What to do (including `--take-over` where it applies).
     pub fix: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn action_names_are_their_serde_names() {
+        for action in [
+            Action::Create,
+            Action::Update,
+            Action::Delete,
+            Action::Replace,
+            Action::Load,
+            Action::Reload,
+            Action::Restart,
+            Action::Install,
+            Action::SetNetwork,
+            Action::SetDns,
+            Action::Pull,
+            Action::Remove,
+            Action::Warm,
+        ] {
+            assert_eq!(serde_json::to_value(action).unwrap(), action.name());
+        }
+    }
 }

@@ -9,7 +9,7 @@
 use serde_json::{Value as Json, json};
 
 use super::{JOB, PLIST, network_address, plist_path, remove_model};
-use crate::launchd::domain;
+use crate::launchd::domain::{self, ServiceTarget};
 use crate::model::desired::Desired;
 use crate::model::observed::{IpMethod, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
@@ -48,18 +48,19 @@ pub(crate) fn destroy_plan(
     if options.models {
         destroy_models(desired, observed, &mut plan);
     }
-    let label = desired.service.label.as_str();
-    let domain = domain::domain_for(&desired.service.mode, observed.host.uid).to_string();
+    let label = &desired.service.label;
+    let domain = domain::domain_for(&desired.service.mode, observed.host.uid);
+    let target = ServiceTarget::new(domain, label.clone());
     match &observed.job {
         Knowable::Known(JobStatus::Loaded(job)) => plan.changes.push(Change {
             resource: JOB.to_owned(),
             action: Action::Delete,
             reason: "job is loaded".to_owned(),
-            before: json!({ "target": format!("{domain}/{label}"), "state": job.state }),
+            before: json!({ "target": target, "state": job.state }),
             after: Json::Null,
             operation: Operation::BootoutJob {
                 domain,
-                label: label.to_owned(),
+                label: label.clone(),
             },
         }),
         Knowable::Known(JobStatus::NotLoaded) => {}

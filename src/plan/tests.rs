@@ -7,15 +7,22 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
+use super::job::is_running;
 use super::*;
-use crate::launchd::plist::{desired_plist_xml, loaded_of};
+use crate::launchd::plist::{
+    canonical_xml, desired_plist_xml, loaded_matches, loaded_of, parse_plist,
+};
+use crate::model::Knowable;
 use crate::model::desired::{
-    Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, OllamaDuration, OllamaSettings, Service,
+    Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, NetworkSpec, OllamaDuration, OllamaSettings,
+    Service,
 };
 use crate::model::observed::{
-    FileMeta, HostFacts, IpMethod, LastExit, LoadedModel, LogFile, NetworkService, OllamaState,
-    ProgramState,
+    Conflict, FileMeta, HostFacts, InstalledModel, IpConfig, IpMethod, JobStatus, LastExit,
+    LoadedJob, LoadedModel, LogFile, NetworkService, NetworkState, OllamaState, PlistFile,
+    ProgramState, ServerStatus,
 };
+use crate::ollama::name::ModelName;
 use crate::render::Style;
 use crate::render::text::{check_lines, plan_text};
 
@@ -700,7 +707,7 @@ fn unparseable_plist_is_replaced() {
     let plan = plan(&desired, &observed);
     assert_eq!(plan.changes[0].action, Action::Replace);
     assert_eq!(plan.changes[1].action, Action::Reload);
-    assert_eq!(crate::render::text::summary_counts(&plan).0, 1);
+    assert_eq!(plan.summary_counts().0, 1);
 }
 
 #[test]
@@ -800,7 +807,7 @@ fn stopped_job_is_kickstarted_unless_ollama_answers() {
     assert_eq!(
         plan.changes[0].operation,
         Operation::KickstartJob {
-            target: "gui/501/com.ollama".to_owned()
+            target: "gui/501/com.ollama".parse().unwrap()
         }
     );
 }
@@ -957,7 +964,7 @@ fn prune_removes_only_undeclared_installed_models() {
         actions(&plan),
         [(model_address("mistral:7b"), Action::Remove)]
     );
-    assert_eq!(crate::render::text::summary_counts(&plan), (0, 0, 1));
+    assert_eq!(plan.summary_counts(), (0, 0, 1));
     insta::assert_snapshot!(text(&plan), @r#"
     ssollama will make these changes to this Mac:
       - ollama.model["mistral:7b"] (remove)
@@ -1047,7 +1054,7 @@ fn daemon_plist_sets_home_user_and_system_domain() {
     };
     assert_eq!(path, Path::new("/Library/LaunchDaemons/com.ollama.plist"));
     assert!(
-        matches!(&plan.changes[1].operation, Operation::LoadJob { domain, .. } if domain == "system")
+        matches!(&plan.changes[1].operation, Operation::LoadJob { domain, .. } if *domain == crate::launchd::domain::Domain::System)
     );
     insta::assert_snapshot!(contents, @r#"
     <?xml version="1.0" encoding="UTF-8"?>
@@ -1517,7 +1524,7 @@ proptest! {
             prop_assert_eq!(plan.changes[load].action, expected);
         }
         // The summary counts what the list shows: one per change, a replace in two columns.
-        let (add, change, destroy) = crate::render::text::summary_counts(&plan);
+        let (add, change, destroy) = plan.summary_counts();
         let replaces = plan.changes.iter().filter(|c| c.action == Action::Replace).count();
         prop_assert_eq!(add + change + destroy, plan.changes.len() + replaces);
         let shown = plan_text(&plan, Style::default());
@@ -1608,25 +1615,25 @@ fn respelled(desired: &Desired, host: &str, flash: &str, process_type: Option<&s
     let mut observed = observed_of(desired);
     let path = plist_path(desired, Path::new(HOME));
     let mut dict = desired_plist(desired, Path::new(BREW_OLLAMA));
-    if let Some(plist::Value::Dictionary(env)) = dict.get_mut("EnvironmentVariables") {
+    if let Some(::plist::Value::Dictionary(env)) = dict.get_mut("EnvironmentVariables") {
         env.insert(
             "OLLAMA_HOST".to_owned(),
-            plist::Value::String(host.to_owned()),
+            ::plist::Value::String(host.to_owned()),
         );
         env.insert(
             "OLLAMA_FLASH_ATTENTION".to_owned(),
-            plist::Value::String(flash.to_owned()),
+            ::plist::Value::String(flash.to_owned()),
         );
     }
     dict.remove("ProcessType");
     if let Some(value) = process_type {
         dict.insert(
             "ProcessType".to_owned(),
-            plist::Value::String(value.to_owned()),
+            ::plist::Value::String(value.to_owned()),
         );
     }
     if let PlistFile::Present { text, .. } = &mut observed.plist {
-        *text = canonical_xml(&plist::Value::Dictionary(dict.clone()));
+        *text = canonical_xml(&::plist::Value::Dictionary(dict.clone()));
     }
     observed.job = Knowable::Known(JobStatus::Loaded(running(loaded_of(&dict, &path), 812)));
     observed

@@ -6,7 +6,6 @@
 
 use serde_json::{Value as Json, json};
 
-use super::text::{action_name, summary_counts};
 use crate::plan::Plan;
 
 /// `format_version` of every `--json` document and NDJSON event line (a string); bumped on any
@@ -44,7 +43,7 @@ pub(crate) fn plan_json(plan: &Plan, fingerprint: &str) -> Json {
         .map(|change| {
             json!({
                 "resource": change.resource,
-                "action": action_name(change.action),
+                "action": change.action.name(),
                 "reason": change.reason,
                 "before": change.before,
                 "after": change.after,
@@ -57,7 +56,7 @@ pub(crate) fn plan_json(plan: &Plan, fingerprint: &str) -> Json {
         .iter()
         .map(|b| json!({ "resource": b.resource, "problem": b.problem, "fix": b.fix }))
         .collect();
-    let (add, change, destroy) = summary_counts(plan);
+    let (add, change, destroy) = plan.summary_counts();
     versioned(json!({
         "fingerprint": fingerprint,
         "changes": changes,

@@ -6,6 +6,7 @@
 
 pub(crate) mod json;
 pub(crate) mod observed;
+pub(crate) mod status;
 pub(crate) mod text;
 
 pub(crate) use observed::observed_text;
@@ -15,4 +16,32 @@ pub(crate) use observed::observed_text;
 pub(crate) struct Style {
     /// Colour markers and diff lines with plain ANSI escapes.
     pub color: bool,
+}
+
+/// `format.HumanBytes` of Ollama: decimal units; below 10 one decimal, else truncated.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 4] = [
+        ("TB", 1_000_000_000_000),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("KB", 1_000),
+    ];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let whole = bytes / size;
+            if bytes.is_multiple_of(size) || whole >= 10 {
+                return format!("{whole} {unit}");
+            }
+            // Go's `%.1f` rounds to one decimal; this rounds on the hundredths digit.
+            let tenths = (bytes % size) * 10 / size;
+            let rest = (bytes % size) * 100 / size % 10;
+            let (mut whole, mut tenths) = (whole, tenths + u64::from(rest >= 5));
+            if tenths == 10 {
+                whole += 1;
+                tenths = 0;
+            }
+            return format!("{whole}.{tenths} {unit}");
+        }
+    }
+    format!("{bytes} B")
 }

@@ -19,25 +19,6 @@ const CYAN: &str = "\x1b[36m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
-/// The name of an action as `plan --json` spells it (`set-network`, `pull`, …).
-pub(crate) fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Delete => "delete",
-        Action::Replace => "replace",
-        Action::Load => "load",
-        Action::Reload => "reload",
-        Action::Restart => "restart",
-        Action::Install => "install",
-        Action::SetNetwork => "set-network",
-        Action::SetDns => "set-dns",
-        Action::Pull => "pull",
-        Action::Remove => "remove",
-        Action::Warm => "warm",
-    }
-}
-
 fn paint(style: Style, code: &str, text: &str) -> String {
     if style.color {
         format!("{code}{text}{RESET}")
@@ -55,28 +36,11 @@ fn marker(style: Style, action: Action) -> String {
     paint(style, code, action.marker())
 }
 
-/// `(add, change, destroy)` counts; a replace counts as one add and one destroy.
-pub(crate) fn summary_counts(plan: &Plan) -> (usize, usize, usize) {
-    let (mut add, mut change, mut destroy) = (0, 0, 0);
-    for item in &plan.changes {
-        match item.action.tally() {
-            Tally::Add => add += 1,
-            Tally::Change => change += 1,
-            Tally::Destroy => destroy += 1,
-            Tally::Replace => {
-                add += 1;
-                destroy += 1;
-            }
-        }
-    }
-    (add, change, destroy)
-}
-
 /// A detail line's value: [`show`], and a `size` in bytes as people read it (`4.7 GB`, as
 /// `ollama list` prints it).
 fn show_key(key: &str, value: &Json) -> String {
     match (key, value.as_u64()) {
-        ("size", Some(bytes)) => crate::status::human_bytes(bytes),
+        ("size", Some(bytes)) => super::human_bytes(bytes),
         _ => show(value),
     }
 }
@@ -245,7 +209,7 @@ pub(crate) fn plan_view(plan: &Plan, view: View<'_>) -> String {
                 "  {} {} ({})",
                 marker(style, change.action),
                 change.resource,
-                action_name(change.action)
+                change.action.name()
             );
             if view.brief {
                 let _ = write!(out, ": {}", change.reason);
@@ -259,7 +223,7 @@ pub(crate) fn plan_view(plan: &Plan, view: View<'_>) -> String {
                     "\n{} {}: {}",
                     marker(style, change.action),
                     paint(style, BOLD, &change.resource),
-                    action_name(change.action)
+                    change.action.name()
                 );
                 let _ = writeln!(out, "    why: {}", change.reason);
                 details(&mut out, style, change);
@@ -291,7 +255,7 @@ pub(crate) fn plan_view(plan: &Plan, view: View<'_>) -> String {
         }
     }
     notes(&mut out, plan);
-    let (add, change, destroy) = summary_counts(plan);
+    let (add, change, destroy) = plan.summary_counts();
     let counts = format!("{add} to add, {change} to change, {destroy} to destroy");
     let summary = match plan.blockers.len() {
         0 => format!("Plan: {counts}."),

@@ -1,9 +1,10 @@
 //! What competes with the managed server (`--take-over`): Ollama.app and Homebrew's job.
 
-use super::job::{bootout_and_wait, parse_target};
+use super::job::bootout_and_wait;
 use super::{StepError, failed, run};
 use crate::apply::{Cancel, Settings};
 use crate::launchd::cmd as launchctl;
+use crate::launchd::domain::ServiceTarget;
 use crate::sys::exec::Cmd;
 use crate::sys::tools::Tool;
 
@@ -21,13 +22,12 @@ pub(in crate::apply) async fn quit_ollama_app(settings: &Settings) -> Result<Str
 pub(in crate::apply) async fn bootout_homebrew(
     settings: &Settings,
     cancel: &Cancel,
-    target: &str,
+    target: &ServiceTarget,
 ) -> Result<String, StepError> {
-    let target = parse_target(target)?;
-    bootout_and_wait(settings, cancel, &target).await?;
+    bootout_and_wait(settings, cancel, target).await?;
     // Disabled too, or its RunAtLoad brings it back at the next login and the two fight for the
     // port again (`brew services start ollama` re-enables it, as it always runs `enable`).
-    let cmd = launchctl::disable(&target);
+    let cmd = launchctl::disable(target);
     let out = run(settings, &cmd).await?;
     if !out.success() {
         return Err(failed(&cmd, &out));

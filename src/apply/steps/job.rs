@@ -25,58 +25,37 @@ const LOG_TAIL_LINES: usize = 12;
 /// `LoadJob`: loads the plist into `domain` as `label` ([`load_job`]).
 pub(super) async fn load(
     ctx: &Ctx<'_>,
-    domain: &str,
-    label: &str,
+    domain: Domain,
+    label: &Label,
     plist: &Path,
     loaded: bool,
 ) -> Result<String, StepError> {
-    load_job(ctx, &target(domain, label)?, plist, loaded).await
+    load_job(
+        ctx,
+        &ServiceTarget::new(domain, label.clone()),
+        plist,
+        loaded,
+    )
+    .await
 }
 
 /// `KickstartJob`: restarts the job ([`restart`]); when it does not serve again, the error says
 /// so loudly.
-pub(super) async fn kickstart(ctx: &Ctx<'_>, target: &str) -> Result<String, StepError> {
-    let target = parse_target(target)?;
-    restart(ctx, &target)
+pub(super) async fn kickstart(ctx: &Ctx<'_>, target: &ServiceTarget) -> Result<String, StepError> {
+    restart(ctx, target)
         .await
-        .map_err(|failure| not_serving(&target, failure, String::new()))
+        .map_err(|failure| not_serving(target, failure, String::new()))
 }
 
 /// `BootoutJob`: boots the job out and waits until launchd no longer knows it.
-pub(super) async fn bootout(ctx: &Ctx<'_>, domain: &str, label: &str) -> Result<String, StepError> {
-    let target = target(domain, label)?;
+pub(super) async fn bootout(
+    ctx: &Ctx<'_>,
+    domain: Domain,
+    label: &Label,
+) -> Result<String, StepError> {
+    let target = ServiceTarget::new(domain, label.clone());
     bootout_and_wait(ctx.settings, ctx.cancel, &target).await?;
     Ok(format!("booted out {target}"))
-}
-
-/// `gui/501` + `com.ollama` → the service target.
-fn target(domain: &str, label: &str) -> Result<ServiceTarget, StepError> {
-    let label = Label::new(label).map_err(|e| StepError::Invalid(format!("label: {e}")))?;
-    Ok(ServiceTarget::new(parse_domain(domain)?, label))
-}
-
-fn parse_domain(text: &str) -> Result<Domain, StepError> {
-    if text == "system" {
-        return Ok(Domain::System);
-    }
-    text.strip_prefix("gui/")
-        .and_then(|uid| uid.parse().ok())
-        .map(Domain::Gui)
-        .ok_or_else(|| StepError::Invalid(format!("`{text}` is not a launchd domain")))
-}
-
-/// `gui/501/com.ollama` → the service target.
-pub(super) fn parse_target(text: &str) -> Result<ServiceTarget, StepError> {
-    if let Some(label) = text.strip_prefix("system/") {
-        return target("system", label);
-    }
-    let mut parts = text.splitn(3, '/');
-    let (Some(gui), Some(uid), Some(label)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(StepError::Invalid(format!(
-            "`{text}` is not a launchd service target"
-        )));
-    };
-    target(&format!("{gui}/{uid}"), label)
 }
 
 /// `launchctl bootout`, then poll `launchctl print` until launchd no longer knows the job
@@ -400,23 +379,4 @@ fn log_tail(path: &Path) -> String {
         out.push_str(line);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_target;
-
-    #[test]
-    fn service_targets_parse_back() {
-        assert_eq!(
-            parse_target("gui/501/com.ollama").unwrap().to_string(),
-            "gui/501/com.ollama"
-        );
-        assert_eq!(
-            parse_target("system/com.ollama").unwrap().to_string(),
-            "system/com.ollama"
-        );
-        assert!(parse_target("gui/x/com.ollama").is_err());
-        assert!(parse_target("nonsense").is_err());
-    }
 }

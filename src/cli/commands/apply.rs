@@ -488,14 +488,7 @@ pub(in crate::cli) fn finish(
                     .last_plan
                     .changes
                     .iter()
-                    .map(|c| {
-                        format!(
-                            "{} {} ({})",
-                            render::text::action_name(c.action),
-                            c.resource,
-                            c.reason
-                        )
-                    })
+                    .map(|c| format!("{} {} ({})", c.action.name(), c.resource, c.reason))
                     .collect::<Vec<_>>()
                     .join("; ")
             };

@@ -7,7 +7,7 @@ use miette::{IntoDiagnostic, Report};
 use super::{load_config, observation};
 use crate::cli::args::StatusArgs;
 use crate::cli::{Context, ExitStatus};
-use crate::status;
+use crate::render::status;
 
 /// `ssollama status`.
 pub(in crate::cli) fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus, Report> {

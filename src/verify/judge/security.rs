@@ -2,10 +2,10 @@
 //! the bind the loaded job was given.
 
 use super::{Check, Found, Judge, fail, skip};
-use crate::model::plist_rule::others_may_write;
 use crate::model::Knowable;
 use crate::model::desired::Mode;
 use crate::model::observed::PlistFile;
+use crate::model::plist_rule::others_may_write;
 use crate::verify::Group;
 
 /// Whether the mode bits let `uid` read a file of `owner` (group bits are not considered).

@@ -47,7 +47,7 @@ fn with_size(name: &ModelName, lists: &[&[LoadedModel]]) -> String {
         Some(m) => format!(
             "{} ({})",
             name.display(),
-            crate::status::human_bytes(m.size)
+            crate::render::human_bytes(m.size)
         ),
         None => name.display(),
     }
@@ -92,7 +92,7 @@ pub(crate) fn evictions(
         "nothing".to_owned()
     } else {
         now.iter()
-            .map(|m| format!("{} ({})", m.name, crate::status::human_bytes(m.size)))
+            .map(|m| format!("{} ({})", m.name, crate::render::human_bytes(m.size)))
             .collect::<Vec<_>>()
             .join(", ")
     };

@@ -10,40 +10,13 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 
+use super::human_bytes;
 use crate::launchd::domain;
 use crate::model::desired::{Desired, Mode};
 use crate::model::observed::{Conflict, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
 use crate::ollama::name::ModelName;
 use crate::text::home_path;
-
-/// `format.HumanBytes` of Ollama: decimal units; below 10 one decimal, else truncated.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [
-        ("TB", 1_000_000_000_000),
-        ("GB", 1_000_000_000),
-        ("MB", 1_000_000),
-        ("KB", 1_000),
-    ];
-    for (unit, size) in UNITS {
-        if bytes >= size {
-            let whole = bytes / size;
-            if bytes.is_multiple_of(size) || whole >= 10 {
-                return format!("{whole} {unit}");
-            }
-            // Go's `%.1f` rounds to one decimal; this rounds on the hundredths digit.
-            let tenths = (bytes % size) * 10 / size;
-            let rest = (bytes % size) * 100 / size % 10;
-            let (mut whole, mut tenths) = (whole, tenths + u64::from(rest >= 5));
-            if tenths == 10 {
-                whole += 1;
-                tenths = 0;
-            }
-            return format!("{whole}.{tenths} {unit}");
-        }
-    }
-    format!("{bytes} B")
-}
 
 /// `HumanDuration` as Ollama's `format.HumanTime` uses it.
 pub(crate) fn human_duration(seconds: i64) -> String {
