@@ -511,3 +511,119 @@ fn verify_checks_the_junit_path_before_any_check_runs() {
     );
     assert_eq!(run.json()["event"], "error");
 }
+
+#[test]
+fn client_prints_claude_code_and_aider_settings_from_server_toml_alone() {
+    // A listener where server.toml says Ollama is: `client` must not connect to it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        format!(
+            "[listen]\nhost = \"127.0.0.1\"\nport = {port}\n\n[[models]]\nname = \"nomic-embed-text\"\nwarm = true\n\n[[models]]\nname = \"qwen3-coder:30b\"\nwarm = true\ncontext_length = 65536\nserve_as = \"coder:64k\"\n"
+        ),
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = ssollama(dir.path(), &["client", "claude-code"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+    let settings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(settings["env"]["ANTHROPIC_BASE_URL"], url.as_str());
+    assert_eq!(
+        settings["env"]["ANTHROPIC_DEFAULT_SONNET_MODEL"],
+        "coder:64k"
+    );
+    assert_eq!(settings["env"]["CLAUDE_CODE_AUTO_COMPACT_WINDOW"], "65536");
+
+    let run = ssollama(
+        dir.path(),
+        &[
+            "client",
+            "claude-code",
+            "--format",
+            "sh",
+            "--url",
+            "https://gpu.example/v1",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("export ANTHROPIC_BASE_URL='https://gpu.example'\n"),
+        "{}",
+        run.stdout
+    );
+
+    let run = ssollama(dir.path(), &["client", "aider", "--only", "conf"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "openai-api-base: \"{url}/v1\"\nopenai-api-key: \"ollama\"\nmodel: \"openai/coder:64k\"\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    let run = ssollama(dir.path(), &["client", "aider", "--only", "metadata"]);
+    let metadata: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(metadata["openai/coder:64k"]["max_input_tokens"], 65536);
+
+    // An embedding model is refused, and so is a model server.toml does not declare.
+    let run = ssollama(
+        dir.path(),
+        &["client", "aider", "--model", "nomic-embed-text"],
+    );
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("ssollama::client::embedding")
+            && run.stderr.contains("is an embedding model"),
+        "{}",
+        run.stderr
+    );
+    let run = ssollama(dir.path(), &["client", "claude-code", "--model", "llama3"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("not declared in server.toml") && run.stderr.contains("coder:64k"),
+        "{}",
+        run.stderr
+    );
+    // Nothing connected: the verb reads server.toml only.
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+}
+
+#[test]
+fn client_refuses_a_server_without_a_chat_model_and_says_which_context_it_assumes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        "[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"mxbai-embed-large\"\n",
+    )
+    .unwrap();
+    let run = ssollama(dir.path(), &["client", "claude-code"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("declares no chat model: every declared model is an embedding model"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        dir.path().join("server.toml"),
+        "[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"llama3.2\"\n",
+    )
+    .unwrap();
+    let run = ssollama(dir.path(), &["client", "claude-code"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("note: the context 4096 is Ollama's default"),
+        "{}",
+        run.stderr
+    );
+}
