@@ -26,6 +26,29 @@ fn ssollama(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// A listener where a new server.toml (`[listen]` on it, then `rest`) says Ollama is: a verb
+/// that probed the server would connect.
+fn unprobed_server(rest: &str) -> (std::net::TcpListener, tempfile::TempDir, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        format!("[listen]\nhost = \"127.0.0.1\"\nport = {port}\n{rest}"),
+    )
+    .unwrap();
+    (listener, dir, port)
+}
+
+/// Nothing connected to the listener of [`unprobed_server`].
+fn assert_never_connected(listener: &std::net::TcpListener) {
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+}
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -292,16 +315,7 @@ fn the_man_page_has_every_verb_with_its_options_and_examples() {
 #[cfg(not(target_os = "macos"))]
 #[test]
 fn off_macos_the_live_verbs_refuse_at_once_and_touch_nothing() {
-    // A listener where server.toml says Ollama is: a verb that probed it would connect.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("server.toml"),
-        format!("[listen]\nhost = \"127.0.0.1\"\nport = {port}\n"),
-    )
-    .unwrap();
+    let (listener, dir, _) = unprobed_server("");
     let verbs: [&[&str]; 11] = [
         &["observe"],
         &["plan"],
@@ -340,10 +354,7 @@ fn off_macos_the_live_verbs_refuse_at_once_and_touch_nothing() {
         .collect();
     left.sort();
     assert_eq!(left, ["server.toml"]);
-    assert_eq!(
-        listener.accept().unwrap_err().kind(),
-        std::io::ErrorKind::WouldBlock
-    );
+    assert_never_connected(&listener);
     // The verbs that read files only still work.
     assert_eq!(ssollama(dir.path(), &["validate"]).code, Some(0));
 }
@@ -514,18 +525,9 @@ fn verify_checks_the_junit_path_before_any_check_runs() {
 
 #[test]
 fn client_prints_claude_code_and_aider_settings_from_server_toml_alone() {
-    // A listener where server.toml says Ollama is: `client` must not connect to it.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("server.toml"),
-        format!(
-            "[listen]\nhost = \"127.0.0.1\"\nport = {port}\n\n[[models]]\nname = \"nomic-embed-text\"\nwarm = true\n\n[[models]]\nname = \"qwen3-coder:30b\"\nwarm = true\ncontext_length = 65536\nserve_as = \"coder:64k\"\n"
-        ),
-    )
-    .unwrap();
+    let (listener, dir, port) = unprobed_server(
+        "\n[[models]]\nname = \"nomic-embed-text\"\nwarm = true\n\n[[models]]\nname = \"qwen3-coder:30b\"\nwarm = true\ncontext_length = 65536\nserve_as = \"coder:64k\"\n",
+    );
     let url = format!("http://127.0.0.1:{port}");
     let run = ssollama(dir.path(), &["client", "claude-code"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
@@ -591,10 +593,7 @@ fn client_prints_claude_code_and_aider_settings_from_server_toml_alone() {
         run.stderr
     );
     // Nothing connected: the verb reads server.toml only.
-    assert_eq!(
-        listener.accept().unwrap_err().kind(),
-        std::io::ErrorKind::WouldBlock
-    );
+    assert_never_connected(&listener);
 }
 
 #[test]
