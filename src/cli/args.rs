@@ -126,6 +126,9 @@ pub(crate) enum Command {
     /// One screen: the job, the bind address, the static IP, Ollama, models, logs, conflicts
     #[command(after_help = "Examples:\n  ssollama status\n  ssollama status --json")]
     Status(StatusArgs),
+    /// Print the settings Claude Code or Aider need for this server, from server.toml alone
+    #[command(subcommand)]
+    Client(ClientArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(after_help = concat!(
         "Examples:\n  ssollama completions bash > /opt/homebrew/etc/bash_completion.d/ssollama\n",
@@ -335,4 +338,83 @@ fn parse_lock_timeout(text: &str) -> Result<std::time::Duration, String> {
         Ok(None) => Err("a negative duration".to_owned()),
         Err(error) => Err(format!("{error} (write e.g. `30s` or `10m`)")),
     }
+}
+
+/// `ssollama client`: which client, and its options.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientArgs {
+    /// The `env` block of Claude Code's settings.json (or `export` lines)
+    #[command(after_help = concat!(
+        "Examples:\n  ssollama client claude-code > ~/.claude/settings.json   # or merge its env block\n",
+        "  eval \"$(ssollama client claude-code --format sh)\"\n",
+        "  ssollama client claude-code --url http://studio.lan:11434 --model qwen3-coder:30b",
+    ))]
+    ClaudeCode {
+        /// The address and the model.
+        #[command(flatten)]
+        common: ClientCommon,
+        /// The output format.
+        #[command(flatten)]
+        args: ClaudeCodeArgs,
+    },
+    /// The .aider.conf.yml lines and the .aider.model.metadata.json entry
+    #[command(after_help = concat!(
+        "Examples:\n  ssollama client aider\n",
+        "  ssollama client aider --only conf >> .aider.conf.yml\n",
+        "  ssollama client aider --only metadata > .aider.model.metadata.json",
+    ))]
+    Aider {
+        /// The address and the model.
+        #[command(flatten)]
+        common: ClientCommon,
+        /// Which file.
+        #[command(flatten)]
+        args: AiderArgs,
+    },
+}
+
+/// The options of every `client`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ClientCommon {
+    /// The server's URL as the client reaches it [default: `listen.host`, or `network.address`
+    /// when Ollama binds every interface]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The declared model (or derived model) to use [default: the first warm chat model]
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+}
+
+/// `client claude-code`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ClaudeCodeArgs {
+    /// `json`: the settings.json `env` block; `sh`: `export` lines
+    #[arg(long, value_enum, default_value_t = ClaudeFormat::Json)]
+    pub format: ClaudeFormat,
+}
+
+/// `client claude-code --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ClaudeFormat {
+    /// `{"env": {…}}`, for settings.json.
+    Json,
+    /// `export KEY='value'` lines.
+    Sh,
+}
+
+/// `client aider`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct AiderArgs {
+    /// Print only one file: `conf` (.aider.conf.yml) or `metadata` (.aider.model.metadata.json)
+    #[arg(long, value_enum, value_name = "FILE")]
+    pub only: Option<AiderFile>,
+}
+
+/// `client aider --only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AiderFile {
+    /// .aider.conf.yml
+    Conf,
+    /// .aider.model.metadata.json
+    Metadata,
 }

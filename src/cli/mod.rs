@@ -144,6 +144,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Warm(warm) => commands::warm::warm(&ctx, &warm),
         Command::Status(status) => commands::status::run(&ctx, &status),
         Command::Verify(verify) => commands::verify::run(&ctx, &verify, args.global.verbose > 0),
+        Command::Client(client) => commands::client::run(&ctx, &client),
         Command::Completions(completions) => Ok(commands::completions(&ctx, completions.shell)),
         Command::Man => commands::man(&ctx),
     };
@@ -197,6 +198,7 @@ fn json_mode(command: &Command) -> bool {
         Command::Validate
         | Command::Schema
         | Command::Init(_)
+        | Command::Client(_)
         | Command::Completions(_)
         | Command::Man => false,
     }

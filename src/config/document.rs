@@ -211,7 +211,7 @@ fn backticked(message: &str, prefix: &str) -> Option<String> {
 }
 
 /// A help line for an unknown name: the closest known one, or the whole list.
-fn suggest(name: &str, known: &[&str], what: &str) -> String {
+pub(super) fn suggest(name: &str, known: &[&str], what: &str) -> String {
     let closest = known
         .iter()
         .map(|candidate| (edit_distance(name, candidate), *candidate))

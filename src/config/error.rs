@@ -544,6 +544,156 @@ pub enum ConfigError {
         #[label("use [ollama] {typed_key}")]
         span: SourceSpan,
     },
+
+    /// A `[models.parameters]` name that Ollama's `api.Options` does not have.
+    #[error("unknown model parameter `{name}`")]
+    #[diagnostic(code(ssollama::config::parameter_unknown), help("{help}"))]
+    UnknownParameter {
+        /// The name as written.
+        name: String,
+        /// A close match, or the list of Ollama's parameters.
+        help: String,
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The name.
+        #[label("Ollama would refuse this parameter")]
+        span: SourceSpan,
+    },
+
+    /// A `[models.parameters]` value of a type its `api.Options` field does not take.
+    #[error("model parameter `{name}` must be {expected}")]
+    #[diagnostic(
+        code(ssollama::config::parameter_type),
+        help("write {example}; Ollama reads `{name}` as {expected}")
+    )]
+    ParameterType {
+        /// The parameter.
+        name: String,
+        /// `an integer`, `a number`, `a boolean` or `an array of strings`.
+        expected: &'static str,
+        /// A value of the right type.
+        example: &'static str,
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The value.
+        #[label("not {expected}")]
+        span: SourceSpan,
+    },
+
+    /// `num_ctx` in `[models.parameters]`: the context has its own key.
+    #[error("the context goes in `context_length`, not in `parameters.num_ctx`")]
+    #[diagnostic(
+        code(ssollama::config::parameter_num_ctx),
+        help(
+            "write `context_length = N` in this [[models]] entry and remove `num_ctx`: ssollama writes num_ctx from it, and checks the context Ollama really serves"
+        )
+    )]
+    NumCtxParameter {
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The `num_ctx` key.
+        #[label("use context_length")]
+        span: SourceSpan,
+    },
+
+    /// `serve_as` on an entry that derives nothing.
+    #[error("`serve_as` names a derived model, but this entry derives none")]
+    #[diagnostic(
+        code(ssollama::config::serve_as_alone),
+        help(
+            "add `context_length = N` (or a [models.parameters] table) to build a derived model, or remove `serve_as`"
+        )
+    )]
+    ServeAsAlone {
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The `serve_as` value.
+        #[label("nothing is derived")]
+        span: SourceSpan,
+    },
+
+    /// A derived model's name that is not a model name Ollama takes.
+    #[error("invalid derived model name {name:?}: {reason}")]
+    #[diagnostic(code(ssollama::config::serve_as), help("{help}"))]
+    DerivedName {
+        /// The name (as written, or the default).
+        name: String,
+        /// Why it is refused.
+        reason: String,
+        /// How to fix it.
+        help: &'static str,
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// `serve_as`, or the key the default name comes from.
+        #[label("invalid name")]
+        span: SourceSpan,
+    },
+
+    /// A derived model's name that another declared or derived model already has.
+    #[error("derived model {name} has the name of {other}")]
+    #[diagnostic(
+        code(ssollama::config::derived_name_taken),
+        help("give it another name with `serve_as = \"…\"` in this [[models]] entry")
+    )]
+    DerivedNameTaken {
+        /// The name (display form).
+        name: String,
+        /// `a declared model` or `another derived model`.
+        other: &'static str,
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The other model.
+        #[label("{other}")]
+        first: SourceSpan,
+        /// Where this name comes from.
+        #[label("derives {name}")]
+        again: SourceSpan,
+    },
+
+    /// A cloud model declared with `cloud = false`.
+    #[error("model {model} is an Ollama cloud model, and `ollama.cloud = false`")]
+    #[diagnostic(
+        code(ssollama::config::cloud_model),
+        help(
+            "with OLLAMA_NO_CLOUD=1 Ollama refuses cloud models: remove this entry, or set `cloud = true` (or remove it) in [ollama]"
+        )
+    )]
+    CloudModel {
+        /// The model (display form).
+        model: String,
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The model name.
+        #[label("a cloud model")]
+        span: SourceSpan,
+        /// `cloud = false`.
+        #[label("cloud is off")]
+        cloud_span: SourceSpan,
+    },
+
+    /// `OLLAMA_NO_CLOUD` in `extra_env` together with `cloud`.
+    #[error("`ollama.extra_env` sets OLLAMA_NO_CLOUD, and so does `ollama.cloud`")]
+    #[diagnostic(
+        code(ssollama::config::extra_env_no_cloud),
+        help(
+            "keep `cloud = …` in [ollama] (`false` writes OLLAMA_NO_CLOUD=1) and remove the extra_env entry"
+        )
+    )]
+    EnvNoCloud {
+        /// The file.
+        #[source_code]
+        src: Source,
+        /// The key.
+        #[label("set by `cloud`")]
+        span: SourceSpan,
+    },
 }
 
 impl ConfigError {

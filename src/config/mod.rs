@@ -5,6 +5,7 @@
 //! Pipeline: text → [`raw::RawConfig`] (`document`, structural problems) → [`Desired`]
 //! (`validate`, every other rule). All problems of a file are reported together.
 
+mod derived;
 mod document;
 pub(crate) mod duration;
 pub(crate) mod error;

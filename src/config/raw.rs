@@ -233,6 +233,12 @@ pub(crate) struct RawOllama {
     /// above sets.
     #[schemars(with = "Option<BTreeMap<String, String>>")]
     pub extra_env: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// `OLLAMA_NO_CLOUD`: `false` writes `OLLAMA_NO_CLOUD=1` (no cloud models, no web search)
+    /// and refuses `:cloud` / `-cloud` models in `[[models]]`; `true` writes `0` (Ollama's
+    /// `~/.ollama/server.json` `disable_ollama_cloud` can still turn cloud off). Absent:
+    /// nothing is written.
+    #[schemars(with = "Option<bool>")]
+    pub cloud: Option<Spanned<bool>>,
 }
 
 /// The values of `ollama.kv_cache_type` (schema only).
@@ -311,4 +317,38 @@ pub(crate) struct RawModel {
     /// Default false.
     #[schemars(extend("default" = false))]
     pub warm: Option<bool>,
+    /// The context window, in tokens, of a model ssollama derives from this one
+    /// (`POST /api/create` with `num_ctx`): what warming loads and what clients are told.
+    /// 4 to 2147483647. Absent: no context is set.
+    #[schemars(with = "Option<u32>", range(min = 4, max = 2_147_483_647))]
+    pub context_length: Option<Spanned<i64>>,
+    /// Other Modelfile parameters of the derived model, passed verbatim to Ollama
+    /// (`temperature = 0.2`, `top_k = 20`, `stop = ["<|im_end|>"]`): the names and types of
+    /// Ollama's `api.Options`. Not `num_ctx`: that is `context_length`.
+    #[schemars(with = "Option<BTreeMap<String, RawParameter>>")]
+    pub parameters: Option<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+    /// The derived model's name (a model name; not another declared or derived model).
+    /// Default: the model's name with the context as a tag suffix (`qwen3-coder:30b` + 65536
+    /// → `qwen3-coder:30b-64k`, `llama3.2` + 40000 → `llama3.2:40000`); see
+    /// specs/server-toml.md. Only with `context_length` or `parameters`.
+    #[schemars(with = "Option<String>")]
+    pub serve_as: Option<Spanned<String>>,
+}
+
+/// A value of `[models.parameters]` (schema only; validation checks each name's type).
+#[derive(Debug, JsonSchema)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "schema only: never built, its variants are the types the JSON Schema lists"
+)]
+pub(crate) enum RawParameter {
+    /// An integer parameter (`top_k`, `seed`, `num_predict`, …).
+    Integer(i64),
+    /// A number parameter (`temperature`, `top_p`, …).
+    Number(f64),
+    /// A boolean parameter (`use_mmap`).
+    Bool(bool),
+    /// `stop`: the stop sequences.
+    Strings(Vec<String>),
 }

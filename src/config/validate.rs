@@ -13,6 +13,7 @@ use miette::LabeledSpan;
 use toml::Spanned;
 
 use super::Sink;
+use super::derived;
 use super::duration::{parse_env_duration, seconds_to_nanos};
 use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::raw::{
@@ -23,8 +24,8 @@ use super::typed_env::{
     MODELS_DIR, NUM_PARALLEL, TypedVar, kv_cache_type, typed_var,
 };
 use crate::model::desired::{
-    Desired, KvCacheType, Label, Listen, Logs, Mode, ModelPolicy, ModelSpec, NetworkSpec,
-    OllamaDuration, OllamaSettings, ProcessType, Service,
+    DerivedModel, Desired, KvCacheType, Label, Listen, Logs, Mode, ModelPolicy, ModelSpec,
+    NetworkSpec, OllamaDuration, OllamaSettings, ParameterValue, ProcessType, Service,
 };
 use crate::ollama::name::ModelName;
 
@@ -48,6 +49,7 @@ pub(super) fn validate(raw: &RawConfig, sink: &mut Sink) -> Option<Desired> {
     let default_ollama = RawOllama::default();
     let ollama = ollama(raw.ollama.as_ref().unwrap_or(&default_ollama), sink);
     let models = models(raw.models.as_deref().unwrap_or_default(), sink);
+    refuse_cloud_models(raw, sink);
     if let (Some(raw_listen), Some(listen), Some(Some(network)), Some(raw_network)) =
         (&raw.listen, listen, &network, &raw.network)
     {
@@ -578,6 +580,19 @@ fn ollama(raw: &RawOllama, sink: &mut Sink) -> Option<OllamaSettings> {
         absolute(&MODELS_DIR.dotted(), p, sink)
     });
     let extra_env = extra_env(raw.extra_env.as_ref(), sink);
+    if raw.cloud.is_some()
+        && let Some(key) = raw
+            .extra_env
+            .iter()
+            .flatten()
+            .map(|(key, _)| key)
+            .find(|key| key.get_ref() == "OLLAMA_NO_CLOUD")
+    {
+        sink.push(ConfigError::EnvNoCloud {
+            src: sink.src(),
+            span: span(key),
+        });
+    }
     Some(OllamaSettings {
         keep_alive: keep_alive?,
         context_length: context_length?,
@@ -592,6 +607,7 @@ fn ollama(raw: &RawOllama, sink: &mut Sink) -> Option<OllamaSettings> {
         load_timeout: load_timeout?,
         no_prune: raw.no_prune,
         extra_env: extra_env?,
+        cloud: raw.cloud.as_ref().map(|c| *c.get_ref()),
     })
 }
 
@@ -648,8 +664,11 @@ fn extra_env(
 fn models(raw: &[RawModel], sink: &mut Sink) -> Option<Vec<ModelSpec>> {
     let mut seen: HashMap<String, Range<usize>> = HashMap::new();
     let mut models = Vec::new();
+    // Each derived model's name and where it comes from, checked once every name is known.
+    let mut derived_at: Vec<Range<usize>> = Vec::new();
     let mut ok = true;
     for entry in raw {
+        let derived = derived(entry, sink);
         match ModelName::parse(entry.name.get_ref()) {
             Ok(name) => {
                 if let Some(first) = seen.get(name.key()) {
@@ -663,9 +682,25 @@ fn models(raw: &[RawModel], sink: &mut Sink) -> Option<Vec<ModelSpec>> {
                     continue;
                 }
                 seen.insert(name.key().to_owned(), entry.name.span());
+                let Some(derived) = derived else {
+                    ok = false;
+                    continue;
+                };
+                let derived = match derived {
+                    None => None,
+                    Some(parts) => {
+                        let Some((model, at)) = parts.into_model(&name, sink) else {
+                            ok = false;
+                            continue;
+                        };
+                        derived_at.push(at);
+                        Some(model)
+                    }
+                };
                 models.push(ModelSpec {
                     name,
                     warm: entry.warm.unwrap_or(false),
+                    derived,
                 });
             }
             Err(err) => {
@@ -679,7 +714,166 @@ fn models(raw: &[RawModel], sink: &mut Sink) -> Option<Vec<ModelSpec>> {
             }
         }
     }
+    let mut taken: HashMap<String, Range<usize>> = HashMap::new();
+    for (model, at) in models
+        .iter()
+        .filter_map(|m| m.derived.as_ref())
+        .zip(derived_at)
+    {
+        let key = model.name.key();
+        let clash = match (seen.get(key), taken.get(key)) {
+            (Some(first), _) => Some((first.clone(), "a declared model")),
+            (None, Some(first)) => Some((first.clone(), "another derived model")),
+            (None, None) => None,
+        };
+        if let Some((first, other)) = clash {
+            sink.push(ConfigError::DerivedNameTaken {
+                name: model.name.display(),
+                other,
+                src: sink.src(),
+                first: first.into(),
+                again: at.into(),
+            });
+            ok = false;
+        } else {
+            taken.insert(key.to_owned(), at);
+        }
+    }
     ok.then_some(models)
+}
+
+/// The derivation a `[[models]]` entry declares, checked but not yet named.
+struct DerivedParts<'a> {
+    context_length: Option<u32>,
+    parameters: BTreeMap<String, ParameterValue>,
+    serve_as: Option<&'a Spanned<String>>,
+    /// Where a default name comes from (`context_length`, else the first parameter).
+    origin: Range<usize>,
+}
+
+impl DerivedParts<'_> {
+    /// Names the derived model (`serve_as`, else the default name); with the span its name
+    /// comes from. `None` after an error.
+    fn into_model(self, from: &ModelName, sink: &mut Sink) -> Option<(DerivedModel, Range<usize>)> {
+        let (result, at, help) = match self.serve_as {
+            Some(serve_as) => (
+                ModelName::parse(serve_as.get_ref()),
+                serve_as.span(),
+                "write a model name such as \"qwen3-coder:30b-64k\" (letters, digits, `_`, `-`, `.`; a `:tag`)",
+            ),
+            None => (
+                derived::default_name(from, self.context_length),
+                self.origin,
+                "the default name is too long: set `serve_as = \"…\"` in this [[models]] entry",
+            ),
+        };
+        let text = self
+            .serve_as
+            .map_or_else(|| format!("{}:…", from.display()), |s| s.get_ref().clone());
+        let name = match result {
+            Ok(name) if name.is_cloud() => Err((
+                name.display(),
+                "a `cloud` tag names an Ollama cloud model, not one built here".to_owned(),
+            )),
+            Ok(name) => Ok(name),
+            Err(err) => Err((text, err.to_string())),
+        };
+        match name {
+            Ok(name) => Some((
+                DerivedModel {
+                    name,
+                    from: from.clone(),
+                    context_length: self.context_length,
+                    parameters: self.parameters,
+                },
+                at,
+            )),
+            Err((name, reason)) => {
+                sink.push(ConfigError::DerivedName {
+                    name,
+                    reason,
+                    help,
+                    src: sink.src(),
+                    span: at.into(),
+                });
+                None
+            }
+        }
+    }
+}
+
+/// The derivation of one entry: `Some(None)` when it declares none, `None` after an error.
+#[expect(
+    clippy::option_option,
+    reason = "none declared, valid and invalid are the three states"
+)]
+fn derived<'a>(entry: &'a RawModel, sink: &mut Sink) -> Option<Option<DerivedParts<'a>>> {
+    let context_length = opt(entry.context_length.as_ref(), |n| {
+        let value = *n.get_ref();
+        if (derived::MIN_CONTEXT..=derived::MAX_CONTEXT).contains(&value) {
+            u32::try_from(value).ok()
+        } else {
+            sink.push(ConfigError::OutOfRange {
+                key: "models.context_length".to_owned(),
+                value,
+                min: derived::MIN_CONTEXT,
+                max: derived::MAX_CONTEXT,
+                src: sink.src(),
+                span: span(n),
+            });
+            None
+        }
+    });
+    let parameters = opt(entry.parameters.as_ref(), |p| derived::parameters(p, sink));
+    let origin = entry
+        .context_length
+        .as_ref()
+        .map(Spanned::span)
+        .or_else(|| {
+            entry
+                .parameters
+                .as_ref()
+                .and_then(|p| p.keys().next())
+                .map(Spanned::span)
+        });
+    let Some(origin) = origin else {
+        if let Some(serve_as) = &entry.serve_as {
+            sink.push(ConfigError::ServeAsAlone {
+                src: sink.src(),
+                span: span(serve_as),
+            });
+            return None;
+        }
+        return Some(None);
+    };
+    Some(Some(DerivedParts {
+        context_length: context_length?,
+        parameters: parameters?.unwrap_or_default(),
+        serve_as: entry.serve_as.as_ref(),
+        origin,
+    }))
+}
+
+/// `cloud = false` with a cloud model in `[[models]]`: Ollama would refuse the model.
+fn refuse_cloud_models(raw: &RawConfig, sink: &mut Sink) {
+    let Some(cloud) = raw.ollama.as_ref().and_then(|o| o.cloud.as_ref()) else {
+        return;
+    };
+    if *cloud.get_ref() {
+        return;
+    }
+    for entry in raw.models.iter().flatten() {
+        if let Ok(model) = ModelName::parse(entry.name.get_ref())
+            && model.is_cloud()
+        {
+            sink.push(ConfigError::CloudModel {
+                model: model.display(),
+                src: sink.src(),
+                span: span(&entry.name),
+                cloud_span: span(cloud),
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -703,6 +897,75 @@ mod tests {
         let file = "[service]\nprocess_type = \"Interactive\"\n[listen]\nhost = \"127.0.0.1\"\n";
         let errors = crate::config::parse("s.toml", file).unwrap_err();
         insta::assert_snapshot!(crate::config::render_plain(&errors, 100));
+    }
+
+    #[test]
+    fn a_context_or_parameters_declare_a_derived_model() {
+        use crate::model::desired::ParameterValue;
+        let file = r#"
+[listen]
+host = "127.0.0.1"
+[ollama]
+cloud = false
+[[models]]
+name = "qwen3-coder:30b"
+context_length = 65536
+[models.parameters]
+temperature = 1
+top_k = 20
+stop = ["<|im_end|>"]
+[[models]]
+name = "llama3.2"
+serve_as = "llama-chat:v1"
+parameters = { use_mmap = false }
+[[models]]
+name = "nomic-embed-text"
+"#;
+        let desired = crate::config::parse("s.toml", file).unwrap().desired;
+        let coder = desired.models[0].derived.as_ref().unwrap();
+        assert_eq!(coder.name.display(), "qwen3-coder:30b-64k");
+        assert_eq!(coder.from.display(), "qwen3-coder:30b");
+        assert_eq!(coder.context_length, Some(65536));
+        assert_eq!(
+            coder.parameters.get("temperature"),
+            Some(&ParameterValue::Float(1.0))
+        );
+        assert_eq!(
+            coder.parameters.get("top_k"),
+            Some(&ParameterValue::Integer(20))
+        );
+        assert_eq!(
+            coder.parameters.get("stop"),
+            Some(&ParameterValue::Strings(vec!["<|im_end|>".to_owned()]))
+        );
+        let chat = desired.models[1].derived.as_ref().unwrap();
+        assert_eq!(chat.name.display(), "llama-chat:v1");
+        assert_eq!(chat.context_length, None);
+        assert_eq!(
+            chat.parameters.get("use_mmap"),
+            Some(&ParameterValue::Bool(false))
+        );
+        assert_eq!(desired.models[2].derived, None);
+        assert_eq!(
+            desired
+                .ollama
+                .environment()
+                .get("OLLAMA_NO_CLOUD")
+                .map(String::as_str),
+            Some("1")
+        );
+        // Unset: nothing written, so existing plists do not change.
+        let plain = crate::config::parse("s.toml", "[listen]\nhost = \"127.0.0.1\"\n")
+            .unwrap()
+            .desired;
+        assert!(!plain.ollama.environment().contains_key("OLLAMA_NO_CLOUD"));
+        let on = crate::config::parse(
+            "s.toml",
+            "[listen]\nhost = \"127.0.0.1\"\n[ollama]\ncloud = true\n",
+        )
+        .unwrap()
+        .desired;
+        assert_eq!(on.ollama.environment()["OLLAMA_NO_CLOUD"], "0");
     }
 
     use std::net::Ipv4Addr;

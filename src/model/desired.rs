@@ -301,6 +301,10 @@ pub struct OllamaSettings {
     pub no_prune: Option<bool>,
     /// `[ollama.extra_env]`, verbatim.
     pub extra_env: BTreeMap<String, String>,
+    /// `cloud`: `Some(false)` writes `OLLAMA_NO_CLOUD=1`, `Some(true)` writes `0`, `None`
+    /// nothing (`envconfig/config.go` `NoCloudEnv`, a `strconv.ParseBool` flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<bool>,
 }
 
 impl OllamaSettings {
@@ -348,6 +352,7 @@ impl OllamaSettings {
             self.load_timeout.as_ref().map(|d| d.text.clone()),
         );
         put("OLLAMA_NOPRUNE", self.no_prune.map(flag));
+        put("OLLAMA_NO_CLOUD", self.cloud.map(|cloud| flag(!cloud)));
         for (key, value) in &self.extra_env {
             env.insert(key.clone(), value.clone());
         }
@@ -369,4 +374,66 @@ pub struct ModelSpec {
     pub name: ModelName,
     /// `warm`: loaded after every (re)start and checked in `/api/ps`.
     pub warm: bool,
+    /// The model built from this one (`context_length`, `[models.parameters]`, `serve_as`);
+    /// `None` when the entry declares neither a context nor parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<DerivedModel>,
 }
+
+impl ModelSpec {
+    /// The name clients are told to use: the derived model's when there is one.
+    pub fn served_name(&self) -> &ModelName {
+        self.derived.as_ref().map_or(&self.name, |d| &d.name)
+    }
+
+    /// Whether the name says embedding model (`nomic-embed-text`, `mxbai-embed-large`,
+    /// `snowflake-arctic-embed`): the rule the planner uses when Ollama has not reported the
+    /// model's capabilities, and all that `server.toml` alone can tell.
+    pub fn named_embedding(&self) -> bool {
+        self.name.key().contains("embed")
+    }
+}
+
+/// A model ssollama builds with `POST /api/create` (`from` + `parameters`, `api/types.go`
+/// `CreateRequest`) so that its own parameters carry the context: Ollama's `/v1` ignores
+/// `num_ctx`, and Claude Code cannot send it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DerivedModel {
+    /// `serve_as`, else the default name (`config::validate::default_derived_name`).
+    pub name: ModelName,
+    /// The declared model it is built from (`from`).
+    pub from: ModelName,
+    /// `context_length`: written as the `num_ctx` parameter; `None` = not set by ssollama.
+    pub context_length: Option<u32>,
+    /// `[models.parameters]`, checked against Ollama's `Options` (never `num_ctx`).
+    pub parameters: BTreeMap<String, ParameterValue>,
+}
+
+/// A Modelfile parameter's value, typed as Ollama's `api.Options` field it sets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParameterValue {
+    /// An `int` or `*int` field (`top_k`, `seed`, `main_gpu`, …).
+    Integer(i64),
+    /// A `float32` field (`temperature`, `top_p`, …).
+    Float(f64),
+    /// A `*bool` field (`use_mmap`).
+    Bool(bool),
+    /// The `[]string` field (`stop`).
+    Strings(Vec<String>),
+}
+
+impl PartialEq for ParameterValue {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Integer(a), Self::Integer(b)) => a == b,
+            // Bit equality: the value as written, so `Eq` holds (validation refuses NaN).
+            (Self::Float(a), Self::Float(b)) => a.to_bits() == b.to_bits(),
+            (Self::Bool(a), Self::Bool(b)) => a == b,
+            (Self::Strings(a), Self::Strings(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ParameterValue {}

@@ -248,6 +248,7 @@ mod tests {
             models: vec![ModelSpec {
                 name: ModelName::parse("llama3").unwrap(),
                 warm: true,
+                derived: None,
             }],
         }
     }

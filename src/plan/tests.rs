@@ -76,14 +76,17 @@ fn desired() -> Desired {
             ModelSpec {
                 name: name("llama3"),
                 warm: false,
+                derived: None,
             },
             ModelSpec {
                 name: name("qwen2.5-coder:32b"),
                 warm: true,
+                derived: None,
             },
             ModelSpec {
                 name: name("nomic-embed-text"),
                 warm: true,
+                derived: None,
             },
         ],
     }
@@ -684,6 +687,7 @@ fn warm_cloud_models_are_pulled_but_never_warmed() {
     desired.models = vec![ModelSpec {
         name: name("gpt-oss:20b-cloud"),
         warm: true,
+        derived: None,
     }];
     let observed = observed_of(&desired);
     assert!(plan(&desired, &observed).is_empty());
@@ -1231,6 +1235,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
         .map(|&(i, warm)| ModelSpec {
             name: name(MODEL_NAMES[i]),
             warm,
+            derived: None,
         })
         .collect();
     desired.model_policy.prune = s.prune;

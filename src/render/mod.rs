@@ -4,6 +4,7 @@
 //! Pure: they return `String`s/values and take a [`Style`] value; they never query the terminal
 //! or print (the CLI printer writes).
 
+pub(crate) mod client;
 pub(crate) mod json;
 pub(crate) mod observed;
 pub(crate) mod status;

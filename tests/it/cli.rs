@@ -26,6 +26,29 @@ fn ssollama(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// A listener where a new server.toml (`[listen]` on it, then `rest`) says Ollama is: a verb
+/// that probed the server would connect.
+fn unprobed_server(rest: &str) -> (std::net::TcpListener, tempfile::TempDir, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        format!("[listen]\nhost = \"127.0.0.1\"\nport = {port}\n{rest}"),
+    )
+    .unwrap();
+    (listener, dir, port)
+}
+
+/// Nothing connected to the listener of [`unprobed_server`].
+fn assert_never_connected(listener: &std::net::TcpListener) {
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+}
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -292,16 +315,7 @@ fn the_man_page_has_every_verb_with_its_options_and_examples() {
 #[cfg(not(target_os = "macos"))]
 #[test]
 fn off_macos_the_live_verbs_refuse_at_once_and_touch_nothing() {
-    // A listener where server.toml says Ollama is: a verb that probed it would connect.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("server.toml"),
-        format!("[listen]\nhost = \"127.0.0.1\"\nport = {port}\n"),
-    )
-    .unwrap();
+    let (listener, dir, _) = unprobed_server("");
     let verbs: [&[&str]; 11] = [
         &["observe"],
         &["plan"],
@@ -340,10 +354,7 @@ fn off_macos_the_live_verbs_refuse_at_once_and_touch_nothing() {
         .collect();
     left.sort();
     assert_eq!(left, ["server.toml"]);
-    assert_eq!(
-        listener.accept().unwrap_err().kind(),
-        std::io::ErrorKind::WouldBlock
-    );
+    assert_never_connected(&listener);
     // The verbs that read files only still work.
     assert_eq!(ssollama(dir.path(), &["validate"]).code, Some(0));
 }
@@ -510,4 +521,108 @@ fn verify_checks_the_junit_path_before_any_check_runs() {
         run.stderr
     );
     assert_eq!(run.json()["event"], "error");
+}
+
+#[test]
+fn client_prints_claude_code_and_aider_settings_from_server_toml_alone() {
+    let (listener, dir, port) = unprobed_server(
+        "\n[[models]]\nname = \"nomic-embed-text\"\nwarm = true\n\n[[models]]\nname = \"qwen3-coder:30b\"\nwarm = true\ncontext_length = 65536\nserve_as = \"coder:64k\"\n",
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let run = ssollama(dir.path(), &["client", "claude-code"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+    let settings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(settings["env"]["ANTHROPIC_BASE_URL"], url.as_str());
+    assert_eq!(
+        settings["env"]["ANTHROPIC_DEFAULT_SONNET_MODEL"],
+        "coder:64k"
+    );
+    assert_eq!(settings["env"]["CLAUDE_CODE_AUTO_COMPACT_WINDOW"], "65536");
+
+    let run = ssollama(
+        dir.path(),
+        &[
+            "client",
+            "claude-code",
+            "--format",
+            "sh",
+            "--url",
+            "https://gpu.example/v1",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("export ANTHROPIC_BASE_URL='https://gpu.example'\n"),
+        "{}",
+        run.stdout
+    );
+
+    let run = ssollama(dir.path(), &["client", "aider", "--only", "conf"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "openai-api-base: \"{url}/v1\"\nopenai-api-key: \"ollama\"\nmodel: \"openai/coder:64k\"\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    let run = ssollama(dir.path(), &["client", "aider", "--only", "metadata"]);
+    let metadata: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(metadata["openai/coder:64k"]["max_input_tokens"], 65536);
+
+    // An embedding model is refused, and so is a model server.toml does not declare.
+    let run = ssollama(
+        dir.path(),
+        &["client", "aider", "--model", "nomic-embed-text"],
+    );
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("ssollama::client::embedding")
+            && run.stderr.contains("is an embedding model"),
+        "{}",
+        run.stderr
+    );
+    let run = ssollama(dir.path(), &["client", "claude-code", "--model", "llama3"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("not declared in server.toml") && run.stderr.contains("coder:64k"),
+        "{}",
+        run.stderr
+    );
+    // Nothing connected: the verb reads server.toml only.
+    assert_never_connected(&listener);
+}
+
+#[test]
+fn client_refuses_a_server_without_a_chat_model_and_says_which_context_it_assumes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("server.toml"),
+        "[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"mxbai-embed-large\"\n",
+    )
+    .unwrap();
+    let run = ssollama(dir.path(), &["client", "claude-code"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("declares no chat model: every declared model is an embedding model"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        dir.path().join("server.toml"),
+        "[listen]\nhost = \"127.0.0.1\"\n[[models]]\nname = \"llama3.2\"\n",
+    )
+    .unwrap();
+    let run = ssollama(dir.path(), &["client", "claude-code"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("note: the context 4096 is Ollama's default"),
+        "{}",
+        run.stderr
+    );
 }

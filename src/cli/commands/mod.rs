@@ -2,6 +2,7 @@
 
 mod adopt;
 pub(super) mod apply;
+pub(super) mod client;
 pub(super) mod destroy;
 pub(super) mod status;
 pub(super) mod verify;
