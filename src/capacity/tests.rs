@@ -8,25 +8,13 @@ use super::{
     WarmModel, budget, estimated_limit, footprint, measured_limit, metal_limit,
 };
 use crate::ollama::log::last_start;
-use crate::ollama::show::{KvGeometry, kv_geometry};
+use crate::ollama::show::{KvGeometry, kv_geometry, llama32_info};
 
 const GIB: u64 = 1 << 30;
 
-/// llama3.2 3B (the simulated catalogue's geometry, from its published GGUF metadata).
+/// llama3.2 3B.
 fn llama32() -> KvGeometry {
-    kv_geometry(
-        &serde_json::from_value(json!({
-            "general.architecture": "llama",
-            "llama.block_count": 28,
-            "llama.attention.head_count": 24,
-            "llama.attention.head_count_kv": 8,
-            "llama.attention.key_length": 128,
-            "llama.attention.value_length": 128,
-            "llama.context_length": 131_072
-        }))
-        .unwrap(),
-    )
-    .unwrap()
+    kv_geometry(&llama32_info()).unwrap()
 }
 
 /// qwen2.5-coder:32b: 64 layers, 40 heads, 8 KV heads, head size 5120 / 40.
@@ -101,7 +89,10 @@ fn the_limit_is_measured_from_the_log_else_estimated() {
 #[test]
 fn estimates_match_public_logs_of_8_and_16_gib_macs() {
     // `5.3 GiB` and `10.7 GiB` as `format.HumanBytes2` prints them.
-    #[expect(clippy::cast_precision_loss, reason = "one decimal is shown, as Go prints it")]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "one decimal is shown, as Go prints it"
+    )]
     let shown = |b: u64| format!("{:.1}", b as f64 / GIB as f64);
     assert_eq!(shown(estimated_limit(8 * GIB, Some(0)).bytes), "5.3");
     assert_eq!(shown(estimated_limit(16 * GIB, Some(0)).bytes), "10.7");

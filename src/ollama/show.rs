@@ -141,13 +141,30 @@ fn max_uint(v: &Value) -> Option<u64> {
     }
 }
 
+/// llama3.2's `model_info` attention keys (the simulated catalogue's, from the model's published
+/// GGUF metadata), for tests.
+#[cfg(test)]
+pub(crate) fn llama32_info() -> BTreeMap<String, Value> {
+    serde_json::from_value(serde_json::json!({
+        "general.architecture": "llama",
+        "llama.block_count": 28,
+        "llama.attention.head_count": 24,
+        "llama.attention.head_count_kv": 8,
+        "llama.attention.key_length": 128,
+        "llama.attention.value_length": 128,
+        "llama.embedding_length": 3072,
+        "llama.context_length": 131_072
+    }))
+    .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use serde_json::{Value, json};
 
-    use super::{KvGeometry, kv_geometry, parse_parameters};
+    use super::{KvGeometry, kv_geometry, llama32_info, parse_parameters};
 
     #[test]
     fn parameters_lines_read_back_every_go_value() {
@@ -196,18 +213,7 @@ mod tests {
 
     #[test]
     fn geometry_with_explicit_key_and_value_lengths() {
-        // llama3.2 (the simulated catalogue, from its published GGUF metadata).
-        let g = kv_geometry(&info(&json!({
-            "general.architecture": "llama",
-            "llama.block_count": 28,
-            "llama.attention.head_count": 24,
-            "llama.attention.head_count_kv": 8,
-            "llama.attention.key_length": 128,
-            "llama.attention.value_length": 128,
-            "llama.embedding_length": 3072,
-            "llama.context_length": 131_072
-        })))
-        .unwrap();
+        let g = kv_geometry(&llama32_info()).unwrap();
         assert_eq!(
             g,
             KvGeometry {
