@@ -8,7 +8,7 @@ use super::{
     WarmModel, budget, estimated_limit, footprint, measured_limit, metal_limit,
 };
 use crate::ollama::log::last_start;
-use crate::ollama::show::{KvGeometry, kv_geometry, llama32_info};
+use crate::ollama::show::{KvGeometry, kv_geometry, llama32_info, qwen_coder_info};
 
 const GIB: u64 = 1 << 30;
 
@@ -19,18 +19,7 @@ fn llama32() -> KvGeometry {
 
 /// qwen2.5-coder:32b: 64 layers, 40 heads, 8 KV heads, head size 5120 / 40.
 fn qwen_coder() -> KvGeometry {
-    kv_geometry(
-        &serde_json::from_value(json!({
-            "general.architecture": "qwen2",
-            "qwen2.block_count": 64,
-            "qwen2.attention.head_count": 40,
-            "qwen2.attention.head_count_kv": 8,
-            "qwen2.embedding_length": 5120,
-            "qwen2.context_length": 32768
-        }))
-        .unwrap(),
-    )
-    .unwrap()
+    kv_geometry(&qwen_coder_info()).unwrap()
 }
 
 fn warm(name: &str, weights: u64, context: u64, g: KvGeometry) -> WarmModel {

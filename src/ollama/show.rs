@@ -158,13 +158,28 @@ pub(crate) fn llama32_info() -> BTreeMap<String, Value> {
     .unwrap_or_default()
 }
 
+/// qwen2.5-coder:32b's `model_info` attention keys (no `key_length`: the head size is
+/// `embedding_length / head_count`), for tests.
+#[cfg(test)]
+pub(crate) fn qwen_coder_info() -> BTreeMap<String, Value> {
+    serde_json::from_value(serde_json::json!({
+        "general.architecture": "qwen2",
+        "qwen2.block_count": 64,
+        "qwen2.attention.head_count": 40,
+        "qwen2.attention.head_count_kv": 8,
+        "qwen2.embedding_length": 5120,
+        "qwen2.context_length": 32768
+    }))
+    .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use serde_json::{Value, json};
 
-    use super::{KvGeometry, kv_geometry, llama32_info, parse_parameters};
+    use super::{KvGeometry, kv_geometry, llama32_info, parse_parameters, qwen_coder_info};
 
     #[test]
     fn parameters_lines_read_back_every_go_value() {
@@ -232,15 +247,7 @@ mod tests {
     #[test]
     fn geometry_falls_back_to_embedding_over_heads_and_to_head_count() {
         // qwen2.5-coder:32b has no key_length: 5120 / 40 = 128.
-        let g = kv_geometry(&info(&json!({
-            "general.architecture": "qwen2",
-            "qwen2.block_count": 64,
-            "qwen2.attention.head_count": 40,
-            "qwen2.attention.head_count_kv": 8,
-            "qwen2.embedding_length": 5120,
-            "qwen2.context_length": 32768
-        })))
-        .unwrap();
+        let g = kv_geometry(&qwen_coder_info()).unwrap();
         assert_eq!(
             (g.key_length, g.value_length, g.head_count_kv),
             (128, 128, 8)
