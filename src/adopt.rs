@@ -687,6 +687,9 @@ fn models_table(observed: &Observed, now: i64, notes: &mut Notes) -> Option<Vec<
         entries.push(RawModel {
             name: unspanned(name.display()),
             warm,
+            context_length: None,
+            parameters: None,
+            serve_as: None,
         });
     }
     Some(entries)

@@ -5,6 +5,8 @@
 //! type gives the bytes Ollama would send (the fake server relies on that); optional and newer
 //! fields default when absent, so older servers still parse. Unknown fields are ignored.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -336,6 +338,10 @@ pub struct ShowResponse {
     /// Manifest mtime, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified_at: Option<String>,
+    /// `model_info`: the GGUF key/values (`general.architecture`, `<arch>.block_count`, …);
+    /// read by [`super::show::kv_geometry`]. Empty when the server sent none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_info: BTreeMap<String, serde_json::Value>,
 }
 
 #[cfg(test)]
@@ -573,6 +579,35 @@ mod tests {
         .unwrap();
         assert_eq!(show.capabilities, ["embedding"]);
         assert_eq!(show.details.family, "nomic-bert");
+        assert_eq!(show.model_info["general.architecture"], "nomic-bert");
+    }
+
+    #[test]
+    fn a_derived_models_show_reply_gives_parent_parameters_and_geometry() {
+        // The shape `GetModelInfo` sends for a model created with `from` and `parameters`.
+        let show: ShowResponse = serde_json::from_str(
+            r#"{"modelfile":"FROM llama3.2:latest\nPARAMETER num_ctx 65536\n","parameters":"num_ctx                        65536\nstop                           \"<|eot_id|>\"\nstop                           \"<|eom_id|>\"","details":{"parent_model":"llama3.2:latest","format":"gguf","family":"llama","families":["llama"],"parameter_size":"3.2B","quantization_level":"Q4_K_M"},"model_info":{"general.architecture":"llama","llama.attention.head_count":24,"llama.attention.head_count_kv":8,"llama.attention.key_length":128,"llama.attention.value_length":128,"llama.block_count":28,"llama.context_length":131072,"llama.embedding_length":3072},"capabilities":["completion","tools"]}"#,
+        )
+        .unwrap();
+        assert_eq!(show.details.parent_model, "llama3.2:latest");
+        let params =
+            crate::ollama::show::parse_parameters(show.parameters.as_deref().unwrap()).unwrap();
+        assert_eq!(params["num_ctx"], [json!(65536)]);
+        assert_eq!(params["stop"], [json!("<|eot_id|>"), json!("<|eom_id|>")]);
+        let g = crate::ollama::show::kv_geometry(&show.model_info).unwrap();
+        assert_eq!((g.block_count, g.head_count_kv, g.key_length), (28, 8, 128));
+        // Re-serialised, `model_info` is kept and an empty one is left out.
+        assert!(
+            serde_json::to_string(&show)
+                .unwrap()
+                .contains("\"model_info\"")
+        );
+        let empty: ShowResponse = serde_json::from_str(r#"{"details":{}}"#).unwrap();
+        assert!(
+            !serde_json::to_string(&empty)
+                .unwrap()
+                .contains("model_info")
+        );
     }
 
     #[test]
