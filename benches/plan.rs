@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use simmac::Sandbox;
 use simmac::ollama::{catalog, seed};
-use ssollama::Desired;
+use ssollama::{Desired, Machine};
 use ssollama::{ObserveSettings as Settings, Timings};
 
 const LATENCY_MS: &str = "100";
@@ -76,9 +76,14 @@ fn mac(models: usize) -> Sandbox {
 
 fn settings(sandbox: &Sandbox) -> Settings {
     Settings {
-        tool_dir: Some(sandbox.bin_dir()),
-        home: sandbox.home(),
-        uid: rustix::process::getuid().as_raw(),
+        machine: Machine {
+            home: sandbox.home(),
+            uid: rustix::process::getuid().as_raw(),
+            is_root: rustix::process::geteuid().is_root(),
+            sudo_uid: None,
+            interactive: false,
+            tool_dir: Some(sandbox.bin_dir()),
+        },
         exec_timeout: Duration::from_secs(20),
         http_timeout: Duration::from_secs(5),
     }

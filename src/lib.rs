@@ -32,3 +32,4 @@ pub use model::desired::Mode;
 pub use model::observed::Observed;
 pub use observe::{Settings as ObserveSettings, Timings, observe};
 pub use plan::plan;
+pub use sys::machine::Machine;

@@ -388,7 +388,7 @@ async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     // Homebrew refuses to run as root, and its `brew` is a user's script that must never run as
     // root at all: under sudo, install as the user behind it; as root without sudo (root's
     // cron), as the owner of `brew`.
-    let user = match (settings.is_root, settings.sudo_uid) {
+    let user = match (settings.machine().is_root, settings.machine().sudo_uid) {
         (true, Some(uid)) if uid != 0 => Some(uid),
         (true, _) => fs::run_as_for(brew).map_err(StepError::Invalid)?,
         _ => None,
@@ -396,7 +396,7 @@ async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     let cmd = match user {
         Some(uid) => {
             let mut args = Vec::new();
-            if !settings.interactive {
+            if !settings.machine().interactive {
                 args.push("-n".to_owned());
             }
             args.extend([
@@ -412,13 +412,13 @@ async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     };
     let out = exec::run(
         &cmd,
-        settings.observe.tool_dir.as_deref(),
+        settings.machine().tool_dir.as_deref(),
         settings.timing.brew_timeout,
     )
     .await?;
     if !out.success() {
         let mut error = failed(&cmd, &out);
-        if settings.is_root
+        if settings.machine().is_root
             && let StepError::Command { message, .. } = &mut error
         {
             message.push_str(
@@ -458,7 +458,7 @@ async fn run_admin(settings: &Settings, cmd: &Cmd) -> Result<String, StepError> 
             });
         }
     }
-    let sudo = cmd.clone().via_sudo(!settings.interactive);
+    let sudo = cmd.clone().via_sudo(!settings.machine().interactive);
     tracing::info!(command = %sudo, "networksetup needs admin privileges; retrying through sudo");
     let out = run(settings, &sudo).await?;
     if out.status != Some(0) && out.stderr.contains("sudo:") {
@@ -488,7 +488,11 @@ fn plist_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
 /// The owner of the directories ssollama creates (`~/Library/LaunchAgents`, log directories):
 /// the user behind `sudo` for an agent, else whoever runs ssollama.
 fn dir_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
-    home_owner(ctx.desired, ctx.settings.is_root, ctx.settings.observe.uid)
+    home_owner(
+        ctx.desired,
+        ctx.settings.machine().is_root,
+        ctx.settings.machine().uid,
+    )
 }
 
 fn log_dirs(desired: &Desired) -> Vec<PathBuf> {

@@ -33,7 +33,7 @@ pub(super) async fn homebrew_job(
         Ok(label) => label,
         Err(err) => return Knowable::unknown(err.to_string()),
     };
-    let target = ServiceTarget::new(Domain::Gui(settings.uid), label);
+    let target = ServiceTarget::new(Domain::Gui(settings.machine.uid), label);
     match settings.run(&launchctl::print(&target)).await {
         Ok(out) => homebrew_job_of(&target, &out),
         Err(err) => Knowable::unknown(format!("Homebrew's job: {}", describe(&err))),

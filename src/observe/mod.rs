@@ -28,6 +28,7 @@ use crate::ollama::client::Client;
 use crate::process;
 use crate::sys::exec::{self, Cmd, ExecError, Output};
 use crate::sys::fs;
+use crate::sys::machine::Machine;
 use crate::sys::tools::{BREW_PREFIXES, OLLAMA_CANDIDATES};
 
 pub(crate) use launchd::job;
@@ -38,15 +39,11 @@ pub(crate) use program::find_program;
 /// The Homebrew service that competes with ours for the port (macos.md §5).
 pub(crate) const HOMEBREW_LABEL: &str = "homebrew.mxcl.ollama";
 
-/// How to observe: where the tools are, who we are, how long to wait.
+/// How to observe: the machine context (who we are, where the tools are) and how long to wait.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `SSOLLAMA_TOOL_DIR`.
-    pub tool_dir: Option<PathBuf>,
-    /// `HOME`.
-    pub home: PathBuf,
-    /// The uid whose `gui/<uid>` domain holds the agent.
-    pub uid: u32,
+    /// The run's machine context.
+    pub machine: Machine,
     /// Limit for one external program.
     pub exec_timeout: Duration,
     /// Limit for one short HTTP call.
@@ -56,13 +53,13 @@ pub struct Settings {
 impl Settings {
     /// Runs a command through the process gateway.
     pub async fn run(&self, cmd: &Cmd) -> Result<Output, ExecError> {
-        exec::run(cmd, self.tool_dir.as_deref(), self.exec_timeout).await
+        exec::run(cmd, self.machine.tool_dir.as_deref(), self.exec_timeout).await
     }
 
     /// The `ollama` locations to try, in order; Homebrew's install location first (the planner
     /// uses the first one as the future path when Ollama must be installed).
     pub fn ollama_candidates(&self) -> Vec<PathBuf> {
-        match &self.tool_dir {
+        match &self.machine.tool_dir {
             Some(dir) => vec![dir.join("ollama")],
             None => OLLAMA_CANDIDATES.iter().map(PathBuf::from).collect(),
         }
@@ -70,7 +67,7 @@ impl Settings {
 
     /// Where `brew` may be.
     pub fn brew_candidates(&self) -> Vec<PathBuf> {
-        match &self.tool_dir {
+        match &self.machine.tool_dir {
             Some(dir) => vec![dir.join("brew")],
             None => BREW_PREFIXES.iter().map(PathBuf::from).collect(),
         }
@@ -78,7 +75,7 @@ impl Settings {
 
     /// The launchd domain of the job.
     pub fn domain(&self, desired: &Desired) -> Domain {
-        domain::domain_for(&desired.service.mode, self.uid)
+        domain::domain_for(&desired.service.mode, self.machine.uid)
     }
 
     /// The job's service target (`gui/501/com.ollama`).
@@ -88,7 +85,11 @@ impl Settings {
 
     /// The plist path.
     pub fn plist_path(&self, desired: &Desired) -> PathBuf {
-        domain::plist_path(&desired.service.mode, &desired.service.label, &self.home)
+        domain::plist_path(
+            &desired.service.mode,
+            &desired.service.label,
+            &self.machine.home,
+        )
     }
 
     /// A client for the declared bind address.
@@ -174,8 +175,8 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
     let observed = Observed {
         format: OBSERVATION_FORMAT,
         host: HostFacts {
-            uid: settings.uid,
-            home: settings.home.clone(),
+            uid: settings.machine.uid,
+            home: settings.machine.home.clone(),
             os_version,
         },
         plist,

@@ -13,9 +13,9 @@ use crate::sys::tools::Tool;
 /// `program args…` (`ollama --version`, `brew --prefix ollama`); as root, a program a user may
 /// write is never run as root: as its owner (`sudo -n -u #<uid>`), and not at all when root owns
 /// it but others may write it.
-fn as_its_owner(program: &Path, tool: Tool, args: &[&str]) -> Result<Cmd, String> {
+fn as_its_owner(is_root: bool, program: &Path, tool: Tool, args: &[&str]) -> Result<Cmd, String> {
     let plain = Cmd::new(tool, args.iter().copied());
-    if !rustix::process::geteuid().is_root() {
+    if !is_root {
         return Ok(plain);
     }
     match fs::run_as_for(program)? {
@@ -59,7 +59,12 @@ pub(crate) async fn find_program(
         return (None, candidates);
     };
     // Homebrew's `brew` is the user's script: as root it runs as its owner, never as root.
-    let Ok(cmd) = as_its_owner(brew, Tool::Brew(brew.to_owned()), &["--prefix", "ollama"]) else {
+    let Ok(cmd) = as_its_owner(
+        settings.machine.is_root,
+        brew,
+        Tool::Brew(brew.to_owned()),
+        &["--prefix", "ollama"],
+    ) else {
         return (None, candidates);
     };
     let prefix = match settings.run(&cmd).await {
@@ -86,7 +91,12 @@ pub(super) async fn program(desired: &Desired, settings: &Settings) -> ProgramSt
     let (path, candidates) = find_program(desired, settings, brew.as_deref()).await;
     let version = match &path {
         None => Knowable::unknown("no `ollama` program found"),
-        Some(path) => match as_its_owner(path, Tool::Ollama(path.clone()), &["--version"]) {
+        Some(path) => match as_its_owner(
+            settings.machine.is_root,
+            path,
+            Tool::Ollama(path.clone()),
+            &["--version"],
+        ) {
             Err(reason) => Knowable::unknown(reason),
             Ok(cmd) => match settings.run(&cmd).await {
                 Ok(out) => crate::ollama::cli::parse_version_output(&out.stdout).map_or_else(

@@ -292,33 +292,10 @@ pub(super) fn write_server_toml(
     Ok(())
 }
 
-/// How this run observes the Mac.
+/// How this run observes the Mac: its machine context and the time limits.
 pub(super) fn settings(ctx: &Context) -> Result<Settings, Report> {
-    let home = ctx.env.home.clone().ok_or_else(|| {
-        miette!(
-            code = "ssollama::env::home",
-            help = "run ssollama from a login shell, or set HOME",
-            "HOME is not set: it decides where the LaunchAgent lives"
-        )
-    })?;
-    if !home.is_absolute() {
-        return Err(miette!(
-            code = "ssollama::env::home",
-            help = "set HOME to your home directory, e.g. /Users/you",
-            "HOME is `{}`, not an absolute path: it decides where the LaunchAgent lives",
-            home.display()
-        ));
-    }
-    let real = rustix::process::getuid().as_raw();
-    // Under `sudo`, the agent belongs to the user who ran sudo, not to root.
-    let uid = match (real, ctx.env.sudo_uid) {
-        (0, Some(sudo_uid)) => sudo_uid,
-        _ => real,
-    };
     Ok(Settings {
-        tool_dir: ctx.env.tool_dir.clone(),
-        home,
-        uid,
+        machine: ctx.machine.clone()?,
         exec_timeout: Duration::from_secs(20),
         http_timeout: Duration::from_secs(5),
     })
