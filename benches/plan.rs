@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use simmac::Sandbox;
 use simmac::ollama::{catalog, seed};
-use ssollama::{Desired, Machine};
+use ssollama::{Desired, Machine, Scope};
 use ssollama::{ObserveSettings as Settings, Timings};
 
 const LATENCY_MS: &str = "100";
@@ -96,7 +96,7 @@ fn plan_once(
     settings: &Settings,
 ) -> (Duration, Timings, Duration) {
     let start = Instant::now();
-    let (observed, timings) = runtime.block_on(ssollama::observe(desired, settings));
+    let (observed, timings) = runtime.block_on(ssollama::observe(&Scope::of(desired), settings));
     let plan_start = Instant::now();
     let plan = ssollama::plan(desired, &observed);
     let pure = plan_start.elapsed();

@@ -429,8 +429,12 @@ async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     }
     // Look again, Homebrew's own word (`brew --prefix ollama`) included. Nothing there: fail
     // now, saying where we looked, rather than install again in every round.
-    let (found, looked) =
-        crate::observe::find_program(ctx.desired, &settings.observe, Some(brew)).await;
+    let (found, looked) = crate::observe::find_program(
+        &crate::observe::Scope::of(ctx.desired),
+        &settings.observe,
+        Some(brew),
+    )
+    .await;
     match found {
         Some(path) => Ok(format!("ran `{cmd}`; found {}", path.display())),
         None => Err(StepError::NotInstalled {
@@ -578,7 +582,7 @@ async fn restart(ctx: &Ctx<'_>, target: &ServiceTarget) -> Result<String, StepEr
     settle(ctx, &steady).await?;
     Ok(format!(
         "restarted {target}; Ollama {version} answers at {} and kept answering for {} s",
-        ctx.settings.observe.client(ctx.desired).base_url(),
+        ctx.settings.observe.client(&ctx.desired.listen).base_url(),
         ctx.settings.timing.settle.as_secs()
     ))
 }
@@ -633,7 +637,7 @@ async fn reload(
     };
     Ok(format!(
         "loaded {target}{tries}; Ollama {version} answers at {} and kept answering for {} s",
-        settings.observe.client(ctx.desired).base_url(),
+        settings.observe.client(&ctx.desired.listen).base_url(),
         settings.timing.settle.as_secs()
     ))
 }
@@ -747,7 +751,7 @@ fn not_serving(target: &ServiceTarget, failure: StepError, rollback: String) -> 
 /// (`Timing::settle`), polled every `Timing::poll`.
 async fn settle(ctx: &Ctx<'_>, cancel: &Cancel) -> Result<(), StepError> {
     let settings = ctx.settings;
-    let client = settings.observe.client(ctx.desired);
+    let client = settings.observe.client(&ctx.desired.listen);
     let per_call = settings.observe.http_timeout.min(Duration::from_secs(2));
     let start = Instant::now();
     while start.elapsed() < settings.timing.settle {
@@ -817,7 +821,7 @@ async fn bootstrap(
 /// tail of the job's stderr log.
 pub(super) async fn wait_ready(ctx: &Ctx<'_>, cancel: &Cancel) -> Result<String, StepError> {
     let settings = ctx.settings;
-    let client = settings.observe.client(ctx.desired);
+    let client = settings.observe.client(&ctx.desired.listen);
     let per_call = settings.observe.http_timeout.min(Duration::from_secs(2));
     let start = Instant::now();
     loop {
@@ -854,7 +858,7 @@ fn log_tail(path: &Path) -> String {
 }
 
 async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let pulling = super::warm::pull(&client, name, ctx.reporter);
     tokio::select! {
         result = pulling => result?,
@@ -866,7 +870,7 @@ async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
 /// Unloads, then deletes: `DELETE /api/delete` removes the files only, and a loaded model
 /// would stay in memory (`ollama rm` unloads first too).
 async fn remove_model(ctx: &Ctx<'_>, name: &str) -> Result<String, StepError> {
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let timeout = ctx.settings.observe.http_timeout;
     let unloaded = client.unload(name, timeout).await?;
     client.delete(name, timeout).await?;
@@ -878,7 +882,7 @@ async fn remove_model(ctx: &Ctx<'_>, name: &str) -> Result<String, StepError> {
 }
 
 async fn warm_model(ctx: &Ctx<'_>, name: &ModelName, embedding: bool) -> Result<String, StepError> {
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let start = Instant::now();
     // keep_alive -1: stay loaded until the server stops (a number; the string "-1" is a 400).
     let loading = super::warm::load(&client, name, embedding);
@@ -933,7 +937,7 @@ pub(super) async fn check_warm(ctx: &Ctx<'_>) -> Result<String, StepError> {
         } => list.clone(),
         _ => Vec::new(),
     };
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let now = client.ps(ctx.settings.observe.http_timeout).await?;
     match super::warm::evictions(&warm, &before, &seen, &now) {
         Some(message) => Err(StepError::WarmEvicted(message)),

@@ -1,10 +1,9 @@
 //! The launchd jobs: ours (`launchctl print <target>`) and Homebrew's competing
 //! `homebrew.mxcl.ollama` agent.
 
-use super::{HOMEBREW_LABEL, Settings, describe};
+use super::{HOMEBREW_LABEL, Scope, Settings, describe};
 use crate::launchd::cmd as launchctl;
 use crate::launchd::domain::{Domain, ServiceTarget};
-use crate::model::Desired;
 use crate::model::Knowable;
 use crate::model::desired::Label;
 use crate::model::observed::JobStatus;
@@ -23,10 +22,10 @@ pub(crate) async fn job(settings: &Settings, target: &ServiceTarget) -> Knowable
 /// target (and pid while it runs) when loaded, `None` when not (or when it is the managed job itself), unknown when
 /// `launchctl print` failed.
 pub(super) async fn homebrew_job(
-    desired: &Desired,
+    scope: &Scope,
     settings: &Settings,
 ) -> Knowable<Option<process::HomebrewJob>> {
-    if desired.service.label.as_str() == HOMEBREW_LABEL {
+    if scope.label.as_str() == HOMEBREW_LABEL {
         return Knowable::Known(None);
     }
     let label = match Label::new(HOMEBREW_LABEL) {

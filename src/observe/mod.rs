@@ -13,13 +13,14 @@ mod network;
 mod ollama;
 mod processes;
 mod program;
+mod scope;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::launchd::domain::{self, Domain, ServiceTarget};
-use crate::model::Desired;
 use crate::model::Knowable;
+use crate::model::desired::Listen;
 use crate::model::observed::{
     FileMeta, HostFacts, JobStatus, LogFile, NetworkState, OBSERVATION_FORMAT, Observed,
     OllamaState, ServerStatus,
@@ -35,6 +36,8 @@ pub(crate) use launchd::job;
 pub(crate) use ollama::ollama;
 pub(crate) use processes::listeners_and_processes;
 pub(crate) use program::find_program;
+pub(crate) use scope::NetworkScope;
+pub use scope::Scope;
 
 /// The Homebrew service that competes with ours for the port (macos.md §5).
 pub(crate) const HOMEBREW_LABEL: &str = "homebrew.mxcl.ollama";
@@ -74,27 +77,23 @@ impl Settings {
     }
 
     /// The launchd domain of the job.
-    pub fn domain(&self, desired: &Desired) -> Domain {
-        domain::domain_for(&desired.service.mode, self.machine.uid)
+    pub fn domain(&self, scope: &Scope) -> Domain {
+        domain::domain_for(&scope.mode, self.machine.uid)
     }
 
     /// The job's service target (`gui/501/com.ollama`).
-    pub fn target(&self, desired: &Desired) -> ServiceTarget {
-        ServiceTarget::new(self.domain(desired), desired.service.label.clone())
+    pub fn target(&self, scope: &Scope) -> ServiceTarget {
+        ServiceTarget::new(self.domain(scope), scope.label.clone())
     }
 
     /// The plist path.
-    pub fn plist_path(&self, desired: &Desired) -> PathBuf {
-        domain::plist_path(
-            &desired.service.mode,
-            &desired.service.label,
-            &self.machine.home,
-        )
+    pub fn plist_path(&self, scope: &Scope) -> PathBuf {
+        domain::plist_path(&scope.mode, &scope.label, &self.machine.home)
     }
 
     /// A client for the declared bind address.
-    pub fn client(&self, desired: &Desired) -> Client {
-        Client::new(desired.listen.connect_addr(), self.http_timeout)
+    pub fn client(&self, listen: &Listen) -> Client {
+        Client::new(listen.connect_addr(), self.http_timeout)
     }
 }
 
@@ -123,10 +122,10 @@ async fn timed<T>(
     (value, (name, start.elapsed()))
 }
 
-/// Observes everything `desired` mentions. Independent probes run concurrently.
-pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timings) {
+/// Observes everything `scope` mentions. Independent probes run concurrently.
+pub async fn observe(scope: &Scope, settings: &Settings) -> (Observed, Timings) {
     let start = Instant::now();
-    let target = settings.target(desired);
+    let target = settings.target(scope);
     let (
         (os_version, t_os),
         (job, t_job),
@@ -138,17 +137,17 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
     ) = tokio::join!(
         timed("sw_vers", host::os_version(settings)),
         timed("launchctl print", job(settings, &target)),
-        timed("homebrew job", launchd::homebrew_job(desired, settings)),
-        timed("networksetup", network::network(desired, settings)),
-        timed("ollama api", ollama(desired, settings)),
-        timed("ollama program", program::program(desired, settings)),
+        timed("homebrew job", launchd::homebrew_job(scope, settings)),
+        timed("networksetup", network::network(scope, settings)),
+        timed("ollama api", ollama(scope, settings)),
+        timed("ollama program", program::program(scope, settings)),
         timed(
             "lsof+ps",
-            listeners_and_processes(desired, settings, describe)
+            listeners_and_processes(scope, settings, describe)
         ),
     );
-    let plist = files::plist_file(&settings.plist_path(desired));
-    let logs = [&desired.logs.stdout, &desired.logs.stderr]
+    let plist = files::plist_file(&settings.plist_path(scope));
+    let logs = [&scope.logs.stdout, &scope.logs.stderr]
         .into_iter()
         .map(|path| LogFile {
             path: path.clone(),
@@ -168,8 +167,8 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
             JobStatus::NotLoaded => None,
         }),
     );
-    let ollama = not_here_yet(desired, network.as_ref()).map_or(ollama, |reason| OllamaState {
-        url: settings.client(desired).base_url().to_owned(),
+    let ollama = not_here_yet(scope, network.as_ref()).map_or(ollama, |reason| OllamaState {
+        url: settings.client(&scope.listen).base_url().to_owned(),
         server: ServerStatus::Down { reason },
     });
     let observed = Observed {
@@ -198,11 +197,8 @@ pub async fn observe(desired: &Desired, settings: &Settings) -> (Observed, Timin
 /// `listen.host`, but the service does not have it (a replacement Mac before its first apply).
 /// Whatever answers there is another machine — the old server, say — and must not be planned
 /// against: its models would look installed, and with `prune` someone else's would be removed.
-fn not_here_yet(desired: &Desired, network: Option<&Knowable<NetworkState>>) -> Option<String> {
-    let spec = desired.network.as_ref()?;
-    if desired.listen.host != std::net::IpAddr::V4(spec.address) {
-        return None;
-    }
+fn not_here_yet(scope: &Scope, network: Option<&Knowable<NetworkState>>) -> Option<String> {
+    let (spec, address) = scope.own_address()?;
     let have = match network? {
         Knowable::Known(NetworkState {
             info: Some(Knowable::Known(info)),
@@ -212,10 +208,10 @@ fn not_here_yet(desired: &Desired, network: Option<&Knowable<NetworkState>>) -> 
         // Unknown network: nothing to go on; probe as usual.
         _ => return None,
     };
-    (have != Some(spec.address)).then(|| {
+    (have != Some(address)).then(|| {
         format!(
             "{} is not this Mac's address yet (network service {:?} has {}): not asking whatever answers there",
-            spec.address,
+            address,
             spec.service,
             have.map_or_else(|| "none".to_owned(), |a| a.to_string())
         )

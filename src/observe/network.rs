@@ -1,16 +1,12 @@
 //! The network service: the list of services, the service's `-getinfo` and its DNS servers.
 
-use super::{Settings, describe};
-use crate::model::Desired;
+use super::{Scope, Settings, describe};
 use crate::model::Knowable;
 use crate::model::observed::NetworkState;
 use crate::network::networksetup;
 
-pub(super) async fn network(
-    desired: &Desired,
-    settings: &Settings,
-) -> Option<Knowable<NetworkState>> {
-    let spec = desired.network.as_ref()?;
+pub(super) async fn network(scope: &Scope, settings: &Settings) -> Option<Knowable<NetworkState>> {
+    let spec = scope.network.as_ref()?;
     let listed = match settings
         .run(&networksetup::list_all_network_services())
         .await

@@ -1,13 +1,12 @@
 //! Ollama's HTTP API: version, installed models (tags) and loaded models (ps).
 
-use super::Settings;
-use crate::model::Desired;
+use super::{Scope, Settings};
 use crate::model::Knowable;
 use crate::model::observed::{OllamaState, ServerStatus};
 
 /// Ollama's API at the declared address.
-pub(crate) async fn ollama(desired: &Desired, settings: &Settings) -> OllamaState {
-    let client = settings.client(desired);
+pub(crate) async fn ollama(scope: &Scope, settings: &Settings) -> OllamaState {
+    let client = settings.client(&scope.listen);
     let url = client.base_url().to_owned();
     let server = match client.version(settings.http_timeout).await {
         Err(err) => ServerStatus::Down {

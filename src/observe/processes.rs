@@ -1,7 +1,6 @@
 //! Listeners on the declared port (`lsof`) and the process table (`ps`).
 
-use super::{Settings, tool_fact};
-use crate::model::Desired;
+use super::{Scope, Settings, tool_fact};
 use crate::model::Knowable;
 use crate::process;
 use crate::sys::exec::{ExecError, Output};
@@ -10,14 +9,14 @@ use crate::sys::exec::{ExecError, Output};
 /// concurrently: the inputs of conflict detection (and of `verify`). `describe_err` says why a
 /// tool did not run.
 pub(crate) async fn listeners_and_processes(
-    desired: &Desired,
+    scope: &Scope,
     settings: &Settings,
     describe_err: fn(&ExecError) -> String,
 ) -> (
     Knowable<Vec<process::Listener>>,
     Knowable<Vec<process::ProcessInfo>>,
 ) {
-    let (lsof_cmd, ps_cmd) = (process::lsof_listen(desired.listen.port), process::ps());
+    let (lsof_cmd, ps_cmd) = (process::lsof_listen(scope.listen.port), process::ps());
     let (lsof, ps) = tokio::join!(settings.run(&lsof_cmd), settings.run(&ps_cmd));
     let listeners = tool_fact(
         "lsof",

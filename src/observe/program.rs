@@ -2,8 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Settings, describe};
-use crate::model::Desired;
+use super::{Scope, Settings, describe};
 use crate::model::Knowable;
 use crate::model::observed::ProgramState;
 use crate::sys::exec::Cmd;
@@ -39,11 +38,11 @@ fn as_its_owner(is_root: bool, program: &Path, tool: Tool, args: &[&str]) -> Res
 /// for a prefix the known paths miss). Returns the program found and every path looked at, in
 /// order. `brew --prefix` runs only when nothing was found and `brew` exists.
 pub(crate) async fn find_program(
-    desired: &Desired,
+    scope: &Scope,
     settings: &Settings,
     brew: Option<&Path>,
 ) -> (Option<PathBuf>, Vec<PathBuf>) {
-    let mut candidates = match &desired.service.program {
+    let mut candidates = match &scope.program {
         Some(path) => {
             return (
                 fs::is_executable(path).then(|| path.clone()),
@@ -83,12 +82,12 @@ pub(crate) async fn find_program(
     (None, candidates)
 }
 
-pub(super) async fn program(desired: &Desired, settings: &Settings) -> ProgramState {
+pub(super) async fn program(scope: &Scope, settings: &Settings) -> ProgramState {
     let brew = settings
         .brew_candidates()
         .into_iter()
         .find(|p| fs::is_executable(p));
-    let (path, candidates) = find_program(desired, settings, brew.as_deref()).await;
+    let (path, candidates) = find_program(scope, settings, brew.as_deref()).await;
     let version = match &path {
         None => Knowable::unknown("no `ollama` program found"),
         Some(path) => match as_its_owner(

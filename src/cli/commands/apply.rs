@@ -244,7 +244,8 @@ pub(in crate::cli) fn observe_now(
     desired: &Desired,
     settings: &observe::Settings,
 ) -> Observed {
-    rt.block_on(observe::observe(desired, settings)).0
+    rt.block_on(observe::observe(&observe::Scope::of(desired), settings))
+        .0
 }
 
 /// `ssollama apply`.

@@ -16,7 +16,7 @@ use super::args::{CheckArgs, InitArgs, ObserveArgs, PlanArgs};
 use super::{Context, ExitStatus, user_display};
 use crate::config;
 use crate::model::{Desired, Observed};
-use crate::observe::{self, Settings};
+use crate::observe::{self, Scope, Settings};
 use crate::plan::{self};
 use crate::render::text::View;
 use crate::render::{self, Style};
@@ -316,7 +316,7 @@ fn observation(ctx: &Context, desired: &Desired, state: Option<&Path>) -> Result
         return read_observation(state);
     }
     let settings = settings(ctx)?;
-    let (observed, timings) = runtime()?.block_on(observe::observe(desired, &settings));
+    let (observed, timings) = runtime()?.block_on(observe::observe(&Scope::of(desired), &settings));
     for (probe, took) in &timings.probes {
         tracing::info!(probe, ms = took.as_millis(), "probe finished");
     }
