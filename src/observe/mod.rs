@@ -3,7 +3,7 @@
 //! with the reason, never a panic and never a guess.
 //!
 //! One file per resource's probes: [`host`] (macOS version), [`launchd`] (our job and
-//! Homebrew's), [`network`], [`ollama`] (the HTTP API), [`program`] (the `ollama` binary),
+//! Homebrew's), [`network`], [`ollama`](mod@ollama) (the HTTP API), [`program`] (the `ollama` binary),
 //! [`processes`] (listeners and the process table), [`files`] (plist and logs).
 
 mod files;

@@ -58,3 +58,42 @@ impl Scope {
         (self.listen.host == IpAddr::V4(address)).then_some((network, address))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::path::PathBuf;
+
+    use super::{NetworkScope, Scope};
+    use crate::model::desired::{Label, Listen, Logs, Mode};
+
+    fn scope(host: Ipv4Addr, address: Option<Ipv4Addr>) -> Scope {
+        Scope {
+            label: Label::new("com.ollama").unwrap(),
+            mode: Mode::Agent,
+            program: None,
+            listen: Listen {
+                host: IpAddr::V4(host),
+                port: 11434,
+            },
+            network: Some(NetworkScope {
+                service: "Ethernet".to_owned(),
+                address,
+            }),
+            logs: Logs {
+                stdout: PathBuf::from("/tmp/o"),
+                stderr: PathBuf::from("/tmp/e"),
+            },
+        }
+    }
+
+    #[test]
+    fn only_a_declared_address_that_is_the_bind_address_is_this_macs_own() {
+        let ip = Ipv4Addr::new(192, 168, 250, 20);
+        let own = scope(ip, Some(ip));
+        assert_eq!(own.own_address().map(|(_, a)| a), Some(ip));
+        // Listening elsewhere, or a network read without a declared address (adopt): none.
+        assert_eq!(scope(Ipv4Addr::LOCALHOST, Some(ip)).own_address(), None);
+        assert_eq!(scope(Ipv4Addr::UNSPECIFIED, None).own_address(), None);
+    }
+}
