@@ -65,15 +65,7 @@ mod tests {
     use crate::launchd::domain::{Domain, ServiceTarget};
     use crate::model::Knowable;
     use crate::model::desired::Label;
-    use crate::sys::exec::Output;
-
-    fn out(status: Option<i32>, stdout: &str, stderr: &str) -> Output {
-        Output {
-            status,
-            stdout: stdout.to_owned(),
-            stderr: stderr.to_owned(),
-        }
-    }
+    use crate::observe::tests::output as out;
 
     #[test]
     fn a_failed_homebrew_probe_is_unknown_not_absent() {

@@ -249,3 +249,17 @@ pub(super) fn tool_fact<T, E: std::fmt::Display>(
         Err(err) => Knowable::unknown(describe_err(&err)),
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use crate::sys::exec::Output;
+
+    /// A tool's output, for the probes' readers.
+    pub(crate) fn output(status: Option<i32>, stdout: &str, stderr: &str) -> Output {
+        Output {
+            status,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+        }
+    }
+}

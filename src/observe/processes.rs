@@ -38,15 +38,7 @@ fn lsof_found_nothing(out: &Output) -> bool {
 #[cfg(test)]
 mod tests {
     use super::lsof_found_nothing;
-    use crate::sys::exec::Output;
-
-    fn out(status: Option<i32>, stdout: &str, stderr: &str) -> Output {
-        Output {
-            status,
-            stdout: stdout.to_owned(),
-            stderr: stderr.to_owned(),
-        }
-    }
+    use crate::observe::tests::output as out;
 
     #[test]
     fn lsof_says_no_listeners_only_by_a_silent_exit_1() {
