@@ -8,7 +8,7 @@
 //! are normalized and listed as notes (in the file, as comments, and for the CLI to print): after
 //! adoption, `ssollama plan` shows exactly those normalizations, and nothing else.
 //!
-//! Entry points: [`observation_desired`] (what to observe with, since there is no `server.toml`
+//! Entry points: [`observation_scope`] (what to observe with, since there is no `server.toml`
 //! yet), [`read_job`] (the job's definition, incl. its bind address for the second observation
 //! of Ollama's API) and [`server_toml`].
 
@@ -27,12 +27,10 @@ use crate::config::typed_env::{FromEnv, typed_var};
 use crate::config::validate::{DEFAULT_PORT, DEFAULT_STDERR, DEFAULT_STDOUT, is_env_name};
 use crate::config::write::{self, Comments, Table};
 use crate::launchd::plist::{daemon_home, environment_variables, parse_plist, program_arguments};
-use crate::model::desired::{
-    Desired, Label, Listen, Logs, Mode, ModelPolicy, NetworkSpec, OllamaSettings, ProcessType,
-    Service,
-};
+use crate::model::desired::{Label, Listen, Logs, Mode, ProcessType};
 use crate::model::observed::{IpConfig, IpMethod, JobStatus, PlistFile, ServerStatus};
 use crate::model::{Knowable, Observed};
+use crate::observe::{NetworkScope, Scope};
 use crate::ollama::env;
 use crate::ollama::name::ModelName;
 use crate::render::status;
@@ -109,37 +107,28 @@ pub(crate) enum AdoptError {
     },
 }
 
-/// A `Desired` to observe with when there is no `server.toml`: the observation of the plist and
-/// the job depends only on the label, the mode and `HOME`; `listen` decides where Ollama's API
-/// is asked, and `network_service` makes observation read that service.
-pub(crate) fn observation_desired(
+/// What to observe when there is no `server.toml`: the observation of the plist and the job
+/// depends only on the label, the mode and `HOME`; `listen` decides where Ollama's API is asked,
+/// and `network_service` makes observation read that service.
+pub(crate) fn observation_scope(
     label: &Label,
     mode: Mode,
     listen: Listen,
     network_service: Option<&str>,
-) -> Desired {
-    Desired {
-        service: Service {
-            label: label.clone(),
-            mode,
-            program: None,
-            process_type: ProcessType::default(),
-        },
+) -> Scope {
+    Scope {
+        label: label.clone(),
+        mode,
+        program: None,
         listen,
-        network: network_service.map(|service| NetworkSpec {
+        network: network_service.map(|service| NetworkScope {
             service: service.to_owned(),
-            address: Ipv4Addr::UNSPECIFIED,
-            subnet_mask: Ipv4Addr::UNSPECIFIED,
-            router: Ipv4Addr::UNSPECIFIED,
-            dns: Some(Vec::new()),
+            address: None,
         }),
         logs: Logs {
             stdout: PathBuf::from(DEFAULT_STDOUT),
             stderr: PathBuf::from(DEFAULT_STDERR),
         },
-        ollama: OllamaSettings::default(),
-        model_policy: ModelPolicy::default(),
-        models: Vec::new(),
     }
 }
 
@@ -698,6 +687,7 @@ fn models_table(observed: &Observed, now: i64, notes: &mut Notes) -> Option<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::desired::{Desired, Service};
 
     /// 2025-11-24T16:00:00Z: the clock of these tests.
     const NOW: i64 = 1_764_000_000;

@@ -38,5 +38,6 @@ pub use launchd::plist::desired_plist_xml;
 pub use model::desired::Desired;
 pub use model::desired::Mode;
 pub use model::observed::Observed;
-pub use observe::{Settings as ObserveSettings, Timings, observe};
+pub use observe::{Scope, Settings as ObserveSettings, Timings, observe};
 pub use plan::plan;
+pub use sys::machine::Machine;

@@ -31,6 +31,7 @@ use serde::Serialize;
 use crate::model::Observed;
 use crate::observe;
 use crate::plan::{Blocker, Plan};
+use crate::sys::machine::Machine;
 use journal::{StepRecord, StepStatus};
 
 /// Bounds of the waits and retries (defaults from macos.md §3: bootout is asynchronous, a
@@ -72,19 +73,9 @@ impl Default for Timing {
 
 /// How to apply.
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "independent switches from the command line and the process"
-)]
 pub(crate) struct Settings {
-    /// How to observe (tool dir, HOME, uid, timeouts); also used to run commands.
+    /// How to observe (the machine context and timeouts); also used to run commands.
     pub observe: observe::Settings,
-    /// The effective uid is 0.
-    pub is_root: bool,
-    /// `SUDO_UID`: the user behind `sudo` (Homebrew must run as that user, never as root).
-    pub sudo_uid: Option<u32>,
-    /// stdin is a terminal: `sudo` may ask for a password (else it runs with `-n`).
-    pub interactive: bool,
     /// `--take-over`: quit Ollama.app and boot out `homebrew.mxcl.ollama` when they block.
     pub take_over: bool,
     /// Rounds of execute → observe → plan before giving up.
@@ -93,6 +84,13 @@ pub(crate) struct Settings {
     pub strict_unknowns: bool,
     /// Waits and retries.
     pub timing: Timing,
+}
+
+impl Settings {
+    /// The run's machine context (uid, HOME, root, sudo, tty, tool directory).
+    pub(crate) fn machine(&self) -> &Machine {
+        &self.observe.machine
+    }
 }
 
 /// A cancellation flag shared with the signal handler: the run stops after the current step.

@@ -42,9 +42,12 @@ pub(crate) async fn converge(
             if cancel.is_cancelled() {
                 break Outcome::Interrupted;
             }
-            observed = Box::pin(observe::observe(desired, &settings.observe))
-                .await
-                .0;
+            observed = Box::pin(observe::observe(
+                &observe::Scope::of(desired),
+                &settings.observe,
+            ))
+            .await
+            .0;
             plan = planner(desired, &observed);
         }
         fresh = true;

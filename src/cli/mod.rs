@@ -17,6 +17,7 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
 use crate::render;
 use crate::sys::env::Env;
+use crate::sys::machine::{Machine, MachineError, ProcessIds};
 use args::{Args, ColorChoice, Command};
 pub(crate) use printer::Printer;
 
@@ -46,6 +47,9 @@ impl From<ExitStatus> for ExitCode {
 pub(crate) struct Context {
     /// The environment, read once.
     pub env: Env,
+    /// The machine context (uid, HOME, root, sudo, tty, tool directory), built once from `env`
+    /// and the process; an error only for the verbs that need it.
+    pub machine: Result<Machine, MachineError>,
     /// The one writer.
     pub printer: Printer,
     /// `-c`, else `SSOLLAMA_CONFIG`, else `./server.toml`.
@@ -112,8 +116,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if let Some(dir) = &env.tool_dir {
         tracing::info!(tool_dir = %dir.display(), "SSOLLAMA_TOOL_DIR is set: external programs come from there");
     }
+    let machine = Machine::new(&env, ProcessIds::of_process());
     let ctx = Context {
         env,
+        machine,
         printer,
         config_path,
         config_explicit,

@@ -14,7 +14,7 @@ use super::catalogue::{self, NONEXISTENT_MODEL, SHORT_TIMEOUT, is_dedicated, pla
 use super::choice::{choose_model, installed_models};
 use super::{Exchange, Facts, ModelInfo, ModelKind, Options, Outcome, PingOutcome, Probe};
 use crate::model::desired::Desired;
-use crate::observe::{self, Settings};
+use crate::observe::{self, Scope, Settings};
 use crate::ollama::client::Client;
 use crate::process;
 
@@ -127,9 +127,10 @@ async fn ping_router(
 
 /// Probes the Mac and the server for `verify`.
 pub(crate) async fn probe(desired: &Desired, settings: &Settings, options: &Options) -> Facts {
+    let scope = Scope::of(desired);
     let ((observed, _timings), (listeners, processes), ping) = tokio::join!(
-        observe::observe(desired, settings),
-        observe::listeners_and_processes(desired, settings, ToString::to_string),
+        observe::observe(&scope, settings),
+        observe::listeners_and_processes(&scope, settings, ToString::to_string),
         ping_router(desired, settings, options),
     );
     let client = Client::new(desired.listen.connect_addr(), SHORT_TIMEOUT);
@@ -162,7 +163,7 @@ pub(crate) async fn probe(desired: &Desired, settings: &Settings, options: &Opti
         }
     }
     Facts {
-        target: settings.target(desired).to_string(),
+        target: settings.target(&scope).to_string(),
         url: client.base_url().to_owned(),
         observed,
         listeners,

@@ -106,7 +106,7 @@ async fn restart(ctx: &Ctx<'_>, target: &ServiceTarget) -> Result<String, StepEr
     settle(ctx, &steady).await?;
     Ok(format!(
         "restarted {target}; Ollama {version} answers at {} and kept answering for {} s",
-        ctx.settings.observe.client(ctx.desired).base_url(),
+        ctx.settings.observe.client(&ctx.desired.listen).base_url(),
         ctx.settings.timing.settle.as_secs()
     ))
 }
@@ -161,7 +161,7 @@ async fn reload(
     };
     Ok(format!(
         "loaded {target}{tries}; Ollama {version} answers at {} and kept answering for {} s",
-        settings.observe.client(ctx.desired).base_url(),
+        settings.observe.client(&ctx.desired.listen).base_url(),
         settings.timing.settle.as_secs()
     ))
 }
@@ -275,7 +275,7 @@ fn not_serving(target: &ServiceTarget, failure: StepError, rollback: String) -> 
 /// (`Timing::settle`), polled every `Timing::poll`.
 async fn settle(ctx: &Ctx<'_>, cancel: &Cancel) -> Result<(), StepError> {
     let settings = ctx.settings;
-    let client = settings.observe.client(ctx.desired);
+    let client = settings.observe.client(&ctx.desired.listen);
     let per_call = settings.observe.http_timeout.min(Duration::from_secs(2));
     let start = Instant::now();
     while start.elapsed() < settings.timing.settle {
@@ -345,7 +345,7 @@ async fn bootstrap(
 /// tail of the job's stderr log.
 async fn wait_ready(ctx: &Ctx<'_>, cancel: &Cancel) -> Result<String, StepError> {
     let settings = ctx.settings;
-    let client = settings.observe.client(ctx.desired);
+    let client = settings.observe.client(&ctx.desired.listen);
     let per_call = settings.observe.http_timeout.min(Duration::from_secs(2));
     let start = Instant::now();
     loop {

@@ -301,5 +301,9 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
 /// The owner of the directories ssollama creates (`~/Library/LaunchAgents`, log directories):
 /// the user behind `sudo` for an agent, else whoever runs ssollama.
 fn dir_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
-    home_owner(ctx.desired, ctx.settings.is_root, ctx.settings.observe.uid)
+    home_owner(
+        ctx.desired,
+        ctx.settings.machine().is_root,
+        ctx.settings.machine().uid,
+    )
 }

@@ -49,7 +49,7 @@ async fn run_admin(settings: &Settings, cmd: &Cmd) -> Result<String, StepError> 
             });
         }
     }
-    let sudo = cmd.clone().via_sudo(!settings.interactive);
+    let sudo = cmd.clone().via_sudo(!settings.machine().interactive);
     tracing::info!(command = %sudo, "networksetup needs admin privileges; retrying through sudo");
     let out = run(settings, &sudo).await?;
     if out.status != Some(0) && out.stderr.contains("sudo:") {

@@ -15,7 +15,7 @@ pub(super) async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     // Homebrew refuses to run as root, and its `brew` is a user's script that must never run as
     // root at all: under sudo, install as the user behind it; as root without sudo (root's
     // cron), as the owner of `brew`.
-    let user = match (settings.is_root, settings.sudo_uid) {
+    let user = match (settings.machine().is_root, settings.machine().sudo_uid) {
         (true, Some(uid)) if uid != 0 => Some(uid),
         (true, _) => fs::run_as_for(brew).map_err(StepError::Invalid)?,
         _ => None,
@@ -23,7 +23,7 @@ pub(super) async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     let cmd = match user {
         Some(uid) => {
             let mut args = Vec::new();
-            if !settings.interactive {
+            if !settings.machine().interactive {
                 args.push("-n".to_owned());
             }
             args.extend([
@@ -39,13 +39,13 @@ pub(super) async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     };
     let out = exec::run(
         &cmd,
-        settings.observe.tool_dir.as_deref(),
+        settings.machine().tool_dir.as_deref(),
         settings.timing.brew_timeout,
     )
     .await?;
     if !out.success() {
         let mut error = failed(&cmd, &out);
-        if settings.is_root
+        if settings.machine().is_root
             && let StepError::Command { message, .. } = &mut error
         {
             message.push_str(
@@ -56,8 +56,12 @@ pub(super) async fn install_ollama(ctx: &Ctx<'_>) -> Result<String, StepError> {
     }
     // Look again, Homebrew's own word (`brew --prefix ollama`) included. Nothing there: fail
     // now, saying where we looked, rather than install again in every round.
-    let (found, looked) =
-        crate::observe::find_program(ctx.desired, &settings.observe, Some(brew)).await;
+    let (found, looked) = crate::observe::find_program(
+        &crate::observe::Scope::of(ctx.desired),
+        &settings.observe,
+        Some(brew),
+    )
+    .await;
     match found {
         Some(path) => Ok(format!("ran `{cmd}`; found {}", path.display())),
         None => Err(StepError::NotInstalled {

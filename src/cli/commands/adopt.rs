@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use miette::{Report, miette};
 
 use super::{refuse_existing, runtime, settings, write_server_toml};
-use crate::adopt::{self, default_listen, observation_desired};
+use crate::adopt::{self, default_listen, observation_scope};
 use crate::cli::args::InitArgs;
 use crate::cli::{Context, ExitStatus};
 use crate::model::Knowable;
@@ -60,12 +60,12 @@ pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitSta
     let settings = settings(ctx)?;
     let service = args.network_service.as_deref();
     let rt = runtime()?;
-    let agent = observation_desired(&label, Mode::Agent, default_listen(), service);
+    let agent = observation_scope(&label, Mode::Agent, default_listen(), service);
     let (mut observed, _) = rt.block_on(observe::observe(&agent, &settings));
     let mut daemon = false;
     if !found(&observed) {
         // The user is only the job's `UserName`; observation does not depend on it.
-        let probe = observation_desired(
+        let probe = observation_scope(
             &label,
             Mode::Daemon {
                 user: "root".to_owned(),
@@ -91,7 +91,7 @@ pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitSta
     {
         let configs = rt.block_on(service_configs(&settings));
         if let Some(name) = adopt::service_with_address(&configs, ip) {
-            let with_network = observation_desired(&label, mode.clone(), job.listen, Some(name));
+            let with_network = observation_scope(&label, mode.clone(), job.listen, Some(name));
             observed.network = rt
                 .block_on(observe::observe(&with_network, &settings))
                 .0
@@ -104,7 +104,7 @@ pub(super) fn run(ctx: &Context, args: &InitArgs, path: &Path) -> Result<ExitSta
     }
     let service = service.as_deref();
     // Ask Ollama where this job makes it listen.
-    let at_bind = observation_desired(&label, mode, job.listen, service);
+    let at_bind = observation_scope(&label, mode, job.listen, service);
     observed.ollama = rt.block_on(observe::ollama(&at_bind, &settings));
     // The one clock read: a model whose expiry is "forever" is pinned (`warm = true`).
     let now = SystemTime::now()

@@ -43,12 +43,14 @@ pub(in crate::cli) fn lock(
     let settings = settings(ctx)?;
     // An agent applied as root for a user writes under HOME: it must be that user's.
     if let (Some(uid), false, true) = (
-        ctx.env.sudo_uid.filter(|uid| *uid != 0),
+        settings.machine.sudo_uid.filter(|uid| *uid != 0),
         is_daemon(desired),
-        rustix::process::geteuid().is_root(),
-    ) && let Some(problem) =
-        apply::foreign_home(&settings.home, fs::meta(&settings.home).map(|m| m.uid), uid)
-    {
+        settings.machine.is_root,
+    ) && let Some(problem) = apply::foreign_home(
+        &settings.machine.home,
+        fs::meta(&settings.machine.home).map(|m| m.uid),
+        uid,
+    ) {
         return Err(miette!(
             code = "ssollama::apply::foreign_home",
             help = "run `sudo ssollama …` without `-H` (macOS sudo keeps your HOME), or set `HOME=/Users/<you>`; nothing was changed",
@@ -67,13 +69,13 @@ pub(in crate::cli) fn lock(
     };
     // First the Mac's (root's, or whoever made it: everyone may write it), always in this order.
     let mac = take(
-        &apply::mac_lock_path(settings.tool_dir.as_deref()),
+        &apply::mac_lock_path(settings.machine.tool_dir.as_deref()),
         None,
         fs::LockScope::MacWide,
     )?;
-    let path = apply::lock_path(desired, &settings.home);
+    let path = apply::lock_path(desired, &settings.machine.home);
     // Under `sudo`, the lock of an agent is the user's: a later run as the user must open it.
-    let owner = apply::home_owner(desired, rustix::process::geteuid().is_root(), settings.uid);
+    let owner = apply::home_owner(desired, settings.machine.is_root, settings.machine.uid);
     // An agent's lock directory is ssollama's own: locked too, so deleting the file lets no one in.
     let scope = if is_daemon(desired) {
         fs::LockScope::File
@@ -94,11 +96,12 @@ pub(in crate::cli) fn preflight(
     plan: &Plan,
     settings: &apply::Settings,
 ) -> Result<(), apply::PreflightError> {
-    let sudo_home = settings
+    let machine = settings.machine();
+    let sudo_home = machine
         .sudo_uid
         .filter(|uid| *uid != 0)
-        .map(|_| settings.observe.home.as_path());
-    apply::preflight(desired, plan, settings.is_root, sudo_home, &fs::is_dir)
+        .map(|_| machine.home.as_path());
+    apply::preflight(desired, plan, machine.is_root, sudo_home, &fs::is_dir)
 }
 
 /// Whether the job is a launch daemon (its lock and plist belong to root).
@@ -176,9 +179,6 @@ pub(in crate::cli) fn apply_settings(
 ) -> Result<apply::Settings, Report> {
     Ok(apply::Settings {
         observe: settings(ctx)?,
-        is_root: rustix::process::geteuid().is_root(),
-        sudo_uid: ctx.env.sudo_uid,
-        interactive: std::io::stdin().is_terminal(),
         take_over,
         max_rounds,
         strict_unknowns: true,
@@ -225,7 +225,12 @@ pub(in crate::cli) fn lock_and_observe(
 ) -> Result<(Locks, tokio::runtime::Runtime, Observed), Report> {
     set_phase(guard, "waiting for the lock");
     // A user cannot open a daemon's lock in /var/run: the root check says why, clearly.
-    let lock = lock(ctx, desired, settings.is_root || !is_daemon(desired), wait)?;
+    let lock = lock(
+        ctx,
+        desired,
+        settings.machine().is_root || !is_daemon(desired),
+        wait,
+    )?;
     let rt = runtime()?;
     set_phase(guard, "observing");
     let observed = observe_now(&rt, desired, &settings.observe);
@@ -239,7 +244,8 @@ pub(in crate::cli) fn observe_now(
     desired: &Desired,
     settings: &observe::Settings,
 ) -> Observed {
-    rt.block_on(observe::observe(desired, settings)).0
+    rt.block_on(observe::observe(&observe::Scope::of(desired), settings))
+        .0
 }
 
 /// `ssollama apply`.

@@ -17,7 +17,7 @@ use super::args::{CheckArgs, InitArgs, ObserveArgs, PlanArgs};
 use super::{Context, ExitStatus};
 use crate::config;
 use crate::model::{Desired, Observed};
-use crate::observe::{self, Settings};
+use crate::observe::{self, Scope, Settings};
 use crate::plan::{self};
 use crate::render::text::View;
 use crate::render::{self, Style};
@@ -294,33 +294,10 @@ pub(super) fn write_server_toml(
     Ok(())
 }
 
-/// How this run observes the Mac.
+/// How this run observes the Mac: its machine context and the time limits.
 pub(super) fn settings(ctx: &Context) -> Result<Settings, Report> {
-    let home = ctx.env.home.clone().ok_or_else(|| {
-        miette!(
-            code = "ssollama::env::home",
-            help = "run ssollama from a login shell, or set HOME",
-            "HOME is not set: it decides where the LaunchAgent lives"
-        )
-    })?;
-    if !home.is_absolute() {
-        return Err(miette!(
-            code = "ssollama::env::home",
-            help = "set HOME to your home directory, e.g. /Users/you",
-            "HOME is `{}`, not an absolute path: it decides where the LaunchAgent lives",
-            home.display()
-        ));
-    }
-    let real = rustix::process::getuid().as_raw();
-    // Under `sudo`, the agent belongs to the user who ran sudo, not to root.
-    let uid = match (real, ctx.env.sudo_uid) {
-        (0, Some(sudo_uid)) => sudo_uid,
-        _ => real,
-    };
     Ok(Settings {
-        tool_dir: ctx.env.tool_dir.clone(),
-        home,
-        uid,
+        machine: ctx.machine.clone()?,
         exec_timeout: Duration::from_secs(20),
         http_timeout: Duration::from_secs(5),
     })
@@ -341,7 +318,7 @@ fn observation(ctx: &Context, desired: &Desired, state: Option<&Path>) -> Result
         return read_observation(state);
     }
     let settings = settings(ctx)?;
-    let (observed, timings) = runtime()?.block_on(observe::observe(desired, &settings));
+    let (observed, timings) = runtime()?.block_on(observe::observe(&Scope::of(desired), &settings));
     for (probe, took) in &timings.probes {
         tracing::info!(probe, ms = took.as_millis(), "probe finished");
     }

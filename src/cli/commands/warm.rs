@@ -34,7 +34,7 @@ pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus,
     }
     let settings = settings(ctx)?;
     let _lock = lock(ctx, &desired, false, args.lock_timeout)?;
-    let client = settings.client(&desired);
+    let client = settings.client(&desired.listen);
     let progress = progress(ctx, args.json);
     let cancel = Cancel::new();
     let results = runtime()?.block_on(async {

@@ -9,7 +9,7 @@ use crate::model::Knowable;
 use crate::ollama::name::ModelName;
 
 pub(super) async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, StepError> {
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let pulling = warm::pull(&client, name, ctx.reporter);
     tokio::select! {
         result = pulling => result?,
@@ -21,7 +21,7 @@ pub(super) async fn pull(ctx: &Ctx<'_>, name: &ModelName) -> Result<String, Step
 /// Unloads, then deletes: `DELETE /api/delete` removes the files only, and a loaded model
 /// would stay in memory (`ollama rm` unloads first too).
 pub(super) async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String, StepError> {
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let timeout = ctx.settings.observe.http_timeout;
     let unloaded = client.unload(name, timeout).await?;
     client.delete(name, timeout).await?;
@@ -37,7 +37,7 @@ pub(super) async fn warm_model(
     name: &ModelName,
     embedding: bool,
 ) -> Result<String, StepError> {
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let start = Instant::now();
     // keep_alive -1: stay loaded until the server stops (a number; the string "-1" is a 400).
     let loading = warm::load(&client, name, embedding);
@@ -92,7 +92,7 @@ pub(in crate::apply) async fn check_warm(ctx: &Ctx<'_>) -> Result<String, StepEr
         } => list.clone(),
         _ => Vec::new(),
     };
-    let client = ctx.settings.observe.client(ctx.desired);
+    let client = ctx.settings.observe.client(&ctx.desired.listen);
     let now = client.ps(ctx.settings.observe.http_timeout).await?;
     match warm::evictions(&warm, &before, &seen, &now) {
         Some(message) => Err(StepError::WarmEvicted(message)),
