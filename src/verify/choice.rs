@@ -30,7 +30,7 @@ pub(crate) fn installed_models(observed: &Observed) -> Vec<ModelInfo> {
 /// Whether `name` can answer chat requests: its `completion` capability when the server reports
 /// capabilities; otherwise not for the names embedding models have (`*embed*`, as the planner
 /// guesses), else unknown (`None`: tried).
-fn can_chat(name: &ModelName, info: Option<&ModelInfo>) -> Option<bool> {
+pub(crate) fn can_chat(name: &ModelName, info: Option<&ModelInfo>) -> Option<bool> {
     match info {
         Some(info) if !info.capabilities.is_empty() => {
             Some(info.capabilities.iter().any(|c| c == "completion"))
