@@ -32,7 +32,7 @@ pub(crate) const THINKING_ALLOWANCE: u32 = 480;
 pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// The headers of a request shaped like Claude Code's: its API version, its key (Claude Code
 /// sends `ANTHROPIC_AUTH_TOKEN` as a bearer token) and a beta flag. Ollama reads none of them
-/// (`docs/ollama.md §12`).
+/// (`docs/ollama.md §13`).
 const CLAUDE_CODE_HEADERS: &[(&str, &str)] = &[
     ("anthropic-version", ANTHROPIC_VERSION),
     ("anthropic-beta", "prompt-caching-2024-07-31"),

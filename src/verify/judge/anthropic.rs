@@ -111,7 +111,7 @@ fn streamed(status: u16, content_type: Option<&str>, body: &str) -> Result<Strin
 }
 
 /// `anthropic.count_tokens`: Claude Code asks `/v1/messages/count_tokens`; Ollama has no such
-/// route (`docs/ollama.md §12`), which is a warning, not a failure: messages still work.
+/// route (`docs/ollama.md §13`), which is a warning, not a failure: messages still work.
 fn count_tokens(j: &mut Judge<'_>) {
     let check = Check {
         group: Group::Anthropic,

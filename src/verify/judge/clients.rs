@@ -1,6 +1,6 @@
 //! The `clients` checks: what Claude Code and Aider depend on beyond well-formed replies — the
 //! context each warm chat model is served with, prompt reuse on a repeated prefix, and the time
-//! to the first token at the served context (`docs/ollama.md §12`).
+//! to the first token at the served context (`docs/ollama.md §13`).
 
 use serde_json::Value as Json;
 
@@ -13,10 +13,10 @@ use crate::verify::choice::{can_chat, installed_models};
 use crate::verify::{Group, Probe};
 
 /// The context below which a model without a declared one warns: Ollama's docs ask for at
-/// least 64000 tokens for coding tools, Claude Code among them (`docs/ollama.md §12`).
+/// least 64000 tokens for coding tools, Claude Code among them (`docs/ollama.md §13`).
 pub(crate) const CLIENT_MIN_CONTEXT: u64 = 64_000;
 /// Claude Code gives up on a streamed reply that sends no byte for five minutes, and Ollama
-/// sends the first one only after the whole prompt is processed (`docs/ollama.md §12`).
+/// sends the first one only after the whole prompt is processed (`docs/ollama.md §13`).
 pub(crate) const FIRST_TOKEN_LIMIT_S: u64 = 300;
 /// The second request shows reuse when its prompt took at most this share of the first's time.
 const REUSE_SHARE: u64 = 2;
@@ -196,14 +196,15 @@ fn prompt_eval(j: &Judge<'_>, probe: Probe) -> Result<(u64, u64), Found> {
                 },
             )
         })?;
+    // Both are `omitempty` in `api.Metrics` (`api/types.go`): a duration of 0 is left out.
     match (
         json["prompt_eval_count"].as_u64(),
         json["prompt_eval_duration"].as_u64(),
     ) {
-        (Some(count), Some(duration)) => Ok((count, duration)),
-        _ => Err(fail(
+        (Some(count), duration) => Ok((count, duration.unwrap_or(0))),
+        (None, _) => Err(fail(
             format!(
-                "no prompt_eval_count/prompt_eval_duration in {} {}: {}",
+                "no prompt_eval_count in {} {}: {}",
                 exchange.method,
                 exchange.url,
                 excerpt(reply.body, 120)
@@ -220,7 +221,7 @@ fn ms(ns: u64) -> String {
 
 /// `clients.prompt_reuse`: a second request with the same long prefix is evaluated faster.
 /// Real Ollama counts the reused prefix in `prompt_eval_count` (and so in the `/v1` usage), so
-/// only the native API's `prompt_eval_duration` shows the reuse (`docs/ollama.md §12`).
+/// only the native API's `prompt_eval_duration` shows the reuse (`docs/ollama.md §13`).
 fn prompt_reuse(j: &mut Judge<'_>) {
     let check = Check {
         group: Group::Clients,
