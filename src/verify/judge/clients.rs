@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::replies::{need_status, parse_json};
 use super::text::excerpt;
-use super::{Check, Found, Judge, fail, skip, warn};
+use super::{Check, Found, Judge, fail, pass_or_warn, skip, warn};
 use crate::model::desired::ModelSpec;
 use crate::ollama::name::ModelName;
 use crate::verify::choice::{can_chat, installed_models};
@@ -241,14 +241,11 @@ fn prompt_reuse(j: &mut Judge<'_>) {
                 ms(d1),
                 ms(d2)
             );
-            if d2.saturating_mul(REUSE_SHARE) <= d1 && d1 > 0 {
-                Found::Pass(received)
-            } else {
-                warn(
-                    received,
-                    "Ollama processed the shared prefix again: another request may have used the runner between the two, or the model was reloaded; a client whose prompt changes at its start gets no reuse either (for Claude Code set `CLAUDE_CODE_ATTRIBUTION_HEADER=0`, `ssollama client claude-code`)",
-                )
-            }
+            pass_or_warn(
+                d2.saturating_mul(REUSE_SHARE) <= d1 && d1 > 0,
+                received,
+                "Ollama processed the shared prefix again: another request may have used the runner between the two, or the model was reloaded; a client whose prompt changes at its start gets no reuse either (for Claude Code set `CLAUDE_CODE_ATTRIBUTION_HEADER=0`, `ssollama client claude-code`)",
+            )
         }
     };
     j.push(check, expected, found, exchange);
@@ -287,14 +284,11 @@ fn first_token(j: &mut Judge<'_>) {
                 let received = format!(
                     "prefill {rate} tokens/s: about {seconds} s to the first token at {ctx} tokens (at least: prefill slows as the context fills)"
                 );
-                if seconds <= FIRST_TOKEN_LIMIT_S {
-                    Found::Pass(received)
-                } else {
-                    warn(
-                        received,
-                        "Claude Code aborts a streamed reply that sends nothing for 5 minutes, and Ollama sends nothing until the prompt is processed: declare a smaller `context_length`, use a smaller or faster model, or set `API_FORCE_IDLE_TIMEOUT=0` in Claude Code's environment",
-                    )
-                }
+                pass_or_warn(
+                    seconds <= FIRST_TOKEN_LIMIT_S,
+                    received,
+                    "Claude Code aborts a streamed reply that sends nothing for 5 minutes, and Ollama sends nothing until the prompt is processed: declare a smaller `context_length`, use a smaller or faster model, or set `API_FORCE_IDLE_TIMEOUT=0` in Claude Code's environment",
+                )
             }
         },
     };

@@ -74,6 +74,15 @@ fn warn(received: impl Into<String>, hint: impl Into<String>) -> Found {
     }
 }
 
+/// A pass when `ok`, else a warning with `hint`; `received` either way.
+fn pass_or_warn(ok: bool, received: String, hint: &str) -> Found {
+    if ok {
+        Found::Pass(received)
+    } else {
+        warn(received, hint)
+    }
+}
+
 fn skip(reason: impl Into<String>, hint: impl Into<String>) -> Found {
     Found::Skip {
         reason: reason.into(),
