@@ -8,6 +8,7 @@ use super::replies::{need_status, parse_json};
 use super::text::excerpt;
 use super::{Check, Found, Judge, fail, pass_or_warn, skip, warn};
 use crate::model::desired::ModelSpec;
+use crate::ollama::api::ProcessResponse;
 use crate::ollama::name::ModelName;
 use crate::verify::choice::{can_chat, installed_models};
 use crate::verify::{Group, Probe};
@@ -25,23 +26,20 @@ const REUSE_SHARE: u64 = 2;
 /// (`None`: not reported, Ollama before 0.10.0 or 0).
 fn loaded(j: &Judge<'_>) -> Result<Vec<(String, Option<u64>)>, Found> {
     let (_, reply) = j.reply(Probe::Loaded).map_err(|(found, _)| found)?;
-    let json = need_status(reply.status, 200)
-        .and_then(|()| parse_json(reply.body))
+    let ps: ProcessResponse = need_status(reply.status, 200)
+        .and_then(|()| {
+            serde_json::from_str(reply.body).map_err(|e| format!("not /api/ps's shape ({e})"))
+        })
         .map_err(|problem| {
             fail(
                 format!("GET /api/ps: {problem}: {}", excerpt(reply.body, 80)),
                 format!("see the log `{}`", j.stderr_log()),
             )
         })?;
-    Ok(json["models"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|m| {
-            let name = m["name"].as_str()?.to_owned();
-            Some((name, m["context_length"].as_u64().filter(|&n| n > 0)))
-        })
+    Ok(ps
+        .models
+        .into_iter()
+        .map(|m| (m.name, Some(m.context_length).filter(|&n| n > 0)))
         .collect())
 }
 
