@@ -359,11 +359,13 @@ impl Client {
         sent.map(drop)
     }
 
-    /// Any request, raw (for `verify`): never fails on an HTTP error status.
+    /// Any request, raw (for `verify`), with extra `headers`: never fails on an HTTP error
+    /// status.
     pub async fn raw(
         &self,
         method: &'static str,
         path: &str,
+        headers: &[(&str, &str)],
         body: Option<&str>,
         timeout: Duration,
     ) -> Result<RawResponse, OllamaError> {
@@ -373,6 +375,9 @@ impl Client {
             .http
             .request(method_value, self.url(path))
             .timeout(timeout);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")

@@ -6,6 +6,7 @@
 //! A new probe is a [`Probe`] variant, its [`spec`] (an exhaustive match: the compiler asks for
 //! it) and its place in [`SENT`].
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -27,8 +28,23 @@ pub(crate) const JSON_MODE_MAX_TOKENS: u32 = 32;
 /// few dozen tokens before the grammar starts; `specs/verify.md`).
 pub(crate) const THINKING_ALLOWANCE: u32 = 480;
 
+/// The `anthropic-version` Claude Code sends (Anthropic's only API version).
+pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The headers of a request shaped like Claude Code's: its API version, its key (Claude Code
+/// sends `ANTHROPIC_AUTH_TOKEN` as a bearer token) and a beta flag. Ollama reads none of them
+/// (`docs/ollama.md §13`).
+const CLAUDE_CODE_HEADERS: &[(&str, &str)] = &[
+    ("anthropic-version", ANTHROPIC_VERSION),
+    ("anthropic-beta", "prompt-caching-2024-07-31"),
+    ("authorization", "Bearer ollama"),
+    ("x-app", "cli"),
+];
+/// How many lines the long prefix of the prompt-reuse probes has (about 2,000 tokens: enough to
+/// measure a prefill rate, cheap on a real server).
+pub(crate) const PREFIX_LINES: u32 = 100;
+
 /// Every probe, in the order they are sent.
-pub(crate) const SENT: [Probe; 15] = [
+pub(crate) const SENT: [Probe; 20] = [
     Probe::Root,
     Probe::Loopback,
     Probe::ModelsList,
@@ -44,6 +60,11 @@ pub(crate) const SENT: [Probe; 15] = [
     Probe::MessagesError,
     Probe::UnknownModel,
     Probe::Malformed,
+    Probe::ClaudeCode,
+    Probe::CountTokens,
+    Probe::PrefixFirst,
+    Probe::PrefixSecond,
+    Probe::Loaded,
 ];
 
 /// One probe, as data.
@@ -57,6 +78,8 @@ pub(crate) struct Spec {
     pub method: Method,
     /// Where it is sent.
     pub path: Path,
+    /// Headers besides `content-type` (Claude Code's, for the probes shaped like it).
+    pub headers: &'static [(&'static str, &'static str)],
     /// What it sends.
     pub body: Body,
     /// Whether it needs the chosen model (its checks skip without one).
@@ -136,6 +159,8 @@ pub(crate) enum Api {
     Responses,
     /// Anthropic `/v1/messages`.
     Messages,
+    /// Ollama's native `/api/chat`, which reports `prompt_eval_duration`.
+    NativeChat,
 }
 
 /// The model a body names.
@@ -156,6 +181,14 @@ pub(crate) enum Prompt {
     JsonObject,
     /// A user/assistant/user conversation.
     Conversation,
+    /// Claude Code's shape: `system` as text blocks with `cache_control`, a declared tool.
+    ClaudeCode,
+    /// A long system prompt unique to this run ([`long_prefix`]), then a question; `second`
+    /// asks another question after the same prefix.
+    LongPrefix {
+        /// The second request of the pair.
+        second: bool,
+    },
 }
 
 /// The `stream` field.
@@ -230,6 +263,7 @@ pub(crate) fn spec(probe: Probe) -> Spec {
         group,
         method: Method::Get,
         path,
+        headers: &[],
         body: Body::Empty,
         needs_model,
         runs_model: false,
@@ -248,8 +282,13 @@ pub(crate) fn spec(probe: Probe) -> Spec {
             Body::Json(JsonBody {
                 api: Api::Messages, ..
             }) => "/v1/messages",
+            Body::Json(JsonBody {
+                api: Api::NativeChat,
+                ..
+            }) => "/api/chat",
             _ => "/v1/chat/completions",
         }),
+        headers: &[],
         body,
         needs_model: true,
         runs_model: true,
@@ -374,7 +413,74 @@ pub(crate) fn spec(probe: Probe) -> Spec {
             Body::Text(MALFORMED_BODY),
             None,
         ),
+        // Claude Code appends `?beta=true` and sends its headers; Ollama ignores both.
+        Probe::ClaudeCode => Spec {
+            path: Path::Fixed("/v1/messages?beta=true"),
+            headers: CLAUDE_CODE_HEADERS,
+            ..run(
+                "message shaped like Claude Code's",
+                Group::Anthropic,
+                Body::Json(ask(Api::Messages, Prompt::ClaudeCode, Stream::On)),
+                Budget::One,
+            )
+        },
+        // Claude Code counts tokens before it compacts; Ollama has no such route (404).
+        Probe::CountTokens => Spec {
+            path: Path::Fixed("/v1/messages/count_tokens?beta=true"),
+            headers: CLAUDE_CODE_HEADERS,
+            needs_model: true,
+            ..refused(
+                "token count",
+                Group::Anthropic,
+                Body::Json(JsonBody {
+                    tame_thinking: false,
+                    ..ask(Api::Messages, Prompt::ClaudeCode, Stream::Unset)
+                }),
+                None,
+            )
+        },
+        Probe::PrefixFirst => run(
+            "native chat with a long prefix",
+            Group::Clients,
+            Body::Json(ask(
+                Api::NativeChat,
+                Prompt::LongPrefix { second: false },
+                Stream::Off,
+            )),
+            Budget::One,
+        ),
+        Probe::PrefixSecond => run(
+            "native chat with the same long prefix",
+            Group::Clients,
+            Body::Json(ask(
+                Api::NativeChat,
+                Prompt::LongPrefix { second: true },
+                Stream::Off,
+            )),
+            Budget::One,
+        ),
+        Probe::Loaded => get(
+            "GET /api/ps",
+            Group::Clients,
+            Path::Fixed("/api/ps"),
+            false,
+            Stage::Answers,
+        ),
     }
+}
+
+/// The long system prompt of the prompt-reuse probes: [`PREFIX_LINES`] numbered rules after a
+/// first line naming `run`, so that no earlier run of `verify` left it in the server's cache
+/// and the first request processes all of it.
+pub(crate) fn long_prefix(run: u64) -> String {
+    let mut text = format!("Review session {run}. Follow these rules.\n");
+    for line in 1..=PREFIX_LINES {
+        let _ = writeln!(
+            text,
+            "Rule {line}: keep each function short, name things plainly, and test what you change."
+        );
+    }
+    text
 }
 
 /// What a probe sends, ready for the HTTP client.
@@ -386,6 +492,8 @@ pub(crate) struct Request {
     pub path: String,
     /// The body, if any.
     pub body: Option<String>,
+    /// Headers besides `content-type`.
+    pub headers: &'static [(&'static str, &'static str)],
     /// How long to wait for the reply.
     pub timeout: Duration,
 }
@@ -393,8 +501,9 @@ pub(crate) struct Request {
 /// The request `probe` sends to `model` of `kind`. Thinking is turned off where the API allows
 /// (`reasoning_effort: "none"`, Anthropic `thinking: {"type": "disabled"}`; servers that do not
 /// know them ignore them, and a model without the capability is not asked to think); gpt-oss,
-/// which cannot turn it off, is asked for the `low` level instead.
-pub(crate) fn request(probe: Probe, model: &str, kind: ModelKind) -> Request {
+/// which cannot turn it off, is asked for the `low` level instead. `run` tells this run's long
+/// prefix from an earlier run's ([`long_prefix`]).
+pub(crate) fn request(probe: Probe, model: &str, kind: ModelKind, run: u64) -> Request {
     let spec = spec(probe);
     let path = match spec.path {
         Path::Fixed(path) => path.to_owned(),
@@ -403,12 +512,13 @@ pub(crate) fn request(probe: Probe, model: &str, kind: ModelKind) -> Request {
     let body = match spec.body {
         Body::Empty => None,
         Body::Text(text) => Some(text.to_owned()),
-        Body::Json(inputs) => Some(json_body(&inputs, spec.budget, model, kind).to_string()),
+        Body::Json(inputs) => Some(json_body(&inputs, spec.budget, model, kind, run).to_string()),
     };
     Request {
         method: spec.method.as_str(),
         path,
         body,
+        headers: spec.headers,
         timeout: if spec.runs_model {
             MODEL_TIMEOUT
         } else {
@@ -418,7 +528,13 @@ pub(crate) fn request(probe: Probe, model: &str, kind: ModelKind) -> Request {
 }
 
 /// The JSON body built from `inputs`.
-fn json_body(inputs: &JsonBody, budget: Option<Budget>, model: &str, kind: ModelKind) -> Value {
+fn json_body(
+    inputs: &JsonBody,
+    budget: Option<Budget>,
+    model: &str,
+    kind: ModelKind,
+    run: u64,
+) -> Value {
     let mut body = json!({
         "model": match inputs.model {
             ModelRef::Chosen => model,
@@ -435,6 +551,36 @@ fn json_body(inputs: &JsonBody, budget: Option<Budget>, model: &str, kind: Model
             { "role": "assistant", "content": "Hello Ada." },
             { "role": "user", "content": "What is my name?" },
         ]),
+        Prompt::ClaudeCode => {
+            body["system"] = json!([
+                { "type": "text", "text": "You are Claude Code, a coding assistant." },
+                {
+                    "type": "text",
+                    "text": "Answer in one word.",
+                    "cache_control": { "type": "ephemeral" },
+                },
+            ]);
+            body["tools"] = json!([{
+                "name": "Read",
+                "description": "Reads a file.",
+                "input_schema": {
+                    "type": "object",
+                    "properties": { "file_path": { "type": "string" } },
+                    "required": ["file_path"],
+                },
+            }]);
+            json!([{
+                "role": "user",
+                "content": [{ "type": "text", "text": "Say OK." }],
+            }])
+        }
+        Prompt::LongPrefix { second } => json!([
+            { "role": "system", "content": long_prefix(run) },
+            {
+                "role": "user",
+                "content": if second { "Which rule is the last one?" } else { "Which rule is the first one?" },
+            },
+        ]),
     };
     if inputs.api == Api::Responses {
         body["input"] = json!("Say OK.");
@@ -442,12 +588,12 @@ fn json_body(inputs: &JsonBody, budget: Option<Budget>, model: &str, kind: Model
         body["messages"] = messages;
     }
     if let Some(budget) = budget {
-        let key = if inputs.api == Api::Responses {
-            "max_output_tokens"
-        } else {
-            "max_tokens"
-        };
-        body[key] = json!(budget.tokens(kind));
+        let tokens = json!(budget.tokens(kind));
+        match inputs.api {
+            Api::Responses => body["max_output_tokens"] = tokens,
+            Api::NativeChat => body["options"] = json!({ "num_predict": tokens }),
+            Api::Chat | Api::Messages => body["max_tokens"] = tokens,
+        }
     }
     if let Some(system) = inputs.system {
         body["system"] = json!(system);
@@ -472,6 +618,8 @@ fn json_body(inputs: &JsonBody, budget: Option<Budget>, model: &str, kind: Model
             Api::Responses => body["reasoning"] = json!({ "effort": effort }),
             Api::Messages if harmony => body["output_config"] = json!({ "effort": effort }),
             Api::Messages => body["thinking"] = json!({ "type": "disabled" }),
+            Api::NativeChat if harmony => body["think"] = json!(effort),
+            Api::NativeChat => body["think"] = json!(false),
         }
     }
     body
@@ -520,7 +668,7 @@ mod tests {
     #[test]
     fn every_request_body_is_json_except_the_malformed_one() {
         for probe in SENT {
-            let request = request(probe, "llama3.2:latest", ModelKind::Plain);
+            let request = request(probe, "llama3.2:latest", ModelKind::Plain, 1);
             let Some(body) = request.body else {
                 assert_eq!(request.method, "GET", "{probe:?}");
                 continue;
@@ -541,11 +689,11 @@ mod tests {
             Probe::Messages,
             Probe::MessagesStream,
         ] {
-            let body = request(probe, "m", ModelKind::Thinking).body.unwrap();
+            let body = request(probe, "m", ModelKind::Thinking, 1).body.unwrap();
             let body: Value = serde_json::from_str(&body).unwrap();
             assert_eq!(body["max_tokens"], 1, "{probe:?}");
         }
-        let body = request(Probe::Responses, "m", ModelKind::Plain).body;
+        let body = request(Probe::Responses, "m", ModelKind::Plain, 1).body;
         assert!(body.unwrap().contains("\"max_output_tokens\":1"));
     }
 

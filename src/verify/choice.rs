@@ -30,7 +30,7 @@ pub(crate) fn installed_models(observed: &Observed) -> Vec<ModelInfo> {
 /// Whether `name` can answer chat requests: its `completion` capability when the server reports
 /// capabilities; otherwise not for the names embedding models have (`*embed*`, as the planner
 /// guesses), else unknown (`None`: tried).
-fn can_chat(name: &ModelName, info: Option<&ModelInfo>) -> Option<bool> {
+pub(crate) fn can_chat(name: &ModelName, info: Option<&ModelInfo>) -> Option<bool> {
     match info {
         Some(info) if !info.capabilities.is_empty() => {
             Some(info.capabilities.iter().any(|c| c == "completion"))
@@ -50,7 +50,7 @@ fn cannot_chat(name: &str, info: Option<&ModelInfo>) -> String {
 }
 
 /// The model the model tests use: `--model`, else the first warm model of `server.toml`, else
-/// its first model, else the first model the server has installed — each time the first that
+/// its first model (each by its served name: the derived model's when it declares one), else the first model the server has installed — each time the first that
 /// can chat (from the capabilities the server reports: an embedding model is passed over, and
 /// the source says so). Cloud models are passed over (they run remotely). `Err` says why there
 /// is none when models were passed over.
@@ -82,10 +82,16 @@ pub(crate) fn choose_model(
         .iter()
         .filter_map(|m| ModelName::parse(&m.name).ok())
         .filter(|n| !n.is_cloud());
+    // A declared model is tested under the name clients are told to use (its derived model's).
     let candidates = local()
         .filter(|m| m.warm)
-        .map(|m| (m.name.clone(), "the first warm model in server.toml"))
-        .chain(local().map(|m| (m.name.clone(), "the first model in server.toml")))
+        .map(|m| {
+            (
+                m.served_name().clone(),
+                "the first warm model in server.toml",
+            )
+        })
+        .chain(local().map(|m| (m.served_name().clone(), "the first model in server.toml")))
         .chain(installed.map(|n| (n, "the first installed model")));
     let mut passed_over: Vec<String> = Vec::new();
     for (name, source) in candidates {

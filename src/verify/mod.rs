@@ -82,6 +82,17 @@ pub(crate) enum Probe {
     UnknownModel,
     /// `POST /v1/chat/completions` with a body that is not JSON.
     Malformed,
+    /// `POST /v1/messages?beta=true` shaped like Claude Code's requests (system blocks with
+    /// `cache_control`, tools, `stream: true`, its headers).
+    ClaudeCode,
+    /// `POST /v1/messages/count_tokens?beta=true` (Claude Code calls it; Ollama has no route).
+    CountTokens,
+    /// `POST /api/chat` with a long prefix the server has not seen (it measures the prefill).
+    PrefixFirst,
+    /// `POST /api/chat` again with the same prefix and another last message (it shows reuse).
+    PrefixSecond,
+    /// `GET /api/ps` after the model requests: the context each loaded model is served with.
+    Loaded,
 }
 
 /// An HTTP exchange: what was sent and what came back.
@@ -232,6 +243,8 @@ pub(crate) enum Group {
     Security,
     /// Bind address, loopback, static IP, router.
     Network,
+    /// What coding clients depend on: the served context, prompt reuse, time to first token.
+    Clients,
 }
 
 impl Group {
@@ -244,6 +257,7 @@ impl Group {
             Self::Errors => "Error behaviour",
             Self::Security => "Security",
             Self::Network => "Network",
+            Self::Clients => "Coding clients",
         }
     }
 
@@ -256,6 +270,7 @@ impl Group {
             Self::Errors => "errors",
             Self::Security => "security",
             Self::Network => "network",
+            Self::Clients => "clients",
         }
     }
 }
@@ -270,6 +285,9 @@ pub(crate) enum Status {
     Fail,
     /// Not checked (left out on request, not applicable, or a prerequisite failed).
     Skip,
+    /// It works, but a client will suffer (too little context, a slow first token, a route
+    /// Ollama does not serve): reported, not a failure.
+    Warn,
 }
 
 impl Status {
@@ -279,6 +297,7 @@ impl Status {
             Self::Pass => "PASS",
             Self::Fail => "FAIL",
             Self::Skip => "SKIP",
+            Self::Warn => "WARN",
         }
     }
 }
@@ -326,6 +345,14 @@ impl Verdict {
             count(Status::Fail),
             count(Status::Skip),
         )
+    }
+
+    /// How many checks warned (not part of [`Self::counts`]: a warning passes).
+    pub(crate) fn warned(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.status == Status::Warn)
+            .count()
     }
 
     /// Whether no check failed.

@@ -43,15 +43,26 @@ async fn with_capabilities(client: &Client, mut models: Vec<ModelInfo>) -> Vec<M
     models
 }
 
-async fn send(client: &Client, probe: Probe, model: &str, kind: ModelKind) -> Exchange {
+/// What every request of one run shares: the model, its kind, and the run's number (which
+/// makes the long prefix of the prompt-reuse probes new to the server).
+struct Run<'a> {
+    model: &'a str,
+    kind: ModelKind,
+    number: u64,
+}
+
+async fn send(client: &Client, probe: Probe, run: &Run<'_>) -> Exchange {
     let catalogue::Request {
         method,
         path,
         body,
+        headers,
         timeout,
-    } = catalogue::request(probe, model, kind);
+    } = catalogue::request(probe, run.model, run.kind, run.number);
     let start = Instant::now();
-    let mut result = client.raw(method, &path, body.as_deref(), timeout).await;
+    let mut result = client
+        .raw(method, &path, headers, body.as_deref(), timeout)
+        .await;
     // A pooled keep-alive connection that the server closed just as the request went out fails
     // with "connection closed before message completed" (hyper does not retry a POST); one fresh
     // try tells that race from a server that really drops requests. Refusals are not retried.
@@ -59,7 +70,9 @@ async fn send(client: &Client, probe: Probe, model: &str, kind: ModelKind) -> Ex
         && reason.contains("connection closed")
     {
         tracing::debug!(?probe, %reason, "retrying once on a fresh connection");
-        result = client.raw(method, &path, body.as_deref(), timeout).await;
+        result = client
+            .raw(method, &path, headers, body.as_deref(), timeout)
+            .await;
     }
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let outcome = match result {
@@ -88,6 +101,13 @@ async fn send(client: &Client, probe: Probe, model: &str, kind: ModelKind) -> Ex
         outcome,
         elapsed_ms,
     }
+}
+
+/// A number no earlier run used: the clock in nanoseconds.
+fn run_number() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// The loopback address of the same family as `host`.
@@ -142,9 +162,13 @@ pub(crate) async fn probe(desired: &Desired, settings: &Settings, options: &Opti
     let model_name = model
         .as_ref()
         .map_or_else(|| NONEXISTENT_MODEL.to_owned(), |m| m.name.clone());
-    let kind = model.as_ref().map_or(ModelKind::Unknown, |m| m.kind);
+    let run = Run {
+        model: &model_name,
+        kind: model.as_ref().map_or(ModelKind::Unknown, |m| m.kind),
+        number: run_number(),
+    };
     let mut http = BTreeMap::new();
-    let root = send(&client, Probe::Root, &model_name, kind).await;
+    let root = send(&client, Probe::Root, &run).await;
     let answers = matches!(root.outcome, Outcome::Answered { .. });
     http.insert(Probe::Root, root);
     if is_dedicated(desired.listen.host) {
@@ -154,12 +178,12 @@ pub(crate) async fn probe(desired: &Desired, settings: &Settings, options: &Opti
         );
         http.insert(
             Probe::Loopback,
-            send(&loopback, Probe::Loopback, &model_name, kind).await,
+            send(&loopback, Probe::Loopback, &run).await,
         );
     }
     if answers {
         for probe in planned_probes(options, model.is_some()) {
-            http.insert(probe, send(&client, probe, &model_name, kind).await);
+            http.insert(probe, send(&client, probe, &run).await);
         }
     }
     Facts {

@@ -8,11 +8,16 @@ use serde_json::{Value as Json, json};
 use super::{Group, Status, Verdict};
 use crate::text::{Xml, xml_escape};
 
-/// `N passed, N failed, N skipped (T checks)`.
+/// `N passed, N failed, N skipped (T checks)`, with `, N warned` after the skips when a check
+/// warned.
 pub(crate) fn summary_line(verdict: &Verdict) -> String {
     let (passed, failed, skipped) = verdict.counts();
     let total = verdict.checks.len();
-    format!("{passed} passed, {failed} failed, {skipped} skipped ({total} checks)")
+    let warned = match verdict.warned() {
+        0 => String::new(),
+        n => format!(", {n} warned"),
+    };
+    format!("{passed} passed, {failed} failed, {skipped} skipped{warned} ({total} checks)")
 }
 
 /// The check a SKIP waits for, when its hint is ``fix `ID` first``.
@@ -103,6 +108,15 @@ pub(crate) fn text(verdict: &Verdict, verbose: bool) -> String {
                     let _ = writeln!(out, "          to enable: {hint}");
                 }
             }
+            Status::Warn => {
+                let _ = writeln!(out, "  {label}  {}: {}", check.name, check.received);
+                if verbose {
+                    let _ = writeln!(out, "          expected: {}", check.expected);
+                }
+                if let Some(hint) = &check.hint {
+                    let _ = writeln!(out, "          hint: {hint}");
+                }
+            }
         }
         if verbose {
             for line in &check.trace {
@@ -137,7 +151,7 @@ pub(crate) fn json(verdict: &Verdict) -> Json {
         "url": verdict.url,
         "model": verdict.model.as_ref().map(|m| json!({ "name": m.name, "source": m.source, "kind": m.kind })),
         "passed": failed == 0,
-        "summary": { "passed": passed, "failed": failed, "skipped": skipped },
+        "summary": { "passed": passed, "failed": failed, "skipped": skipped, "warned": verdict.warned() },
         "checks": checks,
     }))
 }
@@ -150,8 +164,8 @@ fn seconds(ms: Option<u64>) -> String {
 /// `JUnit` XML: one `<testsuite>` per group, one `<testcase>` per check; a failure carries the
 /// expected and received values as its message and the hint as its text; a skip its reason.
 pub(crate) fn junit(verdict: &Verdict) -> String {
-    let (passed, failed, skipped) = verdict.counts();
-    let total = passed + failed + skipped;
+    let (_, failed, skipped) = verdict.counts();
+    let total = verdict.checks.len();
     let time: u64 = verdict.checks.iter().filter_map(|c| c.elapsed_ms).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -184,6 +198,23 @@ pub(crate) fn junit(verdict: &Verdict) -> String {
             match check.status {
                 Status::Pass => {
                     let _ = writeln!(out, "{head}/>");
+                }
+                // JUnit has no warning: a passed test case whose output says why it warned.
+                Status::Warn => {
+                    let _ = writeln!(out, "{head}>");
+                    let _ = writeln!(
+                        out,
+                        "      <system-out>{}</system-out>",
+                        xml_escape(
+                            &format!(
+                                "warning: {} (hint: {})",
+                                check.received,
+                                check.hint.as_deref().unwrap_or("none")
+                            ),
+                            Xml::Text
+                        )
+                    );
+                    let _ = writeln!(out, "    </testcase>");
                 }
                 Status::Fail => {
                     let _ = writeln!(out, "{head}>");

@@ -120,11 +120,33 @@ fn good_reply(probe: Probe, model: &str) -> Outcome {
             "application/json; charset=utf-8",
             r#"{"error":{"message":"unexpected EOF","type":"invalid_request_error","param":null,"code":null}}"#,
         ),
+        Probe::ClaudeCode => good_reply(Probe::MessagesStream, model),
+        Probe::CountTokens => answered(404, "text/plain", "404 page not found"),
+        Probe::PrefixFirst => native_chat(1412, 2_824_000_000),
+        Probe::PrefixSecond => native_chat(1414, 24_000_000),
+        Probe::Loaded => answered(
+            200,
+            JSON,
+            &format!(
+                r#"{{"models":[{{"name":"{model}","model":"{model}","size":1,"digest":"0","expires_at":"2318-04-12T23:47:16Z","size_vram":1,"context_length":65536}}]}}"#
+            ),
+        ),
     }
 }
 
+/// A native `/api/chat` reply that evaluated `count` prompt tokens in `duration_ns`.
+fn native_chat(count: u64, duration_ns: u64) -> Outcome {
+    answered(
+        200,
+        "application/json; charset=utf-8",
+        &format!(
+            r#"{{"model":"m","created_at":"2026-11-01T10:00:00Z","message":{{"role":"assistant","content":"ok."}},"done":true,"done_reason":"length","total_duration":{duration_ns},"prompt_eval_count":{count},"prompt_eval_duration":{duration_ns},"eval_count":1,"eval_duration":1000000}}"#
+        ),
+    )
+}
+
 fn exchange(probe: Probe, model: &str, base: &str) -> Exchange {
-    let request = catalogue::request(probe, model, ModelKind::Plain);
+    let request = catalogue::request(probe, model, ModelKind::Plain, 1);
     Exchange {
         method: request.method.to_owned(),
         url: format!("{base}{}", request.path),
@@ -298,9 +320,15 @@ fn a_converged_server_passes_every_check() {
     let verdict = judge(&desired, &converged(&desired), &Options::default());
     assert_eq!(
         verdict.counts(),
-        (27, 0, 0),
+        (31, 0, 0),
         "{}",
         report::text(&verdict, false)
+    );
+    // Ollama serves no count_tokens: a warning, and the server still passes.
+    assert_eq!(verdict.warned(), 1);
+    assert_eq!(
+        result(&verdict, "anthropic.count_tokens").status,
+        Status::Warn
     );
     assert!(verdict.passed());
     let model = verdict.model.as_ref().unwrap();
@@ -327,7 +355,8 @@ fn ids_are_unique_and_grouped_in_print_order() {
             Group::Anthropic,
             Group::Errors,
             Group::Security,
-            Group::Network
+            Group::Network,
+            Group::Clients
         ],
         "every group is judged"
     );
@@ -408,7 +437,7 @@ fn a_missing_model_fails_once_with_a_pull_hint_and_skips_the_other_model_checks(
     let verdict = judge(&desired, &facts, &Options::default());
     assert_eq!(
         verdict.counts(),
-        (16, 1, 10),
+        (17, 1, 14),
         "{}",
         report::text(&verdict, false)
     );
@@ -638,7 +667,7 @@ fn model_choice_passes_over_models_that_cannot_chat_and_says_so() {
 #[test]
 fn requests_turn_thinking_off_or_down_and_json_mode_leaves_room_for_it() {
     let body = |probe, kind| {
-        let body = catalogue::request(probe, "m", kind).body;
+        let body = catalogue::request(probe, "m", kind, 1).body;
         serde_json::from_str::<serde_json::Value>(&body.unwrap()).unwrap()
     };
     for kind in [ModelKind::Plain, ModelKind::Thinking, ModelKind::Unknown] {
@@ -797,11 +826,15 @@ fn json_and_junit_reports_carry_every_check() {
     let json = report::json(&verdict);
     assert_eq!(json["summary"]["failed"], 1);
     assert_eq!(json["passed"], false);
-    assert_eq!(json["checks"].as_array().unwrap().len(), 27);
+    assert_eq!(json["checks"].as_array().unwrap().len(), 32);
+    assert_eq!(json["summary"]["warned"], 1);
     let xml = report::junit(&verdict);
-    assert_eq!(xml.matches("<testcase ").count(), 27);
+    assert_eq!(xml.matches("<testcase ").count(), 32);
     assert_eq!(xml.matches("<failure ").count(), 1);
-    assert!(xml.contains("tests=\"27\" failures=\"1\" errors=\"0\" skipped=\"0\""));
+    assert!(xml.contains("tests=\"32\" failures=\"1\" errors=\"0\" skipped=\"0\""));
+    assert!(
+        xml.contains("<system-out>warning: HTTP 404: 404 page not found: not served by Ollama")
+    );
     assert!(xml.contains("&quot;") || !xml.contains("message=\"expected: \""));
 }
 
@@ -825,14 +858,22 @@ fn every_request_as_sent() {
     let mut out = String::new();
     for kind in [ModelKind::Plain, ModelKind::Harmony] {
         for probe in catalogue::SENT {
-            let request = catalogue::request(probe, "qwen3:8b", kind);
+            let request = catalogue::request(probe, "qwen3:8b", kind, 1);
+            let mut headers = String::new();
+            for (name, value) in request.headers {
+                write!(headers, "[{name}: {value}] ").unwrap();
+            }
+            let prefix = serde_json::to_string(&catalogue::long_prefix(1)).unwrap();
             writeln!(
                 out,
-                "{kind:?} {probe:?}: {} {} ({}s) {}",
+                "{kind:?} {probe:?}: {} {} ({}s) {headers}{}",
                 request.method,
                 request.path,
                 request.timeout.as_secs(),
-                request.body.unwrap_or_default()
+                request
+                    .body
+                    .unwrap_or_default()
+                    .replace(&prefix, "\"<long_prefix(1)>\"")
             )
             .unwrap();
         }
@@ -851,4 +892,165 @@ fn every_request_as_sent() {
         .unwrap();
     }
     insta::assert_snapshot!(out);
+}
+
+/// `/api/ps` listing `models` (`(name, context_length)`).
+fn ps(models: &[(&str, u64)]) -> Outcome {
+    let list: Vec<String> = models
+        .iter()
+        .map(|(name, ctx)| format!(r#"{{"name":"{name}","model":"{name}","size":1,"digest":"0","expires_at":"2318-04-12T23:47:16Z","size_vram":1,"context_length":{ctx}}}"#))
+        .collect();
+    answered(200, JSON, &format!(r#"{{"models":[{}]}}"#, list.join(",")))
+}
+
+fn judged_with(desired: &Desired, replies: &[(Probe, Outcome)]) -> Verdict {
+    let mut facts = converged(desired);
+    for (probe, outcome) in replies {
+        facts.http.get_mut(probe).unwrap().outcome = outcome.clone();
+    }
+    judge(desired, &facts, &Options::default())
+}
+
+#[test]
+fn a_warm_model_served_below_its_declared_context_fails_and_names_context_length() {
+    let desired = desired(&TOML.replace("warm = true", "warm = true\ncontext_length = 65536"));
+    let served = desired.models[1].served_name().display();
+    assert_ne!(served, "qwen2.5-coder:32b:latest", "a derived name");
+    let verdict = judged_with(&desired, &[(Probe::Loaded, ps(&[(&served, 32768)]))]);
+    let check = result(&verdict, "clients.context");
+    assert_eq!(check.status, Status::Fail, "{check:?}");
+    assert_eq!(check.received, format!("{served} 32768 (declares 65536)"));
+    assert!(check.hint.as_ref().unwrap().contains("`context_length`"));
+    // At the declared value it passes.
+    let verdict = judged_with(&desired, &[(Probe::Loaded, ps(&[(&served, 65536)]))]);
+    assert_eq!(result(&verdict, "clients.context").status, Status::Pass);
+}
+
+#[test]
+fn an_undeclared_context_below_64k_warns_and_a_model_not_loaded_too() {
+    let desired = desired(TOML);
+    let verdict = judged_with(
+        &desired,
+        &[(Probe::Loaded, ps(&[("qwen2.5-coder:32b", 4096)]))],
+    );
+    let check = result(&verdict, "clients.context");
+    assert_eq!(check.status, Status::Warn, "{check:?}");
+    assert_eq!(
+        check.received,
+        "qwen2.5-coder:32b 4096 (none declared, below 64000)"
+    );
+    assert!(
+        check
+            .hint
+            .as_ref()
+            .unwrap()
+            .contains("context_length = 65536")
+    );
+    assert!(verdict.passed(), "a warning is no failure");
+    // Ollama's own example value, 64000, is enough.
+    let verdict = judged_with(
+        &desired,
+        &[(Probe::Loaded, ps(&[("qwen2.5-coder:32b", 64000)]))],
+    );
+    assert_eq!(result(&verdict, "clients.context").status, Status::Pass);
+    let verdict = judged_with(&desired, &[(Probe::Loaded, ps(&[]))]);
+    let check = result(&verdict, "clients.context");
+    assert_eq!(
+        (check.status, check.received.as_str()),
+        (Status::Warn, "qwen2.5-coder:32b not loaded")
+    );
+    // The first-token prediction needs the chosen model's served context.
+    assert_eq!(result(&verdict, "clients.first_token").status, Status::Skip);
+}
+
+#[test]
+fn no_reuse_of_a_repeated_prefix_warns() {
+    let desired = desired(TOML);
+    let verdict = judged_with(
+        &desired,
+        &[(Probe::PrefixSecond, native_chat(1414, 2_828_000_000))],
+    );
+    let check = result(&verdict, "clients.prompt_reuse");
+    assert_eq!(check.status, Status::Warn, "{check:?}");
+    assert!(
+        check
+            .received
+            .starts_with("prompt_eval_duration 2824 ms then 2828 ms")
+    );
+    assert!(
+        check
+            .hint
+            .as_ref()
+            .unwrap()
+            .contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0")
+    );
+    // A server that does not report the durations fails the check.
+    let verdict = judged_with(
+        &desired,
+        &[(
+            Probe::PrefixFirst,
+            answered(
+                200,
+                JSON,
+                r#"{"message":{"role":"assistant","content":"ok"},"done":true}"#,
+            ),
+        )],
+    );
+    assert_eq!(failed_ids(&verdict), ["clients.prompt_reuse"]);
+    assert_eq!(result(&verdict, "clients.first_token").status, Status::Skip);
+}
+
+#[test]
+fn a_slow_prefill_at_the_served_context_warns_against_claude_codes_300_s() {
+    let desired = desired(TOML);
+    // 500 tokens/s: 262144 tokens take 524 s.
+    let verdict = judged_with(
+        &desired,
+        &[(Probe::Loaded, ps(&[("qwen2.5-coder:32b", 262_144)]))],
+    );
+    let check = result(&verdict, "clients.first_token");
+    assert_eq!(check.status, Status::Warn, "{check:?}");
+    assert!(
+        check
+            .received
+            .starts_with("prefill 500 tokens/s: about 524 s to the first token at 262144 tokens"),
+        "{}",
+        check.received
+    );
+    assert!(check.hint.as_ref().unwrap().contains("`context_length`"));
+    // 300 s exactly is still within the limit: 150000 tokens at 500 tokens/s.
+    let verdict = judged_with(
+        &desired,
+        &[(Probe::Loaded, ps(&[("qwen2.5-coder:32b", 150_000)]))],
+    );
+    assert_eq!(result(&verdict, "clients.first_token").status, Status::Pass);
+}
+
+#[test]
+fn a_claude_code_shaped_request_must_stream_and_count_tokens_served_passes() {
+    let desired = desired(TOML);
+    let verdict = judged_with(
+        &desired,
+        &[
+            (Probe::ClaudeCode, answered(200, JSON, "{}")),
+            (
+                Probe::CountTokens,
+                answered(200, JSON, r#"{"input_tokens":42}"#),
+            ),
+        ],
+    );
+    assert_eq!(failed_ids(&verdict), ["anthropic.claude_code"]);
+    let count = result(&verdict, "anthropic.count_tokens");
+    assert_eq!(
+        (count.status, count.received.as_str()),
+        (Status::Pass, "input_tokens 42")
+    );
+    let verdict = judged_with(
+        &desired,
+        &[(
+            Probe::CountTokens,
+            answered(500, JSON, r#"{"error":"boom"}"#),
+        )],
+    );
+    assert_eq!(failed_ids(&verdict), ["anthropic.count_tokens"]);
 }

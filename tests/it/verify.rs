@@ -89,7 +89,7 @@ fn verify_passes_on_a_converged_server_and_writes_junit() {
     assert_eq!(out.code, Some(0));
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains("tests=\"27\" failures=\"0\" errors=\"0\" skipped=\"2\""),
+        xml.contains("tests=\"32\" failures=\"0\" errors=\"0\" skipped=\"2\""),
         "{xml}"
     );
     // Read-only: verify changes nothing on the Mac.
@@ -115,7 +115,7 @@ fn each_fault_fails_the_check_about_it() {
         "{}",
         server.shown(&out)
     );
-    assert_eq!(out.json()["summary"]["passed"], 25);
+    assert_eq!(out.json()["summary"]["passed"], 28);
 
     server.sb.set_fault("job-user", "root");
     let out = run();
@@ -134,7 +134,8 @@ fn each_fault_fails_the_check_about_it() {
             "anthropic.stream",
             "anthropic.system",
             "anthropic.multi_turn",
-            "anthropic.stream_usage"
+            "anthropic.stream_usage",
+            "anthropic.claude_code"
         ],
         "{}",
         server.shown(&out)
@@ -155,7 +156,8 @@ fn each_fault_fails_the_check_about_it() {
     ]);
     let doc = out.json();
     assert_eq!(out.code, Some(0));
-    assert_eq!(doc["summary"]["skipped"], 2 + 6 + 6);
+    // Left out: 6 model checks, 2 client checks that run the model, and 8 Anthropic ones.
+    assert_eq!(doc["summary"]["skipped"], 2 + 8 + 8);
 
     // Last: once 127.0.0.1:<port> is let go, nothing keeps it free for the runs above.
     server.release_loopback_port();
@@ -274,7 +276,7 @@ fn a_healthy_server_with_only_a_thinking_model_passes() {
         );
         assert_eq!(doc["model"]["kind"], kind, "{model}");
         assert_eq!(doc["model"]["source"], "the first model in server.toml");
-        assert_eq!(doc["summary"]["passed"], 25, "{model}");
+        assert_eq!(doc["summary"]["passed"], 28, "{model}");
         // Budget 1: the reply was thinking only or empty, and that passes.
         let messages = check(&doc, "anthropic.messages");
         assert_eq!(messages["status"], "pass");
@@ -343,7 +345,11 @@ fn a_broken_server_still_fails() {
     let out = server.run(&["verify", "--json"]);
     assert_eq!(
         failed_ids(&out),
-        ["anthropic.stream", "anthropic.stream_usage"],
+        [
+            "anthropic.stream",
+            "anthropic.stream_usage",
+            "anthropic.claude_code"
+        ],
         "{}",
         server.shown(&out)
     );
@@ -371,7 +377,8 @@ fn before_0_14_0_the_anthropic_checks_fail_with_the_upgrade_hint() {
             "anthropic.system",
             "anthropic.error",
             "anthropic.multi_turn",
-            "anthropic.stream_usage"
+            "anthropic.stream_usage",
+            "anthropic.claude_code"
         ],
         "{}",
         server.shown(&out)
@@ -402,4 +409,97 @@ fn a_served_port_stays_refused_on_loopback_until_let_go() {
     assert!(!listening(loopback));
     server.release_loopback_port();
     assert!(std::net::TcpListener::bind(loopback).is_ok());
+}
+
+/// Declares `llama3.2` warm, served as `llama3.2-64k` with `context_length` 65536, and installs
+/// that derived model as if it had been built with `num_ctx` = `built_with`.
+fn derived_model(server: &Mac, built_with: u64) {
+    let toml = std::fs::read_to_string(&server.config).unwrap();
+    let head = &toml[..toml.find("[[models]]").unwrap()];
+    std::fs::write(
+        &server.config,
+        format!(
+            "{head}[[models]]\nname = \"llama3.2\"\nwarm = true\ncontext_length = 65536\nserve_as = \"llama3.2-64k\"\n"
+        ),
+    )
+    .unwrap();
+    let mac = server.sb.mac_dir();
+    let registry = simmac::ollama::state::registry(&mac).unwrap();
+    let (_, mut spec) = seed::lookup(&registry, "llama3.2").unwrap();
+    spec.parameters
+        .insert("num_ctx".to_owned(), serde_json::json!(built_with));
+    "llama3.2:latest".clone_into(&mut spec.parent_model);
+    seed::record_install(&mac, "llama3.2-64k:latest", &spec).unwrap();
+}
+
+#[test]
+fn verify_fails_a_warm_model_served_below_its_declared_context() {
+    // The derived model was built with 8192: Ollama serves what the model says.
+    let server = modern(false, &[]);
+    derived_model(&server, 8192);
+    let out = server.run(&["verify", "--json"]);
+    assert_eq!(out.code, Some(1), "{}", server.shown(&out));
+    assert_eq!(
+        failed_ids(&out),
+        ["clients.context"],
+        "{}",
+        server.shown(&out)
+    );
+    let doc = out.json();
+    // The model checks use the name clients are told to use.
+    assert_eq!(doc["model"]["name"], "llama3.2-64k:latest");
+    let context = check(&doc, "clients.context");
+    assert_eq!(
+        context["received"],
+        "llama3.2-64k:latest 8192 (declares 65536)"
+    );
+    assert!(
+        context["hint"]
+            .as_str()
+            .unwrap()
+            .contains("`context_length`"),
+        "{context}"
+    );
+}
+
+#[test]
+fn verify_measures_prompt_reuse_and_warns_when_the_first_token_would_come_too_late() {
+    // Built as declared: the context passes. At the fake's 500 tokens/s a full 65536-token
+    // prompt takes about 131 s; a model served with 262144 tokens would take 524 s.
+    let server = modern(false, &[]);
+    derived_model(&server, 65536);
+    let doc = passing(&server);
+    assert_eq!(check(&doc, "clients.context")["status"], "pass");
+    assert_eq!(check(&doc, "anthropic.claude_code")["status"], "pass");
+    let count_tokens = check(&doc, "anthropic.count_tokens");
+    assert_eq!(count_tokens["status"], "warn", "{count_tokens}");
+    let reuse = check(&doc, "clients.prompt_reuse");
+    assert_eq!(reuse["status"], "pass", "{reuse}");
+    let first = check(&doc, "clients.first_token");
+    assert_eq!(first["status"], "pass", "{first}");
+    assert!(
+        first["received"]
+            .as_str()
+            .unwrap()
+            .contains("s to the first token at 65536 tokens"),
+        "{first}"
+    );
+    // The same prefix again in the next run is new to the server (each run's prefix is its
+    // own), so the prefill is measured again, not served from the cache.
+    let again = passing(&server);
+    assert_eq!(check(&again, "clients.prompt_reuse")["status"], "pass");
+
+    let server = modern(false, &[]);
+    derived_model(&server, 262_144);
+    let out = server.run(&["verify"]);
+    assert_eq!(out.code, Some(0), "{}", server.shown(&out));
+    let text = server.shown(&out);
+    assert!(
+        text.contains("  WARN  a prompt at the served context gets its first token within Claude Code's 300 s: prefill "),
+        "{text}"
+    );
+    assert!(
+        text.contains("s to the first token at 262144 tokens"),
+        "{text}"
+    );
 }

@@ -3,8 +3,8 @@
 use serde_json::Value as Json;
 
 use super::replies::{answer, event_stream, need_status, parse_json};
-use super::text::excerpt;
-use super::{Check, Judge};
+use super::text::{describe, excerpt};
+use super::{Check, Found, Judge, fail, warn};
 use crate::verify::{Group, Probe, sse};
 
 /// The text blocks of an Anthropic message. `content` may be `null`: Ollama's
@@ -96,6 +96,61 @@ fn message_events(events: &[(String, Json)]) -> Result<String, String> {
     })
 }
 
+/// A streamed message: HTTP 200, an event stream, [`message_events`] in order.
+fn streamed(status: u16, content_type: Option<&str>, body: &str) -> Result<String, String> {
+    need_status(status, 200)?;
+    event_stream(content_type)?;
+    let events: Vec<(String, Json)> = sse::frames(body)
+        .into_iter()
+        .map(|f| {
+            let data = serde_json::from_str(&f.data).unwrap_or(Json::Null);
+            (f.event.unwrap_or_default(), data)
+        })
+        .collect();
+    message_events(&events)
+}
+
+/// `anthropic.count_tokens`: Claude Code asks `/v1/messages/count_tokens`; Ollama has no such
+/// route (`docs/ollama.md §13`), which is a warning, not a failure: messages still work.
+fn count_tokens(j: &mut Judge<'_>) {
+    let check = Check {
+        group: Group::Anthropic,
+        id: "count_tokens",
+        name: "POST /v1/messages/count_tokens (Claude Code counts tokens with it)",
+    };
+    let expected = "HTTP 200 with `input_tokens` (Ollama does not serve it: a warning)";
+    let (exchange, reply) = match j.reply(Probe::CountTokens) {
+        Ok(answered) => answered,
+        Err((found, exchange)) => {
+            j.push(check, expected, found, exchange);
+            return;
+        }
+    };
+    let counted = parse_json(reply.body)
+        .ok()
+        .and_then(|json| json["input_tokens"].as_u64());
+    let found = match (reply.status, counted) {
+        (200, Some(n)) => Found::Pass(format!("input_tokens {n}")),
+        (200, None) => fail(
+            format!("no `input_tokens`: {}", excerpt(reply.body, 80)),
+            format!(
+                "the reply is not what Anthropic clients read; see the log `{}`",
+                j.stderr_log()
+            ),
+        ),
+        (404, _) if reply.body.trim() == "404 page not found" => warn(
+            format!("{}: not served by Ollama", describe(exchange)),
+            "nothing to fix on the server: Ollama has no /v1/messages/count_tokens, so what Claude Code counts through it fails; its messages work",
+        ),
+        (404, _) if j.model_missing(exchange) => j.waits_for_model(),
+        (status, _) => fail(
+            describe(exchange),
+            j.status_hint(Probe::CountTokens, status, reply.body),
+        ),
+    };
+    j.push(check, expected, found, Some(exchange));
+}
+
 pub(super) fn checks(j: &mut Judge<'_>) {
     let g = Group::Anthropic;
     let message = |status: u16, _: Option<&str>, body: &str| {
@@ -120,18 +175,7 @@ pub(super) fn checks(j: &mut Judge<'_>) {
         },
         Probe::MessagesStream,
         "HTTP 200, events message_start … message_delta, message_stop",
-        |status, content_type, body| {
-            need_status(status, 200)?;
-            event_stream(content_type)?;
-            let events: Vec<(String, Json)> = sse::frames(body)
-                .into_iter()
-                .map(|f| {
-                    let data = serde_json::from_str(&f.data).unwrap_or(Json::Null);
-                    (f.event.unwrap_or_default(), data)
-                })
-                .collect();
-            message_events(&events)
-        },
+        streamed,
     );
     j.http(
         Check {
@@ -197,4 +241,15 @@ pub(super) fn checks(j: &mut Judge<'_>) {
                 .ok_or_else(|| "message_delta has no usage.output_tokens".to_owned())
         },
     );
+    j.http(
+        Check {
+            group: g,
+            id: "claude_code",
+            name: "POST /v1/messages?beta=true shaped like Claude Code's (system blocks, tools, stream)",
+        },
+        Probe::ClaudeCode,
+        "HTTP 200, events message_start … message_delta, message_stop",
+        streamed,
+    );
+    count_tokens(j);
 }

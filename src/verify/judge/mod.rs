@@ -8,6 +8,7 @@
 //! One file per group of checks; this module is the driver and the machinery they share.
 
 mod anthropic;
+mod clients;
 mod errors;
 mod network;
 mod openai;
@@ -53,12 +54,32 @@ enum Found {
         reason: String,
         hint: String,
     },
+    Warn {
+        received: String,
+        hint: String,
+    },
 }
 
 fn fail(received: impl Into<String>, hint: impl Into<String>) -> Found {
     Found::Fail {
         received: received.into(),
         hint: Some(hint.into()),
+    }
+}
+
+fn warn(received: impl Into<String>, hint: impl Into<String>) -> Found {
+    Found::Warn {
+        received: received.into(),
+        hint: hint.into(),
+    }
+}
+
+/// A pass when `ok`, else a warning with `hint`; `received` either way.
+fn pass_or_warn(ok: bool, received: String, hint: &str) -> Found {
+    if ok {
+        Found::Pass(received)
+    } else {
+        warn(received, hint)
     }
 }
 
@@ -81,6 +102,7 @@ impl Judge<'_> {
             Found::Pass(received) => (Status::Pass, received, None),
             Found::Fail { received, hint } => (Status::Fail, received, hint),
             Found::Skip { reason, hint } => (Status::Skip, reason, Some(hint)),
+            Found::Warn { received, hint } => (Status::Warn, received, Some(hint)),
         };
         self.out.push(CheckResult {
             id: format!("{}.{}", check.group.key(), check.id),
@@ -196,6 +218,15 @@ impl Judge<'_> {
                 .is_some_and(is_404)
     }
 
+    /// The skip of a model check when the model is not installed (`openai.model` fails).
+    fn waits_for_model(&self) -> Found {
+        let model = self.facts.model.as_ref().map_or("", |m| m.name.as_str());
+        skip(
+            format!("model `{model}` is not installed"),
+            "fix `openai.model` first",
+        )
+    }
+
     /// A failure hint from an HTTP error reply.
     fn status_hint(&self, probe: Probe, status: u16, body: &str) -> String {
         let model = self.facts.model.as_ref().map_or("", |m| m.name.as_str());
@@ -227,54 +258,88 @@ impl Judge<'_> {
         expected: &str,
         ok: impl FnOnce(u16, Option<&str>, &str) -> Result<String, String>,
     ) {
-        let Some(exchange) = self.facts.http.get(&probe) else {
-            let found = self.not_sent(probe);
-            self.push(check, expected, found, None);
-            return;
+        let (exchange, reply) = match self.reply(probe) {
+            Ok(answered) => answered,
+            Err((found, exchange)) => {
+                self.push(check, expected, found, exchange);
+                return;
+            }
         };
-        if catalogue::spec(probe).runs_model && self.model_missing(exchange) {
-            let model = self.facts.model.as_ref().map_or("", |m| m.name.as_str());
-            let found = skip(
-                format!("model `{model}` is not installed"),
-                "fix `openai.model` first",
-            );
-            self.push(check, expected, found, Some(exchange));
-            return;
-        }
-        let found = match &exchange.outcome {
-            Outcome::Failed { reason } => fail(
-                format!("no answer: {reason}"),
-                format!(
-                    "the server stopped answering; see the log `{}`",
+        let Reply {
+            status,
+            content_type,
+            body,
+        } = reply;
+        let found = match ok(status, content_type, body) {
+            Ok(received) => Found::Pass(received),
+            Err(problem) if (200..300).contains(&status) => Found::Fail {
+                received: format!("{problem}: {}", excerpt(body, EXCERPT)),
+                hint: Some(format!(
+                    "the reply is not what {} clients read; see the log `{}`",
+                    if matches!(check.group, Group::Anthropic) {
+                        "Anthropic"
+                    } else {
+                        "OpenAI"
+                    },
                     self.stderr_log()
-                ),
-            ),
-            Outcome::Answered {
-                status,
-                content_type,
-                body,
-            } => match ok(*status, content_type.as_deref(), body) {
-                Ok(received) => Found::Pass(received),
-                Err(problem) if (200..300).contains(status) => Found::Fail {
-                    received: format!("{problem}: {}", excerpt(body, EXCERPT)),
-                    hint: Some(format!(
-                        "the reply is not what {} clients read; see the log `{}`",
-                        if matches!(check.group, Group::Anthropic) {
-                            "Anthropic"
-                        } else {
-                            "OpenAI"
-                        },
-                        self.stderr_log()
-                    )),
-                },
-                Err(_) => Found::Fail {
-                    received: describe(exchange),
-                    hint: Some(self.status_hint(probe, *status, body)),
-                },
+                )),
+            },
+            Err(_) => Found::Fail {
+                received: describe(exchange),
+                hint: Some(self.status_hint(probe, status, body)),
             },
         };
         self.push(check, expected, found, Some(exchange));
     }
+}
+
+impl<'a> Judge<'a> {
+    /// The reply of `probe`, or how its check ends without one: not sent, the model is not
+    /// installed (a skip that waits for `openai.model`), no answer (a failure).
+    fn reply(
+        &self,
+        probe: Probe,
+    ) -> Result<(&'a Exchange, Reply<'a>), (Found, Option<&'a Exchange>)> {
+        let facts: &'a Facts = self.facts;
+        let Some(exchange) = facts.http.get(&probe) else {
+            return Err((self.not_sent(probe), None));
+        };
+        if catalogue::spec(probe).runs_model && self.model_missing(exchange) {
+            return Err((self.waits_for_model(), Some(exchange)));
+        }
+        match &exchange.outcome {
+            Outcome::Failed { reason } => Err((
+                fail(
+                    format!("no answer: {reason}"),
+                    format!(
+                        "the server stopped answering; see the log `{}`",
+                        self.stderr_log()
+                    ),
+                ),
+                Some(exchange),
+            )),
+            Outcome::Answered {
+                status,
+                content_type,
+                body,
+            } => Ok((
+                exchange,
+                Reply {
+                    status: *status,
+                    content_type: content_type.as_deref(),
+                    body,
+                },
+            )),
+        }
+    }
+}
+
+/// An HTTP reply, as the checks read it.
+#[derive(Clone, Copy)]
+struct Reply<'a> {
+    status: u16,
+    content_type: Option<&'a str>,
+    body: &'a str,
 }
 
 /// The group printed first.
@@ -290,7 +355,8 @@ fn registered(group: Group) -> (fn(&mut Judge<'_>), Option<Group>) {
         Group::Anthropic => (anthropic::checks, Some(Group::Errors)),
         Group::Errors => (errors::checks, Some(Group::Security)),
         Group::Security => (security::checks, Some(Group::Network)),
-        Group::Network => (network::checks, None),
+        Group::Network => (network::checks, Some(Group::Clients)),
+        Group::Clients => (clients::checks, None),
     }
 }
 
