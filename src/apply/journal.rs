@@ -76,7 +76,8 @@ impl StepRecord {
 /// - a failed `-setmanual` skips loading or restarting the job: the bind address may not exist;
 /// - a failed plist write skips the load (it would load the old file);
 /// - a failed load or restart skips every model step (the server is not known to be up);
-/// - a failed pull skips warming that model;
+/// - a failed pull skips warming that model and creating a model from it;
+/// - a failed create skips warming the model it was to create;
 /// - a failed bootout (destroy) keeps the plist in place, so launchd and the disk still agree.
 pub(crate) fn depends_on(later: &Operation, earlier: &Operation) -> bool {
     use Operation as Op;
@@ -84,7 +85,10 @@ pub(crate) fn depends_on(later: &Operation, earlier: &Operation) -> bool {
     let model = |op: &Op| {
         matches!(
             op,
-            Op::PullModel { .. } | Op::RemoveModel { .. } | Op::WarmModel { .. }
+            Op::PullModel { .. }
+                | Op::RemoveModel { .. }
+                | Op::CreateModel { .. }
+                | Op::WarmModel { .. }
         )
     };
     match earlier {
@@ -94,6 +98,12 @@ pub(crate) fn depends_on(later: &Operation, earlier: &Operation) -> bool {
         Op::WritePlist { .. } => matches!(later, Op::LoadJob { .. }),
         Op::LoadJob { .. } | Op::KickstartJob { .. } => model(later),
         Op::PullModel { name } => {
+            matches!(
+                later,
+                Op::WarmModel { name: warm, .. } if warm == name
+            ) || matches!(later, Op::CreateModel { from, .. } if from == name)
+        }
+        Op::CreateModel { name, .. } => {
             matches!(later, Op::WarmModel { name: warm, .. } if warm == name)
         }
         Op::BootoutJob { .. } => matches!(later, Op::RemovePlist { .. }),
@@ -211,6 +221,7 @@ mod tests {
             Operation::WarmModel {
                 name: model(name),
                 embedding: false,
+                context_length: None,
             },
         )
     }

@@ -208,6 +208,23 @@ impl PullLine {
     }
 }
 
+/// `POST /api/create` request: the subset ssollama sends (`api/types.go` `CreateRequest`: a
+/// model made `from` an installed one with `parameters` merged over the base's, the request
+/// winning; `server/create.go` `setParameters`). Streams the same lines as a pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CreateRequest {
+    /// The model to create (replaced when it exists).
+    pub model: String,
+    /// The model it is built from.
+    pub from: String,
+    /// Modelfile parameters (`num_ctx`, `temperature`, `stop`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, Value>,
+    /// `true`: an NDJSON stream (the default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
 /// `DELETE /api/delete` request (success is 200 with an empty body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DeleteRequest {
@@ -302,6 +319,9 @@ pub(crate) struct EmbedRequest {
     /// As for [`GenerateRequest::keep_alive`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_alive: Option<Value>,
+    /// Runner options (`num_ctx`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Map<String, Value>>,
 }
 
 impl EmbedRequest {
@@ -311,6 +331,7 @@ impl EmbedRequest {
             model: model.to_owned(),
             input: None,
             keep_alive,
+            options: None,
         }
     }
 }

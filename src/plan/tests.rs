@@ -20,7 +20,7 @@ use crate::model::desired::{
 use crate::model::observed::{
     Conflict, FileMeta, HostFacts, InstalledModel, IpConfig, IpMethod, JobStatus, LastExit,
     LoadedJob, LoadedModel, LogFile, NetworkService, NetworkState, OllamaState, PlistFile,
-    ProgramState, ServerStatus,
+    ProgramState, ServerStatus, ShownModel,
 };
 use crate::ollama::name::ModelName;
 use crate::render::Style;
@@ -466,20 +466,75 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 }
             }
         }
-        Operation::WarmModel { name, .. } => {
-            if let ServerStatus::Up { loaded, .. } = &mut next.ollama.server {
-                let mut ps = loaded.known().cloned().unwrap_or_default();
-                if !ps
+        Operation::CreateModel {
+            name,
+            from,
+            parameters,
+            ..
+        } => {
+            // As Ollama does: installed, shown with its parent and parameters, and a runner of
+            // the old model unloaded first.
+            if let ServerStatus::Up {
+                models,
+                loaded,
+                shown,
+                ..
+            } = &mut next.ollama.server
+            {
+                let mut list = models.known().cloned().unwrap_or_default();
+                if !list
                     .iter()
                     .any(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
                 {
-                    ps.push(in_memory(name));
+                    list.push(installed(name));
                 }
+                *models = Knowable::Known(list);
+                if let Knowable::Known(ps) = loaded {
+                    ps.retain(|m| ModelName::parse(&m.name).ok().as_ref() != Some(name));
+                }
+                shown.insert(
+                    name.display(),
+                    Knowable::Known(Some(created(from, parameters))),
+                );
+            }
+        }
+        Operation::WarmModel {
+            name,
+            context_length,
+            ..
+        } => {
+            if let ServerStatus::Up { loaded, .. } = &mut next.ollama.server {
+                let mut ps = loaded.known().cloned().unwrap_or_default();
+                ps.retain(|m| ModelName::parse(&m.name).ok().as_ref() != Some(name));
+                let mut entry = in_memory(name);
+                entry.context_length = context_length.map(u64::from);
+                ps.push(entry);
                 *loaded = Knowable::Known(ps);
             }
         }
     }
     next
+}
+
+/// `/api/show` of a model created `from` with `parameters` (one value per listed line).
+fn created(from: &ModelName, parameters: &BTreeMap<String, serde_json::Value>) -> ShownModel {
+    ShownModel {
+        parameters: Knowable::Known(
+            parameters
+                .iter()
+                .map(|(k, v)| {
+                    let listed = match v {
+                        serde_json::Value::Array(items) => items.clone(),
+                        other => vec![other.clone()],
+                    };
+                    (k.clone(), listed)
+                })
+                .collect(),
+        ),
+        parent: Some(from.display()),
+        capabilities: vec!["completion".to_owned()],
+        kv: None,
+    }
 }
 
 /// launchd opens (creates) the log files when it starts the job.
@@ -557,9 +612,9 @@ fn fresh_mac_installs_configures_loads_pulls_and_warms_in_order() {
         .changes
         .iter()
         .find_map(|c| match &c.operation {
-            Operation::WarmModel { name, embedding } if name.key().contains("embed") => {
-                Some(*embedding)
-            }
+            Operation::WarmModel {
+                name, embedding, ..
+            } if name.key().contains("embed") => Some(*embedding),
             _ => None,
         })
         .unwrap();

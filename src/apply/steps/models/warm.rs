@@ -177,7 +177,7 @@ async fn warm_one(
         );
         let start = Instant::now();
         tokio::select! {
-            loaded = load(client, name, embedding) => loaded.map_err(|e| e.to_string())?,
+            loaded = load(client, name, embedding, None) => loaded.map_err(|e| e.to_string())?,
             () = cancel.cancelled() => return Err("interrupted".to_owned()),
         }
         result.millis = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -208,16 +208,39 @@ pub(super) async fn pull(
     reporter: &dyn Reporter,
 ) -> Result<(), OllamaError> {
     let model = name.raw().to_owned();
-    client
-        .pull(&model, |progress| {
-            reporter.event(&Event::Pull {
-                model: model.clone(),
-                status: progress.status.clone(),
-                completed: progress.completed,
-                total: progress.total,
-            });
-        })
-        .await
+    client.pull(&model, progress(reporter, &model)).await
+}
+
+/// Reports each line of a pull or create stream as an [`Event::Pull`] of `model`.
+pub(super) fn progress<'a>(
+    reporter: &'a dyn Reporter,
+    model: &'a str,
+) -> impl FnMut(&crate::ollama::api::ProgressResponse) + 'a {
+    move |line| {
+        reporter.event(&Event::Pull {
+            model: model.to_owned(),
+            status: line.status.clone(),
+            completed: line.completed,
+            total: line.total,
+        });
+    }
+}
+
+/// Why a warmed model's served context is not what `server.toml` declares: `/api/ps`
+/// `context_length` below `context_length` (docs/ollama.md §12). `None` when it is at least
+/// that, or when the server does not report it (before v0.10.0).
+pub(crate) fn context_shortfall(
+    name: &ModelName,
+    declared: u32,
+    served: Option<u64>,
+) -> Option<String> {
+    let served = served?;
+    (served < u64::from(declared)).then(|| {
+        format!(
+            "{} is served with a {served}-token context, below the declared context_length = {declared}: Ollama gave it less than its num_ctx, most likely because the model with its KV cache at that context does not fit in the memory Metal lets Ollama use; lower context_length, warm fewer models, or give Ollama more memory (iogpu.wired_limit_mb)",
+            name.display()
+        )
+    })
 }
 
 /// Loads with `keep_alive = -1`; a model that refuses `/api/generate` because it only embeds
@@ -227,14 +250,20 @@ pub(super) async fn load(
     client: &Client,
     name: &ModelName,
     embedding: bool,
+    context_length: Option<u32>,
 ) -> Result<(), OllamaError> {
-    match client.load(name.raw(), Some("-1"), embedding).await {
+    match client
+        .load(name.raw(), Some("-1"), embedding, context_length)
+        .await
+    {
         Err(OllamaError::Status {
             status: 400,
             message,
             ..
         }) if !embedding && message.contains("does not support generate") => {
-            client.load(name.raw(), Some("-1"), true).await
+            client
+                .load(name.raw(), Some("-1"), true, context_length)
+                .await
         }
         other => other,
     }
