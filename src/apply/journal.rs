@@ -294,6 +294,25 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_pull_skips_the_create_from_it_and_a_failed_create_its_warm() {
+        let create = change(
+            "ollama.model[\"llama3:8k\"]",
+            Action::Create,
+            Operation::CreateModel {
+                name: model("llama3:8k"),
+                from: model("llama3"),
+                parameters: std::collections::BTreeMap::new(),
+                replace: false,
+            },
+        );
+        assert!(depends_on(&create.operation, &pull("llama3").operation));
+        assert!(!depends_on(&create.operation, &pull("qwen3").operation));
+        assert!(depends_on(&warm("llama3:8k").operation, &create.operation));
+        assert!(!depends_on(&warm("llama3").operation, &create.operation));
+        assert!(depends_on(&create.operation, &load().operation));
+    }
+
+    #[test]
     fn a_failed_bootout_keeps_the_plist() {
         let bootout = change(
             "launchd.job",

@@ -1789,3 +1789,214 @@ proptest! {
         );
     }
 }
+
+// ---------------------------------------------------------------- derived models
+
+/// [`desired`] with `qwen2.5-coder:32b` served as `qwen2.5-coder:32b-64k` (65536 tokens,
+/// temperature 0.2).
+fn derived_desired() -> Desired {
+    let mut desired = desired();
+    let spec = &mut desired.models[1];
+    spec.derived = Some(crate::model::desired::DerivedModel {
+        name: name("qwen2.5-coder:32b-64k"),
+        from: spec.name.clone(),
+        context_length: Some(65536),
+        parameters: BTreeMap::from([(
+            "temperature".to_owned(),
+            crate::model::desired::ParameterValue::Float(0.2),
+        )]),
+    });
+    desired
+}
+
+/// `/api/show` of every declared model of `observed_of(desired)` (pulled: no parent, no
+/// parameters of their own), and 404 for the derived ones.
+fn with_shows(desired: &Desired, mut observed: Observed) -> Observed {
+    if let ServerStatus::Up { shown, .. } = &mut observed.ollama.server {
+        for spec in &desired.models {
+            shown.insert(
+                spec.name.display(),
+                Knowable::Known(Some(created(&spec.name, &BTreeMap::new()))),
+            );
+            if let Some(Knowable::Known(Some(base))) = shown.get_mut(&spec.name.display()) {
+                base.parent = None;
+            }
+            if let Some(derived) = &spec.derived {
+                shown.insert(derived.name.display(), Knowable::Known(None));
+            }
+        }
+    }
+    observed
+}
+
+#[test]
+fn a_missing_derived_model_is_created_then_warmed_in_place_of_its_base() {
+    let desired = derived_desired();
+    let mut observed = with_shows(&desired, observed_of(&desired));
+    // The base is loaded (warmed before the entry had a context): not what is served.
+    let plan = plan(&desired, &observed);
+    let derived = "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned();
+    assert_eq!(
+        actions(&plan),
+        [(derived.clone(), Action::Create), (derived, Action::Warm)]
+    );
+    assert_eq!(
+        plan.changes[0].operation,
+        Operation::CreateModel {
+            name: name("qwen2.5-coder:32b-64k"),
+            from: name("qwen2.5-coder:32b"),
+            parameters: BTreeMap::from([
+                ("num_ctx".to_owned(), serde_json::json!(65536)),
+                ("temperature".to_owned(), serde_json::json!(0.2)),
+            ]),
+            replace: false,
+        }
+    );
+    assert!(matches!(
+        plan.changes[1].operation,
+        Operation::WarmModel {
+            context_length: Some(65536),
+            ..
+        }
+    ));
+    // Applied, the Mac converges: the derived model shows the parameters and the base.
+    observed = apply_all(&observed, &plan, &desired);
+    let again = super::plan(&desired, &observed);
+    assert!(again.is_empty(), "{again:#?}");
+}
+
+#[test]
+fn a_missing_base_is_pulled_before_its_derived_model_is_created() {
+    let desired = derived_desired();
+    let mut observed = with_shows(&desired, observed_of(&desired));
+    if let ServerStatus::Up { models, .. } = &mut observed.ollama.server {
+        *models = Knowable::Known(vec![installed(&name("llama3"))]);
+    }
+    let plan = plan(&desired, &observed);
+    let order: Vec<(String, Action)> = actions(&plan);
+    let pull = order.iter().position(|c| {
+        c == &(
+            "ollama.model[\"qwen2.5-coder:32b\"]".to_owned(),
+            Action::Pull,
+        )
+    });
+    let create = order.iter().position(|c| c.1 == Action::Create);
+    assert!(
+        pull.is_some() && create.is_some() && pull < create,
+        "{order:?}"
+    );
+    assert!(
+        plan.changes[create.unwrap()]
+            .reason
+            .contains("its base is pulled in this plan")
+    );
+}
+
+#[test]
+fn a_derived_model_with_another_context_or_parent_is_replaced() {
+    let desired = derived_desired();
+    let observed = with_shows(&desired, observed_of(&desired));
+    let converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    // The declared context changes: replace, then warm again.
+    let mut bigger = desired.clone();
+    if let Some(d) = &mut bigger.models[1].derived {
+        d.context_length = Some(131_072);
+    }
+    let replan = plan(&bigger, &converged);
+    let derived = "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned();
+    assert_eq!(
+        actions(&replan),
+        [(derived.clone(), Action::Replace), (derived, Action::Warm)]
+    );
+    assert_eq!(
+        replan.changes[0].reason,
+        "num_ctx is 65536, declared 131072"
+    );
+    assert!(matches!(
+        replan.changes[0].operation,
+        Operation::CreateModel { replace: true, .. }
+    ));
+    assert_eq!(replan.changes[1].reason, "model is created in this plan");
+    // Another parent (created by hand from another model): replaced too.
+    let mut other = converged.clone();
+    if let ServerStatus::Up { shown, .. } = &mut other.ollama.server
+        && let Some(Knowable::Known(Some(model))) = shown.get_mut("qwen2.5-coder:32b-64k")
+    {
+        model.parent = Some("llama3:latest".to_owned());
+    }
+    let replan = plan(&desired, &other);
+    assert!(
+        replan.changes[0]
+            .reason
+            .contains("its parent is llama3:latest, declared qwen2.5-coder:32b"),
+        "{replan:#?}"
+    );
+}
+
+#[test]
+fn an_unknown_show_is_a_note_never_a_change() {
+    let desired = derived_desired();
+    let observed = with_shows(&desired, observed_of(&desired));
+    let mut converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    if let ServerStatus::Up { shown, .. } = &mut converged.ollama.server {
+        shown.insert(
+            "qwen2.5-coder:32b-64k".to_owned(),
+            Knowable::unknown("POST /api/show timed out"),
+        );
+    }
+    let plan = plan(&desired, &converged);
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert_eq!(
+        plan.unknowns,
+        [
+            "ollama.model[\"qwen2.5-coder:32b-64k\"]: `/api/show` failed (POST /api/show timed out); the derived model is not compared"
+        ]
+    );
+}
+
+#[test]
+fn prune_keeps_a_declared_models_derived_model_and_base() {
+    let mut desired = derived_desired();
+    desired.model_policy.prune = true;
+    let observed = with_shows(&desired, observed_of(&desired));
+    let mut converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    if let ServerStatus::Up {
+        models: Knowable::Known(list),
+        ..
+    } = &mut converged.ollama.server
+    {
+        list.push(installed(&name("gemma3:4b")));
+    }
+    assert_eq!(
+        actions(&plan(&desired, &converged)),
+        [("ollama.model[\"gemma3:4b\"]".to_owned(), Action::Remove)]
+    );
+}
+
+#[test]
+fn a_runner_with_less_context_than_declared_is_warmed_again() {
+    let desired = derived_desired();
+    let observed = with_shows(&desired, observed_of(&desired));
+    let mut converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    if let ServerStatus::Up {
+        loaded: Knowable::Known(ps),
+        ..
+    } = &mut converged.ollama.server
+    {
+        for m in ps.iter_mut() {
+            m.context_length = Some(32768);
+        }
+    }
+    let plan = plan(&desired, &converged);
+    assert_eq!(
+        actions(&plan),
+        [(
+            "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned(),
+            Action::Warm
+        )]
+    );
+    assert_eq!(
+        plan.changes[0].reason,
+        "model is served with a 32768-token context, declared 65536"
+    );
+}

@@ -271,7 +271,24 @@ pub(super) async fn load(
 
 #[cfg(test)]
 mod tests {
-    use super::{LoadedModel, ModelName, WarmSeen, evictions};
+    use super::{LoadedModel, ModelName, WarmSeen, context_shortfall, evictions};
+
+    #[test]
+    fn a_served_context_below_the_declared_one_says_both_numbers_and_memory() {
+        let model = name("llama3.2:64k");
+        let message = context_shortfall(&model, 65536, Some(32768)).unwrap();
+        assert!(
+            message.starts_with(
+                "llama3.2:64k is served with a 32768-token context, below the declared context_length = 65536"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("memory"), "{message}");
+        assert_eq!(context_shortfall(&model, 65536, Some(65536)), None);
+        assert_eq!(context_shortfall(&model, 65536, Some(131_072)), None);
+        // A server that does not report it (before v0.10.0): nothing to judge.
+        assert_eq!(context_shortfall(&model, 65536, None), None);
+    }
 
     fn loaded(name: &str, size: u64) -> LoadedModel {
         LoadedModel {
