@@ -101,7 +101,8 @@ pub(super) async fn warm_model(
     }
     let context = match (context_length, served.flatten()) {
         (Some(declared), served) => {
-            if let Some(message) = warm::context_shortfall(name, declared, served) {
+            let trained = trained_context(ctx, name);
+            if let Some(message) = warm::context_shortfall(name, declared, served, trained) {
                 return Err(StepError::ContextShort(message));
             }
             served.map_or_else(
@@ -116,6 +117,28 @@ pub(super) async fn warm_model(
         name.display(),
         took.as_secs_f64()
     ))
+}
+
+/// The training context of `name`, or of the declared model it is derived from, as observed
+/// (`/api/show` `model_info`): a derived model created in this round was not observed yet.
+fn trained_context(ctx: &Ctx<'_>, name: &ModelName) -> Option<u64> {
+    let crate::model::observed::ServerStatus::Up { shown, .. } = &ctx.observed.ollama.server else {
+        return None;
+    };
+    let base = ctx
+        .desired
+        .models
+        .iter()
+        .find(|m| m.served_name() == name)
+        .map(|m| &m.name);
+    std::iter::once(name).chain(base).find_map(|n| {
+        shown
+            .get(&n.display())?
+            .known()?
+            .as_ref()?
+            .kv?
+            .context_length
+    })
 }
 
 /// The joint check after the warm steps of a round: every `warm` model of server.toml must still

@@ -227,19 +227,31 @@ pub(super) fn progress<'a>(
 }
 
 /// Why a warmed model's served context is not what `server.toml` declares: `/api/ps`
-/// `context_length` below `context_length` (docs/ollama.md §12). `None` when it is at least
-/// that, or when the server does not report it (before v0.10.0).
+/// `context_length` below `context_length` (docs/ollama.md §12). `trained`: the model's
+/// training context (`/api/show` `model_info`), to which Ollama caps the runner. `None` when
+/// the served context is at least the declared one, or when the server does not report it
+/// (before v0.10.0).
 pub(crate) fn context_shortfall(
     name: &ModelName,
     declared: u32,
     served: Option<u64>,
+    trained: Option<u64>,
 ) -> Option<String> {
     let served = served?;
-    (served < u64::from(declared)).then(|| {
-        format!(
-            "{} is served with a {served}-token context, below the declared context_length = {declared}: Ollama gave it less than its num_ctx, most likely because the model with its KV cache at that context does not fit in the memory Metal lets Ollama use; lower context_length, warm fewer models, or give Ollama more memory (iogpu.wired_limit_mb)",
-            name.display()
-        )
+    if served >= u64::from(declared) {
+        return None;
+    }
+    let head = format!(
+        "{} is served with a {served}-token context, below the declared context_length = {declared}",
+        name.display()
+    );
+    Some(match trained {
+        Some(trained) if trained <= served => format!(
+            "{head}: the model was trained for {trained} tokens and Ollama serves no more than that; declare context_length = {trained} or less, or choose a model with a longer context"
+        ),
+        _ => format!(
+            "{head}: Ollama gave it less than its num_ctx, most likely because the model with its KV cache at that context does not fit in the memory Metal lets Ollama use; lower context_length, warm fewer models, or give Ollama more memory (iogpu.wired_limit_mb)"
+        ),
     })
 }
 
@@ -276,7 +288,7 @@ mod tests {
     #[test]
     fn a_served_context_below_the_declared_one_says_both_numbers_and_memory() {
         let model = name("llama3.2:64k");
-        let message = context_shortfall(&model, 65536, Some(32768)).unwrap();
+        let message = context_shortfall(&model, 65536, Some(32768), Some(131_072)).unwrap();
         assert!(
             message.starts_with(
                 "llama3.2:64k is served with a 32768-token context, below the declared context_length = 65536"
@@ -284,10 +296,16 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("memory"), "{message}");
-        assert_eq!(context_shortfall(&model, 65536, Some(65536)), None);
-        assert_eq!(context_shortfall(&model, 65536, Some(131_072)), None);
+        // Capped at the training context (`server/sched.go` `effectiveContext`): said so.
+        let capped = context_shortfall(&model, 65536, Some(32768), Some(32768)).unwrap();
+        assert!(
+            capped.contains("trained for 32768 tokens") && !capped.contains("memory"),
+            "{capped}"
+        );
+        assert_eq!(context_shortfall(&model, 65536, Some(65536), None), None);
+        assert_eq!(context_shortfall(&model, 65536, Some(131_072), None), None);
         // A server that does not report it (before v0.10.0): nothing to judge.
-        assert_eq!(context_shortfall(&model, 65536, None), None);
+        assert_eq!(context_shortfall(&model, 65536, None, None), None);
     }
 
     fn loaded(name: &str, size: u64) -> LoadedModel {
