@@ -1829,17 +1829,29 @@ fn with_shows(desired: &Desired, mut observed: Observed) -> Observed {
     observed
 }
 
+/// The Mac of [`with_shows`] after the plan for `desired` was applied.
+fn derived_converged(desired: &Desired) -> Observed {
+    let observed = with_shows(desired, observed_of(desired));
+    apply_all(&observed, &plan(desired, &observed), desired)
+}
+
+/// The plan is `action` on the derived model of [`derived_desired`], then its warm.
+#[track_caller]
+fn assert_then_warmed(plan: &Plan, action: Action) {
+    let derived = "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned();
+    assert_eq!(
+        actions(plan),
+        [(derived.clone(), action), (derived, Action::Warm)]
+    );
+}
+
 #[test]
 fn a_missing_derived_model_is_created_then_warmed_in_place_of_its_base() {
     let desired = derived_desired();
     let mut observed = with_shows(&desired, observed_of(&desired));
     // The base is loaded (warmed before the entry had a context): not what is served.
     let plan = plan(&desired, &observed);
-    let derived = "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned();
-    assert_eq!(
-        actions(&plan),
-        [(derived.clone(), Action::Create), (derived, Action::Warm)]
-    );
+    assert_then_warmed(&plan, Action::Create);
     assert_eq!(
         plan.changes[0].operation,
         Operation::CreateModel {
@@ -1895,19 +1907,14 @@ fn a_missing_base_is_pulled_before_its_derived_model_is_created() {
 #[test]
 fn a_derived_model_with_another_context_or_parent_is_replaced() {
     let desired = derived_desired();
-    let observed = with_shows(&desired, observed_of(&desired));
-    let converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    let converged = derived_converged(&desired);
     // The declared context changes: replace, then warm again.
     let mut bigger = desired.clone();
     if let Some(d) = &mut bigger.models[1].derived {
         d.context_length = Some(131_072);
     }
     let replan = plan(&bigger, &converged);
-    let derived = "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned();
-    assert_eq!(
-        actions(&replan),
-        [(derived.clone(), Action::Replace), (derived, Action::Warm)]
-    );
+    assert_then_warmed(&replan, Action::Replace);
     assert_eq!(
         replan.changes[0].reason,
         "num_ctx is 65536, declared 131072"
@@ -1936,8 +1943,7 @@ fn a_derived_model_with_another_context_or_parent_is_replaced() {
 #[test]
 fn an_unknown_show_is_a_note_never_a_change() {
     let desired = derived_desired();
-    let observed = with_shows(&desired, observed_of(&desired));
-    let mut converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    let mut converged = derived_converged(&desired);
     if let ServerStatus::Up { shown, .. } = &mut converged.ollama.server {
         shown.insert(
             "qwen2.5-coder:32b-64k".to_owned(),
@@ -1958,8 +1964,7 @@ fn an_unknown_show_is_a_note_never_a_change() {
 fn prune_keeps_a_declared_models_derived_model_and_base() {
     let mut desired = derived_desired();
     desired.model_policy.prune = true;
-    let observed = with_shows(&desired, observed_of(&desired));
-    let mut converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    let mut converged = derived_converged(&desired);
     if let ServerStatus::Up {
         models: Knowable::Known(list),
         ..
@@ -1976,8 +1981,7 @@ fn prune_keeps_a_declared_models_derived_model_and_base() {
 #[test]
 fn a_runner_with_less_context_than_declared_is_warmed_again() {
     let desired = derived_desired();
-    let observed = with_shows(&desired, observed_of(&desired));
-    let mut converged = apply_all(&observed, &plan(&desired, &observed), &desired);
+    let mut converged = derived_converged(&desired);
     if let ServerStatus::Up {
         loaded: Knowable::Known(ps),
         ..
