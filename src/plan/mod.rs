@@ -6,7 +6,7 @@
 
 pub(crate) mod change;
 mod conflicts;
-mod derived;
+pub(crate) mod derived;
 pub(crate) mod destroy;
 mod job;
 mod models;

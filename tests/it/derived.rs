@@ -123,3 +123,32 @@ fn prune_keeps_the_derived_model_and_its_base() {
         "{names:?}"
     );
 }
+
+#[test]
+fn warm_creates_a_missing_derived_model_and_loads_it_with_its_context() {
+    let mac = Mac::with(DERIVED, "");
+    mac.apply().success();
+    mac.http(
+        "POST",
+        "/api/generate",
+        r#"{"model":"llama3.2:8k","keep_alive":0}"#,
+    );
+    mac.http("DELETE", "/api/delete", r#"{"model":"llama3.2:8k"}"#);
+    assert!(mac.sb.model_parameters("llama3.2:8k").is_none());
+    assert!(
+        !mac.loaded_models().contains("llama3.2"),
+        "{}",
+        mac.loaded_models()
+    );
+    mac.run(&["warm"]).success().says("llama3.2:8k");
+    assert_eq!(
+        mac.sb.model_parameters("llama3.2:8k").unwrap()["num_ctx"],
+        8192
+    );
+    assert!(
+        mac.loaded_models().contains("\"context_length\":8192"),
+        "{}",
+        mac.loaded_models()
+    );
+    assert!(!mac.loaded_models().contains("\"name\":\"llama3.2:latest\""));
+}

@@ -8,10 +8,13 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::apply::{Cancel, Event, Reporter};
+use crate::model::Desired;
 use crate::model::embedding::is_embedding;
 use crate::model::observed::LoadedModel;
+use crate::ollama::api::CreateRequest;
 use crate::ollama::client::{Client, OllamaError};
 use crate::ollama::name::ModelName;
+use crate::plan::derived::create_parameters;
 
 /// How warming one model went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,35 +105,87 @@ pub(crate) fn evictions(
     ))
 }
 
-/// Warms `models` one after the other: pull when missing (progress as [`Event::Pull`]), load
-/// with `keep_alive = -1` (forever), check `/api/ps`; then check them all together
+/// One model `ssollama warm` loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WarmTarget {
+    /// The model loaded (a derived model's served name).
+    pub name: ModelName,
+    /// Its declared context: sent as `options.num_ctx`, then checked in `/api/ps`.
+    pub context_length: Option<u32>,
+    /// For a derived model, how to create it when missing (instead of a pull).
+    pub create: Option<CreateRequest>,
+}
+
+/// What `ssollama warm` loads: the `named` models, else every `warm = true` one (cloud models
+/// excepted). A declared model with a derived model stands for the derived model, its context
+/// and its create request; anything else is loaded as named.
+pub(crate) fn warm_targets(desired: &Desired, named: &[ModelName]) -> Vec<WarmTarget> {
+    let of = |name: &ModelName| {
+        let spec = desired
+            .models
+            .iter()
+            .find(|m| m.name == *name || m.served_name() == name);
+        match spec.and_then(|m| m.derived.as_ref()) {
+            Some(derived) => WarmTarget {
+                name: derived.name.clone(),
+                context_length: derived.context_length,
+                create: Some(CreateRequest {
+                    model: derived.name.display(),
+                    from: derived.from.display(),
+                    parameters: create_parameters(derived),
+                    stream: Some(true),
+                }),
+            },
+            None => WarmTarget {
+                name: name.clone(),
+                context_length: None,
+                create: None,
+            },
+        }
+    };
+    if named.is_empty() {
+        desired
+            .models
+            .iter()
+            .filter(|m| m.warm && !m.name.is_cloud())
+            .map(|m| of(&m.name))
+            .collect()
+    } else {
+        named.iter().map(of).collect()
+    }
+}
+
+/// Warms `models` one after the other: pull (or, for a derived model, create) when missing
+/// (progress as [`Event::Pull`]), load with `keep_alive = -1` (forever) and the declared
+/// context, check `/api/ps` and the served context; then check them all together
 /// ([`evictions`]): a model evicted to load a later one fails with what evicted it.
 pub(crate) async fn warm(
     client: &Client,
-    models: &[ModelName],
+    models: &[WarmTarget],
     http_timeout: std::time::Duration,
     reporter: &dyn Reporter,
     cancel: &Cancel,
 ) -> Vec<Warmed> {
     let mut results = Vec::new();
     let mut seen = Vec::new();
-    for name in models {
+    for target in models {
         if cancel.is_cancelled() {
             results.push(Warmed {
-                model: name.display(),
+                model: target.name.display(),
                 pulled: false,
                 millis: 0,
                 error: Some("interrupted".to_owned()),
             });
             continue;
         }
-        results.push(warm_one(client, name, http_timeout, reporter, cancel, &mut seen).await);
+        results.push(warm_one(client, target, http_timeout, reporter, cancel, &mut seen).await);
     }
+    let names: Vec<ModelName> = models.iter().map(|t| t.name.clone()).collect();
     if seen.len() > 1
         && let Ok(now) = client.ps(http_timeout).await
-        && let Some(message) = evictions(models, &[], &seen, &now)
+        && let Some(message) = evictions(&names, &[], &seen, &now)
     {
-        for (name, result) in models.iter().zip(&mut results) {
+        for (name, result) in names.iter().zip(&mut results) {
             if result.error.is_none() && listed(&now, name).is_none() {
                 result.error = Some(message.clone());
             }
@@ -141,12 +196,13 @@ pub(crate) async fn warm(
 
 async fn warm_one(
     client: &Client,
-    name: &ModelName,
+    target: &WarmTarget,
     http_timeout: std::time::Duration,
     reporter: &dyn Reporter,
     cancel: &Cancel,
     seen: &mut Vec<WarmSeen>,
 ) -> Warmed {
+    let name = &target.name;
     let mut result = Warmed {
         model: name.display(),
         pulled: false,
@@ -159,8 +215,16 @@ async fn warm_one(
             .into_iter()
             .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name));
         if installed.is_none() {
+            let model = name.display();
+            let fetch = async {
+                match &target.create {
+                    // Ollama pulls a missing base itself (`parseFromModel`).
+                    Some(request) => client.create(request, progress(reporter, &model)).await,
+                    None => pull(client, name, reporter).await,
+                }
+            };
             tokio::select! {
-                pulled = pull(client, name, reporter) => pulled.map_err(|e| e.to_string())?,
+                fetched = fetch => fetched.map_err(|e| e.to_string())?,
                 () = cancel.cancelled() => return Err("interrupted".to_owned()),
             }
             result.pulled = true;
@@ -177,23 +241,27 @@ async fn warm_one(
         );
         let start = Instant::now();
         tokio::select! {
-            loaded = load(client, name, embedding, None) => loaded.map_err(|e| e.to_string())?,
+            loaded = load(client, name, embedding, target.context_length) => {
+                loaded.map_err(|e| e.to_string())?;
+            }
             () = cancel.cancelled() => return Err("interrupted".to_owned()),
         }
         result.millis = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         let loaded = client.ps(http_timeout).await.map_err(|e| e.to_string())?;
-        let found = listed(&loaded, name).is_some();
+        let served = listed(&loaded, name).map(|m| m.context_length);
         seen.push(WarmSeen {
             model: name.clone(),
             loaded,
         });
-        if found {
-            Ok(())
-        } else {
-            Err(format!(
+        match (served, target.context_length) {
+            (None, _) => Err(format!(
                 "{} was loaded but `/api/ps` does not list it",
                 name.display()
-            ))
+            )),
+            (Some(served), Some(declared)) => {
+                context_shortfall(name, declared, served, None).map_or(Ok(()), Err)
+            }
+            (Some(_), None) => Ok(()),
         }
     }
     .await;
