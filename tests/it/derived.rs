@@ -11,6 +11,20 @@ warm = true
 context_length = 8192
 "#;
 
+/// `llama3.2:8k` has `num_ctx` = `context` and `/api/ps` serves it with that context.
+#[track_caller]
+fn assert_built_and_served(mac: &Mac, context: u64) {
+    assert_eq!(
+        mac.sb.model_parameters("llama3.2:8k").unwrap()["num_ctx"],
+        context
+    );
+    let ps = mac.loaded_models();
+    assert!(
+        ps.contains(&format!("\"context_length\":{context}")),
+        "{ps}"
+    );
+}
+
 #[test]
 fn observe_shows_every_declared_and_derived_model_and_the_served_context() {
     let mac = Mac::with(DERIVED, "");
@@ -86,15 +100,7 @@ fn a_changed_context_replaces_the_derived_model_and_warms_it_again() {
         .says("-/+ ollama.model[\"llama3.2:8k\"]")
         .says("num_ctx is 8192, declared 16384");
     mac.apply().success();
-    assert_eq!(
-        mac.sb.model_parameters("llama3.2:8k").unwrap()["num_ctx"],
-        16384
-    );
-    assert!(
-        mac.loaded_models().contains("\"context_length\":16384"),
-        "{}",
-        mac.loaded_models()
-    );
+    assert_built_and_served(&mac, 16384);
     assert_eq!(mac.planned(), Vec::<String>::new());
 }
 
@@ -141,14 +147,6 @@ fn warm_creates_a_missing_derived_model_and_loads_it_with_its_context() {
         mac.loaded_models()
     );
     mac.run(&["warm"]).success().says("llama3.2:8k");
-    assert_eq!(
-        mac.sb.model_parameters("llama3.2:8k").unwrap()["num_ctx"],
-        8192
-    );
-    assert!(
-        mac.loaded_models().contains("\"context_length\":8192"),
-        "{}",
-        mac.loaded_models()
-    );
+    assert_built_and_served(&mac, 8192);
     assert!(!mac.loaded_models().contains("\"name\":\"llama3.2:latest\""));
 }
