@@ -76,7 +76,8 @@ impl StepRecord {
 /// - a failed `-setmanual` skips loading or restarting the job: the bind address may not exist;
 /// - a failed plist write skips the load (it would load the old file);
 /// - a failed load or restart skips every model step (the server is not known to be up);
-/// - a failed pull skips warming that model;
+/// - a failed pull skips warming that model and creating a model from it;
+/// - a failed create skips warming the model it was to create;
 /// - a failed bootout (destroy) keeps the plist in place, so launchd and the disk still agree.
 pub(crate) fn depends_on(later: &Operation, earlier: &Operation) -> bool {
     use Operation as Op;
@@ -84,7 +85,10 @@ pub(crate) fn depends_on(later: &Operation, earlier: &Operation) -> bool {
     let model = |op: &Op| {
         matches!(
             op,
-            Op::PullModel { .. } | Op::RemoveModel { .. } | Op::WarmModel { .. }
+            Op::PullModel { .. }
+                | Op::RemoveModel { .. }
+                | Op::CreateModel { .. }
+                | Op::WarmModel { .. }
         )
     };
     match earlier {
@@ -94,6 +98,12 @@ pub(crate) fn depends_on(later: &Operation, earlier: &Operation) -> bool {
         Op::WritePlist { .. } => matches!(later, Op::LoadJob { .. }),
         Op::LoadJob { .. } | Op::KickstartJob { .. } => model(later),
         Op::PullModel { name } => {
+            matches!(
+                later,
+                Op::WarmModel { name: warm, .. } if warm == name
+            ) || matches!(later, Op::CreateModel { from, .. } if from == name)
+        }
+        Op::CreateModel { name, .. } => {
             matches!(later, Op::WarmModel { name: warm, .. } if warm == name)
         }
         Op::BootoutJob { .. } => matches!(later, Op::RemovePlist { .. }),
@@ -211,6 +221,7 @@ mod tests {
             Operation::WarmModel {
                 name: model(name),
                 embedding: false,
+                context_length: None,
             },
         )
     }
@@ -280,6 +291,25 @@ mod tests {
         assert_eq!(skip_reason(&write, &[&install]), None);
         assert!(skip_reason(&load(), &[&install]).is_some());
         assert!(depends_on(&pull("a").operation, &install.operation));
+    }
+
+    #[test]
+    fn a_failed_pull_skips_the_create_from_it_and_a_failed_create_its_warm() {
+        let create = change(
+            "ollama.model[\"llama3:8k\"]",
+            Action::Create,
+            Operation::CreateModel {
+                name: model("llama3:8k"),
+                from: model("llama3"),
+                parameters: std::collections::BTreeMap::new(),
+                replace: false,
+            },
+        );
+        assert!(depends_on(&create.operation, &pull("llama3").operation));
+        assert!(!depends_on(&create.operation, &pull("qwen3").operation));
+        assert!(depends_on(&warm("llama3:8k").operation, &create.operation));
+        assert!(!depends_on(&warm("llama3").operation, &create.operation));
+        assert!(depends_on(&create.operation, &load().operation));
     }
 
     #[test]

@@ -233,20 +233,41 @@ impl Client {
     pub async fn pull(
         &self,
         model: &str,
+        on_progress: impl FnMut(&api::ProgressResponse),
+    ) -> Result<(), OllamaError> {
+        let request = api::PullRequest {
+            model: model.to_owned(),
+            insecure: None,
+            stream: Some(true),
+        };
+        self.stream(format!("pull {model}"), "/api/pull", &request, on_progress)
+            .await
+    }
+
+    /// `POST /api/create` with `from` and `parameters` (`api/types.go` `CreateRequest`),
+    /// streaming like a pull: the same status lines (`using existing layer …`, `creating new
+    /// layer …`, `writing manifest`, `success`) and the same errors (docs/ollama.md §12).
+    pub(crate) async fn create(
+        &self,
+        request: &api::CreateRequest,
+        on_progress: impl FnMut(&api::ProgressResponse),
+    ) -> Result<(), OllamaError> {
+        let operation = format!("create {} from {}", request.model, request.from);
+        self.stream(operation, "/api/create", request, on_progress)
+            .await
+    }
+
+    /// POSTs `body` to `path` and reads the NDJSON progress stream: calls `on_progress` for
+    /// every progress line; an `error` line, a stall, or a stream that ends without `success`
+    /// is an [`OllamaError::Stream`] naming `operation`.
+    async fn stream<B: Serialize>(
+        &self,
+        operation: String,
+        path: &str,
+        body: &B,
         mut on_progress: impl FnMut(&api::ProgressResponse),
     ) -> Result<(), OllamaError> {
-        let operation = format!("pull {model}");
-        let response = self
-            .post(
-                "/api/pull",
-                &api::PullRequest {
-                    model: model.to_owned(),
-                    insecure: None,
-                    stream: Some(true),
-                },
-                None,
-            )
-            .await?;
+        let response = self.post(path, body, None).await?;
         let mut stream = response.bytes_stream();
         let mut buffer = Vec::new();
         let mut succeeded = false;
@@ -276,7 +297,7 @@ impl Client {
                 return Err(OllamaError::Stream {
                     operation,
                     message: format!(
-                        "no progress for {} s: the pull stalled",
+                        "no progress for {} s: it stalled",
                         PULL_IDLE_TIMEOUT.as_secs()
                     ),
                 });
@@ -341,19 +362,29 @@ impl Client {
 
     /// Loads a model and keeps it loaded for `keep_alive` (Ollama's syntax; `None` = the
     /// server's `OLLAMA_KEEP_ALIVE`): `/api/generate` with an empty prompt, or `/api/embed`
-    /// with no input for embedding models (they refuse generate).
+    /// with no input for embedding models (they refuse generate). `num_ctx`: sent as
+    /// `options.num_ctx` (a runner with another context is reloaded, `server/sched.go`
+    /// `needsReload`).
     pub async fn load(
         &self,
         model: &str,
         keep_alive: Option<&str>,
         embedding: bool,
+        num_ctx: Option<u32>,
     ) -> Result<(), OllamaError> {
         let keep_alive = keep_alive.map(api::keep_alive_value);
+        let options = num_ctx.map(|n| {
+            let mut options = serde_json::Map::new();
+            options.insert("num_ctx".to_owned(), n.into());
+            options
+        });
         let sent = if embedding {
-            let body = api::EmbedRequest::load(model, keep_alive);
+            let mut body = api::EmbedRequest::load(model, keep_alive);
+            body.options = options;
             self.post("/api/embed", &body, Some(LOAD_TIMEOUT)).await
         } else {
-            let body = api::GenerateRequest::load(model, keep_alive);
+            let mut body = api::GenerateRequest::load(model, keep_alive);
+            body.options = options;
             self.post("/api/generate", &body, Some(LOAD_TIMEOUT)).await
         };
         sent.map(drop)

@@ -3,6 +3,7 @@
 //! Pure data. A change names a resource (its address), an [`Action`] for people and JSON, a
 //! reason, before/after for display, and an [`Operation`] that `apply` knows how to carry out.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -238,6 +239,19 @@ pub enum Operation {
         /// The model as Ollama lists it.
         name: String,
     },
+    /// `POST /api/create` `from` + `parameters`, streaming statuses like a pull: the derived
+    /// model of a `[[models]]` entry with `context_length` or `[models.parameters]`. A replace
+    /// unloads the old model first, so the next load runs the new parameters.
+    CreateModel {
+        /// The derived model (its served name).
+        name: ModelName,
+        /// The declared model it is built from.
+        from: ModelName,
+        /// The parameters, as `POST /api/create` takes them (`num_ctx` = `context_length`).
+        parameters: BTreeMap<String, serde_json::Value>,
+        /// The model exists with other parameters or another parent (unload it first).
+        replace: bool,
+    },
     /// `POST /api/generate` with an empty prompt (or `/api/embed` for embedding models), then
     /// check `/api/ps`.
     WarmModel {
@@ -245,6 +259,10 @@ pub enum Operation {
         name: ModelName,
         /// Load through `/api/embed` (embedding-only models refuse `/api/generate`).
         embedding: bool,
+        /// The declared `context_length`: sent as `options.num_ctx`, and `/api/ps` must then
+        /// serve at least that much.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context_length: Option<u32>,
     },
     /// `launchctl bootout <domain>/<label>`, then wait until launchd no longer knows it
     /// (`ssollama destroy`).

@@ -6,6 +6,7 @@
 
 pub(crate) mod change;
 mod conflicts;
+pub(crate) mod derived;
 pub(crate) mod destroy;
 mod job;
 mod models;

@@ -1,6 +1,6 @@
 //! `ollama.model[…]`: removals (prune), pulls and warming of the declared models.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as Json, json};
 
@@ -44,10 +44,17 @@ fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
         "ollama.models: the server is down ({reason}); the declared models are known after the server starts"
     ));
     for spec in &desired.models {
-        let then = if spec.warm && !spec.name.is_cloud() {
-            "pulled if missing, then warmed"
-        } else {
-            "pulled if missing"
+        let then = match (spec.warm && !spec.name.is_cloud(), &spec.derived) {
+            (true, Some(derived)) => &format!(
+                "pulled if missing, {} created from it if missing, then warmed",
+                derived.name.display()
+            ),
+            (false, Some(derived)) => &format!(
+                "pulled if missing, {} created from it if missing",
+                derived.name.display()
+            ),
+            (true, None) => "pulled if missing, then warmed",
+            (false, None) => "pulled if missing",
         };
         plan.unknowns.push(format!(
             "{}: known after the server starts ({then})",
@@ -57,12 +64,17 @@ fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
 }
 
 fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &mut Plan) {
-    let (installed, loaded) = match &observed.ollama.server {
+    let (installed, loaded, shown) = match &observed.ollama.server {
         ServerStatus::Down { reason } => {
             defer_models(desired, reason, plan);
             return;
         }
-        ServerStatus::Up { models, loaded, .. } => (models.clone(), loaded.clone()),
+        ServerStatus::Up {
+            models,
+            loaded,
+            shown,
+            ..
+        } => (models.clone(), loaded.clone(), shown),
     };
     // Installed models by normalized name; names Ollama lists but we cannot parse are kept out
     // of every comparison (never removed).
@@ -89,7 +101,12 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
     if desired.model_policy.prune
         && let Knowable::Known(list) = &installed
     {
-        let declared: BTreeSet<&ModelName> = desired.models.iter().map(|m| &m.name).collect();
+        // A declared model's derived model is declared too.
+        let declared: BTreeSet<&ModelName> = desired
+            .models
+            .iter()
+            .flat_map(|m| std::iter::once(&m.name).chain(m.derived.as_ref().map(|d| &d.name)))
+            .collect();
         for (name, model) in list {
             if declared.contains(name) {
                 continue;
@@ -124,9 +141,21 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
         });
     }
 
-    let in_memory: Knowable<BTreeSet<ModelName>> = loaded.map(|list| {
+    let listed = |name: &ModelName| installed.known().map(|_| find(name).is_some());
+    let created = super::derived::plan(
+        desired,
+        &super::derived::Seen {
+            shown,
+            installed: &listed,
+            pulled: &pulled,
+        },
+        plan,
+    );
+
+    // Each loaded model and the context `/api/ps` says it is served with.
+    let in_memory: Knowable<BTreeMap<ModelName, Option<u64>>> = loaded.map(|list| {
         list.iter()
-            .filter_map(|m| ModelName::parse(&m.name).ok())
+            .filter_map(|m| Some((ModelName::parse(&m.name).ok()?, m.context_length)))
             .collect()
     });
     // Cloud models (`…:cloud`) run remotely: they never appear in `/api/ps`, so they are not
@@ -136,26 +165,39 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
         .iter()
         .filter(|m| m.warm && !m.name.is_cloud())
     {
-        let is_loaded = in_memory.known().map(|set| set.contains(&spec.name));
+        // The derived model is what is warmed, with its context as `options.num_ctx`.
+        let served = spec.served_name();
+        let context_length = spec.derived.as_ref().and_then(|d| d.context_length);
+        let is_loaded = in_memory.known().map(|map| map.contains_key(served));
         let reason = if restarting {
             "the server (re)starts in this plan".to_owned()
+        } else if created.contains(served) {
+            "model is created in this plan".to_owned()
         } else {
             match &in_memory {
-                // Pulling a model that is already in memory does not unload it.
-                Knowable::Known(set) if set.contains(&spec.name) => continue,
-                _ if pulled.contains(&spec.name) => "model is pulled in this plan".to_owned(),
+                Knowable::Known(map) if map.contains_key(served) => {
+                    // Pulling a model that is already in memory does not unload it; a runner
+                    // with less context than declared is loaded again with it.
+                    match (context_length, map.get(served).copied().flatten()) {
+                        (Some(declared), Some(have)) if have < u64::from(declared) => format!(
+                            "model is served with a {have}-token context, declared {declared}"
+                        ),
+                        _ => continue,
+                    }
+                }
+                _ if pulled.contains(served) => "model is pulled in this plan".to_owned(),
                 Knowable::Known(_) => "model is not loaded in memory".to_owned(),
                 Knowable::Unknown { reason } => {
                     format!("after the server starts: loaded models are unknown ({reason})")
                 }
             }
         };
-        let embedding = is_embedding(
-            &spec.name,
-            find(&spec.name).map_or(&[][..], |m| m.capabilities.as_slice()),
-        );
+        let capabilities = find(served)
+            .or_else(|| find(&spec.name))
+            .map_or(&[][..], |m| m.capabilities.as_slice());
+        let embedding = is_embedding(&spec.name, capabilities);
         plan.changes.push(Change {
-            resource: model_address(&spec.name.display()),
+            resource: model_address(&served.display()),
             action: Action::Warm,
             reason,
             // A restart empties the server's memory, so that is the state warming starts from.
@@ -164,10 +206,16 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             } else {
                 is_loaded.map_or(Json::Null, |l| json!({ "loaded": l }))
             },
-            after: json!({ "loaded": true, "embedding": embedding }),
+            after: match context_length {
+                Some(context) => {
+                    json!({ "loaded": true, "embedding": embedding, "context_length": context })
+                }
+                None => json!({ "loaded": true, "embedding": embedding }),
+            },
             operation: Operation::WarmModel {
-                name: spec.name.clone(),
+                name: served.clone(),
                 embedding,
+                context_length,
             },
         });
     }

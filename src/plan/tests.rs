@@ -20,7 +20,7 @@ use crate::model::desired::{
 use crate::model::observed::{
     Conflict, FileMeta, HostFacts, InstalledModel, IpConfig, IpMethod, JobStatus, LastExit,
     LoadedJob, LoadedModel, LogFile, NetworkService, NetworkState, OllamaState, PlistFile,
-    ProgramState, ServerStatus,
+    ProgramState, ServerStatus, ShownModel,
 };
 use crate::ollama::name::ModelName;
 use crate::render::Style;
@@ -111,6 +111,7 @@ fn in_memory(model: &ModelName) -> LoadedModel {
         expires_at: "2318-08-01T00:00:00Z".to_owned(),
         size: 4_000_000_000,
         size_vram: 4_000_000_000,
+        context_length: None,
     }
 }
 
@@ -190,6 +191,7 @@ fn observed_of(desired: &Desired) -> Observed {
                         .map(|m| in_memory(&m.name))
                         .collect(),
                 ),
+                shown: std::collections::BTreeMap::new(),
             },
         },
         program: ProgramState {
@@ -361,6 +363,7 @@ fn started_server(server: &ServerStatus) -> ServerStatus {
         version: "0.32.3".to_owned(),
         models: Knowable::Known(models),
         loaded: Knowable::Known(Vec::new()),
+        shown: std::collections::BTreeMap::new(),
     }
 }
 
@@ -463,20 +466,75 @@ fn simulate(observed: &Observed, change: &Change, desired: &Desired) -> Observed
                 }
             }
         }
-        Operation::WarmModel { name, .. } => {
-            if let ServerStatus::Up { loaded, .. } = &mut next.ollama.server {
-                let mut ps = loaded.known().cloned().unwrap_or_default();
-                if !ps
+        Operation::CreateModel {
+            name,
+            from,
+            parameters,
+            ..
+        } => {
+            // As Ollama does: installed, shown with its parent and parameters, and a runner of
+            // the old model unloaded first.
+            if let ServerStatus::Up {
+                models,
+                loaded,
+                shown,
+                ..
+            } = &mut next.ollama.server
+            {
+                let mut list = models.known().cloned().unwrap_or_default();
+                if !list
                     .iter()
                     .any(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name))
                 {
-                    ps.push(in_memory(name));
+                    list.push(installed(name));
                 }
+                *models = Knowable::Known(list);
+                if let Knowable::Known(ps) = loaded {
+                    ps.retain(|m| ModelName::parse(&m.name).ok().as_ref() != Some(name));
+                }
+                shown.insert(
+                    name.display(),
+                    Knowable::Known(Some(created(from, parameters))),
+                );
+            }
+        }
+        Operation::WarmModel {
+            name,
+            context_length,
+            ..
+        } => {
+            if let ServerStatus::Up { loaded, .. } = &mut next.ollama.server {
+                let mut ps = loaded.known().cloned().unwrap_or_default();
+                ps.retain(|m| ModelName::parse(&m.name).ok().as_ref() != Some(name));
+                let mut entry = in_memory(name);
+                entry.context_length = context_length.map(u64::from);
+                ps.push(entry);
                 *loaded = Knowable::Known(ps);
             }
         }
     }
     next
+}
+
+/// `/api/show` of a model created `from` with `parameters` (one value per listed line).
+fn created(from: &ModelName, parameters: &BTreeMap<String, serde_json::Value>) -> ShownModel {
+    ShownModel {
+        parameters: Knowable::Known(
+            parameters
+                .iter()
+                .map(|(k, v)| {
+                    let listed = match v {
+                        serde_json::Value::Array(items) => items.clone(),
+                        other => vec![other.clone()],
+                    };
+                    (k.clone(), listed)
+                })
+                .collect(),
+        ),
+        parent: Some(from.display()),
+        capabilities: vec!["completion".to_owned()],
+        kv: None,
+    }
 }
 
 /// launchd opens (creates) the log files when it starts the job.
@@ -554,9 +612,9 @@ fn fresh_mac_installs_configures_loads_pulls_and_warms_in_order() {
         .changes
         .iter()
         .find_map(|c| match &c.operation {
-            Operation::WarmModel { name, embedding } if name.key().contains("embed") => {
-                Some(*embedding)
-            }
+            Operation::WarmModel {
+                name, embedding, ..
+            } if name.key().contains("embed") => Some(*embedding),
             _ => None,
         })
         .unwrap();
@@ -1356,6 +1414,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                 Knowable::Known(list)
             },
             loaded: Knowable::Known(ps),
+            shown: std::collections::BTreeMap::new(),
         }
     } else {
         ServerStatus::Down {
@@ -1729,4 +1788,219 @@ proptest! {
             ]
         );
     }
+}
+
+// ---------------------------------------------------------------- derived models
+
+/// [`desired`] with `qwen2.5-coder:32b` served as `qwen2.5-coder:32b-64k` (65536 tokens,
+/// temperature 0.2).
+fn derived_desired() -> Desired {
+    let mut desired = desired();
+    let spec = &mut desired.models[1];
+    spec.derived = Some(crate::model::desired::DerivedModel {
+        name: name("qwen2.5-coder:32b-64k"),
+        from: spec.name.clone(),
+        context_length: Some(65536),
+        parameters: BTreeMap::from([(
+            "temperature".to_owned(),
+            crate::model::desired::ParameterValue::Float(0.2),
+        )]),
+    });
+    desired
+}
+
+/// `/api/show` of every declared model of `observed_of(desired)` (pulled: no parent, no
+/// parameters of their own), and 404 for the derived ones.
+fn with_shows(desired: &Desired, mut observed: Observed) -> Observed {
+    if let ServerStatus::Up { shown, .. } = &mut observed.ollama.server {
+        for spec in &desired.models {
+            shown.insert(
+                spec.name.display(),
+                Knowable::Known(Some(created(&spec.name, &BTreeMap::new()))),
+            );
+            if let Some(Knowable::Known(Some(base))) = shown.get_mut(&spec.name.display()) {
+                base.parent = None;
+            }
+            if let Some(derived) = &spec.derived {
+                shown.insert(derived.name.display(), Knowable::Known(None));
+            }
+        }
+    }
+    observed
+}
+
+/// The Mac of [`with_shows`] after the plan for `desired` was applied.
+fn derived_converged(desired: &Desired) -> Observed {
+    let observed = with_shows(desired, observed_of(desired));
+    apply_all(&observed, &plan(desired, &observed), desired)
+}
+
+/// The plan is `action` on the derived model of [`derived_desired`], then its warm.
+#[track_caller]
+fn assert_then_warmed(plan: &Plan, action: Action) {
+    let derived = "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned();
+    assert_eq!(
+        actions(plan),
+        [(derived.clone(), action), (derived, Action::Warm)]
+    );
+}
+
+#[test]
+fn a_missing_derived_model_is_created_then_warmed_in_place_of_its_base() {
+    let desired = derived_desired();
+    let mut observed = with_shows(&desired, observed_of(&desired));
+    // The base is loaded (warmed before the entry had a context): not what is served.
+    let plan = plan(&desired, &observed);
+    assert_then_warmed(&plan, Action::Create);
+    assert_eq!(
+        plan.changes[0].operation,
+        Operation::CreateModel {
+            name: name("qwen2.5-coder:32b-64k"),
+            from: name("qwen2.5-coder:32b"),
+            parameters: BTreeMap::from([
+                ("num_ctx".to_owned(), serde_json::json!(65536)),
+                ("temperature".to_owned(), serde_json::json!(0.2)),
+            ]),
+            replace: false,
+        }
+    );
+    assert!(matches!(
+        plan.changes[1].operation,
+        Operation::WarmModel {
+            context_length: Some(65536),
+            ..
+        }
+    ));
+    // Applied, the Mac converges: the derived model shows the parameters and the base.
+    observed = apply_all(&observed, &plan, &desired);
+    let again = super::plan(&desired, &observed);
+    assert!(again.is_empty(), "{again:#?}");
+}
+
+#[test]
+fn a_missing_base_is_pulled_before_its_derived_model_is_created() {
+    let desired = derived_desired();
+    let mut observed = with_shows(&desired, observed_of(&desired));
+    if let ServerStatus::Up { models, .. } = &mut observed.ollama.server {
+        *models = Knowable::Known(vec![installed(&name("llama3"))]);
+    }
+    let plan = plan(&desired, &observed);
+    let order: Vec<(String, Action)> = actions(&plan);
+    let pull = order.iter().position(|c| {
+        c == &(
+            "ollama.model[\"qwen2.5-coder:32b\"]".to_owned(),
+            Action::Pull,
+        )
+    });
+    let create = order.iter().position(|c| c.1 == Action::Create);
+    assert!(
+        pull.is_some() && create.is_some() && pull < create,
+        "{order:?}"
+    );
+    assert!(
+        plan.changes[create.unwrap()]
+            .reason
+            .contains("its base is pulled in this plan")
+    );
+}
+
+#[test]
+fn a_derived_model_with_another_context_or_parent_is_replaced() {
+    let desired = derived_desired();
+    let converged = derived_converged(&desired);
+    // The declared context changes: replace, then warm again.
+    let mut bigger = desired.clone();
+    if let Some(d) = &mut bigger.models[1].derived {
+        d.context_length = Some(131_072);
+    }
+    let replan = plan(&bigger, &converged);
+    assert_then_warmed(&replan, Action::Replace);
+    assert_eq!(
+        replan.changes[0].reason,
+        "num_ctx is 65536, declared 131072"
+    );
+    assert!(matches!(
+        replan.changes[0].operation,
+        Operation::CreateModel { replace: true, .. }
+    ));
+    assert_eq!(replan.changes[1].reason, "model is created in this plan");
+    // Another parent (created by hand from another model): replaced too.
+    let mut other = converged.clone();
+    if let ServerStatus::Up { shown, .. } = &mut other.ollama.server
+        && let Some(Knowable::Known(Some(model))) = shown.get_mut("qwen2.5-coder:32b-64k")
+    {
+        model.parent = Some("llama3:latest".to_owned());
+    }
+    let replan = plan(&desired, &other);
+    assert!(
+        replan.changes[0]
+            .reason
+            .contains("its parent is llama3:latest, declared qwen2.5-coder:32b"),
+        "{replan:#?}"
+    );
+}
+
+#[test]
+fn an_unknown_show_is_a_note_never_a_change() {
+    let desired = derived_desired();
+    let mut converged = derived_converged(&desired);
+    if let ServerStatus::Up { shown, .. } = &mut converged.ollama.server {
+        shown.insert(
+            "qwen2.5-coder:32b-64k".to_owned(),
+            Knowable::unknown("POST /api/show timed out"),
+        );
+    }
+    let plan = plan(&desired, &converged);
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert_eq!(
+        plan.unknowns,
+        [
+            "ollama.model[\"qwen2.5-coder:32b-64k\"]: `/api/show` failed (POST /api/show timed out); the derived model is not compared"
+        ]
+    );
+}
+
+#[test]
+fn prune_keeps_a_declared_models_derived_model_and_base() {
+    let mut desired = derived_desired();
+    desired.model_policy.prune = true;
+    let mut converged = derived_converged(&desired);
+    if let ServerStatus::Up {
+        models: Knowable::Known(list),
+        ..
+    } = &mut converged.ollama.server
+    {
+        list.push(installed(&name("gemma3:4b")));
+    }
+    assert_eq!(
+        actions(&plan(&desired, &converged)),
+        [("ollama.model[\"gemma3:4b\"]".to_owned(), Action::Remove)]
+    );
+}
+
+#[test]
+fn a_runner_with_less_context_than_declared_is_warmed_again() {
+    let desired = derived_desired();
+    let mut converged = derived_converged(&desired);
+    if let ServerStatus::Up {
+        loaded: Knowable::Known(ps),
+        ..
+    } = &mut converged.ollama.server
+    {
+        for m in ps.iter_mut() {
+            m.context_length = Some(32768);
+        }
+    }
+    let plan = plan(&desired, &converged);
+    assert_eq!(
+        actions(&plan),
+        [(
+            "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned(),
+            Action::Warm
+        )]
+    );
+    assert_eq!(
+        plan.changes[0].reason,
+        "model is served with a 32768-token context, declared 65536"
+    );
 }

@@ -184,6 +184,9 @@ pub(crate) enum StepError {
         /// Every path looked at.
         looked: String,
     },
+    /// A warmed model is served with less context than declared (`warm::context_shortfall`).
+    #[error("{0}")]
+    ContextShort(String),
     /// The warm models do not fit in memory together (`warm::evictions`).
     #[error("{0}")]
     WarmEvicted(String),
@@ -294,7 +297,17 @@ pub(super) async fn execute(ctx: &Ctx<'_>, operation: &Operation) -> Result<Stri
         Operation::BootoutJob { domain, label } => job::bootout(ctx, *domain, label).await,
         Operation::PullModel { name } => models::pull(ctx, name).await,
         Operation::RemoveModel { name } => models::remove(ctx, name).await,
-        Operation::WarmModel { name, embedding } => models::warm_model(ctx, name, *embedding).await,
+        Operation::CreateModel {
+            name,
+            from,
+            parameters,
+            replace,
+        } => models::create(ctx, name, from, parameters, *replace).await,
+        Operation::WarmModel {
+            name,
+            embedding,
+            context_length,
+        } => models::warm_model(ctx, name, *embedding, *context_length).await,
     }
 }
 

@@ -14,19 +14,12 @@ use crate::ollama::name::ModelName;
 /// `ssollama warm`.
 pub(in crate::cli) fn warm(ctx: &Context, args: &WarmArgs) -> Result<ExitStatus, Report> {
     let desired = load_config(ctx)?;
-    let models: Vec<ModelName> = if args.models.is_empty() {
-        desired
-            .models
-            .iter()
-            .filter(|m| m.warm && !m.name.is_cloud())
-            .map(|m| m.name.clone())
-            .collect()
-    } else {
-        args.models
-            .iter()
-            .map(|m| ModelName::parse(m).map_err(|e| miette!("`{m}` is not a model name: {e}")))
-            .collect::<Result<_, _>>()?
-    };
+    let named: Vec<ModelName> = args
+        .models
+        .iter()
+        .map(|m| ModelName::parse(m).map_err(|e| miette!("`{m}` is not a model name: {e}")))
+        .collect::<Result<_, _>>()?;
+    let models = warm::warm_targets(&desired, &named);
     if models.is_empty() {
         ctx.printer
             .note("nothing to warm: no model has `warm = true` in server.toml (or name some)\n");

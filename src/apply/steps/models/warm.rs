@@ -8,10 +8,13 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::apply::{Cancel, Event, Reporter};
+use crate::model::Desired;
 use crate::model::embedding::is_embedding;
 use crate::model::observed::LoadedModel;
+use crate::ollama::api::CreateRequest;
 use crate::ollama::client::{Client, OllamaError};
 use crate::ollama::name::ModelName;
+use crate::plan::derived::create_parameters;
 
 /// How warming one model went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,35 +105,87 @@ pub(crate) fn evictions(
     ))
 }
 
-/// Warms `models` one after the other: pull when missing (progress as [`Event::Pull`]), load
-/// with `keep_alive = -1` (forever), check `/api/ps`; then check them all together
+/// One model `ssollama warm` loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WarmTarget {
+    /// The model loaded (a derived model's served name).
+    pub name: ModelName,
+    /// Its declared context: sent as `options.num_ctx`, then checked in `/api/ps`.
+    pub context_length: Option<u32>,
+    /// For a derived model, how to create it when missing (instead of a pull).
+    pub create: Option<CreateRequest>,
+}
+
+/// What `ssollama warm` loads: the `named` models, else every `warm = true` one (cloud models
+/// excepted). A declared model with a derived model stands for the derived model, its context
+/// and its create request; anything else is loaded as named.
+pub(crate) fn warm_targets(desired: &Desired, named: &[ModelName]) -> Vec<WarmTarget> {
+    let of = |name: &ModelName| {
+        let spec = desired
+            .models
+            .iter()
+            .find(|m| m.name == *name || m.served_name() == name);
+        match spec.and_then(|m| m.derived.as_ref()) {
+            Some(derived) => WarmTarget {
+                name: derived.name.clone(),
+                context_length: derived.context_length,
+                create: Some(CreateRequest {
+                    model: derived.name.display(),
+                    from: derived.from.display(),
+                    parameters: create_parameters(derived),
+                    stream: Some(true),
+                }),
+            },
+            None => WarmTarget {
+                name: name.clone(),
+                context_length: None,
+                create: None,
+            },
+        }
+    };
+    if named.is_empty() {
+        desired
+            .models
+            .iter()
+            .filter(|m| m.warm && !m.name.is_cloud())
+            .map(|m| of(&m.name))
+            .collect()
+    } else {
+        named.iter().map(of).collect()
+    }
+}
+
+/// Warms `models` one after the other: pull (or, for a derived model, create) when missing
+/// (progress as [`Event::Pull`]), load with `keep_alive = -1` (forever) and the declared
+/// context, check `/api/ps` and the served context; then check them all together
 /// ([`evictions`]): a model evicted to load a later one fails with what evicted it.
 pub(crate) async fn warm(
     client: &Client,
-    models: &[ModelName],
+    models: &[WarmTarget],
     http_timeout: std::time::Duration,
     reporter: &dyn Reporter,
     cancel: &Cancel,
 ) -> Vec<Warmed> {
     let mut results = Vec::new();
     let mut seen = Vec::new();
-    for name in models {
+    for target in models {
         if cancel.is_cancelled() {
             results.push(Warmed {
-                model: name.display(),
+                model: target.name.display(),
                 pulled: false,
                 millis: 0,
                 error: Some("interrupted".to_owned()),
             });
             continue;
         }
-        results.push(warm_one(client, name, http_timeout, reporter, cancel, &mut seen).await);
+        results.push(warm_one(client, target, http_timeout, reporter, cancel, &mut seen).await);
     }
+    let names: Vec<ModelName> = models.iter().map(|t| t.name.clone()).collect();
     if seen.len() > 1
         && let Ok(now) = client.ps(http_timeout).await
-        && let Some(message) = evictions(models, &[], &seen, &now)
+        && let Some(message) = evictions(&names, &[], &seen, &now)
     {
-        for (name, result) in models.iter().zip(&mut results) {
+        for (name, result) in names.iter().zip(&mut results) {
             if result.error.is_none() && listed(&now, name).is_none() {
                 result.error = Some(message.clone());
             }
@@ -141,12 +196,13 @@ pub(crate) async fn warm(
 
 async fn warm_one(
     client: &Client,
-    name: &ModelName,
+    target: &WarmTarget,
     http_timeout: std::time::Duration,
     reporter: &dyn Reporter,
     cancel: &Cancel,
     seen: &mut Vec<WarmSeen>,
 ) -> Warmed {
+    let name = &target.name;
     let mut result = Warmed {
         model: name.display(),
         pulled: false,
@@ -159,8 +215,16 @@ async fn warm_one(
             .into_iter()
             .find(|m| ModelName::parse(&m.name).is_ok_and(|n| n == *name));
         if installed.is_none() {
+            let model = name.display();
+            let fetch = async {
+                match &target.create {
+                    // Ollama pulls a missing base itself (`parseFromModel`).
+                    Some(request) => client.create(request, progress(reporter, &model)).await,
+                    None => pull(client, name, reporter).await,
+                }
+            };
             tokio::select! {
-                pulled = pull(client, name, reporter) => pulled.map_err(|e| e.to_string())?,
+                fetched = fetch => fetched.map_err(|e| e.to_string())?,
                 () = cancel.cancelled() => return Err("interrupted".to_owned()),
             }
             result.pulled = true;
@@ -177,23 +241,27 @@ async fn warm_one(
         );
         let start = Instant::now();
         tokio::select! {
-            loaded = load(client, name, embedding) => loaded.map_err(|e| e.to_string())?,
+            loaded = load(client, name, embedding, target.context_length) => {
+                loaded.map_err(|e| e.to_string())?;
+            }
             () = cancel.cancelled() => return Err("interrupted".to_owned()),
         }
         result.millis = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         let loaded = client.ps(http_timeout).await.map_err(|e| e.to_string())?;
-        let found = listed(&loaded, name).is_some();
+        let served = listed(&loaded, name).map(|m| m.context_length);
         seen.push(WarmSeen {
             model: name.clone(),
             loaded,
         });
-        if found {
-            Ok(())
-        } else {
-            Err(format!(
+        match (served, target.context_length) {
+            (None, _) => Err(format!(
                 "{} was loaded but `/api/ps` does not list it",
                 name.display()
-            ))
+            )),
+            (Some(served), Some(declared)) => {
+                context_shortfall(name, declared, served, None).map_or(Ok(()), Err)
+            }
+            (Some(_), None) => Ok(()),
         }
     }
     .await;
@@ -208,16 +276,51 @@ pub(super) async fn pull(
     reporter: &dyn Reporter,
 ) -> Result<(), OllamaError> {
     let model = name.raw().to_owned();
-    client
-        .pull(&model, |progress| {
-            reporter.event(&Event::Pull {
-                model: model.clone(),
-                status: progress.status.clone(),
-                completed: progress.completed,
-                total: progress.total,
-            });
-        })
-        .await
+    client.pull(&model, progress(reporter, &model)).await
+}
+
+/// Reports each line of a pull or create stream as an [`Event::Pull`] of `model`.
+pub(super) fn progress<'a>(
+    reporter: &'a dyn Reporter,
+    model: &'a str,
+) -> impl FnMut(&crate::ollama::api::ProgressResponse) + 'a {
+    move |line| {
+        reporter.event(&Event::Pull {
+            model: model.to_owned(),
+            status: line.status.clone(),
+            completed: line.completed,
+            total: line.total,
+        });
+    }
+}
+
+/// Why a warmed model's served context is not what `server.toml` declares: `/api/ps`
+/// `context_length` below `context_length` (docs/ollama.md §12). `trained`: the model's
+/// training context (`/api/show` `model_info`), to which Ollama caps the runner. `None` when
+/// the served context is at least the declared one, or when the server does not report it
+/// (before v0.10.0).
+pub(crate) fn context_shortfall(
+    name: &ModelName,
+    declared: u32,
+    served: Option<u64>,
+    trained: Option<u64>,
+) -> Option<String> {
+    let served = served?;
+    if served >= u64::from(declared) {
+        return None;
+    }
+    let head = format!(
+        "{} is served with a {served}-token context, below the declared context_length = {declared}",
+        name.display()
+    );
+    Some(match trained {
+        Some(trained) if trained <= served => format!(
+            "{head}: the model was trained for {trained} tokens and Ollama serves no more than that; declare context_length = {trained} or less, or choose a model with a longer context"
+        ),
+        _ => format!(
+            "{head}: Ollama gave it less than its num_ctx, most likely because the model with its KV cache at that context does not fit in the memory Metal lets Ollama use; lower context_length, warm fewer models, or give Ollama more memory (iogpu.wired_limit_mb)"
+        ),
+    })
 }
 
 /// Loads with `keep_alive = -1`; a model that refuses `/api/generate` because it only embeds
@@ -227,14 +330,20 @@ pub(super) async fn load(
     client: &Client,
     name: &ModelName,
     embedding: bool,
+    context_length: Option<u32>,
 ) -> Result<(), OllamaError> {
-    match client.load(name.raw(), Some("-1"), embedding).await {
+    match client
+        .load(name.raw(), Some("-1"), embedding, context_length)
+        .await
+    {
         Err(OllamaError::Status {
             status: 400,
             message,
             ..
         }) if !embedding && message.contains("does not support generate") => {
-            client.load(name.raw(), Some("-1"), true).await
+            client
+                .load(name.raw(), Some("-1"), true, context_length)
+                .await
         }
         other => other,
     }
@@ -242,7 +351,30 @@ pub(super) async fn load(
 
 #[cfg(test)]
 mod tests {
-    use super::{LoadedModel, ModelName, WarmSeen, evictions};
+    use super::{LoadedModel, ModelName, WarmSeen, context_shortfall, evictions};
+
+    #[test]
+    fn a_served_context_below_the_declared_one_says_both_numbers_and_memory() {
+        let model = name("llama3.2:64k");
+        let message = context_shortfall(&model, 65536, Some(32768), Some(131_072)).unwrap();
+        assert!(
+            message.starts_with(
+                "llama3.2:64k is served with a 32768-token context, below the declared context_length = 65536"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("memory"), "{message}");
+        // Capped at the training context (`server/sched.go` `effectiveContext`): said so.
+        let capped = context_shortfall(&model, 65536, Some(32768), Some(32768)).unwrap();
+        assert!(
+            capped.contains("trained for 32768 tokens") && !capped.contains("memory"),
+            "{capped}"
+        );
+        assert_eq!(context_shortfall(&model, 65536, Some(65536), None), None);
+        assert_eq!(context_shortfall(&model, 65536, Some(131_072), None), None);
+        // A server that does not report it (before v0.10.0): nothing to judge.
+        assert_eq!(context_shortfall(&model, 65536, None, None), None);
+    }
 
     fn loaded(name: &str, size: u64) -> LoadedModel {
         LoadedModel {
@@ -251,6 +383,7 @@ mod tests {
             expires_at: String::new(),
             size,
             size_vram: size,
+            context_length: None,
         }
     }
 
