@@ -324,6 +324,8 @@ mod tests {
                 }),
             }],
             conflicts: Knowable::Known(Vec::new()),
+            memory: None,
+            server_config: None,
         }
     }
 

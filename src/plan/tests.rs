@@ -210,6 +210,8 @@ fn observed_of(desired: &Desired) -> Observed {
             })
             .collect(),
         conflicts: Knowable::Known(Vec::new()),
+        memory: None,
+        server_config: None,
     }
 }
 
