@@ -10,6 +10,11 @@
 
 pub(crate) mod sysctl;
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ollama::env;
 use crate::ollama::log::ServerStart;
 use crate::ollama::show::KvGeometry;
 
@@ -31,7 +36,8 @@ pub(crate) const MACOS_RESERVE: u64 = 8 * GIB;
 pub(crate) const DEFAULT_BATCH: u64 = 512;
 
 /// Where the Metal limit came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
 pub(crate) enum LimitSource {
     /// Logged by the server at its last start (`inference compute` `total`, as printed).
     Measured {
@@ -48,7 +54,7 @@ pub(crate) enum LimitSource {
 }
 
 /// What Metal lets one process keep on the GPU (`recommendedMaxWorkingSetSize`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MetalLimit {
     /// Bytes.
     pub bytes: u64,
@@ -107,13 +113,16 @@ pub(crate) fn metal_limit(
 }
 
 /// `OLLAMA_KV_CACHE_TYPE` as Ollama applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) enum KvCacheType {
     /// 4-bit, 0.5 bytes per element.
+    #[serde(rename = "q4_0")]
     Q4_0,
     /// 8-bit, 1 byte per element.
+    #[serde(rename = "q8_0")]
     Q8_0,
     /// The default, 2 bytes per element.
+    #[serde(rename = "f16")]
     F16,
 }
 
@@ -171,6 +180,48 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerSettings {
+    /// The settings the job's environment gives (`envconfig/config.go`: `Var()` trimmed, a
+    /// `Uint` that does not parse is its default, `OLLAMA_FLASH_ATTENTION` a `Bool` whose
+    /// unparsable value is true).
+    pub(crate) fn from_env(env: &BTreeMap<String, String>) -> Self {
+        let text = |key: &str| env.get(key).map(|v| env::var(v)).filter(|v| !v.is_empty());
+        let uint = |key: &str| text(key).and_then(|v| v.parse::<u64>().ok());
+        Self {
+            num_parallel: uint("OLLAMA_NUM_PARALLEL").unwrap_or(1).max(1),
+            kv_cache_type: text("OLLAMA_KV_CACHE_TYPE").map_or(KvCacheType::F16, KvCacheType::from_env),
+            flash_attention: env.get("OLLAMA_FLASH_ATTENTION").and_then(|v| env::parse_bool(v)),
+            gpu_overhead: uint("OLLAMA_GPU_OVERHEAD").unwrap_or(0),
+        }
+    }
+}
+
+/// The context a model is served with when neither the request, the model's `num_ctx` nor
+/// `OLLAMA_CONTEXT_LENGTH` sets it (`docs/ollama.md` §4.1): 2048 before v0.6.7, 4096 until
+/// v0.15.5, then by the GPU's memory (`server/routes.go`: ≥ 47 GiB 262144, ≥ 23 GiB 32768,
+/// else 4096). An unreadable version is taken as the newest.
+pub(crate) fn default_context(version: &str, limit: u64) -> u64 {
+    let parts: Vec<u64> = version
+        .trim_start_matches('v')
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map_while(|p| p.parse().ok())
+        .collect();
+    let at_least = |want: [u64; 3]| {
+        let have = [0, 1, 2].map(|i| parts.get(i).copied().unwrap_or(0));
+        parts.is_empty() || have >= want
+    };
+    if !at_least([0, 6, 7]) {
+        2048
+    } else if !at_least([0, 15, 5]) || limit < 23 * GIB {
+        4096
+    } else if limit < 47 * GIB {
+        32768
+    } else {
+        262_144
+    }
+}
+
 /// A model to keep warm: what `/api/tags` and `/api/show` said, and the context it is served
 /// with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +240,7 @@ pub(crate) struct WarmModel {
 }
 
 /// One warm model's memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Footprint {
     /// The model.
     pub name: String,
@@ -291,7 +342,7 @@ fn total_of(models: &[WarmModel], settings: &ServerSettings) -> u64 {
 }
 
 /// The warm set against the limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Budget {
     /// The limit.
     pub limit: MetalLimit,
@@ -311,7 +362,7 @@ impl Budget {
 }
 
 /// The warm set with a quantized KV cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct KvOption {
     /// The cache type (it needs `OLLAMA_FLASH_ATTENTION=1`).
     pub kv_cache_type: KvCacheType,
@@ -324,7 +375,7 @@ pub(crate) struct KvOption {
 }
 
 /// What would make a warm set fit, each computed against the same limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Advice {
     /// By how much the sum exceeds the limit, bytes.
     pub over_by: u64,
