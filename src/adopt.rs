@@ -129,6 +129,7 @@ pub(crate) fn observation_scope(
             stdout: PathBuf::from(DEFAULT_STDOUT),
             stderr: PathBuf::from(DEFAULT_STDERR),
         },
+        models: Vec::new(),
     }
 }
 

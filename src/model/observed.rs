@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::launchd::domain::ServiceTarget;
+use crate::ollama::show::KvGeometry;
 
 use super::Knowable;
 
@@ -330,7 +331,29 @@ pub enum ServerStatus {
         models: Knowable<Vec<InstalledModel>>,
         /// `/api/ps`.
         loaded: Knowable<Vec<LoadedModel>>,
+        /// `POST /api/show` of every declared model and every derived model, by the name asked
+        /// (Ollama's display form, `llama3.2:latest`); `Known(None)` when Ollama answered 404
+        /// (no such model). Cloud models are not asked (their show goes to the cloud).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        shown: BTreeMap<String, Knowable<Option<ShownModel>>>,
     },
+}
+
+/// What `/api/show` says about one model: what a derived model is compared by, and what
+/// sizes its KV cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownModel {
+    /// `parameters`, parsed (`ollama::show::parse_parameters`): each name's values in the
+    /// order listed (`stop` has several); unknown when a line is unreadable.
+    pub parameters: Knowable<BTreeMap<String, Vec<serde_json::Value>>>,
+    /// `details.parent_model`: the model it was created from (`None` when empty: a pulled
+    /// model, or a server before v0.30.0).
+    pub parent: Option<String>,
+    /// `capabilities` (`completion`, `embedding`, …; empty when absent).
+    pub capabilities: Vec<String>,
+    /// The attention geometry from `model_info` (`ollama::show::kv_geometry`); `None` when
+    /// the server sent no `model_info` or it has no attention keys.
+    pub kv: Option<KvGeometry>,
 }
 
 /// One `/api/tags` entry.
@@ -363,6 +386,10 @@ pub struct LoadedModel {
     pub size: u64,
     /// `size_vram`.
     pub size_vram: u64,
+    /// `context_length`: the context the runner was really given (v0.10.0+; `None` when
+    /// absent or 0). Lower than asked when memory is short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_length: Option<u64>,
 }
 
 /// The `ollama` executable the job runs.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::model::Desired;
 use crate::model::desired::{Label, Listen, Logs, Mode};
+use crate::ollama::name::ModelName;
 
 /// What to observe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub struct Scope {
     pub(crate) network: Option<NetworkScope>,
     /// The log files whose owner and mode are read.
     pub logs: Logs,
+    /// The models `/api/show` is asked about: every declared model and its derived model
+    /// (cloud models excepted: their show goes to the cloud).
+    pub models: Vec<ModelName>,
 }
 
 /// The network service an observation reads.
@@ -48,6 +52,15 @@ impl Scope {
                 address: Some(spec.address),
             }),
             logs: desired.logs.clone(),
+            models: desired
+                .models
+                .iter()
+                .filter(|spec| !spec.name.is_cloud())
+                .flat_map(|spec| {
+                    std::iter::once(spec.name.clone())
+                        .chain(spec.derived.as_ref().map(|d| d.name.clone()))
+                })
+                .collect(),
         }
     }
 
@@ -84,6 +97,7 @@ mod tests {
                 stdout: PathBuf::from("/tmp/o"),
                 stderr: PathBuf::from("/tmp/e"),
             },
+            models: Vec::new(),
         }
     }
 

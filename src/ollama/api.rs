@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::model::observed::{InstalledModel, LoadedModel};
+use crate::model::Knowable;
+use crate::model::observed::{InstalledModel, LoadedModel, ShownModel};
 
 /// `GET /api/version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +145,7 @@ impl From<ProcessModelResponse> for LoadedModel {
             expires_at: model.expires_at,
             size: model.size,
             size_vram: model.size_vram,
+            context_length: Some(model.context_length).filter(|&n| n > 0),
         }
     }
 }
@@ -344,8 +346,23 @@ pub struct ShowResponse {
     pub model_info: BTreeMap<String, serde_json::Value>,
 }
 
+impl From<ShowResponse> for ShownModel {
+    fn from(show: ShowResponse) -> Self {
+        let parameters = super::show::parse_parameters(show.parameters.as_deref().unwrap_or(""))
+            .map_or_else(|e| Knowable::unknown(e.to_string()), Knowable::Known);
+        Self {
+            parameters,
+            parent: Some(show.details.parent_model).filter(|p| !p.is_empty()),
+            capabilities: show.capabilities,
+            kv: super::show::kv_geometry(&show.model_info),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use proptest::prelude::proptest;
     use serde_json::{Value, json};
 
@@ -354,7 +371,8 @@ mod tests {
         ListResponse, ProcessResponse, ProgressResponse, PullLine, PullRequest, ShowRequest,
         ShowResponse, VersionResponse, keep_alive_value,
     };
-    use crate::model::observed::{InstalledModel, LoadedModel};
+    use crate::model::Knowable;
+    use crate::model::observed::{InstalledModel, LoadedModel, ShownModel};
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -432,6 +450,9 @@ mod tests {
                 expires_at: "2025-10-17T16:47:07.93355-07:00",
                 size: 6591830464,
                 size_vram: 5333539264,
+                context_length: Some(
+                    4096,
+                ),
             },
         ]
         "#);
@@ -608,6 +629,23 @@ mod tests {
                 .unwrap()
                 .contains("model_info")
         );
+        // As observed: the parent, the parsed parameters and the geometry; a pulled model
+        // (empty parent, no parameters) has none, and an unreadable line is unknown.
+        let shown = ShownModel::from(show);
+        assert_eq!(shown.parent.as_deref(), Some("llama3.2:latest"));
+        assert_eq!(shown.capabilities, ["completion", "tools"]);
+        assert_eq!(
+            shown.parameters.known().map(|p| p["num_ctx"].clone()),
+            Some(vec![json!(65536)])
+        );
+        assert_eq!(shown.kv.map(|g| g.block_count), Some(28));
+        let pulled = ShownModel::from(empty);
+        assert_eq!(pulled.parent, None);
+        assert_eq!(pulled.parameters, Knowable::Known(BTreeMap::new()));
+        assert_eq!(pulled.kv, None);
+        let broken: ShowResponse =
+            serde_json::from_str(r#"{"parameters":"num_ctx","details":{}}"#).unwrap();
+        assert!(ShownModel::from(broken).parameters.known().is_none());
     }
 
     #[test]

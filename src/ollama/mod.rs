@@ -8,11 +8,4 @@ pub(crate) mod env;
 pub(crate) mod goquote;
 pub(crate) mod log;
 pub(crate) mod name;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "read by issue 13's observe and plan, wired in after the reshaping"
-    )
-)]
 pub(crate) mod show;

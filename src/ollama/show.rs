@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
 use super::goquote::unquote_prefix;
@@ -78,8 +79,8 @@ fn parse_value(text: &str) -> Option<Value> {
 
 /// The attention geometry that sizes a model's KV cache (`fs/ggml/ggml.go`: `BlockCount`,
 /// `HeadCountMax`, `HeadCountKVMax`, `EmbeddingHeadCountK`/`V`, `ContextLength`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct KvGeometry {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvGeometry {
     /// `general.architecture`'s flash-attention class: `true` for the architectures Ollama
     /// turns flash attention on for by default (`GGML.FlashAttention`: gemma3, gptoss/gpt-oss,
     /// qwen3, qwen3moe).

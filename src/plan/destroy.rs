@@ -307,6 +307,7 @@ mod tests {
                         installed("qwen3:8b"),
                     ]),
                     loaded: Knowable::Known(Vec::new()),
+                    shown: std::collections::BTreeMap::new(),
                 },
             },
             program: ProgramState {

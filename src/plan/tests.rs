@@ -111,6 +111,7 @@ fn in_memory(model: &ModelName) -> LoadedModel {
         expires_at: "2318-08-01T00:00:00Z".to_owned(),
         size: 4_000_000_000,
         size_vram: 4_000_000_000,
+        context_length: None,
     }
 }
 
@@ -190,6 +191,7 @@ fn observed_of(desired: &Desired) -> Observed {
                         .map(|m| in_memory(&m.name))
                         .collect(),
                 ),
+                shown: std::collections::BTreeMap::new(),
             },
         },
         program: ProgramState {
@@ -363,6 +365,7 @@ fn started_server(server: &ServerStatus) -> ServerStatus {
         version: "0.32.3".to_owned(),
         models: Knowable::Known(models),
         loaded: Knowable::Known(Vec::new()),
+        shown: std::collections::BTreeMap::new(),
     }
 }
 
@@ -1358,6 +1361,7 @@ fn build(s: &Scenario) -> (Desired, Observed) {
                 Knowable::Known(list)
             },
             loaded: Knowable::Known(ps),
+            shown: std::collections::BTreeMap::new(),
         }
     } else {
         ServerStatus::Down {

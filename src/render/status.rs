@@ -223,6 +223,7 @@ pub(crate) fn document(desired: &Desired, observed: &Observed, now: i64) -> Json
             version,
             models,
             loaded,
+            ..
         } => {
             let models = models.known().map(|list| {
                 list.iter()

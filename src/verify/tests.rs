@@ -202,6 +202,7 @@ fn converged(desired: &Desired) -> Facts {
                         .collect(),
                 ),
                 loaded: Knowable::Known(Vec::<LoadedModel>::new()),
+                shown: std::collections::BTreeMap::new(),
             },
         },
         program: ProgramState {

@@ -11,6 +11,7 @@ mod ansible;
 mod apply;
 mod cli;
 mod config_errors;
+mod derived;
 mod examples;
 mod fuzz;
 mod launchd_print;

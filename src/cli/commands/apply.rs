@@ -544,6 +544,7 @@ fn final_state(observed: &Observed) -> String {
             version,
             models,
             loaded,
+            ..
         } => {
             let _ = writeln!(out, "  ollama: {version} at {}", observed.ollama.url);
             // Sorted: Ollama lists the most recently modified first, which depends on which of

@@ -251,6 +251,7 @@ mod tests {
             expires_at: String::new(),
             size,
             size_vram: size,
+            context_length: None,
         }
     }
 
