@@ -35,6 +35,13 @@ pub(crate) const MACOS_RESERVE: u64 = 8 * GIB;
 /// The `num_batch` Ollama runs with unless told otherwise (`api/types.go` `DefaultOptions`).
 pub(crate) const DEFAULT_BATCH: u64 = 512;
 
+/// Bytes in binary GiB with one decimal, rounded (`51.8 GiB`), as Ollama logs memory
+/// (`format.HumanBytes2`).
+pub(crate) fn gib(bytes: u64) -> String {
+    let tenths = (u128::from(bytes) * 10 + u128::from(GIB) / 2) / u128::from(GIB);
+    format!("{}.{} GiB", tenths / 10, tenths % 10)
+}
+
 /// Where the Metal limit came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
@@ -59,6 +66,7 @@ pub(crate) struct MetalLimit {
     /// Bytes.
     pub bytes: u64,
     /// Measured or estimated.
+    #[serde(flatten)]
     pub source: LimitSource,
 }
 
@@ -66,6 +74,25 @@ impl MetalLimit {
     /// Whether it is an estimate (say so when showing it).
     pub(crate) fn is_estimate(&self) -> bool {
         matches!(self.source, LimitSource::Estimated { .. })
+    }
+
+    /// How the limit reads in plans and `status`: `51.8 GiB (logged by the server at its last
+    /// start)`, or the estimate, said so.
+    pub(crate) fn text(&self) -> String {
+        match &self.source {
+            LimitSource::Measured { text } => {
+                format!("{text} (logged by the server at its last start)")
+            }
+            LimitSource::Estimated {
+                memsize,
+                wired_limit_mb,
+            } => format!(
+                "{} (an estimate from `sysctl`: hw.memsize {}, iogpu.wired_limit_mb {}; the server has not logged its limit yet)",
+                gib(self.bytes),
+                gib(*memsize),
+                wired_limit_mb.map_or_else(|| "absent".to_owned(), |mb| mb.to_string())
+            ),
+        }
     }
 }
 
@@ -103,13 +130,11 @@ pub(crate) fn estimated_limit(memsize: u64, wired_limit_mb: Option<u64>) -> Meta
 
 /// The measured limit when the log has one, else the estimate when `hw.memsize` is known.
 pub(crate) fn metal_limit(
-    start: Option<&ServerStart>,
+    measured: Option<MetalLimit>,
     memsize: Option<u64>,
     wired_limit_mb: Option<u64>,
 ) -> Option<MetalLimit> {
-    start
-        .and_then(measured_limit)
-        .or_else(|| memsize.map(|m| estimated_limit(m, wired_limit_mb)))
+    measured.or_else(|| memsize.map(|m| estimated_limit(m, wired_limit_mb)))
 }
 
 /// `OLLAMA_KV_CACHE_TYPE` as Ollama applies it.
@@ -189,8 +214,11 @@ impl ServerSettings {
         let uint = |key: &str| text(key).and_then(|v| v.parse::<u64>().ok());
         Self {
             num_parallel: uint("OLLAMA_NUM_PARALLEL").unwrap_or(1).max(1),
-            kv_cache_type: text("OLLAMA_KV_CACHE_TYPE").map_or(KvCacheType::F16, KvCacheType::from_env),
-            flash_attention: env.get("OLLAMA_FLASH_ATTENTION").and_then(|v| env::parse_bool(v)),
+            kv_cache_type: text("OLLAMA_KV_CACHE_TYPE")
+                .map_or(KvCacheType::F16, KvCacheType::from_env),
+            flash_attention: env
+                .get("OLLAMA_FLASH_ATTENTION")
+                .and_then(|v| env::parse_bool(v)),
             gpu_overhead: uint("OLLAMA_GPU_OVERHEAD").unwrap_or(0),
         }
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{Scope, Settings, describe};
 use crate::capacity::sysctl::{self, MEMSIZE, WIRED_LIMIT_MB};
+use crate::capacity::{self, LimitSource};
 use crate::model::Knowable;
 use crate::model::observed::{LoggedMetal, MemoryFacts, SysctlMemory};
 use crate::ollama::log;
@@ -47,12 +48,15 @@ fn logged_metal(path: &Path) -> Knowable<Option<LoggedMetal>> {
 /// The Metal device of the last start in `log` (pure).
 fn metal_of(path: &Path, log: &str) -> Option<LoggedMetal> {
     let start = log::last_start(log)?;
-    let metal = start.metal()?;
+    let limit = capacity::measured_limit(&start)?;
+    let LimitSource::Measured { text } = limit.source else {
+        return None;
+    };
     Some(LoggedMetal {
         log: path.to_owned(),
-        total_text: metal.total_text.clone(),
-        total: metal.total,
-        version: start.version.clone(),
+        total_text: text,
+        total: limit.bytes,
+        version: start.version,
     })
 }
 
@@ -70,6 +74,9 @@ fn sysctl_memory(result: Result<Output, ExecError>) -> Knowable<SysctlMemory> {
             memsize: Some(memsize),
             wired_limit_mb: parsed.uint(WIRED_LIMIT_MB),
         }),
+        None if parsed.is_unknown(MEMSIZE) => {
+            Knowable::unknown(format!("`sysctl` has no {MEMSIZE} (not a Mac?)"))
+        }
         None => Knowable::unknown(format!(
             "`sysctl {MEMSIZE} {WIRED_LIMIT_MB}` exited with {:?} without {MEMSIZE}: {}",
             out.status,
