@@ -48,7 +48,6 @@ fn plan_capacity(desired: &Desired, observed: &Observed, plan: &mut Plan) {
         .and_then(|v| crate::ollama::env::var(v).parse::<u64>().ok())
         .filter(|&c| c > 0);
     let mut models = Vec::new();
-    let mut left_out = Vec::new();
     for spec in warm {
         let show = |name: &ModelName| match shown.get(&name.display()) {
             Some(Knowable::Known(Some(model))) => Some(model),
@@ -65,8 +64,9 @@ fn plan_capacity(desired: &Desired, observed: &Observed, plan: &mut Plan) {
                         .map(|m| (m.size, m.capabilities.clone()))
                 })
         });
+        // Not pulled yet: its size is unknown until this plan's pull; the next plan (apply
+        // observes again after each round) budgets it. Not a note: the pull says it already.
         let Some((weights, tag_caps)) = weights else {
-            left_out.push(spec.served_name().display());
             continue;
         };
         let capabilities = served
@@ -94,12 +94,6 @@ fn plan_capacity(desired: &Desired, observed: &Observed, plan: &mut Plan) {
             completion: !is_embedding(spec.served_name(), &capabilities),
             geometry,
         });
-    }
-    if !left_out.is_empty() {
-        plan.unknowns.push(format!(
-            "{CAPACITY}: not budgeted until pulled (their size is unknown): {}",
-            left_out.join(", ")
-        ));
     }
     if models.is_empty() {
         return;
