@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Knowable;
+use crate::model::observed::MemoryFacts;
 use crate::ollama::env;
 use crate::ollama::log::ServerStart;
 use crate::ollama::show::KvGeometry;
@@ -135,6 +137,44 @@ pub(crate) fn metal_limit(
     wired_limit_mb: Option<u64>,
 ) -> Option<MetalLimit> {
     measured.or_else(|| memsize.map(|m| estimated_limit(m, wired_limit_mb)))
+}
+
+/// The limit from what `observe` read: measured when the last server start logged it, else
+/// estimated from `sysctl`; with a note for each source that could not be read (and `None`
+/// when neither is known).
+pub(crate) fn limit_of(memory: &MemoryFacts) -> (Option<MetalLimit>, Vec<String>) {
+    let mut notes = Vec::new();
+    let measured = match &memory.logged {
+        Knowable::Known(logged) => logged.as_ref().map(|logged| MetalLimit {
+            bytes: logged.total,
+            source: LimitSource::Measured {
+                text: logged.total_text.clone(),
+            },
+        }),
+        Knowable::Unknown { reason } => {
+            notes.push(format!(
+                "the server log could not be read ({reason}); the Metal limit is estimated"
+            ));
+            None
+        }
+    };
+    let sysctl = match &memory.sysctl {
+        Knowable::Known(s) => Some(*s),
+        Knowable::Unknown { reason } => {
+            if measured.is_none() {
+                notes.push(format!(
+                    "the Metal limit is unknown (no `inference compute` line in the server log, and {reason})"
+                ));
+            }
+            None
+        }
+    };
+    let limit = metal_limit(
+        measured,
+        sysctl.and_then(|s| s.memsize),
+        sysctl.and_then(|s| s.wired_limit_mb),
+    );
+    (limit, notes)
 }
 
 /// `OLLAMA_KV_CACHE_TYPE` as Ollama applies it.

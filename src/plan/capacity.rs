@@ -4,7 +4,7 @@
 //! what would make it fit. An unknown limit, weight or geometry is a note, never a block.
 
 use super::{Blocker, Context, Plan};
-use crate::capacity::{self, Budget, LimitSource, MetalLimit, ServerSettings, WarmModel, gib};
+use crate::capacity::{self, Budget, MetalLimit, ServerSettings, WarmModel, gib};
 use crate::model::Knowable;
 use crate::model::desired::{Desired, ModelSpec};
 use crate::model::embedding::is_embedding;
@@ -38,6 +38,7 @@ fn plan_capacity(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     else {
         return;
     };
+    // A saved observation from before memory was observed: no budget, as before.
     let Some(limit) = metal_limit(observed.memory.as_ref(), plan) else {
         return;
     };
@@ -112,40 +113,12 @@ fn plan_capacity(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     plan.capacity = Some(budget);
 }
 
-/// The limit: measured at the last server start, else estimated from `sysctl` (said so in the
-/// budget); a note when neither is known, nothing for an observation without memory facts.
+/// The limit (`capacity::limit_of`), its notes added to the plan.
 fn metal_limit(memory: Option<&MemoryFacts>, plan: &mut Plan) -> Option<MetalLimit> {
-    // A saved observation from before memory was observed: no budget, as before.
-    let memory = memory?;
-    let measured = match &memory.logged {
-        Knowable::Known(logged) => logged.as_ref().map(|logged| MetalLimit {
-            bytes: logged.total,
-            source: LimitSource::Measured {
-                text: logged.total_text.clone(),
-            },
-        }),
-        Knowable::Unknown { reason } => {
-            plan.unknowns.push(format!(
-                "{CAPACITY}: the server log could not be read ({reason}); the Metal limit is estimated"
-            ));
-            None
-        }
-    };
-    let sysctl = match &memory.sysctl {
-        Knowable::Known(s) => Some(*s),
-        Knowable::Unknown { reason } if measured.is_none() => {
-            plan.unknowns.push(format!(
-                "{CAPACITY}: the Metal limit is unknown (no `inference compute` line in the server log, and {reason})"
-            ));
-            None
-        }
-        Knowable::Unknown { .. } => None,
-    };
-    capacity::metal_limit(
-        measured,
-        sysctl.and_then(|s| s.memsize),
-        sysctl.and_then(|s| s.wired_limit_mb),
-    )
+    let (limit, notes) = capacity::limit_of(memory?);
+    plan.unknowns
+        .extend(notes.into_iter().map(|n| format!("{CAPACITY}: {n}")));
+    limit
 }
 
 /// The model's own `num_ctx` parameter.

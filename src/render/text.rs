@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 use similar::TextDiff;
 
-use super::Style;
+use super::{Style, column_table};
 use crate::capacity::{Budget, gib};
 use crate::plan::change::Tally;
 use crate::plan::{Action, Change, Operation, Plan};
@@ -303,7 +303,7 @@ fn capacity(out: &mut String, plan: &Plan) {
 /// (context × sequences, weights, KV cache and its type, margin, total) and the sum against the
 /// limit.
 pub(crate) fn budget_table(budget: &Budget) -> String {
-    let mut rows = vec![[
+    let mut rows = vec![vec![
         "model".to_owned(),
         "context".to_owned(),
         "weights".to_owned(),
@@ -312,7 +312,7 @@ pub(crate) fn budget_table(budget: &Budget) -> String {
         "total".to_owned(),
     ]];
     for f in &budget.models {
-        rows.push([
+        rows.push(vec![
             f.name.clone(),
             format!("{} × {}", f.context, f.parallel),
             gib(f.weights),
@@ -325,7 +325,7 @@ pub(crate) fn budget_table(budget: &Budget) -> String {
         ]);
     }
     let mut out = format!("Capacity: Metal lets Ollama use {}\n", budget.limit.text());
-    out.push_str(&columns(&rows));
+    out.push_str(&column_table(&rows));
     let verdict = match &budget.advice {
         None => format!("fits ({} to spare)", gib(budget.limit.bytes - budget.total)),
         Some(advice) => format!("does not fit (over by {})", gib(advice.over_by)),
@@ -336,26 +336,6 @@ pub(crate) fn budget_table(budget: &Budget) -> String {
         gib(budget.total),
         gib(budget.limit.bytes)
     );
-    out
-}
-
-/// Rows as left-aligned columns, two spaces apart, indented by two.
-pub(crate) fn columns<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (cell, w) in row.iter().zip(widths) {
-            let _ = write!(line, "  {cell:<w$}");
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
     out
 }
 

@@ -59,11 +59,24 @@ fn a_warm_set_that_fits_shows_its_budget_measured_then_estimated() {
     run.success()
         .says("No changes. This Mac matches server.toml.")
         .says("Capacity: Metal lets Ollama use 21.3 GiB (logged by the server at its last start)")
-        .says("llama3.2:latest  4096 × 1")
+        .says("llama3.2:latest    4096 × 1")
         .says("fits (18.3 GiB to spare)")
         // The embedding model is not warm: not budgeted.
         .never_says("all-minilm");
     mac.run(&["check"]).success();
+    // `status` shows what is loaded (`/api/ps`) against the same limit.
+    let status = mac.run(&["status"]);
+    status
+        .success()
+        .says("Memory: Metal lets Ollama use 21.3 GiB (logged by the server at its last start)")
+        .says("llama3.2:latest    4096       2.3 GiB")
+        .says("loaded 2.3 GiB of 21.3 GiB (19.0 GiB free)");
+    let doc = mac.run(&["status", "--json"]).json();
+    assert_eq!(
+        doc["capacity"]["loaded"][0]["context_length"], 4096,
+        "{doc:#}"
+    );
+    assert_eq!(doc["capacity"]["fits"], true);
     // Before the server has logged its limit (a log rotated away), the estimate from sysctl,
     // said so: a 24 GiB wired limit.
     std::fs::write(mac.logs_dir().join("ollama.stderr.log"), "").unwrap();
