@@ -90,30 +90,27 @@ fn a_warm_set_that_fits_shows_its_budget_measured_then_estimated() {
         .says("Capacity: Metal lets Ollama use 24.0 GiB (an estimate from `sysctl`");
 }
 
-#[test]
-fn server_json_that_keeps_a_declared_cloud_off_is_drift_with_what_to_do() {
-    let mac = converged(MODELS, "cloud = true\n");
-    mac.run(&["plan", "--detailed-exitcode"]).code(0);
+/// Writes the server user's `~/.ollama/server.json` (Ollama.app's file).
+fn write_server_json(mac: &Mac, text: &str) {
     let dir = mac.sb.home().join(".ollama");
     std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("server.json"), text).unwrap();
+}
+
+#[test]
+fn server_json_that_keeps_a_declared_cloud_off_is_drift_with_what_to_do() {
     // What Ollama.app writes when its cloud toggle is off.
-    std::fs::write(
-        dir.join("server.json"),
-        "{\n  \"disable_ollama_cloud\": true\n}\n",
-    )
-    .unwrap();
+    const DISABLED: &str = "{\n  \"disable_ollama_cloud\": true\n}\n";
+    let mac = converged(MODELS, "cloud = true\n");
+    mac.run(&["plan", "--detailed-exitcode"]).code(0);
+    write_server_json(&mac, DISABLED);
     mac.run(&["plan"])
         .says("! ollama.cloud: `cloud = true` is declared, but ")
         .says("ssollama does not own that file: turn cloud back on in Ollama.app's settings");
     mac.run(&["check"]).code(2).says("blocked: ollama.cloud: ");
     // With cloud = false, OLLAMA_NO_CLOUD=1 turns it off whatever the file says: no drift.
     let mac_off = converged(MODELS, "cloud = false\n");
-    let dir = mac_off.sb.home().join(".ollama");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("server.json"),
-        "{\"disable_ollama_cloud\": false}\n",
-    )
-    .unwrap();
+    write_server_json(&mac_off, DISABLED);
     mac_off.run(&["plan"]).never_says("ollama.cloud");
+    mac_off.run(&["check"]).success();
 }
