@@ -7,13 +7,6 @@
 
 mod adopt;
 mod apply;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "issue 13's capacity plan, wired into plan and status after the reshaping"
-    )
-)]
 mod capacity;
 mod cli;
 mod config;

@@ -10,6 +10,13 @@
 
 pub(crate) mod sysctl;
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Knowable;
+use crate::model::observed::MemoryFacts;
+use crate::ollama::env;
 use crate::ollama::log::ServerStart;
 use crate::ollama::show::KvGeometry;
 
@@ -30,8 +37,16 @@ pub(crate) const MACOS_RESERVE: u64 = 8 * GIB;
 /// The `num_batch` Ollama runs with unless told otherwise (`api/types.go` `DefaultOptions`).
 pub(crate) const DEFAULT_BATCH: u64 = 512;
 
+/// Bytes in binary GiB with one decimal, rounded (`51.8 GiB`), as Ollama logs memory
+/// (`format.HumanBytes2`).
+pub(crate) fn gib(bytes: u64) -> String {
+    let tenths = (u128::from(bytes) * 10 + u128::from(GIB) / 2) / u128::from(GIB);
+    format!("{}.{} GiB", tenths / 10, tenths % 10)
+}
+
 /// Where the Metal limit came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
 pub(crate) enum LimitSource {
     /// Logged by the server at its last start (`inference compute` `total`, as printed).
     Measured {
@@ -48,11 +63,12 @@ pub(crate) enum LimitSource {
 }
 
 /// What Metal lets one process keep on the GPU (`recommendedMaxWorkingSetSize`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MetalLimit {
     /// Bytes.
     pub bytes: u64,
     /// Measured or estimated.
+    #[serde(flatten)]
     pub source: LimitSource,
 }
 
@@ -60,6 +76,25 @@ impl MetalLimit {
     /// Whether it is an estimate (say so when showing it).
     pub(crate) fn is_estimate(&self) -> bool {
         matches!(self.source, LimitSource::Estimated { .. })
+    }
+
+    /// How the limit reads in plans and `status`: `51.8 GiB (logged by the server at its last
+    /// start)`, or the estimate, said so.
+    pub(crate) fn text(&self) -> String {
+        match &self.source {
+            LimitSource::Measured { text } => {
+                format!("{text} (logged by the server at its last start)")
+            }
+            LimitSource::Estimated {
+                memsize,
+                wired_limit_mb,
+            } => format!(
+                "{} (an estimate from `sysctl`: hw.memsize {}, iogpu.wired_limit_mb {}; the server has not logged its limit yet)",
+                gib(self.bytes),
+                gib(*memsize),
+                wired_limit_mb.map_or_else(|| "absent".to_owned(), |mb| mb.to_string())
+            ),
+        }
     }
 }
 
@@ -97,23 +132,62 @@ pub(crate) fn estimated_limit(memsize: u64, wired_limit_mb: Option<u64>) -> Meta
 
 /// The measured limit when the log has one, else the estimate when `hw.memsize` is known.
 pub(crate) fn metal_limit(
-    start: Option<&ServerStart>,
+    measured: Option<MetalLimit>,
     memsize: Option<u64>,
     wired_limit_mb: Option<u64>,
 ) -> Option<MetalLimit> {
-    start
-        .and_then(measured_limit)
-        .or_else(|| memsize.map(|m| estimated_limit(m, wired_limit_mb)))
+    measured.or_else(|| memsize.map(|m| estimated_limit(m, wired_limit_mb)))
+}
+
+/// The limit from what `observe` read: measured when the last server start logged it, else
+/// estimated from `sysctl`; with a note for each source that could not be read (and `None`
+/// when neither is known).
+pub(crate) fn limit_of(memory: &MemoryFacts) -> (Option<MetalLimit>, Vec<String>) {
+    let mut notes = Vec::new();
+    let measured = match &memory.logged {
+        Knowable::Known(logged) => logged.as_ref().map(|logged| MetalLimit {
+            bytes: logged.total,
+            source: LimitSource::Measured {
+                text: logged.total_text.clone(),
+            },
+        }),
+        Knowable::Unknown { reason } => {
+            notes.push(format!(
+                "the server log could not be read ({reason}); the Metal limit is estimated"
+            ));
+            None
+        }
+    };
+    let sysctl = match &memory.sysctl {
+        Knowable::Known(s) => Some(*s),
+        Knowable::Unknown { reason } => {
+            if measured.is_none() {
+                notes.push(format!(
+                    "the Metal limit is unknown (no `inference compute` line in the server log, and {reason})"
+                ));
+            }
+            None
+        }
+    };
+    let limit = metal_limit(
+        measured,
+        sysctl.and_then(|s| s.memsize),
+        sysctl.and_then(|s| s.wired_limit_mb),
+    );
+    (limit, notes)
 }
 
 /// `OLLAMA_KV_CACHE_TYPE` as Ollama applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) enum KvCacheType {
     /// 4-bit, 0.5 bytes per element.
+    #[serde(rename = "q4_0")]
     Q4_0,
     /// 8-bit, 1 byte per element.
+    #[serde(rename = "q8_0")]
     Q8_0,
     /// The default, 2 bytes per element.
+    #[serde(rename = "f16")]
     F16,
 }
 
@@ -171,6 +245,51 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerSettings {
+    /// The settings the job's environment gives (`envconfig/config.go`: `Var()` trimmed, a
+    /// `Uint` that does not parse is its default, `OLLAMA_FLASH_ATTENTION` a `Bool` whose
+    /// unparsable value is true).
+    pub(crate) fn from_env(env: &BTreeMap<String, String>) -> Self {
+        let text = |key: &str| env.get(key).map(|v| env::var(v)).filter(|v| !v.is_empty());
+        let uint = |key: &str| text(key).and_then(|v| v.parse::<u64>().ok());
+        Self {
+            num_parallel: uint("OLLAMA_NUM_PARALLEL").unwrap_or(1).max(1),
+            kv_cache_type: text("OLLAMA_KV_CACHE_TYPE")
+                .map_or(KvCacheType::F16, KvCacheType::from_env),
+            flash_attention: env
+                .get("OLLAMA_FLASH_ATTENTION")
+                .and_then(|v| env::parse_bool(v)),
+            gpu_overhead: uint("OLLAMA_GPU_OVERHEAD").unwrap_or(0),
+        }
+    }
+}
+
+/// The context a model is served with when neither the request, the model's `num_ctx` nor
+/// `OLLAMA_CONTEXT_LENGTH` sets it (`docs/ollama.md` §4.1): 2048 before v0.6.7, 4096 until
+/// v0.15.5, then by the GPU's memory (`server/routes.go`: ≥ 47 GiB 262144, ≥ 23 GiB 32768,
+/// else 4096). An unreadable version is taken as the newest.
+pub(crate) fn default_context(version: &str, limit: u64) -> u64 {
+    let parts: Vec<u64> = version
+        .trim_start_matches('v')
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map_while(|p| p.parse().ok())
+        .collect();
+    let at_least = |want: [u64; 3]| {
+        let have = [0, 1, 2].map(|i| parts.get(i).copied().unwrap_or(0));
+        parts.is_empty() || have >= want
+    };
+    if !at_least([0, 6, 7]) {
+        2048
+    } else if !at_least([0, 15, 5]) || limit < 23 * GIB {
+        4096
+    } else if limit < 47 * GIB {
+        32768
+    } else {
+        262_144
+    }
+}
+
 /// A model to keep warm: what `/api/tags` and `/api/show` said, and the context it is served
 /// with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +308,7 @@ pub(crate) struct WarmModel {
 }
 
 /// One warm model's memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Footprint {
     /// The model.
     pub name: String,
@@ -291,7 +410,7 @@ fn total_of(models: &[WarmModel], settings: &ServerSettings) -> u64 {
 }
 
 /// The warm set against the limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Budget {
     /// The limit.
     pub limit: MetalLimit,
@@ -311,7 +430,7 @@ impl Budget {
 }
 
 /// The warm set with a quantized KV cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct KvOption {
     /// The cache type (it needs `OLLAMA_FLASH_ATTENTION=1`).
     pub kv_cache_type: KvCacheType,
@@ -324,7 +443,7 @@ pub(crate) struct KvOption {
 }
 
 /// What would make a warm set fit, each computed against the same limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Advice {
     /// By how much the sum exceeds the limit, bytes.
     pub over_by: u64,

@@ -48,7 +48,7 @@ fn the_limit_is_measured_from_the_log_else_estimated() {
         "/tests/fixtures/ollama/logs/serve-v0.17.0-m4-excerpt.log"
     ));
     let start = last_start(log).unwrap();
-    let measured = metal_limit(Some(&start), Some(32 * GIB), Some(0)).unwrap();
+    let measured = metal_limit(measured_limit(&start), Some(32 * GIB), Some(0)).unwrap();
     assert_eq!(measured, measured_limit(&start).unwrap());
     assert_eq!(measured.bytes, 25 * GIB);
     assert!(!measured.is_estimate());
@@ -69,7 +69,7 @@ fn the_limit_is_measured_from_the_log_else_estimated() {
     let empty =
         last_start("time=t level=INFO source=r.go:1 msg=\"server config\" env=x\n").unwrap();
     assert!(
-        metal_limit(Some(&empty), Some(16 * GIB), None)
+        metal_limit(measured_limit(&empty), Some(16 * GIB), None)
             .unwrap()
             .is_estimate()
     );

@@ -39,6 +39,63 @@ pub struct Observed {
     pub logs: Vec<LogFile>,
     /// Things that break a server in practice (Ollama.app, `homebrew.mxcl.ollama`, port taken).
     pub conflicts: Knowable<Vec<Conflict>>,
+    /// What the Metal limit is read from (the log's `inference compute`, `sysctl`); absent in
+    /// observations saved before it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryFacts>,
+    /// The server's `~/.ollama/server.json` (`disable_ollama_cloud`); absent in observations
+    /// saved before it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_config: Option<Knowable<ServerConfig>>,
+}
+
+/// What the Metal limit is read from (`specs/capacity.md` §1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryFacts {
+    /// The Metal device of the last server start in the job's `StandardErrorPath` (its tail);
+    /// `Known(None)` when that start logged none (the server has not run, or not yet that far).
+    pub logged: Knowable<Option<LoggedMetal>>,
+    /// `sysctl hw.memsize iogpu.wired_limit_mb`.
+    pub sysctl: Knowable<SysctlMemory>,
+}
+
+/// The `inference compute` line of the last server start for the Metal device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedMetal {
+    /// The log it was read from.
+    pub log: PathBuf,
+    /// `total` as logged (`21.3 GiB`).
+    pub total_text: String,
+    /// `total` read back, bytes (± 0.05 GiB).
+    pub total: u64,
+    /// The start's version (`Listening on … (version 0.12.6)`), when logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// `sysctl`'s memory facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SysctlMemory {
+    /// `hw.memsize`, bytes; `None` when not printed.
+    pub memsize: Option<u64>,
+    /// `iogpu.wired_limit_mb` (0 = macOS's default); `None` when the kernel has no such OID.
+    pub wired_limit_mb: Option<u64>,
+}
+
+/// `~/.ollama/server.json` of the user the server runs as, as Ollama reads it
+/// (`envconfig/config.go` `loadServerConfig`, `docs/ollama.md` §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerConfig {
+    /// The file.
+    pub path: PathBuf,
+    /// Whether it exists.
+    pub exists: bool,
+    /// `disable_ollama_cloud` as Ollama reads it: `false` when the file, the key or valid JSON
+    /// is missing.
+    pub disable_ollama_cloud: bool,
+    /// Why Ollama ignores what the file says (not JSON, or the key not a boolean), if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
 }
 
 /// Facts about the user and the OS.

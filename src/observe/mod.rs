@@ -4,11 +4,14 @@
 //!
 //! One file per resource's probes: [`host`] (macOS version), [`launchd`] (our job and
 //! Homebrew's), [`network`], [`ollama`](mod@ollama) (the HTTP API), [`program`] (the `ollama` binary),
-//! [`processes`] (listeners and the process table), [`files`] (plist and logs).
+//! [`processes`] (listeners and the process table), [`files`] (plist and logs), [`memory`]
+//! (the Metal limit's sources), [`cloud`] (`~/.ollama/server.json`).
 
+mod cloud;
 mod files;
 mod host;
 mod launchd;
+mod memory;
 mod network;
 mod ollama;
 mod processes;
@@ -134,6 +137,7 @@ pub async fn observe(scope: &Scope, settings: &Settings) -> (Observed, Timings) 
         (ollama, t_ollama),
         (program, t_program),
         ((listeners, processes), t_procs),
+        (memory, t_memory),
     ) = tokio::join!(
         timed("sw_vers", host::os_version(settings)),
         timed("launchctl print", job(settings, &target)),
@@ -145,8 +149,10 @@ pub async fn observe(scope: &Scope, settings: &Settings) -> (Observed, Timings) 
             "lsof+ps",
             listeners_and_processes(scope, settings, describe)
         ),
+        timed("sysctl+log", memory::memory(scope, settings)),
     );
     let plist = files::plist_file(&settings.plist_path(scope));
+    let server_config = cloud::server_config(scope, settings);
     let logs = [&scope.logs.stdout, &scope.logs.stderr]
         .into_iter()
         .map(|path| LogFile {
@@ -185,9 +191,13 @@ pub async fn observe(scope: &Scope, settings: &Settings) -> (Observed, Timings) 
         program,
         logs,
         conflicts,
+        memory: Some(memory),
+        server_config: Some(server_config),
     };
     let timings = Timings {
-        probes: vec![t_os, t_job, t_brewjob, t_net, t_ollama, t_program, t_procs],
+        probes: vec![
+            t_os, t_job, t_brewjob, t_net, t_ollama, t_program, t_procs, t_memory,
+        ],
         total: start.elapsed(),
     };
     (observed, timings)

@@ -6,13 +6,6 @@ pub(crate) mod cli;
 pub(crate) mod client;
 pub(crate) mod env;
 pub(crate) mod goquote;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "read by issue 13's observe and status, wired in after the reshaping"
-    )
-)]
 pub(crate) mod log;
 pub(crate) mod name;
 pub(crate) mod show;

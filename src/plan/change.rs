@@ -22,6 +22,9 @@ pub struct Plan {
     pub blockers: Vec<Blocker>,
     /// Facts the planner could not learn and worked around (shown under the plan).
     pub unknowns: Vec<String>,
+    /// The warm models against the Metal limit, when both are known (`specs/capacity.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) capacity: Option<crate::capacity::Budget>,
 }
 
 impl Plan {
@@ -62,6 +65,7 @@ impl Plan {
                 .collect(),
             blockers: self.blockers.clone(),
             unknowns: self.unknowns.clone(),
+            capacity: self.capacity.clone(),
         }
     }
 }

@@ -325,6 +325,8 @@ mod tests {
                 }),
             }],
             conflicts: Knowable::Known(Vec::new()),
+            memory: None,
+            server_config: None,
         }
     }
 

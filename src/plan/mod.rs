@@ -4,7 +4,9 @@
 //! Entry points: [`plan`] and [`fingerprint`]. Everything the planner knows is in its arguments,
 //! so every behaviour can be reproduced from a `Desired` and an `Observed` (`plan --state`).
 
+mod capacity;
 pub(crate) mod change;
+mod cloud;
 mod conflicts;
 pub(crate) mod derived;
 pub(crate) mod destroy;
@@ -67,7 +69,9 @@ fn model_address(name: &str) -> String {
 /// # Ordering
 ///
 /// 1. `ollama.program` (install), because the plist names it;
-/// 2. conflicts become `Blocker`s (they stop `apply` before anything runs);
+/// 2. conflicts become `Blocker`s (they stop `apply` before anything runs), and so do a warm
+///    set that cannot fit in the Metal limit (`capacity`, whose budget the plan carries) and a
+///    `~/.ollama/server.json` that keeps a declared cloud off (`ollama.cloud`);
 /// 3. `network.service[…]` (static IPv4, then DNS), before the server binds to the address;
 /// 4. `launchd.plist` (write), before the job loads it;
 /// 5. `logs` (create the log directories, only before a kickstart: a (re)load creates them
@@ -99,9 +103,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
 type PlanResource = fn(&mut Context<'_>, &mut Plan);
 
 /// The resources in execution order (see [`plan`]): one registration line per resource.
-const RESOURCES: [PlanResource; 6] = [
+const RESOURCES: [PlanResource; 8] = [
     program::plan,
     conflicts::plan,
+    capacity::plan,
+    cloud::plan,
     network::plan,
     plist::plan,
     job::plan,

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 
 use super::job::is_running;
+use super::plan as plan_fn;
 use super::*;
+use crate::capacity::Budget;
 use crate::launchd::plist::{
     canonical_xml, desired_plist_xml, loaded_matches, loaded_of, parse_plist,
 };
@@ -212,6 +214,8 @@ fn observed_of(desired: &Desired) -> Observed {
             })
             .collect(),
         conflicts: Knowable::Known(Vec::new()),
+        memory: None,
+        server_config: None,
     }
 }
 
@@ -2003,4 +2007,150 @@ fn a_runner_with_less_context_than_declared_is_warmed_again() {
         plan.changes[0].reason,
         "model is served with a 32768-token context, declared 65536"
     );
+}
+
+/// The Mac of [`observed_of`] with its memory facts: Metal's `total` as logged (`None`: the
+/// server has not logged it) and a 32 GiB Mac's `sysctl`.
+fn with_memory(desired: &Desired, logged: Option<u64>) -> Observed {
+    use crate::model::observed::{LoggedMetal, MemoryFacts, SysctlMemory};
+    let mut observed = observed_of(desired);
+    observed.memory = Some(MemoryFacts {
+        logged: Knowable::Known(logged.map(|total| LoggedMetal {
+            log: desired.logs.stderr.clone(),
+            total_text: crate::capacity::gib(total),
+            total,
+            version: None,
+        })),
+        sysctl: Knowable::Known(SysctlMemory {
+            memsize: Some(32 << 30),
+            wired_limit_mb: Some(0),
+        }),
+    });
+    observed
+}
+
+/// `/api/show` of every declared model with qwen2.5-coder's geometry.
+fn show_geometry(observed: &mut Observed) {
+    use crate::model::observed::ShownModel;
+    let kv = crate::ollama::show::kv_geometry(&crate::ollama::show::qwen_coder_info());
+    assert!(kv.is_some());
+    if let ServerStatus::Up { shown, models, .. } = &mut observed.ollama.server {
+        for model in models.known().unwrap() {
+            shown.insert(
+                model.name.clone(),
+                Knowable::Known(Some(ShownModel {
+                    parameters: Knowable::Known(BTreeMap::new()),
+                    parent: None,
+                    capabilities: vec!["completion".to_owned()],
+                    kv,
+                })),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_warm_set_over_the_metal_limit_blocks_with_the_numbers_and_advice() {
+    let desired = desired();
+    let mut observed = with_memory(&desired, Some(8 << 30));
+    show_geometry(&mut observed);
+    let plan = plan(&desired, &observed);
+    let budget = plan.capacity.as_ref().expect("a budget");
+    assert!(!budget.fits());
+    assert_eq!(budget.models.len(), 2, "{budget:?}");
+    assert!(budget.models.iter().all(|f| f.kv_cache.is_some()));
+    let blocker = plan
+        .blockers
+        .iter()
+        .find(|b| b.resource == "capacity")
+        .expect("blocked");
+    assert!(
+        blocker
+            .problem
+            .contains("but Metal lets Ollama use 8.0 GiB"),
+        "{}",
+        blocker.problem
+    );
+    assert!(
+        blocker.fix.contains("`sudo sysctl iogpu.wired_limit_mb="),
+        "{}",
+        blocker.fix
+    );
+    // The same set under a larger limit fits: a budget, no blocker, no note.
+    let mut roomy = with_memory(&desired, Some(64 << 30));
+    show_geometry(&mut roomy);
+    let plan = plan_fn(&desired, &roomy);
+    assert!(plan.capacity.as_ref().is_some_and(Budget::fits));
+    assert!(
+        plan.blockers.is_empty() && plan.unknowns.is_empty(),
+        "{plan:?}"
+    );
+    assert!(text(&plan).contains("fits ("), "{}", text(&plan));
+}
+
+#[test]
+fn unknowns_never_block_but_what_is_known_to_be_over_does() {
+    let desired = desired();
+    // No geometry: the weights only, each KV cache unknown and said so; 64 GiB holds them.
+    let plan = plan_fn(&desired, &with_memory(&desired, Some(64 << 30)));
+    assert!(plan.blockers.is_empty(), "{plan:?}");
+    assert!(
+        plan.unknowns
+            .iter()
+            .any(|n| n.starts_with("capacity: ") && n.contains("KV cache is unknown")),
+        "{plan:?}"
+    );
+    assert!(text(&plan).contains("unknown"));
+    // Without the log's limit: the estimate (2/3 of 32 GiB), said so.
+    let estimated = plan_fn(&desired, &with_memory(&desired, None));
+    let budget = estimated.capacity.as_ref().unwrap();
+    assert!(budget.limit.is_estimate());
+    assert!(text(&estimated).contains("an estimate from `sysctl`"));
+    // Weights alone over the limit still block (the unknown KV caches only add).
+    let over = plan_fn(&desired, &with_memory(&desired, Some(4 << 30)));
+    assert!(over.blockers.iter().any(|b| b.resource == "capacity"));
+    // No memory facts at all (a saved observation from before): no budget, no note.
+    let old = plan_fn(&desired, &observed_of(&desired));
+    assert_eq!(old.capacity, None);
+    assert!(old.unknowns.is_empty());
+}
+
+#[test]
+fn server_json_disagrees_only_when_it_keeps_a_declared_cloud_off() {
+    use crate::model::observed::ServerConfig;
+    let config = |disable: bool| {
+        Some(Knowable::Known(ServerConfig {
+            path: PathBuf::from("/Users/tester/.ollama/server.json"),
+            exists: true,
+            disable_ollama_cloud: disable,
+            ignored: None,
+        }))
+    };
+    let cloud = |declared: Option<bool>, file| {
+        let mut desired = desired();
+        desired.ollama.cloud = declared;
+        let mut observed = observed_of(&desired);
+        observed.server_config = file;
+        plan_fn(&desired, &observed)
+    };
+    let drifted = cloud(Some(true), config(true));
+    let blocker = drifted
+        .blockers
+        .iter()
+        .find(|b| b.resource == "ollama.cloud")
+        .expect("drift");
+    assert!(blocker.fix.starts_with("ssollama does not own that file"));
+    assert!(check_lines(&drifted).contains("blocked: ollama.cloud: "));
+    for (declared, file) in [
+        (Some(true), config(false)),
+        (Some(false), config(true)),
+        (Some(false), config(false)),
+        (None, config(true)),
+    ] {
+        let plan = cloud(declared, file);
+        assert!(plan.blockers.is_empty(), "{declared:?}: {plan:?}");
+    }
+    let unknown = cloud(Some(true), Some(Knowable::unknown("permission denied")));
+    assert!(unknown.blockers.is_empty());
+    assert!(unknown.unknowns[0].starts_with("ollama.cloud: "));
 }

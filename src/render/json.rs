@@ -6,6 +6,7 @@
 
 use serde_json::{Value as Json, json};
 
+use crate::capacity::Budget;
 use crate::plan::Plan;
 
 /// `format_version` of every `--json` document and NDJSON event line (a string); bumped on any
@@ -57,13 +58,27 @@ pub(crate) fn plan_json(plan: &Plan, fingerprint: &str) -> Json {
         .map(|b| json!({ "resource": b.resource, "problem": b.problem, "fix": b.fix }))
         .collect();
     let (add, change, destroy) = plan.summary_counts();
-    versioned(json!({
+    let mut document = json!({
         "fingerprint": fingerprint,
         "changes": changes,
         "blockers": blockers,
         "unknowns": plan.unknowns,
         "summary": { "add": add, "change": change, "destroy": destroy },
-    }))
+    });
+    if let (Some(budget), Json::Object(map)) = (&plan.capacity, &mut document) {
+        map.insert("capacity".to_owned(), capacity_json(budget));
+    }
+    versioned(document)
+}
+
+/// The budget of `plan --json` (`specs/plan-json.md`): the limit, each warm model's
+/// footprint, the sum, whether it fits and the advice (`null` when it fits).
+pub(crate) fn capacity_json(budget: &Budget) -> Json {
+    let mut value = serde_json::to_value(budget).unwrap_or(Json::Null);
+    if let Json::Object(map) = &mut value {
+        map.insert("fits".to_owned(), Json::from(budget.fits()));
+    }
+    value
 }
 
 #[cfg(test)]
@@ -91,6 +106,7 @@ mod tests {
                 fix: "stop that process".to_owned(),
             }],
             unknowns: vec!["launchd.job: no GUI session".to_owned()],
+            capacity: None,
         };
         insta::assert_json_snapshot!(plan_json(&plan, "ab12"), @r#"
         {

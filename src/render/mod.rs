@@ -12,6 +12,8 @@ pub(crate) mod text;
 
 pub(crate) use observed::observed_text;
 
+use std::fmt::Write as _;
+
 /// How to render text output; decided by the CLI (`NO_COLOR`, `--color`, tty), never here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Style {
@@ -45,4 +47,32 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
         }
     }
     format!("{bytes} B")
+}
+
+/// Rows as left-aligned columns, four spaces apart, indented by two (the last cell unpadded).
+pub(crate) fn column_table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::from("  ");
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<width$}    ", width = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

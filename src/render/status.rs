@@ -10,7 +10,8 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 
-use super::human_bytes;
+use super::{column_table, human_bytes};
+use crate::capacity::{self, gib};
 use crate::launchd::domain;
 use crate::model::desired::{Desired, Mode};
 use crate::model::observed::{Conflict, JobStatus, PlistFile, ServerStatus};
@@ -282,38 +283,81 @@ pub(crate) fn document(desired: &Desired, observed: &Observed, now: i64) -> Json
         },
         "logs": observed.logs.iter().map(|l| json!({ "path": l.path, "exists": l.meta.is_some() })).collect::<Vec<_>>(),
         "conflicts": conflicts,
+        "capacity": capacity(observed),
     }))
+}
+
+/// The loaded models (`/api/ps`: their `size_vram` and context) against the Metal limit
+/// (`specs/capacity.md` §6); `null` when the limit or the loaded models are unknown.
+fn capacity(observed: &Observed) -> Json {
+    let Some(memory) = &observed.memory else {
+        return Json::Null;
+    };
+    let (Some(limit), _) = capacity::limit_of(memory) else {
+        return Json::Null;
+    };
+    let ServerStatus::Up {
+        loaded: Knowable::Known(loaded),
+        ..
+    } = &observed.ollama.server
+    else {
+        return Json::Null;
+    };
+    let total = loaded
+        .iter()
+        .map(|m| m.size_vram)
+        .fold(0, u64::saturating_add);
+    json!({
+        "limit": limit,
+        "limit_text": limit.text(),
+        "loaded": loaded.iter().map(|m| json!({
+            "name": m.name,
+            "size_vram": m.size_vram,
+            "context_length": m.context_length,
+        })).collect::<Vec<_>>(),
+        "total": total,
+        "fits": total <= limit.bytes,
+    })
+}
+
+/// The memory table of the status screen: each loaded model's context and GPU memory, and
+/// their sum against the limit.
+fn capacity_text(capacity: &Json) -> String {
+    let mut out = format!(
+        "\nMemory: Metal lets Ollama use {}\n",
+        capacity["limit_text"].as_str().unwrap_or("")
+    );
+    let loaded = capacity["loaded"].as_array().map_or(&[][..], Vec::as_slice);
+    if !loaded.is_empty() {
+        let mut rows = vec![vec![
+            "LOADED".to_owned(),
+            "CONTEXT".to_owned(),
+            "GPU MEMORY".to_owned(),
+        ]];
+        for m in loaded {
+            rows.push(vec![
+                m["name"].as_str().unwrap_or("").to_owned(),
+                m["context_length"]
+                    .as_u64()
+                    .map_or_else(|| "unknown".to_owned(), |c| c.to_string()),
+                gib(m["size_vram"].as_u64().unwrap_or(0)),
+            ]);
+        }
+        out.push_str(&column_table(&rows));
+    }
+    let total = capacity["total"].as_u64().unwrap_or(0);
+    let limit = capacity["limit"]["bytes"].as_u64().unwrap_or(0);
+    let verdict = if total <= limit {
+        format!("{} free", gib(limit - total))
+    } else {
+        format!("over by {}", gib(total - limit))
+    };
+    let _ = writeln!(out, "  loaded {} of {} ({verdict})", gib(total), gib(limit));
+    out
 }
 
 fn shown(path: &Json, home: &Path) -> String {
     home_path(Path::new(path.as_str().unwrap_or("")), Some(home))
-}
-
-fn column_table(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::from("  ");
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<width$}    ", width = widths[i]);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// The status screen, from [`document`]. `home` shortens paths to `~/…`.
@@ -505,6 +549,9 @@ pub(crate) fn text(doc: &Json, home: &Path) -> String {
             }
             out.push_str(&column_table(&rows));
         }
+    }
+    if doc["capacity"].is_object() {
+        out.push_str(&capacity_text(&doc["capacity"]));
     }
     out.push_str(&next_step(doc));
     out

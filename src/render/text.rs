@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 use similar::TextDiff;
 
-use super::Style;
+use super::{Style, column_table};
+use crate::capacity::{Budget, gib};
 use crate::plan::change::Tally;
 use crate::plan::{Action, Change, Operation, Plan};
 
@@ -193,6 +194,7 @@ pub(crate) fn plan_view(plan: &Plan, view: View<'_>) -> String {
                 "No changes planned, but part of {subject} is unknown (see the notes)."
             );
         }
+        capacity(&mut out, plan);
         notes(&mut out, plan);
         return out;
     }
@@ -254,6 +256,7 @@ pub(crate) fn plan_view(plan: &Plan, view: View<'_>) -> String {
             let _ = writeln!(out, "    fix: {}", blocker.fix);
         }
     }
+    capacity(&mut out, plan);
     notes(&mut out, plan);
     let (add, change, destroy) = plan.summary_counts();
     let counts = format!("{add} to add, {change} to change, {destroy} to destroy");
@@ -287,6 +290,53 @@ fn capital(text: &str) -> String {
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect()
     })
+}
+
+fn capacity(out: &mut String, plan: &Plan) {
+    if let Some(budget) = &plan.capacity {
+        out.push('\n');
+        out.push_str(&budget_table(budget));
+    }
+}
+
+/// The budget as `plan` shows it: the limit and where it comes from, one row per warm model
+/// (context × sequences, weights, KV cache and its type, margin, total) and the sum against the
+/// limit.
+pub(crate) fn budget_table(budget: &Budget) -> String {
+    let mut rows = vec![vec![
+        "model".to_owned(),
+        "context".to_owned(),
+        "weights".to_owned(),
+        "KV cache".to_owned(),
+        "margin".to_owned(),
+        "total".to_owned(),
+    ]];
+    for f in &budget.models {
+        rows.push(vec![
+            f.name.clone(),
+            format!("{} × {}", f.context, f.parallel),
+            gib(f.weights),
+            f.kv_cache.map_or_else(
+                || "unknown".to_owned(),
+                |kv| format!("{} {}", gib(kv), f.kv_cache_type.as_str()),
+            ),
+            gib(f.margin),
+            gib(f.total),
+        ]);
+    }
+    let mut out = format!("Capacity: Metal lets Ollama use {}\n", budget.limit.text());
+    out.push_str(&column_table(&rows));
+    let verdict = match &budget.advice {
+        None => format!("fits ({} to spare)", gib(budget.limit.bytes - budget.total)),
+        Some(advice) => format!("does not fit (over by {})", gib(advice.over_by)),
+    };
+    let _ = writeln!(
+        out,
+        "  sum {} of {}: {verdict}",
+        gib(budget.total),
+        gib(budget.limit.bytes)
+    );
+    out
 }
 
 fn notes(out: &mut String, plan: &Plan) {

@@ -27,6 +27,8 @@ pub enum Tool {
     Ping,
     /// `/usr/bin/osascript` (to quit Ollama.app politely).
     Osascript,
+    /// `/usr/sbin/sysctl` (RAM and the GPU wired-memory cap, for the Metal estimate).
+    Sysctl,
     /// `brew`, found at a Homebrew prefix (the path is part of the tool).
     Brew(PathBuf),
     /// The `ollama` executable at the given path.
@@ -45,6 +47,7 @@ impl Tool {
             Self::Ps => "ps",
             Self::Ping => "ping",
             Self::Osascript => "osascript",
+            Self::Sysctl => "sysctl",
             Self::Brew(_) => "brew",
             Self::Ollama(_) => "ollama",
         }
@@ -61,6 +64,7 @@ impl Tool {
             Self::Ps => PathBuf::from("/bin/ps"),
             Self::Ping => PathBuf::from("/sbin/ping"),
             Self::Osascript => PathBuf::from("/usr/bin/osascript"),
+            Self::Sysctl => PathBuf::from("/usr/sbin/sysctl"),
             Self::Brew(path) | Self::Ollama(path) => path.clone(),
         }
     }

@@ -245,6 +245,8 @@ fn converged(desired: &Desired) -> Facts {
             })
             .collect(),
         conflicts: Knowable::Known(Vec::new()),
+        memory: None,
+        server_config: None,
     };
     let options = Options::default();
     let model = choose_model(desired, &options, &installed_models(&observed)).ok();

@@ -112,7 +112,13 @@ fn adopting_an_install_in_ssollamas_shape_plans_no_changes() {
 
     let plan = mac.ssollama(&["-c", "server.toml", "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, Some(0), "{}", mac.shown(&plan));
-    assert_eq!(plan.stdout, "No changes. This Mac matches server.toml.\n");
+    // Followed by the warm model's budget (`specs/capacity.md`).
+    assert!(
+        plan.stdout
+            .starts_with("No changes. This Mac matches server.toml.\n\nCapacity: "),
+        "{}",
+        plan.stdout
+    );
 
     // Refuses to overwrite, like `init`.
     let again = init_from_machine(&mac, &[]);
@@ -133,7 +139,13 @@ fn adopting_the_seed_plist_notes_what_plan_will_normalize() {
     insta::assert_snapshot!("seed_server_toml", mac.normalize(&toml));
     let plan = mac.ssollama(&["-c", "server.toml", "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, Some(0), "{}", mac.shown(&plan));
-    assert_eq!(plan.stdout, "No changes. This Mac matches server.toml.\n");
+    // Followed by the warm model's budget (`specs/capacity.md`).
+    assert!(
+        plan.stdout
+            .starts_with("No changes. This Mac matches server.toml.\n\nCapacity: "),
+        "{}",
+        plan.stdout
+    );
 }
 
 #[test]

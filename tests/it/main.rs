@@ -9,6 +9,7 @@
 mod adopt;
 mod ansible;
 mod apply;
+mod capacity;
 mod cli;
 mod config_errors;
 mod derived;
