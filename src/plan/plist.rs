@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Change, Context, Operation, PLIST, Plan};
+use super::{Action, Address, Change, Context, Operation, Plan};
 use crate::launchd::plist::{canonical_xml, differing_keys, parse_plist, semantically_equal};
 use crate::model::Observed;
 use crate::model::desired::Desired;
@@ -51,7 +51,8 @@ fn plan_plist(
         PlistFile::Absent { .. } => (Action::Create, "file is absent".to_owned(), Json::Null),
         PlistFile::Unreadable { reason, .. } => {
             plan.unknowns.push(format!(
-                "{PLIST}: `{}` could not be read ({reason}); the file and the job are left alone",
+                "{}: `{}` could not be read ({reason}); the file and the job are left alone",
+                Address::Plist,
                 path.display()
             ));
             return PlistOutcome::Unknown;
@@ -115,7 +116,7 @@ fn plan_plist(
         },
     };
     plan.changes.push(Change {
-        resource: PLIST.to_owned(),
+        resource: Address::Plist,
         action,
         reason,
         before,

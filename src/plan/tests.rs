@@ -496,7 +496,7 @@ fn apply_all(observed: &Observed, plan: &Plan, desired: &Desired) -> Observed {
     })
 }
 
-fn actions(plan: &Plan) -> Vec<(String, Action)> {
+fn actions(plan: &Plan) -> Vec<(Address, Action)> {
     plan.changes
         .iter()
         .map(|c| (c.resource.clone(), c.action))
@@ -525,15 +525,15 @@ fn fresh_mac_installs_configures_loads_pulls_and_warms_in_order() {
     let fresh = fresh_mac(&desired);
     let plan = plan(&desired, &fresh);
     assert!(plan.blockers.is_empty());
-    let m = |n: &str| model_address(&name(n).display());
+    let m = |n: &str| Address::model(&name(n).display());
     assert_eq!(
         actions(&plan),
         [
-            (PROGRAM.to_owned(), Action::Install),
-            (network_address("Ethernet"), Action::SetNetwork),
-            (network_address("Ethernet"), Action::SetDns),
-            (PLIST.to_owned(), Action::Create),
-            (JOB.to_owned(), Action::Load),
+            (Address::Program, Action::Install),
+            (Address::network("Ethernet"), Action::SetNetwork),
+            (Address::network("Ethernet"), Action::SetDns),
+            (Address::Plist, Action::Create),
+            (Address::Job, Action::Load),
         ]
     );
     insta::assert_snapshot!("fresh_mac", text(&plan));
@@ -571,10 +571,10 @@ fn plist_drift_updates_the_file_and_reloads_the_job() {
     assert_eq!(
         actions(&plan),
         [
-            (PLIST.to_owned(), Action::Update),
-            (JOB.to_owned(), Action::Reload),
-            (model_address("qwen2.5-coder:32b"), Action::Warm),
-            (model_address("nomic-embed-text:latest"), Action::Warm),
+            (Address::Plist, Action::Update),
+            (Address::Job, Action::Reload),
+            (Address::model("qwen2.5-coder:32b"), Action::Warm),
+            (Address::model("nomic-embed-text:latest"), Action::Warm),
         ]
     );
     assert!(matches!(
@@ -611,8 +611,8 @@ fn absent_log_files_get_their_directories_before_a_kickstart_only() {
     assert_eq!(
         actions(&planned)[..2],
         [
-            (LOGS.to_owned(), Action::Create),
-            (JOB.to_owned(), Action::Restart),
+            (Address::Logs, Action::Create),
+            (Address::Job, Action::Restart),
         ]
     );
     let dirs = [&desired.logs.stdout, &desired.logs.stderr]
@@ -629,7 +629,7 @@ fn absent_log_files_get_their_directories_before_a_kickstart_only() {
     // A job that is (re)loaded gets its directories from the load itself.
     let fresh = plan(&desired, &fresh_mac(&desired));
     assert!(
-        !fresh.changes.iter().any(|c| c.resource == LOGS),
+        !fresh.changes.iter().any(|c| c.resource == Address::Logs),
         "{fresh:#?}"
     );
     // A running server that answers is not restarted to recreate a deleted log file.
@@ -658,7 +658,7 @@ fn group_writable_plist_is_rewritten_without_reloading_the_job() {
         *mode = 0o664;
     }
     let plan = plan(&desired, &observed);
-    assert_eq!(actions(&plan), [(PLIST.to_owned(), Action::Update)]);
+    assert_eq!(actions(&plan), [(Address::Plist, Action::Update)]);
     insta::assert_snapshot!(check_lines(&plan), @"drift: launchd.plist: file mode 664 lets others write it; launchd refuses it");
 }
 
@@ -670,7 +670,7 @@ fn binary_plist_with_the_same_content_is_rewritten_as_xml_without_a_reload() {
         *binary = true;
     }
     let planned = plan(&desired, &observed);
-    assert_eq!(actions(&planned), [(PLIST.to_owned(), Action::Update)]);
+    assert_eq!(actions(&planned), [(Address::Plist, Action::Update)]);
     assert_eq!(planned.changes[0].reason, "binary plist; rewritten as XML");
     assert!(matches!(
         planned.changes[0].operation,
@@ -697,7 +697,7 @@ fn warm_cloud_models_are_pulled_but_never_warmed() {
     }
     assert_eq!(
         actions(&plan(&desired, &fresh)),
-        [(model_address("gpt-oss:20b-cloud"), Action::Pull)]
+        [(Address::model("gpt-oss:20b-cloud"), Action::Pull)]
     );
 }
 
@@ -722,9 +722,9 @@ fn env_drift_of_the_loaded_job_only_reloads_it() {
     assert_eq!(
         actions(&plan),
         [
-            (JOB.to_owned(), Action::Reload),
-            (model_address("qwen2.5-coder:32b"), Action::Warm),
-            (model_address("nomic-embed-text:latest"), Action::Warm),
+            (Address::Job, Action::Reload),
+            (Address::model("qwen2.5-coder:32b"), Action::Warm),
+            (Address::model("nomic-embed-text:latest"), Action::Warm),
         ]
     );
     insta::assert_snapshot!(text(&plan), @r#"
@@ -758,7 +758,7 @@ fn job_booted_out_by_hand_is_loaded_again() {
     let desired = desired();
     let observed = booted_out_mac(&desired);
     let plan = plan(&desired, &observed);
-    assert_eq!(plan.changes[0].resource, JOB);
+    assert_eq!(plan.changes[0].resource, Address::Job);
     assert!(matches!(
         plan.changes[0].operation,
         Operation::LoadJob { loaded: false, .. }
@@ -855,7 +855,7 @@ fn an_ipv6_dns_server_on_the_mac_is_a_difference_not_an_unknown() {
     assert!(planned.unknowns.is_empty(), "{planned:#?}");
     assert_eq!(
         actions(&planned),
-        [(network_address("Ethernet"), Action::SetDns)]
+        [(Address::network("Ethernet"), Action::SetDns)]
     );
     insta::assert_snapshot!(text(&planned), @r#"
     ssollama will make these changes to this Mac:
@@ -895,8 +895,8 @@ fn an_evicted_warm_model_is_warmed_by_apply_but_is_not_drift() {
     assert_eq!(
         actions(&planned),
         [
-            (model_address("qwen2.5-coder:32b"), Action::Warm),
-            (model_address("nomic-embed-text:latest"), Action::Warm),
+            (Address::model("qwen2.5-coder:32b"), Action::Warm),
+            (Address::model("nomic-embed-text:latest"), Action::Warm),
         ]
     );
     assert!(planned.drift().is_empty(), "{planned:#?}");
@@ -910,7 +910,7 @@ fn an_evicted_warm_model_is_warmed_by_apply_but_is_not_drift() {
         drift
             .changes
             .iter()
-            .any(|c| (c.resource.as_str(), c.action) == (JOB, Action::Reload))
+            .any(|c| (&c.resource, c.action) == (&Address::Job, Action::Reload))
     );
 }
 
@@ -966,7 +966,7 @@ fn prune_removes_only_undeclared_installed_models() {
     let plan = plan(&desired, &observed);
     assert_eq!(
         actions(&plan),
-        [(model_address("mistral:7b"), Action::Remove)]
+        [(Address::model("mistral:7b"), Action::Remove)]
     );
     assert_eq!(plan.summary_counts(), (0, 0, 1));
     insta::assert_snapshot!(text(&plan), @r#"
@@ -1005,7 +1005,7 @@ fn server_down_models_are_known_after_the_server_starts_and_not_counted() {
     let desired = desired();
     let observed = fresh_mac_without_brew(&desired);
     let plan = plan(&desired, &observed);
-    assert_eq!(plan.blockers[0].resource, PROGRAM);
+    assert_eq!(plan.blockers[0].resource, Address::Program);
     assert!(
         !plan
             .changes
@@ -1014,7 +1014,7 @@ fn server_down_models_are_known_after_the_server_starts_and_not_counted() {
         "{plan:#?}"
     );
     for model in &desired.models {
-        let address = model_address(&model.name.display());
+        let address = Address::model(&model.name.display());
         assert!(
             plan.unknowns
                 .iter()
@@ -1504,7 +1504,7 @@ proptest! {
                 prop_assert!(observed.job.known().is_some());
             }
             if matches!(observed.plist, PlistFile::Unreadable { .. }) {
-                prop_assert!(change.resource != PLIST && change.resource != JOB);
+                prop_assert!(change.resource != Address::Plist && change.resource != Address::Job);
             }
             if is_destructive(change) {
                 prop_assert!(
@@ -1715,17 +1715,17 @@ proptest! {
         };
         let desired = desired();
         let plan = plan(&desired, &respelled(&desired, &text, "1", Some("Interactive")));
-        let changed: Vec<(&str, &str)> = plan
+        let changed: Vec<(&Address, &str)> = plan
             .changes
             .iter()
-            .map(|c| (c.resource.as_str(), c.reason.as_str()))
+            .map(|c| (&c.resource, c.reason.as_str()))
             .take(2)
             .collect();
         prop_assert_eq!(
             changed,
             vec![
-                (PLIST, "file differs (1 key: EnvironmentVariables)"),
-                (JOB, "loaded definition differs (OLLAMA_HOST)"),
+                (&Address::Plist, "file differs (1 key: EnvironmentVariables)"),
+                (&Address::Job, "loaded definition differs (OLLAMA_HOST)"),
             ]
         );
     }
