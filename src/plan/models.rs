@@ -41,7 +41,8 @@ fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
     }
     // The reason names the URL already (`Ollama did not answer at …`).
     plan.unknowns.push(format!(
-        "ollama.models: the server is down ({reason}); the declared models are known after the server starts"
+        "{}: the server is down ({reason}); the declared models are known after the server starts",
+        Address::Models
     ));
     for spec in &desired.models {
         let then = if spec.warm && !spec.name.is_cloud() {
@@ -81,7 +82,8 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
     };
     if let Knowable::Unknown { reason } = &installed {
         plan.unknowns.push(format!(
-            "ollama.models: installed models are unknown ({reason}); pulls are planned for every declared model"
+            "{}: installed models are unknown ({reason}); pulls are planned for every declared model",
+            Address::Models
         ));
     }
 
