@@ -34,7 +34,7 @@ use crate::plan::{Address, Blocker, Plan};
 use crate::sys::machine::Machine;
 use journal::{StepRecord, StepStatus};
 
-/// Bounds of the waits and retries (defaults from macos.md §3: bootout is asynchronous, a
+/// Bounds of the waits and retries (defaults from docs/macos.md §3: bootout is asynchronous, a
 /// bootstrap right after it may fail with EIO 5 for a moment).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timing {

@@ -44,7 +44,7 @@ fn plan_plist(
         contents: contents.clone(),
     };
     // Agents must belong to the user who loads them, daemons to root; neither may be group- or
-    // world-writable, or launchd refuses the file (macos.md §4.1).
+    // world-writable, or launchd refuses the file (docs/macos.md §4.1).
     let owner = desired.service.mode.plist_owner(observed.host.uid);
     let mut outcome = PlistOutcome::Changing;
     let (action, reason, before) = match &observed.plist {

@@ -1,5 +1,5 @@
 //! Planner tests: example scenarios (with rendered snapshots) and properties over a pure model of
-//! the Mac ([`simulate`]); design guide §1.9 layer 2.
+//! the Mac ([`simulate`]): the planner's test layer in ARCHITECTURE.md.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
