@@ -3,10 +3,10 @@
 //! whether it stays flat with 200 `[[models]]`. Prints figures; asserts nothing about time
 //! (machines here are shared and noisy): the goals are stated next to the numbers.
 //!
-//! Goals (issue 11): wall time / ONE single injected call ≤ 1.3 — observation is one round, no
-//! probe waits for another, so the physical limit is one call; the call is measured as one run
-//! of the fake `sw_vers` (spawn + the injected 100 ms), the most trivial external call — and
-//! plan time with 200 models ≈ plan time with 1 model.
+//! Goals (the performance layer of ARCHITECTURE.md): wall time / ONE single injected call
+//! ≤ 1.3 — observation is one round, no probe waits for another, so the physical limit is one
+//! call; the call is measured as one run of the fake `sw_vers` (spawn + the injected 100 ms), the
+//! most trivial external call — and plan time with 200 models ≈ plan time with 1 model.
 #![allow(
     clippy::unwrap_used,
     clippy::disallowed_methods,

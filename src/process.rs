@@ -1,7 +1,7 @@
 //! Small system probes: `sw_vers`, `lsof`, `ps` and `ping` command lines, their readers, and
 //! [`find_conflicts`], which turns listeners and processes into [`Conflict`]s.
 //!
-//! Pure: builds [`Cmd`] values and parses outputs (formats from macos.md §8); never runs
+//! Pure: builds [`Cmd`] values and parses outputs (formats from docs/macos.md §8); never runs
 //! anything, reads files or touches the environment.
 
 use std::collections::BTreeSet;
@@ -254,7 +254,7 @@ pub(crate) fn ping(address: Ipv4Addr) -> Cmd {
 }
 
 /// Whether `command` is Ollama.app itself (which SIGTERMs other `ollama serve`s when its own
-/// server fails, macos.md §5.3).
+/// server fails, docs/macos.md §5.3).
 fn is_ollama_app(command: &str) -> bool {
     command == OLLAMA_APP_EXECUTABLE || basename(command) == "Ollama"
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Change, Operation};
+use crate::plan::{Address, Change, Operation};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +45,7 @@ pub(crate) struct StepRecord {
     /// The converge round (1-based).
     pub round: usize,
     /// Resource address (`launchd.job`, `ollama.model["llama3:latest"]`, `conflict.ollama_app`).
-    pub resource: String,
+    pub resource: Address,
     /// The action as `plan --json` spells it (`reload`, `pull`, …; `take-over` for conflicts).
     pub action: String,
     /// How it ended.
@@ -148,9 +148,6 @@ pub(crate) const TAKE_OVER: &str = "take-over";
 /// The action of the joint check of the warm models after a round's warm steps.
 pub(crate) const WARM_CHECK: &str = "check-warm";
 
-/// Its resource: all declared models.
-pub(crate) const WARM_CHECK_RESOURCE: &str = "ollama.models";
-
 /// The action name of a rollback after a failed load: the previous plist put back and loaded.
 pub(crate) const ROLLBACK: &str = "rollback";
 
@@ -163,11 +160,11 @@ mod tests {
 
     use super::{StepRecord, StepStatus, depends_on, skip_reason, tally};
     use crate::ollama::name::ModelName;
-    use crate::plan::{Action, Change, Operation};
+    use crate::plan::{Action, Address, Change, Operation};
 
-    fn change(resource: &str, action: Action, operation: Operation) -> Change {
+    fn change(resource: Address, action: Action, operation: Operation) -> Change {
         Change {
-            resource: resource.to_owned(),
+            resource,
             action,
             reason: String::new(),
             before: Json::Null,
@@ -182,7 +179,7 @@ mod tests {
 
     fn set_manual() -> Change {
         change(
-            "network.service[\"Ethernet\"]",
+            Address::network("Ethernet"),
             Action::SetNetwork,
             Operation::SetManual {
                 service: "Ethernet".to_owned(),
@@ -195,7 +192,7 @@ mod tests {
 
     fn load() -> Change {
         change(
-            "launchd.job",
+            Address::Job,
             Action::Reload,
             Operation::LoadJob {
                 domain: "gui/501".parse().unwrap(),
@@ -208,7 +205,7 @@ mod tests {
 
     fn pull(name: &str) -> Change {
         change(
-            &format!("ollama.model[\"{name}\"]"),
+            Address::model(name),
             Action::Pull,
             Operation::PullModel { name: model(name) },
         )
@@ -216,7 +213,7 @@ mod tests {
 
     fn warm(name: &str) -> Change {
         change(
-            &format!("ollama.model[\"{name}\"]"),
+            Address::model(name),
             Action::Warm,
             Operation::WarmModel {
                 name: model(name),
@@ -238,7 +235,7 @@ mod tests {
     #[test]
     fn a_failed_dns_step_does_not_skip_the_job_load() {
         let dns = change(
-            "network.service[\"Ethernet\"]",
+            Address::network("Ethernet"),
             Action::SetDns,
             Operation::SetDnsServers {
                 service: "Ethernet".to_owned(),
@@ -279,9 +276,9 @@ mod tests {
 
     #[test]
     fn a_failed_install_skips_the_job_and_the_models_but_not_the_plist() {
-        let install = change("ollama.program", Action::Install, Operation::InstallOllama);
+        let install = change(Address::Program, Action::Install, Operation::InstallOllama);
         let write = change(
-            "launchd.plist",
+            Address::Plist,
             Action::Create,
             Operation::WritePlist {
                 path: PathBuf::from("/x.plist"),
@@ -296,7 +293,7 @@ mod tests {
     #[test]
     fn a_failed_pull_skips_the_create_from_it_and_a_failed_create_its_warm() {
         let create = change(
-            "ollama.model[\"llama3:8k\"]",
+            Address::model("llama3:8k"),
             Action::Create,
             Operation::CreateModel {
                 name: model("llama3:8k"),
@@ -315,7 +312,7 @@ mod tests {
     #[test]
     fn a_failed_bootout_keeps_the_plist() {
         let bootout = change(
-            "launchd.job",
+            Address::Job,
             Action::Delete,
             Operation::BootoutJob {
                 domain: "gui/501".parse().unwrap(),
@@ -323,7 +320,7 @@ mod tests {
             },
         );
         let remove = change(
-            "launchd.plist",
+            Address::Plist,
             Action::Delete,
             Operation::RemovePlist {
                 path: PathBuf::from("/x.plist"),

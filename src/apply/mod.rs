@@ -30,11 +30,11 @@ use serde::Serialize;
 
 use crate::model::Observed;
 use crate::observe;
-use crate::plan::{Blocker, Plan};
+use crate::plan::{Address, Blocker, Plan};
 use crate::sys::machine::Machine;
 use journal::{StepRecord, StepStatus};
 
-/// Bounds of the waits and retries (defaults from macos.md §3: bootout is asynchronous, a
+/// Bounds of the waits and retries (defaults from docs/macos.md §3: bootout is asynchronous, a
 /// bootstrap right after it may fail with EIO 5 for a moment).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timing {
@@ -140,7 +140,7 @@ pub(crate) enum Event {
         /// 1-based round.
         round: usize,
         /// Resource address.
-        resource: String,
+        resource: Address,
         /// Action name.
         action: String,
     },
@@ -189,7 +189,7 @@ pub(crate) enum Outcome {
     /// Every round executed without error, yet changes remain.
     NotConverged {
         /// The resources still planned.
-        remaining: Vec<String>,
+        remaining: Vec<Address>,
     },
     /// Nothing is planned, but facts remain unknown.
     Unresolved {

@@ -140,7 +140,7 @@ pub(super) mod tests {
 
     use super::{PreflightError, STAFF_GID, home_owner, preflight};
     use crate::model::desired::Mode;
-    use crate::plan::{Action, Change, Operation, Plan};
+    use crate::plan::{Action, Address, Change, Operation, Plan};
 
     pub(in crate::apply) fn desired(mode: &Mode) -> crate::model::Desired {
         let text = match mode {
@@ -155,7 +155,7 @@ pub(super) mod tests {
     fn one_change() -> Plan {
         Plan {
             changes: vec![Change {
-                resource: "launchd.job".to_owned(),
+                resource: Address::Job,
                 action: Action::Reload,
                 reason: String::new(),
                 before: serde_json::Value::Null,
@@ -198,7 +198,7 @@ pub(super) mod tests {
         let agent = desired(&Mode::Agent);
         let create = |dirs: &[&str]| Plan {
             changes: vec![Change {
-                resource: "launchd.logs".to_owned(),
+                resource: Address::Logs,
                 action: Action::Create,
                 reason: String::new(),
                 before: serde_json::Value::Null,

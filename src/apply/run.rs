@@ -10,7 +10,7 @@ use super::{Cancel, Event, Outcome, Report, Reporter, Settings, steps};
 use crate::model::observed::Conflict;
 use crate::model::{Desired, Knowable, Observed};
 use crate::observe;
-use crate::plan::{Change, Operation, Plan};
+use crate::plan::{Address, Change, Operation, Plan};
 
 /// A function from `server.toml` and an observation to a plan (`plan::plan`, or destroy's).
 pub(crate) type Planner<'a> = &'a dyn Fn(&Desired, &Observed) -> Plan;
@@ -217,7 +217,7 @@ async fn execute_round(
         for status in rollbacks {
             let record = StepRecord {
                 round,
-                resource: "launchd.job".to_owned(),
+                resource: Address::Job,
                 action: journal::ROLLBACK.to_owned(),
                 status,
                 millis: 0,
@@ -246,7 +246,7 @@ async fn execute_round(
             failed = true;
             let record = StepRecord {
                 round,
-                resource: journal::WARM_CHECK_RESOURCE.to_owned(),
+                resource: Address::Models,
                 action: journal::WARM_CHECK.to_owned(),
                 status: StepStatus::Failed {
                     error: steps::error_chain(&error),
@@ -306,13 +306,8 @@ async fn run_step(ctx: &steps::Ctx<'_>, change: &Change, round: usize) -> StepRe
 /// Homebrew's job. With any other blocker (a missing network service, a port held by an unrelated
 /// process) apply stops before touching anything, Ollama.app included.
 pub(crate) fn only_take_over_blockers(plan: &Plan, observed: &Observed) -> bool {
-    const TAKEOVER: [&str; 2] = ["conflict.ollama_app", "conflict.homebrew_service"];
     let has_targets = matches!(&observed.conflicts, Knowable::Known(list) if list.iter().any(|c| !matches!(c, Conflict::PortTaken { .. })));
-    has_targets
-        && plan
-            .blockers
-            .iter()
-            .all(|b| TAKEOVER.contains(&b.resource.as_str()))
+    has_targets && plan.blockers.iter().all(|b| b.resource.taken_over())
 }
 
 /// `--take-over`: quit Ollama.app, boot out `homebrew.mxcl.ollama`. A port taken by anything
@@ -330,12 +325,11 @@ async fn take_over(
     };
     for conflict in conflicts {
         let (resource, result) = match conflict {
-            Conflict::OllamaAppRunning { .. } => (
-                "conflict.ollama_app",
-                steps::quit_ollama_app(settings).await,
-            ),
+            Conflict::OllamaAppRunning { .. } => {
+                (Address::OllamaApp, steps::quit_ollama_app(settings).await)
+            }
             Conflict::HomebrewServiceLoaded { target } => (
-                "conflict.homebrew_service",
+                Address::HomebrewService,
                 steps::bootout_homebrew(settings, cancel, target).await,
             ),
             Conflict::PortTaken { .. } => continue,
@@ -348,7 +342,7 @@ async fn take_over(
         };
         let record = StepRecord {
             round,
-            resource: resource.to_owned(),
+            resource,
             action: journal::TAKE_OVER.to_owned(),
             status,
             millis: 0,

@@ -1,4 +1,4 @@
-//! The capacity plan (issue 13): what Metal lets Ollama use, what each warm model takes, whether
+//! The capacity plan: what Metal lets Ollama use, what each warm model takes, whether
 //! they fit together, and — when they do not — what would make them fit, each computed. Pure:
 //! every input is a value (the parsed log, `sysctl`, `/api/tags` sizes, `/api/show`
 //! geometry, the server's environment), so plan and status can call it on observed data.
@@ -23,18 +23,18 @@ use crate::ollama::show::KvGeometry;
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
 
-/// Ollama's smallest context (`server/sched.go` `GetRunner`: `NumCtx` at least 4).
+/// Ollama's smallest context (docs/ollama.md §14.1: `num_ctx` at least 4).
 pub(crate) const MIN_CONTEXT: u64 = 4;
 
-/// What Ollama adds to every Metal allocation it estimates (`discover/gpu_darwin.go`
-/// `metalMinimumMemory`, 512 MiB, added per runner in `llm/memory.go` `EstimateGPULayers`).
+/// What Ollama adds to every Metal allocation it estimates (512 MiB per
+/// runner: docs/ollama.md §14.2).
 pub(crate) const METAL_MINIMUM_MEMORY: u64 = 512 * MIB;
 
 /// What a suggested `iogpu.wired_limit_mb` must leave to macOS and the other processes:
 /// ssollama's own rule (not Ollama's or Apple's), 8 GiB, so the advice never starves the Mac.
 pub(crate) const MACOS_RESERVE: u64 = 8 * GIB;
 
-/// The `num_batch` Ollama runs with unless told otherwise (`api/types.go` `DefaultOptions`).
+/// The `num_batch` Ollama runs with unless told otherwise (docs/ollama.md §14.2).
 pub(crate) const DEFAULT_BATCH: u64 = 512;
 
 /// Bytes in binary GiB with one decimal, rounded (`51.8 GiB`), as Ollama logs memory
@@ -192,8 +192,8 @@ pub(crate) enum KvCacheType {
 }
 
 impl KvCacheType {
-    /// The variable's value as `llm/memory.go` reads it: lower-cased; anything but `q8_0` and
-    /// `q4_0` (`GGML.SupportsKVCacheType`) is f16.
+    /// The variable's value as Ollama reads it: lower-cased; anything but `q8_0` and
+    /// `q4_0` is f16 (docs/ollama.md §14.2).
     pub(crate) fn from_env(value: &str) -> Self {
         match value.to_ascii_lowercase().as_str() {
             "q8_0" => Self::Q8_0,
@@ -332,13 +332,13 @@ pub(crate) struct Footprint {
 
 /// A model's footprint under `settings`:
 /// `weights + kv + METAL_MINIMUM_MEMORY + graph + OLLAMA_GPU_OVERHEAD`, where
-/// - `ctx = min(context, training context)` (`llm/server.go` `NewLlamaServer`), `cells = ctx ×
-///   parallel` (`fs/ggml/ggml.go` `GraphSize`: `context *= numParallel`);
+/// - `ctx = min(context, training context)` (docs/ollama.md §14.1), `cells = ctx ×
+///   parallel` (docs/ollama.md §14.2: `context *= numParallel`);
 /// - `kv = block_count × cells × (key_length + value_length) × head_count_kv × bytes`
 ///   (`GraphSize`, full attention on every layer);
 /// - `bytes` = 2 (`f16`), 1 (`q8_0`), 0.5 (`q4_0`) — quantized only when flash attention is on:
 ///   `OLLAMA_FLASH_ATTENTION` when set, else the architecture's default, and only for a model
-///   that supports it (`llm/memory.go` `EstimateGPULayers`);
+///   that supports it (docs/ollama.md §14.2);
 /// - `graph` without flash attention = `4 × batch × cells × (1 + head_count)` (the f32
 ///   attention scores of one batch against the whole cache: the context term of `GraphSize`'s
 ///   llama and qwen2 full-offload estimates), `batch = min(ctx, 512)`; with flash attention

@@ -13,6 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::Printer;
 use crate::apply::journal::{StepRecord, StepStatus};
 use crate::apply::{Event, Reporter};
+use crate::plan::Address;
 use crate::render::text::View;
 use crate::render::{self, Style};
 
@@ -105,7 +106,7 @@ impl Progress {
     }
 
     /// On a terminal, a spinner while a step runs (a reload may wait a minute for Ollama).
-    fn started(&self, action: &str, resource: &str) {
+    fn started(&self, action: &str, resource: &Address) {
         if !self.bars {
             return;
         }

@@ -12,15 +12,15 @@ use super::error::ConfigError;
 use crate::model::desired::ParameterValue;
 use crate::ollama::name::ModelName;
 
-/// The smallest context Ollama honours: `server/sched.go` `getRunner` raises a smaller
-/// `num_ctx` to 4.
+/// The smallest context Ollama honours: it raises a smaller `num_ctx` to 4 (docs/ollama.md
+/// §12.1).
 pub(crate) const MIN_CONTEXT: i64 = 4;
-/// The largest: Ollama's `num_ctx` is a Go `int`, and `llm/llama_server.go` passes
-/// `num_ctx × num_parallel` to llama-server's `-c`, a 32-bit integer there.
+/// The largest: Ollama passes `num_ctx × num_parallel` to llama-server's `-c`, a 32-bit
+/// integer there (docs/ollama.md §14.1).
 pub(crate) const MAX_CONTEXT: i64 = i32::MAX as i64;
 
-/// The Go type of an `api.Options` field, as `api/types.go` `FormatParams` (the Modelfile
-/// parser) and `Options.FromMap` (a model's stored parameters) read it.
+/// The Go type of an `api.Options` field, as Ollama reads it from Modelfile text and from a
+/// model's stored parameters (docs/ollama.md §14.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// `int` or `*int`.
@@ -33,8 +33,8 @@ enum Kind {
     Strings,
 }
 
-/// Every field of `api/types.go` `Options` and its embedded `Runner`, by JSON name (Ollama
-/// `fb30760`). `num_ctx` is there so that it gets its own diagnostic.
+/// Every field of Ollama's `api.Options` and its embedded `Runner`, by JSON name, at the
+/// commit docs/ollama.md names (§12.4). `num_ctx` is there so that it gets its own diagnostic.
 const PARAMETERS: &[(&str, Kind)] = &[
     ("num_ctx", Kind::Integer),
     ("num_batch", Kind::Integer),

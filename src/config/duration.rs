@@ -2,7 +2,7 @@
 //!
 //! Pure. A port of Go's `time.ParseDuration` (the error texts are Go's), plus Ollama's
 //! fallback for environment values: a bare integer is a number of seconds
-//! (`envconfig/config.go`, see `ollama.md` §1.9 and §4). Negative means "forever".
+//! (docs/ollama.md §1.9 and §4). Negative means "forever".
 
 /// Why a text is not a duration; the `Display` text is Go's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,7 +2,7 @@
 //!
 //! Pure: builds commands as data and classifies a finished command's `(status, stdout,
 //! stderr)`; it never runs anything (the `sys::exec` gateway does). Exit codes and texts are
-//! from real captures (macos.md §1.3, §3.2). Entry points: [`print()`] + [`parse_print`],
+//! from real captures (docs/macos.md §1.3, §3.2). Entry points: [`print()`] + [`parse_print`],
 //! [`bootstrap`] + [`classify_bootstrap`], [`bootout`] + [`classify_bootout`].
 
 use std::collections::BTreeMap;
@@ -72,7 +72,7 @@ pub(crate) fn bootstrap(domain: Domain, plist: &Path) -> Cmd {
 }
 
 /// `launchctl bootout <domain>/<label>`: stop and unload. Asynchronous: poll [`print()`] until
-/// it says not loaded (macos.md §3.3).
+/// it says not loaded (docs/macos.md §3.3).
 pub(crate) fn bootout(target: &ServiceTarget) -> Cmd {
     launchctl(vec!["bootout".to_owned(), target.to_string()])
 }
@@ -147,7 +147,7 @@ pub(crate) fn parse_print(
     }
 }
 
-/// What a finished `launchctl bootstrap` means (macos.md §3.2).
+/// What a finished `launchctl bootstrap` means (docs/macos.md §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub(crate) enum BootstrapOutcome {
@@ -194,7 +194,7 @@ pub(crate) fn classify_bootstrap(status: Option<i32>, stderr: &str) -> Bootstrap
     }
 }
 
-/// What a finished `launchctl bootout <domain>/<label>` means (macos.md §3.2).
+/// What a finished `launchctl bootout <domain>/<label>` means (docs/macos.md §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub(crate) enum BootoutOutcome {
@@ -214,7 +214,7 @@ pub(crate) enum BootoutOutcome {
 }
 
 /// Classifies a finished `launchctl bootout`. Real Macs answer a job that is not loaded with
-/// exit 3 `Boot-out failed: 3: No such process` (macos.md §3.2); exit 113 counts as not loaded
+/// exit 3 `Boot-out failed: 3: No such process` (docs/macos.md §3.2); exit 113 counts as not loaded
 /// only with the `Could not find service` text, on stderr or on stdout as for `print`.
 pub(crate) fn classify_bootout(status: Option<i32>, stdout: &str, stderr: &str) -> BootoutOutcome {
     match status {

@@ -2,7 +2,7 @@
 //! job's plist lives.
 //!
 //! Pure: derives names and paths from `server.toml`'s [`Mode`] and the caller's uid; it never
-//! asks launchd anything (macos.md §3.1).
+//! asks launchd anything (docs/macos.md §3.1).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -141,7 +141,7 @@ impl From<ServiceTarget> for String {
 }
 
 /// The domain a job of this mode lives in: agents in the user's `gui/<uid>`, daemons in
-/// `system`. `uid` is the real uid of the user (not `0` under `sudo`, macos.md §8.2).
+/// `system`. `uid` is the real uid of the user (not `0` under `sudo`, docs/macos.md §8.2).
 pub(crate) fn domain_for(mode: &Mode, uid: u32) -> Domain {
     match mode {
         Mode::Agent => Domain::Gui(uid),

@@ -25,7 +25,7 @@ use crate::text::{Xml, xml_escape};
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n";
 
 /// Environment variables launchd adds to every job by itself (`launchctl print` shows them in
-/// `environment`); they are not drift. See macos.md §1.1.
+/// `environment`); they are not drift. See docs/macos.md §1.1.
 const LAUNCHD_ADDED_ENV: [&str; 2] = ["XPC_SERVICE_NAME", "OSLogRateLimit"];
 
 /// The group daemons run as (the primary group of macOS user accounts).
@@ -46,7 +46,7 @@ pub(crate) enum PlistError {
 }
 
 /// The home directory of a daemon's `UserName` (`HOME` is not set for daemons, and Ollama panics
-/// without it: ollama issue #8756, macos.md §4.2).
+/// without it: docs/macos.md §4.2).
 pub(crate) fn daemon_home(user: &str) -> String {
     format!("/Users/{user}")
 }
@@ -56,7 +56,7 @@ pub(crate) fn daemon_home(user: &str) -> String {
 /// Keys: `Label`, `ProgramArguments`, `EnvironmentVariables` (`OLLAMA_HOST`, the `[ollama]`
 /// settings, and for daemons `HOME`), `RunAtLoad`, `KeepAlive`, `StandardOutPath`,
 /// `StandardErrorPath`, `ProcessType` from `service.process_type` (`Interactive` by default:
-/// launchd otherwise throttles CPU and I/O of the job, macos.md §4; `Standard`, launchd's
+/// launchd otherwise throttles CPU and I/O of the job, docs/macos.md §4; `Standard`, launchd's
 /// default, is written as no key), and for daemons `UserName`, `GroupName` and
 /// `WorkingDirectory`.
 pub(crate) fn desired_plist(desired: &Desired, program: &Path) -> Dictionary {
@@ -348,7 +348,7 @@ pub(crate) fn loaded_matches(
     };
     let arguments = program_arguments(desired);
     // launchd infers `program` from `ProgramArguments[0]` ("inferred program"); some prints omit
-    // the line (macos.md §1.2 E), so only a printed program counts.
+    // the line (docs/macos.md §1.2 E), so only a printed program counts.
     if loaded.program.is_some() {
         check(
             "program",

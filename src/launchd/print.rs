@@ -1,6 +1,6 @@
 //! Reading `launchctl print <domain>/<label>` into a [`LoadedJob`].
 //!
-//! Pure. Apple says the output "is NOT API", so the parser is defensive (macos.md §1.1): it
+//! Pure. Apple says the output "is NOT API", so the parser is defensive (docs/macos.md §1.1): it
 //! reads only the keys it knows, only at depth 1 (nested blocks such as `resource coalition`
 //! carry their own `state =` lines), takes `environment = {` by exact name (never `inherited
 //! environment` or `default environment`), skips lines it does not understand (`…` elisions,
@@ -465,7 +465,7 @@ impl Reader<'_> {
 /// element per depth-2 line, a multi-line element whole; of depth-1 closers with no other
 /// depth-1 line between them, the last closes the block (the others are raw value lines). `pid` is `None` unless the output has one
 /// (only while running). Missing keys stay `None`/empty: an excerpt (such as the headerless
-/// capture in macos.md §1.2 F) parses as far as it goes, and output truncated at depth 1 keeps
+/// capture in docs/macos.md §1.2 F) parses as far as it goes, and output truncated at depth 1 keeps
 /// what it has.
 ///
 /// # Errors
@@ -508,7 +508,7 @@ pub(crate) fn parse_service_print(text: &str) -> Result<LoadedJob, PrintParseErr
 
 /// Keeps only the variables of `environment` that are not launchd's own additions
 /// (`XPC_SERVICE_NAME`, `OSLogRateLimit`), for comparison with a plist's
-/// `EnvironmentVariables` (macos.md §1.1).
+/// `EnvironmentVariables` (docs/macos.md §1.1).
 pub(crate) fn job_environment(environment: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     environment
         .iter()

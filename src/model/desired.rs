@@ -117,7 +117,7 @@ pub struct Service {
     pub process_type: ProcessType,
 }
 
-/// launchd's `ProcessType` (launchd.plist(5), macos.md §4): how much launchd throttles the
+/// launchd's `ProcessType` (launchd.plist(5), docs/macos.md §4): how much launchd throttles the
 /// job's CPU and I/O.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -302,7 +302,7 @@ pub struct OllamaSettings {
     /// `[ollama.extra_env]`, verbatim.
     pub extra_env: BTreeMap<String, String>,
     /// `cloud`: `Some(false)` writes `OLLAMA_NO_CLOUD=1`, `Some(true)` writes `0`, `None`
-    /// nothing (`envconfig/config.go` `NoCloudEnv`, a `strconv.ParseBool` flag).
+    /// nothing (a boolean variable: docs/ollama.md §4, §4.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud: Option<bool>,
 }
@@ -394,8 +394,8 @@ impl ModelSpec {
     }
 }
 
-/// A model ssollama builds with `POST /api/create` (`from` + `parameters`, `api/types.go`
-/// `CreateRequest`) so that its own parameters carry the context: Ollama's `/v1` ignores
+/// A model ssollama builds with `POST /api/create` (`from` + `parameters`, docs/ollama.md
+/// §12.4) so that its own parameters carry the context: Ollama's `/v1` ignores
 /// `num_ctx`, and Claude Code cannot send it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DerivedModel {

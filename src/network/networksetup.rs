@@ -1,7 +1,7 @@
 //! `networksetup` command lines ([`Cmd`] values) and readers for what it prints.
 //!
 //! Pure: builds commands and parses `(status, stdout, stderr)`; never runs anything. Formats are
-//! from real captures (macos.md §6): `-listallnetworkservices` starts with an asterisk notice and
+//! from real captures (docs/macos.md §6): `-listallnetworkservices` starts with an asterisk notice and
 //! marks disabled services with a leading `*`; `-getinfo` starts with the method line and may
 //! omit any other line; errors are `** Error: …` lines, sometimes with exit 0 (§6.7).
 
@@ -318,7 +318,7 @@ pub(crate) fn classify_error(status: Option<i32>, stdout: &str, stderr: &str) ->
 }
 
 /// Whether a finished `networksetup` run failed: a non-zero status, or a `** Error` line even
-/// with exit 0 (macos.md §6.7).
+/// with exit 0 (docs/macos.md §6.7).
 ///
 /// # Errors
 /// The [`classify_error`] of a failed run.

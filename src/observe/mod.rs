@@ -42,7 +42,7 @@ pub(crate) use program::find_program;
 pub(crate) use scope::NetworkScope;
 pub use scope::Scope;
 
-/// The Homebrew service that competes with ours for the port (macos.md §5).
+/// The Homebrew service that competes with ours for the port (docs/macos.md §5).
 pub(crate) const HOMEBREW_LABEL: &str = "homebrew.mxcl.ollama";
 
 /// How to observe: the machine context (who we are, where the tools are) and how long to wait.

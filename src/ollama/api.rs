@@ -1,7 +1,7 @@
 //! Wire types of Ollama's native HTTP API (`/api/*`), as serde structs.
 //!
 //! Pure data: no HTTP (the `ollama::client` gateway sends and receives these). Field names and
-//! order follow Ollama's Go structs (`api/types.go`, ollama.md §1), so serializing a response
+//! order follow Ollama's Go structs (docs/ollama.md §1), so serializing a response
 //! type gives the bytes Ollama would send (the fake server relies on that); optional and newer
 //! fields default when absent, so older servers still parse. Unknown fields are ignored.
 
@@ -234,7 +234,7 @@ pub(crate) struct DeleteRequest {
 
 /// The JSON value for a request's `keep_alive` from a duration as written in `server.toml`:
 /// a number for integer or decimal seconds (`"-1"` as a *string* is a 400 — Go's
-/// `time.ParseDuration` wants a unit), else the string (`"24h"`, `"-1m"`) (ollama.md §1.9).
+/// `time.ParseDuration` wants a unit), else the string (`"24h"`, `"-1m"`) (docs/ollama.md §1.9).
 pub(crate) fn keep_alive_value(text: &str) -> Value {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<i64>() {

@@ -1,4 +1,4 @@
-//! The `ollama` command line's text output (ollama.md §5.3). Pure.
+//! The `ollama` command line's text output (docs/ollama.md §5.3). Pure.
 
 /// The CLI's own version from `ollama --version` output.
 ///
@@ -24,7 +24,7 @@ mod tests {
 
     #[test]
     fn versions_from_the_real_outputs() {
-        // ollama.md §5.3, verbatim from issue #11737 and the source.
+        // docs/ollama.md §5.3: a real capture, and the source.
         assert_eq!(
             parse_version_output("ollama version is 0.12.3\n").as_deref(),
             Some("0.12.3")

@@ -345,7 +345,7 @@ impl Client {
     }
 
     /// Unloads a model now: `/api/generate` with no prompt and `keep_alive: 0`, as `ollama rm`
-    /// does before it deletes (`DeleteHandler` in Ollama's `cmd/cmd.go`). The server unloads
+    /// does before it deletes (docs/ollama.md §1.7). The server unloads
     /// before it checks capabilities, so this works for embedding-only models too. `Ok(false)`
     /// when Ollama does not know the model (404: nothing to unload).
     ///

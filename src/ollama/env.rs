@@ -1,4 +1,4 @@
-//! What Ollama's environment variables mean, as `envconfig/config.go` reads them (ollama.md §4).
+//! What Ollama's environment variables mean, as Ollama reads them (docs/ollama.md §4).
 //!
 //! Pure: no env, no fs. Owns Ollama's parsing of `OLLAMA_HOST` ([`parse_host`]), of its boolean
 //! variables ([`parse_bool`]) and of `OLLAMA_DEBUG` ([`debug_level`]), and the comparison of two
@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::config::validate::DEFAULT_PORT;
 use crate::model::desired::Listen;
 
-/// Ollama's boolean variables (`Bool` / `BoolWithDefault` in `envconfig/config.go`) that exist
-/// on macOS (ollama.md §4.1); `OLLAMA_DEBUG` is a level, see [`debug_level`].
+/// Ollama's boolean variables (`Bool` / `BoolWithDefault`, docs/ollama.md §4) that exist
+/// on macOS (docs/ollama.md §4.1); `OLLAMA_DEBUG` is a level, see [`debug_level`].
 const BOOLEANS: [&str; 9] = [
     "OLLAMA_FLASH_ATTENTION",
     "OLLAMA_NOPRUNE",
@@ -66,7 +66,7 @@ pub(crate) fn debug_level(raw: &str) -> i64 {
 }
 
 /// Where `OLLAMA_HOST` makes `ollama serve` listen, parsed like Ollama's `envconfig.Host()`
-/// (ollama.md §4): quotes and spaces stripped, an optional scheme (`http` → port 80, `https` →
+/// (docs/ollama.md §4): quotes and spaces stripped, an optional scheme (`http` → port 80, `https` →
 /// 443), a path dropped, `host:port` split like Go's `net.SplitHostPort`, an invalid port replaced
 /// by the default. An empty host (`:11434`) is every interface; `localhost` is `127.0.0.1`.
 ///

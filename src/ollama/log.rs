@@ -1,20 +1,19 @@
 //! Ollama's server log (`ollama serve`'s stderr, the file ssollama's launchd job writes): the
-//! `log/slog` text lines it prints (`time=… level=INFO source=types.go:112 msg="inference
-//! compute" id=0 library=Metal … total="21.3 GiB" available="21.3 GiB"`), what the last server
+//! `log/slog` text lines it prints (`time=… level=INFO … msg="inference compute" id=0
+//! library=Metal … total="21.3 GiB" available="21.3 GiB"`), what the last server
 //! start said about its GPU, and the prompts it truncated. Pure: the caller reads the file.
 //!
-//! Formats, from Ollama's source and from public logs (`tests/fixtures/ollama/logs/`):
+//! Formats (docs/ollama.md §14.5, and public logs in `tests/fixtures/ollama/logs/`):
 //! - slog's `TextHandler` writes `key=value` pairs separated by one space; a key or value that
 //!   is empty or holds a space, `=`, `"` or a non-printable character is written with
 //!   `strconv.Quote` (`"total vram"="10.7 GiB"`), see [`super::goquote`].
-//! - `inference compute` (`discover/types.go` `LogDetails`, one line per device): v0.12.5/v0.12.6
+//! - `inference compute` (one line per device): v0.12.5/v0.12.6
 //!   `id library compute name description libdirs driver pci_id type total available`;
 //!   v0.12.7–v0.12.10 add `filtered_id`; from v0.12.11 `filter_id` (and `pci_id=""`); later
 //!   versions `name=MTL0 type=iGPU`; before v0.12 `id library variant compute driver name total
 //!   available` with `library=metal`. `total`/`available` are `format.HumanBytes2`.
-//! - `truncating input prompt` (`runner/ollamarunner/runner.go` `Server.NewSequence`, the
-//!   llamarunner and, later, `llm/llama_server.go`): `limit prompt keep new`; old versions
-//!   print only `limit prompt`.
+//! - `truncating input prompt`: `limit prompt keep new`; old versions print only
+//!   `limit prompt`.
 //! - A line may carry a prefix before `time=` (journald's `Aug 09 17:27:40 ollama[2540]: `);
 //!   lines that are not slog records (`[GIN] …`, the runner's llama.cpp output) are skipped.
 
@@ -175,8 +174,8 @@ impl ServerStart {
 /// The last server start of a log that may hold several (the launchd job appends to one
 /// file): `None` when the log shows no start at all.
 ///
-/// A start begins at `server config` (`server/routes.go` `Serve`, logged first; before v0.6 as
-/// a plain `… routes.go:1187: INFO server config env=…` line), or at `Listening on` when no
+/// A start begins at `server config` (logged first; before v0.6 as a plain
+/// `… INFO server config env=…` line: docs/ollama.md §14.5), or at `Listening on` when no
 /// `server config` opened the current start (a log excerpt, or a second `Listening on`).
 /// Records before the first start marker (a log that begins mid-run) count as a start too.
 pub(crate) fn last_start(log: &str) -> Option<ServerStart> {

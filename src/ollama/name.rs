@@ -1,6 +1,6 @@
-//! Ollama model names, parsed and compared exactly as Ollama does (`types/model/name.go`).
+//! Ollama model names, parsed and compared exactly as Ollama does.
 //!
-//! Pure. See `../shared/reference/ollama.md` §2: `llama3`, `llama3:latest`, `LLAMA3` and
+//! Pure. See docs/ollama.md §2: `llama3`, `llama3:latest`, `LLAMA3` and
 //! `registry.ollama.ai/library/llama3:latest` are one model; `ollama.com/library/llama3` is not.
 
 use std::cmp::Ordering;

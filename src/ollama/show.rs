@@ -1,7 +1,7 @@
 //! What `/api/show` says about a model that the context and memory plans need: its
 //! `parameters` text and the KV-cache geometry in its `model_info`. Pure.
 //!
-//! - `parameters` is built by `server/routes.go` `GetModelInfo`: one `fmt.Sprintf("%-*s %#v",
+//! - `parameters` (docs/ollama.md §14.3): one `fmt.Sprintf("%-*s %#v",
 //!   30, key, value)` line per value, an array (`stop`) one line per element, joined by `\n`, in
 //!   Go map order (random). `%#v` of the decoded JSON: a number is Go's `%v` of a `float64`
 //!   (`65536`, `0.7`, `1e+06`), a string is `strconv.Quote`d (`"<|eot_id|>"`), a bool
@@ -77,7 +77,7 @@ fn parse_value(text: &str) -> Option<Value> {
     })
 }
 
-/// The attention geometry that sizes a model's KV cache (`fs/ggml/ggml.go`: `BlockCount`,
+/// The attention geometry that sizes a model's KV cache (docs/ollama.md §14.2: `BlockCount`,
 /// `HeadCountMax`, `HeadCountKVMax`, `EmbeddingHeadCountK`/`V`, `ContextLength`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvGeometry {

@@ -3,6 +3,7 @@
 //! is a [`Blocker`] (apply stops before anything changes) naming the models, the numbers and
 //! what would make it fit. An unknown limit, weight or geometry is a note, never a block.
 
+use super::Address;
 use super::{Blocker, Context, Plan};
 use crate::capacity::{self, Budget, MetalLimit, ServerSettings, WarmModel, gib};
 use crate::model::Knowable;
@@ -12,7 +13,7 @@ use crate::model::observed::{MemoryFacts, Observed, ServerStatus, ShownModel};
 use crate::ollama::name::ModelName;
 
 /// The blocker's resource address.
-const CAPACITY: &str = "capacity";
+const CAPACITY: Address = Address::Capacity;
 
 /// Registered in [`super::RESOURCES`].
 pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
@@ -173,7 +174,7 @@ fn blocker(budget: &Budget) -> Blocker {
     ways.push("`warm = false` on one of them".to_owned());
 
     Blocker {
-        resource: CAPACITY.to_owned(),
+        resource: CAPACITY,
         problem: format!(
             "{problem}: over by {}",
             gib(budget.advice.as_ref().map_or(0, |a| a.over_by))

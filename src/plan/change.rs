@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::Address;
 use crate::launchd::domain::{Domain, ServiceTarget};
 use crate::model::desired::Label;
 use crate::ollama::name::ModelName;
@@ -75,7 +76,7 @@ impl Plan {
 pub struct Change {
     /// Resource address, e.g. `ollama.program`, `network.service["Ethernet"]`, `launchd.plist`,
     /// `launchd.job`, `ollama.model["llama3:latest"]`.
-    pub resource: String,
+    pub resource: Address,
     /// What happens to it.
     pub action: Action,
     /// Why, in one lower-case line (`file is absent`, `OLLAMA_HOST differs`, …).
@@ -297,7 +298,7 @@ pub enum Operation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blocker {
     /// Resource address, e.g. `conflict.ollama_app`.
-    pub resource: String,
+    pub resource: Address,
     /// What is wrong.
     pub problem: String,
     /// What to do (including `--take-over` where it applies).

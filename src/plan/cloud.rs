@@ -4,11 +4,12 @@
 //! file disables it: apply cannot fix that (ssollama does not own the file), so it is a
 //! blocker that says what to do. With `cloud = false` the variable wins whatever the file says.
 
+use super::Address;
 use super::{Blocker, Context, Plan};
 use crate::model::Knowable;
 
 /// The blocker's resource address.
-const CLOUD: &str = "ollama.cloud";
+const CLOUD: Address = Address::Cloud;
 
 /// Registered in [`super::RESOURCES`].
 pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
@@ -21,7 +22,7 @@ pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
         )),
         Some(Knowable::Known(config)) if config.disable_ollama_cloud => {
             plan.blockers.push(Blocker {
-                resource: CLOUD.to_owned(),
+                resource: CLOUD,
                 problem: format!(
                     "`cloud = true` is declared, but {} has `\"disable_ollama_cloud\": true`, and Ollama turns cloud off when either OLLAMA_NO_CLOUD or that file says so",
                     config.path.display()

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Change, Operation, Plan, model_address};
+use super::{Action, Address, Change, Operation, Plan};
 use crate::model::Knowable;
 use crate::model::desired::{DerivedModel, Desired, ParameterValue};
 use crate::model::observed::ShownModel;
@@ -127,7 +127,7 @@ pub(super) fn plan(desired: &Desired, seen: &Seen<'_>, plan: &mut Plan) -> BTree
             continue;
         };
         let display = derived.name.display();
-        let address = model_address(&display);
+        let address = Address::model(&display);
         let shown = seen.shown.get(&display);
         let base_parameters = match seen.shown.get(&spec.name.display()) {
             Some(Knowable::Known(Some(base))) if !seen.pulled.contains(&spec.name) => {

@@ -8,7 +8,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{JOB, PLIST, network_address, plist_path, remove_model};
+use super::{Address, plist_path, remove_model};
 use crate::launchd::domain::{self, ServiceTarget};
 use crate::model::desired::Desired;
 use crate::model::observed::{IpMethod, JobStatus, PlistFile, ServerStatus};
@@ -53,7 +53,7 @@ pub(crate) fn destroy_plan(
     let target = ServiceTarget::new(domain, label.clone());
     match &observed.job {
         Knowable::Known(JobStatus::Loaded(job)) => plan.changes.push(Change {
-            resource: JOB.to_owned(),
+            resource: Address::Job,
             action: Action::Delete,
             reason: "job is loaded".to_owned(),
             before: json!({ "target": target, "state": job.state }),
@@ -65,7 +65,8 @@ pub(crate) fn destroy_plan(
         }),
         Knowable::Known(JobStatus::NotLoaded) => {}
         Knowable::Unknown { reason } => plan.unknowns.push(format!(
-            "{JOB}: {reason}; the job is left alone (and so is its plist)"
+            "{}: {reason}; the job is left alone (and so is its plist)",
+            Address::Job
         )),
     }
     let path = plist_path(desired, &observed.host.home);
@@ -73,7 +74,7 @@ pub(crate) fn destroy_plan(
     match &observed.plist {
         PlistFile::Present { .. } | PlistFile::Unreadable { .. } if job_unknown => {}
         PlistFile::Present { .. } | PlistFile::Unreadable { .. } => plan.changes.push(Change {
-            resource: PLIST.to_owned(),
+            resource: Address::Plist,
             action: Action::Delete,
             reason: "file exists".to_owned(),
             before: json!({ "path": path.display().to_string() }),
@@ -94,7 +95,7 @@ pub(crate) fn destroy_plan(
             .collect();
         if !paths.is_empty() {
             plan.changes.push(Change {
-                resource: "logs".to_owned(),
+                resource: Address::Logs,
                 action: Action::Delete,
                 reason: "log files exist".to_owned(),
                 before: json!({ "paths": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>() }),
@@ -137,8 +138,10 @@ fn destroy_models(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     } = &observed.ollama.server
     else {
         if let Some(reason) = models_unknown(desired, observed) {
-            plan.unknowns
-                .push(format!("ollama.models: {reason}; no model is removed"));
+            plan.unknowns.push(format!(
+                "{}: {reason}; no model is removed",
+                Address::Models
+            ));
         }
         return;
     };
@@ -158,7 +161,7 @@ fn destroy_network(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     let Some(spec) = &desired.network else {
         return;
     };
-    let address = network_address(&spec.service);
+    let address = Address::network(&spec.service);
     let Some(Knowable::Known(state)) = &observed.network else {
         plan.unknowns.push(format!(
             "{address}: the network could not be observed; it is left alone"

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value as Json, json};
 
 use super::plist::PlistOutcome;
-use super::{Action, Change, Context, JOB, LOGS, Operation, Plan};
+use super::{Action, Address, Change, Context, Operation, Plan};
 use crate::launchd::domain::{self, ServiceTarget};
 use crate::launchd::plist::loaded_matches;
 use crate::model::desired::Desired;
@@ -52,12 +52,12 @@ fn plan_job(
     };
     let job = match &observed.job {
         Knowable::Unknown { reason } => {
-            plan.unknowns.push(format!("{JOB}: {reason}"));
+            plan.unknowns.push(format!("{}: {reason}", Address::Job));
             return false;
         }
         Knowable::Known(JobStatus::NotLoaded) => {
             plan.changes.push(Change {
-                resource: JOB.to_owned(),
+                resource: Address::Job,
                 action: Action::Load,
                 reason: "job is not loaded".to_owned(),
                 before: Json::Null,
@@ -91,7 +91,7 @@ fn plan_job(
     };
     if let Some(reason) = reason {
         plan.changes.push(Change {
-            resource: JOB.to_owned(),
+            resource: Address::Job,
             action: Action::Reload,
             reason,
             before,
@@ -127,7 +127,7 @@ fn plan_job(
     }
     plan_log_dirs(observed, plan);
     plan.changes.push(Change {
-        resource: JOB.to_owned(),
+        resource: Address::Job,
         action: Action::Restart,
         reason,
         before,
@@ -166,7 +166,7 @@ fn plan_log_dirs(observed: &Observed, plan: &mut Plan) {
         .collect::<Vec<_>>()
         .join(", ");
     plan.changes.push(Change {
-        resource: LOGS.to_owned(),
+        resource: Address::Logs,
         action: Action::Create,
         reason: format!(
             "log file is absent ({files}); launchd cannot start the job without its directory"

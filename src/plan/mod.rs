@@ -4,6 +4,7 @@
 //! Entry points: [`plan`] and [`fingerprint`]. Everything the planner knows is in its arguments,
 //! so every behaviour can be reproduced from a `Desired` and an `Observed` (`plan --state`).
 
+mod address;
 mod capacity;
 pub(crate) mod change;
 mod cloud;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub(crate) use address::Address;
 pub(crate) use change::{Action, Blocker, Change, Operation, Plan};
 use models::remove_model;
 use plist::PlistOutcome;
@@ -34,28 +36,9 @@ use crate::launchd::plist::desired_plist;
 use crate::model::Observed;
 use crate::model::desired::Desired;
 
-/// Resource address of the `ollama` executable.
-const PROGRAM: &str = "ollama.program";
-/// Resource address of the plist file.
-const PLIST: &str = "launchd.plist";
-/// Resource address of the loaded job.
-const JOB: &str = "launchd.job";
-/// Resource address of the log files' directories.
-const LOGS: &str = "logs";
-
 /// Where the plist lives (`launchd::domain::plist_path`).
 fn plist_path(desired: &Desired, home: &Path) -> PathBuf {
     domain::plist_path(&desired.service.mode, &desired.service.label, home)
-}
-
-/// The address of a network service resource.
-fn network_address(service: &str) -> String {
-    format!("network.service[{service:?}]")
-}
-
-/// The address of a model resource.
-fn model_address(name: &str) -> String {
-    format!("ollama.model[{name:?}]")
 }
 
 /// Computes the changes that take `observed` to `desired`, in execution order.

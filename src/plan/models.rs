@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Change, Context, Operation, Plan, model_address};
+use super::{Action, Address, Change, Context, Operation, Plan};
 use crate::model::desired::Desired;
 use crate::model::embedding::is_embedding;
 use crate::model::observed::{InstalledModel, ServerStatus};
@@ -19,7 +19,7 @@ pub(super) fn plan(cx: &mut Context<'_>, plan: &mut Plan) {
 /// The change that removes an installed model (`ollama rm`), by the name Ollama lists.
 pub(super) fn remove_model(model: &InstalledModel, reason: &str) -> Change {
     Change {
-        resource: model_address(&model.name),
+        resource: Address::model(&model.name),
         action: Action::Remove,
         reason: reason.to_owned(),
         before: json!({ "name": model.name, "digest": model.digest, "size": model.size }),
@@ -41,7 +41,8 @@ fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
     }
     // The reason names the URL already (`Ollama did not answer at …`).
     plan.unknowns.push(format!(
-        "ollama.models: the server is down ({reason}); the declared models are known after the server starts"
+        "{}: the server is down ({reason}); the declared models are known after the server starts",
+        Address::Models
     ));
     for spec in &desired.models {
         let then = match (spec.warm && !spec.name.is_cloud(), &spec.derived) {
@@ -58,7 +59,7 @@ fn defer_models(desired: &Desired, reason: &str, plan: &mut Plan) {
         };
         plan.unknowns.push(format!(
             "{}: known after the server starts ({then})",
-            model_address(&spec.name.display())
+            Address::model(&spec.name.display())
         ));
     }
 }
@@ -93,7 +94,8 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
     };
     if let Knowable::Unknown { reason } = &installed {
         plan.unknowns.push(format!(
-            "ollama.models: installed models are unknown ({reason}); pulls are planned for every declared model"
+            "{}: installed models are unknown ({reason}); pulls are planned for every declared model",
+            Address::Models
         ));
     }
 
@@ -130,7 +132,7 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
         };
         pulled.insert(spec.name.clone());
         plan.changes.push(Change {
-            resource: model_address(&spec.name.display()),
+            resource: Address::model(&spec.name.display()),
             action: Action::Pull,
             reason,
             before: Json::Null,
@@ -197,7 +199,7 @@ fn plan_models(desired: &Desired, observed: &Observed, restarting: bool, plan: &
             .map_or(&[][..], |m| m.capabilities.as_slice());
         let embedding = is_embedding(&spec.name, capabilities);
         plan.changes.push(Change {
-            resource: model_address(&served.display()),
+            resource: Address::model(&served.display()),
             action: Action::Warm,
             reason,
             // A restart empties the server's memory, so that is the state warming starts from.

@@ -2,7 +2,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Blocker, Change, Context, Operation, Plan, network_address};
+use super::{Action, Address, Blocker, Change, Context, Operation, Plan};
 use crate::model::Knowable;
 use crate::model::desired::NetworkSpec;
 use crate::model::observed::{IpConfig, NetworkState};
@@ -30,7 +30,7 @@ fn dns_json<T: std::fmt::Display>(servers: &[T]) -> Json {
 
 /// Step 3: the static IPv4 configuration and DNS of one network service.
 fn plan_network(spec: &NetworkSpec, observed: Option<&Knowable<NetworkState>>, plan: &mut Plan) {
-    let address = network_address(&spec.service);
+    let address = Address::network(&spec.service);
     let state = match observed {
         None => {
             plan.unknowns

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Change, Context, Operation, PLIST, Plan};
+use super::{Action, Address, Change, Context, Operation, Plan};
 use crate::launchd::plist::{canonical_xml, differing_keys, parse_plist, semantically_equal};
 use crate::model::Observed;
 use crate::model::desired::Desired;
@@ -44,14 +44,15 @@ fn plan_plist(
         contents: contents.clone(),
     };
     // Agents must belong to the user who loads them, daemons to root; neither may be group- or
-    // world-writable, or launchd refuses the file (macos.md §4.1).
+    // world-writable, or launchd refuses the file (docs/macos.md §4.1).
     let owner = desired.service.mode.plist_owner(observed.host.uid);
     let mut outcome = PlistOutcome::Changing;
     let (action, reason, before) = match &observed.plist {
         PlistFile::Absent { .. } => (Action::Create, "file is absent".to_owned(), Json::Null),
         PlistFile::Unreadable { reason, .. } => {
             plan.unknowns.push(format!(
-                "{PLIST}: `{}` could not be read ({reason}); the file and the job are left alone",
+                "{}: `{}` could not be read ({reason}); the file and the job are left alone",
+                Address::Plist,
                 path.display()
             ));
             return PlistOutcome::Unknown;
@@ -115,7 +116,7 @@ fn plan_plist(
         },
     };
     plan.changes.push(Change {
-        resource: PLIST.to_owned(),
+        resource: Address::Plist,
         action,
         reason,
         before,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value as Json, json};
 
-use super::{Action, Blocker, Change, Context, Operation, PROGRAM, Plan};
+use super::{Action, Address, Blocker, Change, Context, Operation, Plan};
 use crate::model::Observed;
 use crate::model::desired::Desired;
 
@@ -42,7 +42,7 @@ fn plan_program(desired: &Desired, observed: &Observed, plan: &mut Plan) {
         .join(", ");
     if let Some(program) = &desired.service.program {
         plan.blockers.push(Blocker {
-            resource: PROGRAM.to_owned(),
+            resource: Address::Program,
             problem: format!("`service.program` `{}` does not exist", program.display()),
             fix: "install Ollama there, or remove `service.program` from server.toml to use the one Homebrew installs".to_owned(),
         });
@@ -50,7 +50,7 @@ fn plan_program(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     }
     if observed.program.brew.is_none() {
         plan.blockers.push(Blocker {
-            resource: PROGRAM.to_owned(),
+            resource: Address::Program,
             problem: format!(
                 "no `ollama` program found (looked at {looked}) and no Homebrew to install it"
             ),
@@ -61,7 +61,7 @@ fn plan_program(desired: &Desired, observed: &Observed, plan: &mut Plan) {
     }
     let target = program_for_plist(observed, desired);
     plan.changes.push(Change {
-        resource: PROGRAM.to_owned(),
+        resource: Address::Program,
         action: Action::Install,
         reason: "no `ollama` program found".to_owned(),
         before: Json::Null,

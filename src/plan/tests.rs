@@ -1,5 +1,5 @@
 //! Planner tests: example scenarios (with rendered snapshots) and properties over a pure model of
-//! the Mac ([`simulate`]); design guide §1.9 layer 2.
+//! the Mac ([`simulate`]): the planner's test layer in ARCHITECTURE.md.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -558,7 +558,7 @@ fn apply_all(observed: &Observed, plan: &Plan, desired: &Desired) -> Observed {
     })
 }
 
-fn actions(plan: &Plan) -> Vec<(String, Action)> {
+fn actions(plan: &Plan) -> Vec<(Address, Action)> {
     plan.changes
         .iter()
         .map(|c| (c.resource.clone(), c.action))
@@ -587,15 +587,15 @@ fn fresh_mac_installs_configures_loads_pulls_and_warms_in_order() {
     let fresh = fresh_mac(&desired);
     let plan = plan(&desired, &fresh);
     assert!(plan.blockers.is_empty());
-    let m = |n: &str| model_address(&name(n).display());
+    let m = |n: &str| Address::model(&name(n).display());
     assert_eq!(
         actions(&plan),
         [
-            (PROGRAM.to_owned(), Action::Install),
-            (network_address("Ethernet"), Action::SetNetwork),
-            (network_address("Ethernet"), Action::SetDns),
-            (PLIST.to_owned(), Action::Create),
-            (JOB.to_owned(), Action::Load),
+            (Address::Program, Action::Install),
+            (Address::network("Ethernet"), Action::SetNetwork),
+            (Address::network("Ethernet"), Action::SetDns),
+            (Address::Plist, Action::Create),
+            (Address::Job, Action::Load),
         ]
     );
     insta::assert_snapshot!("fresh_mac", text(&plan));
@@ -633,10 +633,10 @@ fn plist_drift_updates_the_file_and_reloads_the_job() {
     assert_eq!(
         actions(&plan),
         [
-            (PLIST.to_owned(), Action::Update),
-            (JOB.to_owned(), Action::Reload),
-            (model_address("qwen2.5-coder:32b"), Action::Warm),
-            (model_address("nomic-embed-text:latest"), Action::Warm),
+            (Address::Plist, Action::Update),
+            (Address::Job, Action::Reload),
+            (Address::model("qwen2.5-coder:32b"), Action::Warm),
+            (Address::model("nomic-embed-text:latest"), Action::Warm),
         ]
     );
     assert!(matches!(
@@ -673,8 +673,8 @@ fn absent_log_files_get_their_directories_before_a_kickstart_only() {
     assert_eq!(
         actions(&planned)[..2],
         [
-            (LOGS.to_owned(), Action::Create),
-            (JOB.to_owned(), Action::Restart),
+            (Address::Logs, Action::Create),
+            (Address::Job, Action::Restart),
         ]
     );
     let dirs = [&desired.logs.stdout, &desired.logs.stderr]
@@ -691,7 +691,7 @@ fn absent_log_files_get_their_directories_before_a_kickstart_only() {
     // A job that is (re)loaded gets its directories from the load itself.
     let fresh = plan(&desired, &fresh_mac(&desired));
     assert!(
-        !fresh.changes.iter().any(|c| c.resource == LOGS),
+        !fresh.changes.iter().any(|c| c.resource == Address::Logs),
         "{fresh:#?}"
     );
     // A running server that answers is not restarted to recreate a deleted log file.
@@ -720,7 +720,7 @@ fn group_writable_plist_is_rewritten_without_reloading_the_job() {
         *mode = 0o664;
     }
     let plan = plan(&desired, &observed);
-    assert_eq!(actions(&plan), [(PLIST.to_owned(), Action::Update)]);
+    assert_eq!(actions(&plan), [(Address::Plist, Action::Update)]);
     insta::assert_snapshot!(check_lines(&plan), @"drift: launchd.plist: file mode 664 lets others write it; launchd refuses it");
 }
 
@@ -732,7 +732,7 @@ fn binary_plist_with_the_same_content_is_rewritten_as_xml_without_a_reload() {
         *binary = true;
     }
     let planned = plan(&desired, &observed);
-    assert_eq!(actions(&planned), [(PLIST.to_owned(), Action::Update)]);
+    assert_eq!(actions(&planned), [(Address::Plist, Action::Update)]);
     assert_eq!(planned.changes[0].reason, "binary plist; rewritten as XML");
     assert!(matches!(
         planned.changes[0].operation,
@@ -759,7 +759,7 @@ fn warm_cloud_models_are_pulled_but_never_warmed() {
     }
     assert_eq!(
         actions(&plan(&desired, &fresh)),
-        [(model_address("gpt-oss:20b-cloud"), Action::Pull)]
+        [(Address::model("gpt-oss:20b-cloud"), Action::Pull)]
     );
 }
 
@@ -784,9 +784,9 @@ fn env_drift_of_the_loaded_job_only_reloads_it() {
     assert_eq!(
         actions(&plan),
         [
-            (JOB.to_owned(), Action::Reload),
-            (model_address("qwen2.5-coder:32b"), Action::Warm),
-            (model_address("nomic-embed-text:latest"), Action::Warm),
+            (Address::Job, Action::Reload),
+            (Address::model("qwen2.5-coder:32b"), Action::Warm),
+            (Address::model("nomic-embed-text:latest"), Action::Warm),
         ]
     );
     insta::assert_snapshot!(text(&plan), @r#"
@@ -820,7 +820,7 @@ fn job_booted_out_by_hand_is_loaded_again() {
     let desired = desired();
     let observed = booted_out_mac(&desired);
     let plan = plan(&desired, &observed);
-    assert_eq!(plan.changes[0].resource, JOB);
+    assert_eq!(plan.changes[0].resource, Address::Job);
     assert!(matches!(
         plan.changes[0].operation,
         Operation::LoadJob { loaded: false, .. }
@@ -917,7 +917,7 @@ fn an_ipv6_dns_server_on_the_mac_is_a_difference_not_an_unknown() {
     assert!(planned.unknowns.is_empty(), "{planned:#?}");
     assert_eq!(
         actions(&planned),
-        [(network_address("Ethernet"), Action::SetDns)]
+        [(Address::network("Ethernet"), Action::SetDns)]
     );
     insta::assert_snapshot!(text(&planned), @r#"
     ssollama will make these changes to this Mac:
@@ -957,8 +957,8 @@ fn an_evicted_warm_model_is_warmed_by_apply_but_is_not_drift() {
     assert_eq!(
         actions(&planned),
         [
-            (model_address("qwen2.5-coder:32b"), Action::Warm),
-            (model_address("nomic-embed-text:latest"), Action::Warm),
+            (Address::model("qwen2.5-coder:32b"), Action::Warm),
+            (Address::model("nomic-embed-text:latest"), Action::Warm),
         ]
     );
     assert!(planned.drift().is_empty(), "{planned:#?}");
@@ -972,7 +972,7 @@ fn an_evicted_warm_model_is_warmed_by_apply_but_is_not_drift() {
         drift
             .changes
             .iter()
-            .any(|c| (c.resource.as_str(), c.action) == (JOB, Action::Reload))
+            .any(|c| (&c.resource, c.action) == (&Address::Job, Action::Reload))
     );
 }
 
@@ -1028,7 +1028,7 @@ fn prune_removes_only_undeclared_installed_models() {
     let plan = plan(&desired, &observed);
     assert_eq!(
         actions(&plan),
-        [(model_address("mistral:7b"), Action::Remove)]
+        [(Address::model("mistral:7b"), Action::Remove)]
     );
     assert_eq!(plan.summary_counts(), (0, 0, 1));
     insta::assert_snapshot!(text(&plan), @r#"
@@ -1067,7 +1067,7 @@ fn server_down_models_are_known_after_the_server_starts_and_not_counted() {
     let desired = desired();
     let observed = fresh_mac_without_brew(&desired);
     let plan = plan(&desired, &observed);
-    assert_eq!(plan.blockers[0].resource, PROGRAM);
+    assert_eq!(plan.blockers[0].resource, Address::Program);
     assert!(
         !plan
             .changes
@@ -1076,7 +1076,7 @@ fn server_down_models_are_known_after_the_server_starts_and_not_counted() {
         "{plan:#?}"
     );
     for model in &desired.models {
-        let address = model_address(&model.name.display());
+        let address = Address::model(&model.name.display());
         assert!(
             plan.unknowns
                 .iter()
@@ -1567,7 +1567,7 @@ proptest! {
                 prop_assert!(observed.job.known().is_some());
             }
             if matches!(observed.plist, PlistFile::Unreadable { .. }) {
-                prop_assert!(change.resource != PLIST && change.resource != JOB);
+                prop_assert!(change.resource != Address::Plist && change.resource != Address::Job);
             }
             if is_destructive(change) {
                 prop_assert!(
@@ -1778,17 +1778,17 @@ proptest! {
         };
         let desired = desired();
         let plan = plan(&desired, &respelled(&desired, &text, "1", Some("Interactive")));
-        let changed: Vec<(&str, &str)> = plan
+        let changed: Vec<(&Address, &str)> = plan
             .changes
             .iter()
-            .map(|c| (c.resource.as_str(), c.reason.as_str()))
+            .map(|c| (&c.resource, c.reason.as_str()))
             .take(2)
             .collect();
         prop_assert_eq!(
             changed,
             vec![
-                (PLIST, "file differs (1 key: EnvironmentVariables)"),
-                (JOB, "loaded definition differs (OLLAMA_HOST)"),
+                (&Address::Plist, "file differs (1 key: EnvironmentVariables)"),
+                (&Address::Job, "loaded definition differs (OLLAMA_HOST)"),
             ]
         );
     }
@@ -1842,7 +1842,7 @@ fn derived_converged(desired: &Desired) -> Observed {
 /// The plan is `action` on the derived model of [`derived_desired`], then its warm.
 #[track_caller]
 fn assert_then_warmed(plan: &Plan, action: Action) {
-    let derived = "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned();
+    let derived = Address::model("qwen2.5-coder:32b-64k");
     assert_eq!(
         actions(plan),
         [(derived.clone(), action), (derived, Action::Warm)]
@@ -1889,13 +1889,10 @@ fn a_missing_base_is_pulled_before_its_derived_model_is_created() {
         *models = Knowable::Known(vec![installed(&name("llama3"))]);
     }
     let plan = plan(&desired, &observed);
-    let order: Vec<(String, Action)> = actions(&plan);
-    let pull = order.iter().position(|c| {
-        c == &(
-            "ollama.model[\"qwen2.5-coder:32b\"]".to_owned(),
-            Action::Pull,
-        )
-    });
+    let order: Vec<(Address, Action)> = actions(&plan);
+    let pull = order
+        .iter()
+        .position(|c| c == &(Address::model("qwen2.5-coder:32b"), Action::Pull));
     let create = order.iter().position(|c| c.1 == Action::Create);
     assert!(
         pull.is_some() && create.is_some() && pull < create,
@@ -1978,7 +1975,7 @@ fn prune_keeps_a_declared_models_derived_model_and_base() {
     }
     assert_eq!(
         actions(&plan(&desired, &converged)),
-        [("ollama.model[\"gemma3:4b\"]".to_owned(), Action::Remove)]
+        [(Address::model("gemma3:4b"), Action::Remove)]
     );
 }
 
@@ -1998,10 +1995,7 @@ fn a_runner_with_less_context_than_declared_is_warmed_again() {
     let plan = plan(&desired, &converged);
     assert_eq!(
         actions(&plan),
-        [(
-            "ollama.model[\"qwen2.5-coder:32b-64k\"]".to_owned(),
-            Action::Warm
-        )]
+        [(Address::model("qwen2.5-coder:32b-64k"), Action::Warm)]
     );
     assert_eq!(
         plan.changes[0].reason,
@@ -2062,7 +2056,7 @@ fn a_warm_set_over_the_metal_limit_blocks_with_the_numbers_and_advice() {
     let blocker = plan
         .blockers
         .iter()
-        .find(|b| b.resource == "capacity")
+        .find(|b| b.resource == Address::Capacity)
         .expect("blocked");
     assert!(
         blocker
@@ -2108,7 +2102,11 @@ fn unknowns_never_block_but_what_is_known_to_be_over_does() {
     assert!(text(&estimated).contains("an estimate from `sysctl`"));
     // Weights alone over the limit still block (the unknown KV caches only add).
     let over = plan_fn(&desired, &with_memory(&desired, Some(4 << 30)));
-    assert!(over.blockers.iter().any(|b| b.resource == "capacity"));
+    assert!(
+        over.blockers
+            .iter()
+            .any(|b| b.resource == Address::Capacity)
+    );
     // No memory facts at all (a saved observation from before): no budget, no note.
     let old = plan_fn(&desired, &observed_of(&desired));
     assert_eq!(old.capacity, None);
@@ -2137,7 +2135,7 @@ fn server_json_disagrees_only_when_it_keeps_a_declared_cloud_off() {
     let blocker = drifted
         .blockers
         .iter()
-        .find(|b| b.resource == "ollama.cloud")
+        .find(|b| b.resource == Address::Cloud)
         .expect("drift");
     assert!(blocker.fix.starts_with("ssollama does not own that file"));
     assert!(check_lines(&drifted).contains("blocked: ollama.cloud: "));

@@ -13,8 +13,8 @@ use crate::model::desired::{Desired, ModelSpec};
 use crate::ollama::name::ModelName;
 
 /// The context Ollama gives a model when neither the model nor `OLLAMA_CONTEXT_LENGTH` sets
-/// one: 4096, 32768 or 262144 by the GPU memory Metal reports (`server/routes.go` `Serve`,
-/// docs/ollama.md). `server.toml` cannot tell which, so the smallest is assumed: a client that
+/// one: 4096, 32768 or 262144 by the GPU memory Metal reports (docs/ollama.md
+/// §4.1, §12.1). `server.toml` cannot tell which, so the smallest is assumed: a client that
 /// compacts early loses nothing, one that overflows has its prompt cut without a word.
 pub(crate) const OLLAMA_DEFAULT_CONTEXT: u32 = 4096;
 
@@ -226,7 +226,7 @@ fn claude_code_env(setup: &ClientSetup) -> Vec<(&'static str, String)> {
     vec![
         ("ANTHROPIC_BASE_URL", setup.base_url.clone()),
         // Ollama takes any token; Claude Code needs one, and an empty key so that it does not
-        // use a stored Anthropic key (Ollama's `cmd/launch/claude.go` `envVars`).
+        // use a stored Anthropic key (as Ollama's own launcher does: docs/ollama.md §14.6).
         ("ANTHROPIC_AUTH_TOKEN", "ollama".to_owned()),
         ("ANTHROPIC_API_KEY", String::new()),
         ("ANTHROPIC_DEFAULT_OPUS_MODEL", model()),

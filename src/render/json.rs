@@ -85,13 +85,13 @@ pub(crate) fn capacity_json(budget: &Budget) -> Json {
 mod tests {
     use super::*;
     use crate::ollama::name::ModelName;
-    use crate::plan::{Action, Blocker, Change, Operation};
+    use crate::plan::{Action, Address, Blocker, Change, Operation};
 
     #[test]
     fn plan_json_has_the_documented_shape() {
         let plan = Plan {
             changes: vec![Change {
-                resource: "ollama.model[\"llama3:latest\"]".to_owned(),
+                resource: Address::model("llama3:latest"),
                 action: Action::Pull,
                 reason: "model is not installed".to_owned(),
                 before: Json::Null,
@@ -101,7 +101,7 @@ mod tests {
                 },
             }],
             blockers: vec![Blocker {
-                resource: "conflict.port".to_owned(),
+                resource: Address::Port,
                 problem: "`python3` (pid 7) already listens on 127.0.0.1:11434".to_owned(),
                 fix: "stop that process".to_owned(),
             }],

@@ -3,7 +3,7 @@
 //! Pure: [`document`] turns `server.toml`, an observation and the current time (passed in, so
 //! the output is reproducible) into the stable `status --json` document; [`text`] renders that
 //! document for people. Sizes and expiry times are shown the way `ollama list`/`ollama ps` show
-//! them (ollama.md §5): `4.7 GB`, `4 minutes from now`, `Forever`.
+//! them (docs/ollama.md §5): `4.7 GB`, `4 minutes from now`, `Forever`.
 
 use std::fmt::Write as _;
 use std::path::Path;

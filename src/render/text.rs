@@ -224,7 +224,7 @@ pub(crate) fn plan_view(plan: &Plan, view: View<'_>) -> String {
                     out,
                     "\n{} {}: {}",
                     marker(style, change.action),
-                    paint(style, BOLD, &change.resource),
+                    paint(style, BOLD, &change.resource.to_string()),
                     change.action.name()
                 );
                 let _ = writeln!(out, "    why: {}", change.reason);

@@ -85,7 +85,7 @@ pub(crate) const BREW_PREFIXES: [&str; 2] = ["/opt/homebrew/bin/brew", "/usr/loc
 
 /// Where `ollama` is looked for when `service.program` is not set, in order: Homebrew's stable
 /// `opt` path (survives upgrades), Homebrew's `bin`, Intel Homebrew / the app's symlink, and the
-/// CLI bundled in Ollama.app (macos.md §5).
+/// CLI bundled in Ollama.app (docs/macos.md §5).
 pub(crate) const OLLAMA_CANDIDATES: [&str; 4] = [
     "/opt/homebrew/opt/ollama/bin/ollama",
     "/opt/homebrew/bin/ollama",

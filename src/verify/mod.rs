@@ -164,8 +164,8 @@ pub(crate) enum ModelKind {
 }
 
 impl ModelKind {
-    /// The kind from a model's capabilities and family (`server/routes.go`
-    /// `shouldUseHarmony`: family `gptoss` or `gpt-oss`).
+    /// The kind from a model's capabilities and family (docs/ollama.md §11:
+    /// family `gptoss` or `gpt-oss` always thinks).
     pub(crate) fn of(capabilities: &[String], family: Option<&str>) -> Self {
         if matches!(family, Some("gptoss" | "gpt-oss")) {
             Self::Harmony

@@ -1,4 +1,4 @@
-//! `launchctl print` as real Macs print it (issue 9, section 1), through the real binary
+//! `launchctl print` as real Macs print it (docs/macos.md §1), through the real binary
 //! against the simulated Mac: the macOS 27 layout with nested blocks (`faults/print-style`),
 //! `spawn failed` with its exit, and the "Could not find service" text on stdout
 //! (`faults/not-found-on-stdout`).

@@ -1,4 +1,4 @@
-//! ssollama integration tests: one binary (see design guide 1.9).
+//! ssollama integration tests: one binary (the test layers are in ARCHITECTURE.md).
 #![allow(
     clippy::unwrap_used,
     clippy::disallowed_types,

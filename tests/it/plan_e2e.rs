@@ -1,4 +1,4 @@
-//! `ssollama plan` end to end (issue 4): the real binary against the simulated Mac, one test per
+//! `ssollama plan` end to end: the real binary against the simulated Mac, one test per
 //! scenario. Each snapshots the exit code, stdout and stderr of `plan` (text, `NO_COLOR`),
 //! normalized, and also asserts the key facts without snapshots (the changes as `action
 //! resource` lines from `plan --json`, exit codes, the words that matter).

@@ -59,7 +59,7 @@ pub(super) async fn bootout(
 }
 
 /// `launchctl bootout`, then poll `launchctl print` until launchd no longer knows the job
-/// (bootout is asynchronous, macos.md §3.3).
+/// (bootout is asynchronous, docs/macos.md §3.3).
 pub(super) async fn bootout_and_wait(
     settings: &Settings,
     cancel: &Cancel,

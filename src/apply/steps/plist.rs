@@ -42,7 +42,7 @@ fn keep_backup(ctx: &Ctx<'_>, path: &Path) -> Result<(bool, PathBuf), StepError>
 }
 
 /// The owner a plist must have: agents belong to the user (only settable as root), daemons to
-/// root:wheel (macos.md §4.1).
+/// root:wheel (docs/macos.md §4.1).
 pub(super) fn plist_owner(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
     if ctx.desired.service.mode.plist_owned_by_root() {
         Some((0, 0))

@@ -488,7 +488,11 @@ pub(in crate::cli) fn finish(
         Outcome::NotConverged { remaining } => {
             // Name what keeps coming back, and why (the last plan's reasons).
             let why = if report.last_plan.changes.is_empty() {
-                remaining.join(", ")
+                remaining
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             } else {
                 report
                     .last_plan

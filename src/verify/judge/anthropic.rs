@@ -7,8 +7,8 @@ use super::text::{describe, excerpt};
 use super::{Check, Found, Judge, fail, warn};
 use crate::verify::{Group, Probe, sse};
 
-/// The text blocks of an Anthropic message. `content` may be `null`: Ollama's
-/// `ToMessagesResponse` (`anthropic/anthropic.go`) leaves it a nil slice when the model produced
+/// The text blocks of an Anthropic message. `content` may be `null`: Ollama
+/// (docs/ollama.md §11) leaves it a nil slice when the model produced
 /// neither thinking nor text in the tokens it was given.
 fn message_text(json: &Json) -> Result<String, String> {
     if json["type"] != "message" {

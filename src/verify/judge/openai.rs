@@ -8,8 +8,8 @@ use super::{Check, Judge, skip};
 use crate::verify::{Group, ModelKind, Probe, catalogue, sse};
 
 /// The text of an `OpenAI` chat completion: `choices[0].message.content` (a string; `null` is
-/// read as empty) and its `reasoning` (Ollama's thinking, `openai/openai.go`
-/// `ToChatCompletion`).
+/// read as empty) and its `reasoning` (Ollama's thinking, docs/ollama.md
+/// §11).
 fn chat_content(json: &Json) -> Result<(String, String), String> {
     let message = &json["choices"][0]["message"];
     if !message.is_object() {
@@ -49,7 +49,7 @@ pub(super) fn checks(j: &mut Judge<'_>) {
                 return Err("`object` is not \"list\"".to_owned());
             }
             match &json["data"] {
-                // Ollama sends `null` when no model is installed (ollama.md §3.1).
+                // Ollama sends `null` when no model is installed (docs/ollama.md §3.1).
                 Json::Null => Ok("0 models".to_owned()),
                 Json::Array(items) if items.len() == 1 => Ok("1 model".to_owned()),
                 Json::Array(items) => Ok(format!("{} models", items.len())),

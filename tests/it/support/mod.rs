@@ -1,5 +1,5 @@
 //! The one end-to-end harness of the integration tests: the real `ssollama` binary against a
-//! simulated Mac (`simmac::Sandbox`), in the shape of design guide 1.9 layer 4 and habit 10.
+//! simulated Mac (`simmac::Sandbox`), the end-to-end layer of ARCHITECTURE.md.
 //!
 //! * [`Mac`]: one simulated Mac with a `server.toml`, built either as a fresh Mac with the
 //!   standard `server.toml` ([`Mac::new`], [`Mac::with`]; bound to the sandbox's 127.0.0.X, agent
