@@ -246,7 +246,7 @@ impl Default for ServerSettings {
 }
 
 impl ServerSettings {
-    /// The settings the job's environment gives (`envconfig/config.go`: `Var()` trimmed, a
+    /// The settings the job's environment gives (docs/ollama.md §4: a value is trimmed, a
     /// `Uint` that does not parse is its default, `OLLAMA_FLASH_ATTENTION` a `Bool` whose
     /// unparsable value is true).
     pub(crate) fn from_env(env: &BTreeMap<String, String>) -> Self {
@@ -266,7 +266,7 @@ impl ServerSettings {
 
 /// The context a model is served with when neither the request, the model's `num_ctx` nor
 /// `OLLAMA_CONTEXT_LENGTH` sets it (`docs/ollama.md` §4.1): 2048 before v0.6.7, 4096 until
-/// v0.15.5, then by the GPU's memory (`server/routes.go`: ≥ 47 GiB 262144, ≥ 23 GiB 32768,
+/// v0.15.5, then by the GPU's memory (docs/ollama.md §14.1: ≥ 47 GiB 262144, ≥ 23 GiB 32768,
 /// else 4096). An unreadable version is taken as the newest.
 pub(crate) fn default_context(version: &str, limit: u64) -> u64 {
     let parts: Vec<u64> = version

@@ -1,7 +1,6 @@
 //! Cloud: the server's `~/.ollama/server.json`, whose `disable_ollama_cloud` turns cloud off
-//! whatever `OLLAMA_NO_CLOUD` says (`envconfig/config.go` `NoCloud`: the variable **or** the
-//! file; `docs/ollama.md` §4.4). Ollama.app writes it (`app/store/cloud_config.go`
-//! `setCloudEnabled`); ssollama only reads it.
+//! whatever `OLLAMA_NO_CLOUD` says (the variable **or** the file turns it off; Ollama.app
+//! writes the file; ssollama only reads it: docs/ollama.md §4.4).
 
 use std::path::{Path, PathBuf};
 

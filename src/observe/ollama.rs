@@ -3,7 +3,7 @@
 //!
 //! All calls start at once; the server is up when `/api/version` answered, and only then do the
 //! other answers count. A show that answers 404 is a model Ollama does not have (`Known(None)`,
-//! `server/routes.go` `ShowHandler`); any other failure is unknown.
+//! docs/ollama.md §12); any other failure is unknown.
 
 use std::collections::BTreeMap;
 

@@ -208,9 +208,9 @@ impl PullLine {
     }
 }
 
-/// `POST /api/create` request: the subset ssollama sends (`api/types.go` `CreateRequest`: a
-/// model made `from` an installed one with `parameters` merged over the base's, the request
-/// winning; `server/create.go` `setParameters`). Streams the same lines as a pull.
+/// `POST /api/create` request: the subset ssollama sends (a model made
+/// `from` an installed one with `parameters` merged over the base's, the request winning;
+/// docs/ollama.md §14.4). Streams the same lines as a pull.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CreateRequest {
     /// The model to create (replaced when it exists).

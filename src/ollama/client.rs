@@ -244,7 +244,7 @@ impl Client {
             .await
     }
 
-    /// `POST /api/create` with `from` and `parameters` (`api/types.go` `CreateRequest`),
+    /// `POST /api/create` with `from` and `parameters` (docs/ollama.md §14.4),
     /// streaming like a pull: the same status lines (`using existing layer …`, `creating new
     /// layer …`, `writing manifest`, `success`) and the same errors (docs/ollama.md §12).
     pub(crate) async fn create(
@@ -363,8 +363,7 @@ impl Client {
     /// Loads a model and keeps it loaded for `keep_alive` (Ollama's syntax; `None` = the
     /// server's `OLLAMA_KEEP_ALIVE`): `/api/generate` with an empty prompt, or `/api/embed`
     /// with no input for embedding models (they refuse generate). `num_ctx`: sent as
-    /// `options.num_ctx` (a runner with another context is reloaded, `server/sched.go`
-    /// `needsReload`).
+    /// `options.num_ctx` (a runner with another context is reloaded, docs/ollama.md §12).
     pub async fn load(
         &self,
         model: &str,

@@ -1,4 +1,4 @@
-//! The capacity plan and cloud off (issue 13) end to end: the real binary against the
+//! The capacity plan and cloud off end to end: the real binary against the
 //! simulated Mac, whose fake Ollama logs `inference compute` with the Mac's Metal total and
 //! whose fake `sysctl` answers `hw.memsize` and `iogpu.wired_limit_mb`.
 

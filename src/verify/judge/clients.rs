@@ -194,7 +194,7 @@ fn prompt_eval(j: &Judge<'_>, probe: Probe) -> Result<(u64, u64), Found> {
                 },
             )
         })?;
-    // Both are `omitempty` in `api.Metrics` (`api/types.go`): a duration of 0 is left out.
+    // Both are `omitempty` in Ollama's metrics (docs/ollama.md §13): a duration of 0 is left out.
     match (
         json["prompt_eval_count"].as_u64(),
         json["prompt_eval_duration"].as_u64(),

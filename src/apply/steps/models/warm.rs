@@ -364,7 +364,7 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("memory"), "{message}");
-        // Capped at the training context (`server/sched.go` `effectiveContext`): said so.
+        // Capped at the training context (docs/ollama.md §14.1): said so.
         let capped = context_shortfall(&model, 65536, Some(32768), Some(32768)).unwrap();
         assert!(
             capped.contains("trained for 32768 tokens") && !capped.contains("memory"),
