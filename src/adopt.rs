@@ -698,7 +698,8 @@ mod tests {
         "/tests/it/cases/plan/converged/observed.json"
     ));
 
-    /// The plist the seed's `install.sh` writes (dedicated-IP binding), verbatim in shape.
+    /// The plist the shell installer ssollama replaces writes (dedicated-IP binding), verbatim
+    /// in shape.
     const SEED_PLIST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">

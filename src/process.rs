@@ -40,11 +40,8 @@ pub(crate) enum ProcessParseError {
 }
 
 fn bad_line(line: usize, problem: impl Into<String>, text: &str) -> ProcessParseError {
-    let text = text.trim();
-    let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
-    if text.chars().count() > EXCERPT_CHARS {
-        excerpt.push('…');
-    }
+    // One line of `ps`/`lsof`: `text::excerpt` trims it and cuts it.
+    let excerpt = crate::text::excerpt(text, EXCERPT_CHARS);
     ProcessParseError::BadLine {
         line,
         problem: problem.into(),

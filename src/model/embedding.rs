@@ -1,5 +1,5 @@
 //! "Is this an embedding model": Ollama's `capabilities` when the server reports them (an
-//! embedding model has `embedding` and no `completion`, docs/ollama.md §1.3), else the name.
+//! embedding model lists `embedding`, docs/ollama.md §1.3), else the name.
 //! The one statement of that rule; the planner, apply's warm-up and verify ask it.
 
 use crate::ollama::name::ModelName;

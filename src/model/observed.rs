@@ -83,7 +83,7 @@ pub struct SysctlMemory {
 }
 
 /// `~/.ollama/server.json` of the user the server runs as, as Ollama reads it
-/// (`envconfig/config.go` `loadServerConfig`, `docs/ollama.md` §4.4).
+/// (`docs/ollama.md` §4.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerConfig {
     /// The file.

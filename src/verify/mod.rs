@@ -1,5 +1,6 @@
 //! `ssollama verify`: checks the live server against `server.toml` and against what Aider
-//! (`OpenAI` API) and Claude Code (Anthropic API) need — the native form of the seed's `test.sh`.
+//! (`OpenAI` API) and Claude Code (Anthropic API) need — the native form of
+//! the 36-check shell test suite people ran before ssollama.
 //!
 //! Three parts, as everywhere in ssollama, and two pure tables they share:
 //!
@@ -27,6 +28,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+use crate::launchd::domain::ServiceTarget;
 
 use crate::model::desired::Desired;
 use crate::model::{Knowable, Observed};
@@ -209,7 +212,7 @@ pub(crate) struct Facts {
     /// The regular observation (plist, job, logs, network, Ollama's API).
     pub observed: Observed,
     /// The job's service target, e.g. `gui/501/com.ollama`.
-    pub target: String,
+    pub target: ServiceTarget,
     /// The base URL of the declared address, e.g. `http://127.0.0.7:11434`.
     pub url: String,
     /// `lsof -nP -iTCP:<port> -sTCP:LISTEN`.
@@ -227,7 +230,7 @@ pub(crate) struct Facts {
     pub ping: Option<PingOutcome>,
 }
 
-/// The groups of checks, in the order they are printed (the seed's `test.sh` groups).
+/// The groups of checks, in the order they are printed (the groups of the shell test suite it replaces).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Group {

@@ -187,7 +187,7 @@ pub(crate) async fn probe(desired: &Desired, settings: &Settings, options: &Opti
         }
     }
     Facts {
-        target: settings.target(&scope).to_string(),
+        target: settings.target(&scope),
         url: client.base_url().to_owned(),
         observed,
         listeners,

@@ -268,7 +268,10 @@ fn converged(desired: &Desired) -> Facts {
     };
     Facts {
         observed,
-        target: format!("gui/{UID}/{}", desired.service.label),
+        target: crate::launchd::domain::ServiceTarget::new(
+            crate::launchd::domain::Domain::Gui(UID),
+            desired.service.label.clone(),
+        ),
         url,
         listeners: Knowable::Known(vec![crate::process::Listener {
             command: "ollama".to_owned(),

@@ -24,7 +24,7 @@ pub(super) fn checks(j: &mut Judge<'_>) {
             "not loaded",
             format!(
                 "run `ssollama apply`, or `launchctl bootstrap {} {}`",
-                target.rsplit_once('/').map_or(target.as_str(), |(d, _)| d),
+                target.domain,
                 plist.display()
             ),
         ),
