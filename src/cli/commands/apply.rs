@@ -112,13 +112,19 @@ pub(in crate::cli) fn is_daemon(desired: &Desired) -> bool {
     )
 }
 
-/// Asks for confirmation on a terminal; without one, refuses unless `yes`. A refusal prints
+/// Asks for confirmation on a terminal (`interactive`: the machine context's answer for
+/// stdin); without one, refuses unless `yes`. A refusal prints
 /// `<verb> cancelled: nothing was changed`.
-pub(in crate::cli) fn confirm(ctx: &Context, yes: bool, verb: &str) -> Result<bool, Report> {
+pub(in crate::cli) fn confirm(
+    ctx: &Context,
+    interactive: bool,
+    yes: bool,
+    verb: &str,
+) -> Result<bool, Report> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
+    if !interactive {
         return Err(miette!(
             code = "ssollama::apply::no_tty",
             help = format!("review the plan above, then run `ssollama {verb} --yes`"),
@@ -291,7 +297,7 @@ pub(in crate::cli) fn apply(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatu
     }
     let touches = !plan.changes.is_empty() || !plan.blockers.is_empty();
     phase("waiting for the confirmation");
-    if touches && !saved && !confirm(ctx, args.yes, "apply")? {
+    if touches && !saved && !confirm(ctx, settings.machine().interactive, args.yes, "apply")? {
         return Ok(ExitStatus::Failure);
     }
     converge_and_finish(

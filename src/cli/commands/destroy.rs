@@ -78,7 +78,7 @@ pub(in crate::cli) fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitS
         ));
     }
     set_phase(guard.as_ref(), "waiting for the confirmation");
-    if !confirm(ctx, args.yes, "destroy")? {
+    if !confirm(ctx, settings.machine().interactive, args.yes, "destroy")? {
         return Ok(ExitStatus::Failure);
     }
     converge_and_finish(
